@@ -4,9 +4,13 @@
 pub mod ast;
 pub mod lexer;
 pub mod span;
+pub mod types;
+pub mod check;
 pub mod diag;
+pub mod interp;
 pub mod value;
 pub mod parser;
+pub mod program;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]

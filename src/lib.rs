@@ -1,0 +1,231 @@
+//! Tessera: a symbolic–neural reasoning engine.
+//!
+//! Write RASP-style sequence programs (and, as they land, vector-symbolic ones), check them,
+//! and run them in the reference interpreter, which is the specification every later stage
+//! (optimiser, compiler, model execution) is checked against.
+//!
+//! ```
+//! use tessera::Session;
+//!
+//! let session = Session::from_source(
+//!     "reverse.tess",
+//!     "fn main() = aggregate(select(indices, length - indices - 1, ==), tokens)",
+//! )?;
+//! let out = session.run("main", Some("a b c d"), &[])?;
+//! assert_eq!(out.render(), "d c b a");
+//!
+//! // The standard library is always there:
+//! let out = Session::stdlib().run("std::rasp::sort", Some("3 1 2 1"), &[])?;
+//! assert_eq!(out.render(), "1 1 2 3");
+//! # Ok::<(), tessera::Error>(())
+//! ```
+
+use std::fmt;
+use std::path::Path;
+use tessera_lang::check;
+use tessera_lang::diag::{self, Diagnostic};
+use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
+use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::span::SourceMap;
+use tessera_lang::value::Val;
+
+pub use tessera_lang::interp::Output;
+
+/// The standard library as a module loader.
+pub struct StdLoader;
+
+impl ModuleLoader for StdLoader {
+    fn std_module(&self, path: &str) -> Option<&str> {
+        tessera_stdlib::module(path)
+    }
+    fn std_modules(&self) -> Vec<String> {
+        tessera_stdlib::modules().map(str::to_string).collect()
+    }
+}
+
+/// What kind of failure: the program's fault (exit 1) or the invocation's (exit 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Program,
+    Usage,
+}
+
+/// Every error Tessera reports: diagnostics plus the sources they point into.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error {
+            kind: ErrorKind::Usage,
+            diagnostics: vec![Diagnostic::error("E0900", "Usage", message)],
+            sources: SourceMap::new(),
+        }
+    }
+
+    /// Render as rustc-style text.
+    pub fn render(&self, color: bool) -> String {
+        diag::render(&self.diagnostics, &self.sources, color)
+    }
+
+    /// The stable kind names of the diagnostics (`EmptySelection`, `UnknownName`, ...).
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.diagnostics.iter().map(|d| d.kind).collect()
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ok": false,
+            "diagnostics": self
+                .diagnostics
+                .iter()
+                .map(|d| d.to_json(&self.sources))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.render(false))
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A loaded, checked program with the standard library.
+pub struct Session {
+    program: Program,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Session {
+    /// Load source text (named `name` in diagnostics) and check it.
+    pub fn from_source(name: &str, text: &str) -> Result<Session, Error> {
+        let (program, mut diags) = Program::load(name, text, &StdLoader);
+        diags.extend(check::check_program(&program));
+        let (errors, warnings): (Vec<_>, Vec<_>) = diags
+            .into_iter()
+            .partition(|d| d.severity == diag::Severity::Error);
+        if errors.is_empty() {
+            Ok(Session { program, warnings })
+        } else {
+            Err(Error {
+                kind: ErrorKind::Program,
+                diagnostics: errors,
+                sources: program.sources.clone(),
+            })
+        }
+    }
+
+    /// Load and check a file.
+    pub fn from_file(path: &Path) -> Result<Session, Error> {
+        let text = read_source(path)?;
+        Session::from_source(&path.display().to_string(), &text)
+    }
+
+    /// Only the standard library (run `std::rasp::*` entries by name).
+    pub fn stdlib() -> Session {
+        let (program, _) = Program::load("<none>", "", &StdLoader);
+        Session {
+            program,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    pub fn sources(&self) -> &SourceMap {
+        &self.program.sources
+    }
+
+    /// Run `entry` (`main`, `reverse`, `std::rasp::sort`) on whitespace-separated tokens
+    /// (`None`: no input; the program must not read it). `args` sets scalar parameters.
+    pub fn run(&self, entry: &str, input: Option<&str>, args: &[(String, String)]) -> Result<Output, Error> {
+        let def = self.program.resolve_str(entry).map_err(|d| Error {
+            kind: ErrorKind::Usage,
+            diagnostics: vec![d.with_note(format!("the entry `{entry}` was not found"))],
+            sources: self.program.sources.clone(),
+        })?;
+        let tokens: Option<Vec<Val>> =
+            input.map(|s| s.split_whitespace().map(Val::from_token).collect());
+        let mut entry_args = EntryArgs::default();
+        for (k, v) in args {
+            entry_args.values.insert(k.clone(), parse_arg_value(v));
+        }
+        let interp = Interp::new(&self.program, tokens.as_deref());
+        interp.run_entry(def, &entry_args).map_err(|e| Error {
+            kind: if e.kind == "MissingInput" { ErrorKind::Usage } else { ErrorKind::Program },
+            diagnostics: vec![e.to_diagnostic()],
+            sources: self.program.sources.clone(),
+        })
+    }
+}
+
+/// An `--arg` value: `true`, `false`, `none`, a number, a quoted string, a bare token, or a
+/// list of those in brackets (`[a, b, "c d"]`).
+pub fn parse_arg_value(s: &str) -> ArgValue {
+    let t = s.trim();
+    if let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        let items = inner
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(parse_scalar_arg)
+            .collect();
+        return ArgValue::List(items);
+    }
+    ArgValue::Scalar(parse_scalar_arg(t))
+}
+
+fn parse_scalar_arg(t: &str) -> Val {
+    match t {
+        "true" => return Val::Bool(true),
+        "false" => return Val::Bool(false),
+        "none" => return Val::None,
+        _ => {}
+    }
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        return Val::Str(t[1..t.len() - 1].into());
+    }
+    if let v @ Val::Int(_) = Val::from_token(t) {
+        return v;
+    }
+    if t.contains(['.', 'e', 'E']) {
+        if let Ok(x) = t.parse::<f64>() {
+            if x.is_finite() {
+                return Val::Float(x);
+            }
+        }
+    }
+    Val::from_token(t)
+}
+
+fn read_source(path: &Path) -> Result<String, Error> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::usage(format!("cannot read `{}`: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let mut sources = SourceMap::new();
+        let name = path.display().to_string();
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let file = sources.add(name.clone(), text);
+        Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![
+                Diagnostic::error("E0004", "InvalidUtf8", format!("`{name}` is not valid UTF-8"))
+                    .with_primary(
+                        tessera_lang::span::Span::new(file, valid, valid + 1),
+                        format!("invalid byte at offset {valid}"),
+                    ),
+            ],
+            sources,
+        }
+    })
+}
