@@ -17,6 +17,8 @@ use crate::value::SCALAR_BUILTINS;
 use std::collections::{BTreeSet, HashMap};
 
 const MAX_INSTANTIATION_DEPTH: usize = 64;
+/// A local-scope entry meaning "a statement here failed to parse".
+const PARSE_ERROR_MARK: &str = "<parse error>";
 
 /// Check a loaded program: every definition, every call.
 pub fn check_program(program: &Program) -> Vec<Diagnostic> {
@@ -289,6 +291,9 @@ impl<'p> Checker<'p> {
                 return t;
             }
             if !self.program.modules[module].scope.contains_key(&single.name) {
+                if Self::lookup_local(env, PARSE_ERROR_MARK).is_some() {
+                    return Ty::Unknown;
+                }
                 match single.name.as_str() {
                     "tokens" => return Ty::Seq(Enc::Cat, Kind::Any),
                     "indices" | "length" => return Ty::Seq(Enc::Cat, Kind::Int),
@@ -508,7 +513,9 @@ impl<'p> Checker<'p> {
                     // Bindings made in the body stay visible after the loop; the variable does not.
                     env.remove(n);
                 }
-                Stmt::Error(_) => {}
+                // After a statement that could not be parsed, names it may have bound are
+                // unknown rather than missing: do not report them again.
+                Stmt::Error(_) => env.push((PARSE_ERROR_MARK.to_string(), Ty::Unknown)),
             }
         }
     }

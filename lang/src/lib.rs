@@ -10,6 +10,7 @@ pub mod diag;
 pub mod interp;
 pub mod value;
 pub mod parser;
+pub mod print;
 pub mod program;
 
 lalrpop_util::lalrpop_mod!(

@@ -57,6 +57,14 @@ fn lex_diag(e: &LexError, file: FileId) -> Diagnostic {
 }
 
 fn pretty_expected(expected: &[String]) -> String {
+    let has = |t: &str| expected.iter().any(|e| e == t);
+    if has("IDENT") && has("INT") && has("\"(\"") {
+        return if has("\";\"") || has("\"}\"") || has("\")\"") || has("\",\"") {
+            "expected an expression or a delimiter".to_string()
+        } else {
+            "expected an expression".to_string()
+        };
+    }
     let mut names: Vec<String> = expected
         .iter()
         .map(|e| match e.as_str() {
