@@ -1,1 +1,6 @@
+//! The integration-test binary: the corpus (`tests/cases/**/*.tess`, one test per file), the
+//! command line, and properties of the standard library.
 
+mod cli;
+mod corpus;
+mod props;

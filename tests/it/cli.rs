@@ -1,0 +1,128 @@
+//! The `tessera` binary: outputs, exit codes (0 ok, 1 program error, 2 usage error, never a
+//! panic's 101) and JSON.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn tessera(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the tessera binary runs");
+    if let Some(s) = stdin {
+        child.stdin.take().expect("stdin").write_all(s.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("tessera finishes");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_reverse_example() {
+    let (code, out, err) = tessera(&["run", "examples/reverse.tess", "--input", "a b c d"], None);
+    assert_eq!((code, out.as_str()), (0, "d c b a\n"), "{err}");
+}
+
+#[test]
+fn run_stdlib_entry_by_name() {
+    let (code, out, err) = tessera(&["run", "--entry", "std::rasp::sort", "--input", "3 1 2 1"], None);
+    assert_eq!((code, out.as_str()), (0, "1 1 2 3\n"), "{err}");
+}
+
+#[test]
+fn input_from_stdin() {
+    let (code, out, _) = tessera(&["run", "--entry", "std::rasp::reverse"], Some("x y z\n"));
+    assert_eq!((code, out.as_str()), (0, "z y x\n"));
+}
+
+#[test]
+fn scalar_args_and_list_args() {
+    let (code, out, err) = tessera(
+        &["run", "--entry", "std::rasp::shift_by", "--input", "a b c", "--arg", "k=2", "--arg", "filler=_"],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "_ _ a\n"), "{err}");
+    let (code, out, err) = tessera(
+        &["run", "--entry", "std::rasp::detect_pattern", "--input", "a b a b", "--arg", "pattern=[a,b]"],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "false true false true\n"), "{err}");
+}
+
+#[test]
+fn check_reports_three_independent_errors() {
+    let (code, _, err) = tessera(&["check", "tests/cases/errors/three_errors.tess"], None);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.matches("error[").count(), 3, "{err}");
+    assert!(err.contains("three_errors.tess:4:"), "{err}");
+}
+
+#[test]
+fn check_json_gives_the_same_diagnostics_as_data() {
+    let (code, out, _) = tessera(&["check", "--json", "tests/cases/errors/three_errors.tess"], None);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let diags = v["diagnostics"].as_array().expect("a diagnostics array");
+    assert_eq!(diags.len(), 3);
+    assert!(diags.iter().all(|d| d["line"].is_number() && d["col"].is_number() && d["kind"].is_string()));
+}
+
+#[test]
+fn run_json_output() {
+    let (code, out, _) = tessera(&["run", "--json", "--entry", "std::rasp::hist", "--input", "a b a"], None);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(v["output"]["value"], serde_json::json!([2, 1, 2]));
+    assert_eq!(v["output"]["type"], "cat");
+}
+
+#[test]
+fn exit_codes() {
+    // Program error: a runtime error in the program.
+    let (code, _, err) = tessera(&["run", "--entry", "std::rasp::sort_unique", "--input", "1 1"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("EmptySelection at query position 1"), "{err}");
+    // Usage errors: missing file, unknown entry, bad flag, bad --arg.
+    for args in [
+        vec!["run", "no/such/file.tess", "--input", "a"],
+        vec!["run", "--entry", "std::rasp::nope", "--input", "a"],
+        vec!["run", "--bogus"],
+        vec!["run", "--entry", "std::rasp::sort", "--input", "a", "--arg", "novalue"],
+        vec!["frobnicate"],
+    ] {
+        let (code, _, err) = tessera(&args, None);
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_program_that_reads_no_input_runs_without_one() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("const.tess");
+    std::fs::write(&f, "fn main() = 6 * 7\n").expect("write");
+    let (code, out, _) = tessera(&["run", f.to_str().expect("utf-8 path")], None);
+    assert_eq!((code, out.as_str()), (0, "42\n"));
+    let g = dir.join("reads.tess");
+    std::fs::write(&g, "fn main() = tokens\n").expect("write");
+    let (code, _, err) = tessera(&["run", g.to_str().expect("utf-8 path")], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no input was given"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn invalid_utf8_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("tessera-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("bad.tess");
+    std::fs::write(&f, b"fn main() = \xff\xfe tokens\n").expect("write");
+    let (code, _, err) = tessera(&["check", f.to_str().expect("utf-8 path")], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not valid UTF-8"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
