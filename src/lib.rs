@@ -147,7 +147,12 @@ impl Session {
 
     /// Run `entry` (`main`, `reverse`, `std::rasp::sort`) on whitespace-separated tokens
     /// (`None`: no input; the program must not read it). `args` sets scalar parameters.
-    pub fn run(&self, entry: &str, input: Option<&str>, args: &[(String, String)]) -> Result<Output, Error> {
+    pub fn run(
+        &self,
+        entry: &str,
+        input: Option<&str>,
+        args: &[(String, String)],
+    ) -> Result<Output, Error> {
         let def = self.program.resolve_str(entry).map_err(|d| Error {
             kind: ErrorKind::Usage,
             diagnostics: vec![d.with_note(format!("the entry `{entry}` was not found"))],
@@ -161,7 +166,11 @@ impl Session {
         }
         let interp = Interp::new(&self.program, tokens.as_deref());
         interp.run_entry(def, &entry_args).map_err(|e| Error {
-            kind: if e.kind == "MissingInput" { ErrorKind::Usage } else { ErrorKind::Program },
+            kind: if e.kind == "MissingInput" {
+                ErrorKind::Usage
+            } else {
+                ErrorKind::Program
+            },
             diagnostics: vec![e.to_diagnostic()],
             sources: self.program.sources.clone(),
         })
@@ -219,11 +228,15 @@ fn read_source(path: &Path) -> Result<String, Error> {
         Error {
             kind: ErrorKind::Program,
             diagnostics: vec![
-                Diagnostic::error("E0004", "InvalidUtf8", format!("`{name}` is not valid UTF-8"))
-                    .with_primary(
-                        tessera_lang::span::Span::new(file, valid, valid + 1),
-                        format!("invalid byte at offset {valid}"),
-                    ),
+                Diagnostic::error(
+                    "E0004",
+                    "InvalidUtf8",
+                    format!("`{name}` is not valid UTF-8"),
+                )
+                .with_primary(
+                    tessera_lang::span::Span::new(file, valid, valid + 1),
+                    format!("invalid byte at offset {valid}"),
+                ),
             ],
             sources,
         }

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use tessera::{Error, ErrorKind, Session};
 
 #[derive(Parser)]
-#[command(name = "tessera", version, about = "Symbolic-neural reasoning engine: RASP and VSA programs")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Symbolic-neural reasoning engine: RASP and VSA programs"
+)]
 struct Cli {
     /// Machine-readable output (results and diagnostics as JSON on stdout).
     #[arg(long, global = true)]
@@ -33,9 +37,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Parse and type-check a program; print diagnostics only.
-    Check {
-        file: PathBuf,
-    },
+    Check { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -76,7 +78,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 Some(f) => Session::from_file(f)?,
                 None => match &entry {
                     Some(e) if e.contains("::") => Session::stdlib(),
-                    _ => return Err(Error::usage("give a program file, or `--entry std::MODULE::NAME`")),
+                    _ => {
+                        return Err(Error::usage(
+                            "give a program file, or `--entry std::MODULE::NAME`",
+                        ));
+                    }
                 },
             };
             let entry = entry.unwrap_or_else(|| "main".to_string());
@@ -87,13 +93,22 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut pairs = Vec::new();
             for a in &args {
                 match a.split_once('=') {
-                    Some((k, v)) if !k.trim().is_empty() => pairs.push((k.trim().to_string(), v.to_string())),
-                    _ => return Err(Error::usage(format!("`--arg {a}`: write `--arg name=value`"))),
+                    Some((k, v)) if !k.trim().is_empty() => {
+                        pairs.push((k.trim().to_string(), v.to_string()))
+                    }
+                    _ => {
+                        return Err(Error::usage(format!(
+                            "`--arg {a}`: write `--arg name=value`"
+                        )));
+                    }
                 }
             }
             let out = session.run(&entry, input.as_deref(), &pairs)?;
             if cli.json {
-                println!("{}", serde_json::json!({"ok": true, "output": out.to_json()}));
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "output": out.to_json()})
+                );
             } else {
                 println!("{}", out.render());
             }
@@ -121,6 +136,8 @@ fn read_stdin() -> Result<Option<String>, Error> {
     match stdin.lock().read_to_string(&mut s) {
         Ok(0) => Ok(None),
         Ok(_) => Ok(Some(s)),
-        Err(e) => Err(Error::usage(format!("cannot read the input from stdin: {e}"))),
+        Err(e) => Err(Error::usage(format!(
+            "cannot read the input from stdin: {e}"
+        ))),
     }
 }

@@ -79,10 +79,7 @@ pub enum TypeArg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum UseDecl {
     /// `use std::rasp::{a, b};`, `use std::rasp::a;`, `use std::rasp::*;`
-    Module {
-        path: Vec<Ident>,
-        items: UseItems,
-    },
+    Module { path: Vec<Ident>, items: UseItems },
     /// `use "file.tess";`
     File { path: String, span: Span },
 }

@@ -8,9 +8,9 @@
 //! check rejects recursion, which could never unroll.
 
 use crate::ast::{Arg, BinOp, Expr, ExprKind, FnDef, Ident, SelOp, Stmt, TypeArg, TypeExpr, UnOp};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::interp::{is_builtin, is_scalar_type};
-use crate::program::{DefId, DefKind, ModId, Program, BUILTIN_SEQS, RESERVED};
+use crate::program::{BUILTIN_SEQS, DefId, DefKind, ModId, Program, RESERVED};
 use crate::span::Span;
 use crate::types::{Enc, Kind, Ty};
 use crate::value::SCALAR_BUILTINS;
@@ -37,7 +37,10 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
                 let params: Vec<Ty> = f
                     .params
                     .iter()
-                    .map(|p| p.ty.as_ref().map_or(Ty::Unknown, |t| c.type_of_annotation(t, def.module)))
+                    .map(|p| {
+                        p.ty.as_ref()
+                            .map_or(Ty::Unknown, |t| c.type_of_annotation(t, def.module))
+                    })
                     .collect();
                 c.check_fn_body(id, f, &params, def.module);
                 if c.diags.len() > before {
@@ -50,9 +53,19 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
             }
             DefKind::Space { model, args } => c.check_space(model, args, def.module),
             DefKind::Symbols { space, .. } => {
-                let t = c.name_type(std::slice::from_ref(space), space.span, &Vec::new(), def.module);
+                let t = c.name_type(
+                    std::slice::from_ref(space),
+                    space.span,
+                    &Vec::new(),
+                    def.module,
+                );
                 if !matches!(t, Ty::Space | Ty::Unknown) {
-                    c.err(space.span, "TypeMismatch", "E0200", format!("`{}` is not a space (found {t})", space.name));
+                    c.err(
+                        space.span,
+                        "TypeMismatch",
+                        "E0200",
+                        format!("`{}` is not a space (found {t})", space.name),
+                    );
                 }
             }
             DefKind::Circuit(f) => {
@@ -60,14 +73,26 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
                 let mut env: Vec<(String, Ty)> = f
                     .params
                     .iter()
-                    .map(|p| (p.name.name.clone(), p.ty.as_ref().map_or(Ty::Bits(None), |t| c.type_of_annotation(t, def.module))))
+                    .map(|p| {
+                        (
+                            p.name.name.clone(),
+                            p.ty.as_ref()
+                                .map_or(Ty::Bits(None), |t| c.type_of_annotation(t, def.module)),
+                        )
+                    })
                     .collect();
                 c.expr(&f.body, &mut env, def.module);
             }
         }
     }
     let mut seen = BTreeSet::new();
-    c.diags.retain(|d| seen.insert((d.code, d.message.clone(), d.primary_span().map(|s| (s.file, s.start, s.end)))));
+    c.diags.retain(|d| {
+        seen.insert((
+            d.code,
+            d.message.clone(),
+            d.primary_span().map(|s| (s.file, s.start, s.end)),
+        ))
+    });
     c.diags
 }
 
@@ -85,7 +110,8 @@ type Env = Vec<(String, Ty)>;
 impl<'p> Checker<'p> {
     fn err(&mut self, span: Span, kind: &'static str, code: &'static str, msg: impl Into<String>) {
         let msg = msg.into();
-        self.diags.push(Diagnostic::error(code, kind, msg.clone()).with_primary(span, short_label(kind)));
+        self.diags
+            .push(Diagnostic::error(code, kind, msg.clone()).with_primary(span, short_label(kind)));
     }
 
     fn mismatch(&mut self, span: Span, msg: impl Into<String>) {
@@ -107,19 +133,40 @@ impl<'p> Checker<'p> {
             ("bits", Some(TypeArg::Size(n))) => Ty::Bits(Some(*n)),
             ("bits", None) => Ty::Bits(None),
             ("hv", Some(TypeArg::Name(s))) => {
-                match self.program.modules[module].scope.get(&s.name).map(|&id| &self.program.def(id).kind) {
-                    Some(DefKind::Space { .. }) => Ty::Hv { space: s.name.clone(), seq: true },
+                match self.program.modules[module]
+                    .scope
+                    .get(&s.name)
+                    .map(|&id| &self.program.def(id).kind)
+                {
+                    Some(DefKind::Space { .. }) => Ty::Hv {
+                        space: s.name.clone(),
+                        seq: true,
+                    },
                     _ => {
-                        self.err(s.span, "UnknownName", "E0100", format!("no space named `{}`", s.name));
+                        self.err(
+                            s.span,
+                            "UnknownName",
+                            "E0100",
+                            format!("no space named `{}`", s.name),
+                        );
                         Ty::Unknown
                     }
                 }
             }
             _ => {
-                let known = ["cat", "num", "sel", "hv", "int", "float", "bool", "str", "scalar", "list", "bits"];
-                let mut d = Diagnostic::error("E0100", "UnknownType", format!("unknown type `{name}`"))
-                    .with_primary(t.span, "not a type")
-                    .with_note("types: cat, num, sel, hv<S>, int, float, bool, str, scalar, list, bits[n]");
+                let known = [
+                    "cat", "num", "sel", "hv", "int", "float", "bool", "str", "scalar", "list",
+                    "bits",
+                ];
+                let mut d = Diagnostic::error(
+                    "E0100",
+                    "UnknownType",
+                    format!("unknown type `{name}`"),
+                )
+                .with_primary(t.span, "not a type")
+                .with_note(
+                    "types: cat, num, sel, hv<S>, int, float, bool, str, scalar, list, bits[n]",
+                );
                 if let Some(s) = did_you_mean(name, known) {
                     d = d.with_note(format!("help: did you mean `{s}`?"));
                 }
@@ -132,9 +179,13 @@ impl<'p> Checker<'p> {
     fn check_space(&mut self, model: &Ident, args: &[Arg], module: ModId) {
         const MODELS: [&str; 4] = ["map", "bsc", "hrr", "fhrr"];
         if !MODELS.contains(&model.name.as_str()) {
-            let mut d = Diagnostic::error("E0100", "UnknownName", format!("unknown VSA model `{}`", model.name))
-                .with_primary(model.span, "not a model")
-                .with_note("models: map (bipolar), bsc (binary), hrr, fhrr");
+            let mut d = Diagnostic::error(
+                "E0100",
+                "UnknownName",
+                format!("unknown VSA model `{}`", model.name),
+            )
+            .with_primary(model.span, "not a model")
+            .with_note("models: map (bipolar), bsc (binary), hrr, fhrr");
             if let Some(s) = did_you_mean(&model.name, MODELS) {
                 d = d.with_note(format!("help: did you mean `{s}`?"));
             }
@@ -146,14 +197,30 @@ impl<'p> Checker<'p> {
             match a.name.as_ref().map(|n| n.name.as_str()) {
                 Some("dim") | Some("seed") => {
                     if !matches!(t, Ty::Scalar(Kind::Int)) {
-                        self.mismatch(a.value.span, format!("`{}` must be an integer, found {t}", a.name.as_ref().map_or("", |n| n.name.as_str())));
+                        self.mismatch(
+                            a.value.span,
+                            format!(
+                                "`{}` must be an integer, found {t}",
+                                a.name.as_ref().map_or("", |n| n.name.as_str())
+                            ),
+                        );
                     }
                 }
                 Some(other) => {
                     let span = a.name.as_ref().map_or(a.value.span, |n| n.span);
-                    self.err(span, "UnknownArgument", "E0202", format!("a space takes `dim` and `seed`, not `{other}`"));
+                    self.err(
+                        span,
+                        "UnknownArgument",
+                        "E0202",
+                        format!("a space takes `dim` and `seed`, not `{other}`"),
+                    );
                 }
-                None => self.err(a.value.span, "UnknownArgument", "E0202", "space arguments are named: `dim: 10000, seed: 7`"),
+                None => self.err(
+                    a.value.span,
+                    "UnknownArgument",
+                    "E0202",
+                    "space arguments are named: `dim: 10000, seed: 7`",
+                ),
             }
         }
     }
@@ -178,7 +245,10 @@ impl<'p> Checker<'p> {
             }
             for (path, span) in names {
                 if let Ok(target) = self.program.resolve(def.module, path) {
-                    if matches!(self.program.def(target).kind, DefKind::Fn(_) | DefKind::Let(_)) {
+                    if matches!(
+                        self.program.def(target).kind,
+                        DefKind::Fn(_) | DefKind::Let(_)
+                    ) {
                         edges[id].push((target, span));
                     }
                 }
@@ -230,7 +300,10 @@ impl<'p> Checker<'p> {
             if let Some(d) = &p.default {
                 let dt = self.expr(d, &mut env, module);
                 if !matches!(dt, Ty::Scalar(_) | Ty::Unknown | Ty::List(_)) {
-                    self.mismatch(d.span, format!("a parameter default must be a constant scalar, found {dt}"));
+                    self.mismatch(
+                        d.span,
+                        format!("a parameter default must be a constant scalar, found {dt}"),
+                    );
                 }
             }
             env.push((p.name.name.clone(), t.clone()));
@@ -240,7 +313,13 @@ impl<'p> Checker<'p> {
         if let Some(ret) = &f.ret {
             let want = self.type_of_annotation(ret, module);
             if !compatible(&want, &t) {
-                self.mismatch(f.body.span, format!("`{}` is declared to return {want}, but its body is {t}", f.name.name));
+                self.mismatch(
+                    f.body.span,
+                    format!(
+                        "`{}` is declared to return {want}, but its body is {t}",
+                        f.name.name
+                    ),
+                );
             }
         }
         t
@@ -248,7 +327,10 @@ impl<'p> Checker<'p> {
 
     /// Type of a user-function call with these argument types (checked in place).
     fn instantiate(&mut self, id: DefId, args: Vec<Ty>, call: Span) -> Ty {
-        if self.generic_failed.contains(&id) || self.stack.contains(&id) || self.stack.len() > MAX_INSTANTIATION_DEPTH {
+        if self.generic_failed.contains(&id)
+            || self.stack.contains(&id)
+            || self.stack.len() > MAX_INSTANTIATION_DEPTH
+        {
             return Ty::Unknown;
         }
         let key = (id, args.clone());
@@ -266,8 +348,16 @@ impl<'p> Checker<'p> {
         let inner = std::mem::replace(&mut self.diags, saved);
         self.stack.pop();
         if let Some(first) = inner.into_iter().next() {
-            let mut d = Diagnostic::error(first.code, first.kind, format!("in this call to `{}`: {}", self.program.qualified(id), first.message))
-                .with_primary(call, "called here with these argument types");
+            let mut d = Diagnostic::error(
+                first.code,
+                first.kind,
+                format!(
+                    "in this call to `{}`: {}",
+                    self.program.qualified(id),
+                    first.message
+                ),
+            )
+            .with_primary(call, "called here with these argument types");
             if let Some(s) = first.primary_span() {
                 d = d.with_secondary(s, "the error is here");
             }
@@ -282,7 +372,10 @@ impl<'p> Checker<'p> {
     }
 
     fn lookup_local(env: &Env, name: &str) -> Option<Ty> {
-        env.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t.clone())
+        env.iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
     }
 
     fn name_type(&mut self, path: &[Ident], span: Span, env: &Env, module: ModId) -> Ty {
@@ -290,7 +383,10 @@ impl<'p> Checker<'p> {
             if let Some(t) = Self::lookup_local(env, &single.name) {
                 return t;
             }
-            if !self.program.modules[module].scope.contains_key(&single.name) {
+            if !self.program.modules[module]
+                .scope
+                .contains_key(&single.name)
+            {
                 if Self::lookup_local(env, PARSE_ERROR_MARK).is_some() {
                     return Ty::Unknown;
                 }
@@ -303,14 +399,38 @@ impl<'p> Checker<'p> {
                     return Ty::Func;
                 }
                 let locals: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
-                let scope: Vec<&str> = self.program.modules[module].scope.keys().map(String::as_str).collect();
-                let mut d = Diagnostic::error("E0100", "UnknownName", format!("cannot find `{}` in this scope", single.name))
-                    .with_primary(span, "not found");
-                let candidates = locals.iter().chain(scope.iter()).copied().chain(RESERVED.iter().copied()).chain(BUILTIN_SEQS.iter().copied());
+                let scope: Vec<&str> = self.program.modules[module]
+                    .scope
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                let mut d = Diagnostic::error(
+                    "E0100",
+                    "UnknownName",
+                    format!("cannot find `{}` in this scope", single.name),
+                )
+                .with_primary(span, "not found");
+                let candidates = locals
+                    .iter()
+                    .chain(scope.iter())
+                    .copied()
+                    .chain(RESERVED.iter().copied())
+                    .chain(BUILTIN_SEQS.iter().copied());
                 if let Some(s) = did_you_mean(&single.name, candidates) {
                     d = d.with_note(format!("help: did you mean `{s}`?"));
-                } else if self.program.modules.iter().any(|m| m.own.contains_key(&single.name) && m.name.starts_with("std::")) {
-                    let m = self.program.modules.iter().find(|m| m.own.contains_key(&single.name)).map(|m| m.name.clone()).unwrap_or_default();
+                } else if self
+                    .program
+                    .modules
+                    .iter()
+                    .any(|m| m.own.contains_key(&single.name) && m.name.starts_with("std::"))
+                {
+                    let m = self
+                        .program
+                        .modules
+                        .iter()
+                        .find(|m| m.own.contains_key(&single.name))
+                        .map(|m| m.name.clone())
+                        .unwrap_or_default();
                     d = d.with_note(format!("help: import it with `use {m}::{};`", single.name));
                 }
                 self.diags.push(d);
@@ -358,17 +478,32 @@ impl<'p> Checker<'p> {
                 match bt {
                     Ty::Codebook(space) => {
                         let syms = match &base.kind {
-                            ExprKind::Name(p) => self.program.resolve(module, p).ok().and_then(|id| match &self.program.def(id).kind {
-                                DefKind::Symbols { symbols, .. } => Some(symbols.iter().map(|s| s.name.clone()).collect::<Vec<_>>()),
-                                _ => None,
-                            }),
+                            ExprKind::Name(p) => {
+                                self.program.resolve(module, p).ok().and_then(|id| {
+                                    match &self.program.def(id).kind {
+                                        DefKind::Symbols { symbols, .. } => Some(
+                                            symbols
+                                                .iter()
+                                                .map(|s| s.name.clone())
+                                                .collect::<Vec<_>>(),
+                                        ),
+                                        _ => None,
+                                    }
+                                })
+                            }
                             _ => None,
                         }
                         .unwrap_or_default();
                         if !syms.contains(&field.name) {
-                            let mut d = Diagnostic::error("E0100", "UnknownName", format!("the codebook has no symbol `{}`", field.name))
-                                .with_primary(field.span, "not in the codebook");
-                            if let Some(s) = did_you_mean(&field.name, syms.iter().map(String::as_str)) {
+                            let mut d = Diagnostic::error(
+                                "E0100",
+                                "UnknownName",
+                                format!("the codebook has no symbol `{}`", field.name),
+                            )
+                            .with_primary(field.span, "not in the codebook");
+                            if let Some(s) =
+                                did_you_mean(&field.name, syms.iter().map(String::as_str))
+                            {
                                 d = d.with_note(format!("help: did you mean `{s}`?"));
                             }
                             self.diags.push(d);
@@ -377,7 +512,10 @@ impl<'p> Checker<'p> {
                     }
                     Ty::Unknown => Ty::Unknown,
                     other => {
-                        self.mismatch(e.span, format!("only codebooks have fields (`Color.red`), found {other}"));
+                        self.mismatch(
+                            e.span,
+                            format!("only codebooks have fields (`Color.red`), found {other}"),
+                        );
                         Ty::Unknown
                     }
                 }
@@ -406,7 +544,10 @@ impl<'p> Checker<'p> {
                 match &tc {
                     Ty::Unknown => {}
                     Ty::Scalar(k) | Ty::Seq(_, k) if matches!(k, Kind::Bool | Kind::Any) => {}
-                    other => self.mismatch(c.span, format!("the condition of `if` must be a bool, found {other}")),
+                    other => self.mismatch(
+                        c.span,
+                        format!("the condition of `if` must be a bool, found {other}"),
+                    ),
                 }
                 match ta.join(&tb) {
                     Some(t) => {
@@ -417,7 +558,10 @@ impl<'p> Checker<'p> {
                         }
                     }
                     None => {
-                        self.mismatch(e.span, format!("the branches of `if` have incompatible types {ta} and {tb}"));
+                        self.mismatch(
+                            e.span,
+                            format!("the branches of `if` have incompatible types {ta} and {tb}"),
+                        );
                         Ty::Unknown
                     }
                 }
@@ -437,11 +581,23 @@ impl<'p> Checker<'p> {
                 let tq = self.expr(q, env, module);
                 for (t, what, s) in [(&tk, "keys", k.span), (&tq, "queries", q.span)] {
                     if !t.is_seq_like() {
-                        self.mismatch(s, format!("the {what} of `select` must be a sequence or a scalar, found {t}"));
+                        self.mismatch(
+                            s,
+                            format!(
+                                "the {what} of `select` must be a sequence or a scalar, found {t}"
+                            ),
+                        );
                     }
                 }
                 if let SelOp::Lambda(l) = op {
-                    self.apply_elementwise(l, &[tk.kind(), tq.kind()], *op_span, env, module, "a select predicate");
+                    self.apply_elementwise(
+                        l,
+                        &[tk.kind(), tq.kind()],
+                        *op_span,
+                        env,
+                        module,
+                        "a select predicate",
+                    );
                 }
                 Ty::Sel
             }
@@ -449,7 +605,10 @@ impl<'p> Checker<'p> {
                 let ta = self.expr(a, env, module);
                 let ti = self.expr(i, env, module);
                 if !matches!(ti, Ty::Scalar(Kind::Int | Kind::Any) | Ty::Unknown) {
-                    self.mismatch(i.span, format!("an index must be an int scalar, found {ti}"));
+                    self.mismatch(
+                        i.span,
+                        format!("an index must be an int scalar, found {ti}"),
+                    );
                 }
                 match ta {
                     Ty::List(t) => *t,
@@ -467,7 +626,10 @@ impl<'p> Checker<'p> {
                     self.expr(x, env, module);
                 }
                 if !matches!(ta, Ty::Bits(_) | Ty::Unknown) {
-                    self.mismatch(e.span, format!("slices apply to circuit bit vectors, found {ta}"));
+                    self.mismatch(
+                        e.span,
+                        format!("slices apply to circuit bit vectors, found {ta}"),
+                    );
                 }
                 Ty::Bits(None)
             }
@@ -484,12 +646,17 @@ impl<'p> Checker<'p> {
     fn stmts(&mut self, stmts: &[Stmt], env: &mut Env, module: ModId) {
         for s in stmts {
             match s {
-                Stmt::Let { name, ty, value, .. } => {
+                Stmt::Let {
+                    name, ty, value, ..
+                } => {
                     let mut t = self.expr(value, env, module);
                     if let Some(ann) = ty {
                         let want = self.type_of_annotation(ann, module);
                         if !compatible(&want, &t) {
-                            self.mismatch(value.span, format!("`{}` is declared {want}, but its value is {t}", name.name));
+                            self.mismatch(
+                                value.span,
+                                format!("`{}` is declared {want}, but its value is {t}", name.name),
+                            );
                         }
                         if t.is_unknown() {
                             t = want;
@@ -497,13 +664,18 @@ impl<'p> Checker<'p> {
                     }
                     env.push((name.name.clone(), t));
                 }
-                Stmt::For { var, iter, body, .. } => {
+                Stmt::For {
+                    var, iter, body, ..
+                } => {
                     let t = self.expr(iter, env, module);
                     let elem = match t {
                         Ty::List(e) => *e,
                         Ty::Unknown => Ty::Unknown,
                         other => {
-                            self.mismatch(iter.span, format!("`for` iterates over a constant list, found {other}"));
+                            self.mismatch(
+                                iter.span,
+                                format!("`for` iterates over a constant list, found {other}"),
+                            );
                             Ty::Unknown
                         }
                     };
@@ -524,13 +696,21 @@ impl<'p> Checker<'p> {
         match (op, &t) {
             (_, Ty::Unknown) => Ty::Unknown,
             (UnOp::Not | UnOp::Bang, Ty::Sel) => Ty::Sel,
-            (UnOp::Not | UnOp::Bang, Ty::Scalar(k)) if matches!(k, Kind::Bool | Kind::Any) => Ty::Scalar(Kind::Bool),
-            (UnOp::Not | UnOp::Bang, Ty::Seq(_, k)) if matches!(k, Kind::Bool | Kind::Any) => Ty::Seq(Enc::Cat, Kind::Bool),
+            (UnOp::Not | UnOp::Bang, Ty::Scalar(k)) if matches!(k, Kind::Bool | Kind::Any) => {
+                Ty::Scalar(Kind::Bool)
+            }
+            (UnOp::Not | UnOp::Bang, Ty::Seq(_, k)) if matches!(k, Kind::Bool | Kind::Any) => {
+                Ty::Seq(Enc::Cat, Kind::Bool)
+            }
             (UnOp::Bang, Ty::Bits(n)) => Ty::Bits(*n),
             (UnOp::Neg, Ty::Scalar(k)) if k.is_numeric() => t.clone(),
             (UnOp::Neg, Ty::Seq(_, k)) if k.is_numeric() => t.clone(),
             _ => {
-                let what = if op == UnOp::Neg { "negate" } else { "apply `not` to" };
+                let what = if op == UnOp::Neg {
+                    "negate"
+                } else {
+                    "apply `not` to"
+                };
                 self.mismatch(span, format!("cannot {what} {t}"));
                 Ty::Unknown
             }
@@ -552,13 +732,27 @@ impl<'p> Checker<'p> {
         // Hypervectors.
         if let (Ty::Hv { space: s1, seq: q1 }, Ty::Hv { space: s2, seq: q2 }) = (&a, &b) {
             if s1 != s2 {
-                self.err(span, "SpaceMismatch", "E0205", format!("cannot combine hypervectors of space `{s1}` and space `{s2}`"));
+                self.err(
+                    span,
+                    "SpaceMismatch",
+                    "E0205",
+                    format!("cannot combine hypervectors of space `{s1}` and space `{s2}`"),
+                );
                 return Ty::Unknown;
             }
             if matches!(op, Mul | Div | Add) {
-                return Ty::Hv { space: s1.clone(), seq: *q1 || *q2 };
+                return Ty::Hv {
+                    space: s1.clone(),
+                    seq: *q1 || *q2,
+                };
             }
-            self.mismatch(span, format!("hypervectors combine with `*` (bind), `/` (unbind) and `+` (bundle), not `{}`", op.symbol()));
+            self.mismatch(
+                span,
+                format!(
+                    "hypervectors combine with `*` (bind), `/` (unbind) and `+` (bundle), not `{}`",
+                    op.symbol()
+                ),
+            );
             return Ty::Unknown;
         }
         if matches!(a, Ty::Bits(_)) || matches!(b, Ty::Bits(_)) {
@@ -566,13 +760,20 @@ impl<'p> Checker<'p> {
         }
         if a.is_unknown() || b.is_unknown() {
             return if op.is_comparison() || logic {
-                if matches!(a, Ty::Seq(..)) || matches!(b, Ty::Seq(..)) { Ty::Seq(Enc::Cat, Kind::Bool) } else { Ty::Unknown }
+                if matches!(a, Ty::Seq(..)) || matches!(b, Ty::Seq(..)) {
+                    Ty::Seq(Enc::Cat, Kind::Bool)
+                } else {
+                    Ty::Unknown
+                }
             } else {
                 Ty::Unknown
             };
         }
         if !a.is_seq_like() || !b.is_seq_like() {
-            self.mismatch(span, format!("cannot apply `{}` to {a} and {b}", op.symbol()));
+            self.mismatch(
+                span,
+                format!("cannot apply `{}` to {a} and {b}", op.symbol()),
+            );
             return Ty::Unknown;
         }
         let (ka, kb) = (a.kind(), b.kind());
@@ -581,14 +782,22 @@ impl<'p> Checker<'p> {
         } else if logic {
             let okb = |k: Kind| matches!(k, Kind::Bool | Kind::Any);
             if !okb(ka) || !okb(kb) {
-                self.mismatch(span, format!("`{}` needs booleans (or selectors), found {a} and {b}", op.symbol()));
+                self.mismatch(
+                    span,
+                    format!(
+                        "`{}` needs booleans (or selectors), found {a} and {b}",
+                        op.symbol()
+                    ),
+                );
                 return Ty::Unknown;
             }
             Kind::Bool
         } else {
             match (ka, kb) {
                 (Kind::Str, Kind::Str) if op == Add => Kind::Str,
-                (Kind::Any, Kind::Any | Kind::Str) | (Kind::Str, Kind::Any) if op == Add => Kind::Any,
+                (Kind::Any, Kind::Any | Kind::Str) | (Kind::Str, Kind::Any) if op == Add => {
+                    Kind::Any
+                }
                 (x, y) if x.is_numeric() && y.is_numeric() => match op {
                     Div => Kind::Float,
                     _ if x == Kind::Int && y == Kind::Int => Kind::Int,
@@ -596,7 +805,10 @@ impl<'p> Checker<'p> {
                     _ => Kind::Float,
                 },
                 _ => {
-                    self.mismatch(span, format!("cannot apply `{}` to {a} and {b}", op.symbol()));
+                    self.mismatch(
+                        span,
+                        format!("cannot apply `{}` to {a} and {b}", op.symbol()),
+                    );
                     return Ty::Unknown;
                 }
             }
@@ -611,11 +823,28 @@ impl<'p> Checker<'p> {
     }
 
     /// Check a function value applied to scalars of these kinds; returns the result kind.
-    fn apply_elementwise(&mut self, f: &Expr, kinds: &[Kind], span: Span, env: &mut Env, module: ModId, what: &str) -> Kind {
+    fn apply_elementwise(
+        &mut self,
+        f: &Expr,
+        kinds: &[Kind],
+        span: Span,
+        env: &mut Env,
+        module: ModId,
+        what: &str,
+    ) -> Kind {
         match &f.kind {
             ExprKind::Lambda(params, body) => {
                 if params.len() != kinds.len() {
-                    self.err(f.span, "ArgumentCount", "E0201", format!("{what} takes {} parameters, this lambda has {}", kinds.len(), params.len()));
+                    self.err(
+                        f.span,
+                        "ArgumentCount",
+                        "E0201",
+                        format!(
+                            "{what} takes {} parameters, this lambda has {}",
+                            kinds.len(),
+                            params.len()
+                        ),
+                    );
                     return Kind::Any;
                 }
                 let n = env.len();
@@ -638,7 +867,11 @@ impl<'p> Checker<'p> {
                 if !is_local {
                     if let Ok(id) = self.program.resolve(module, path) {
                         if matches!(self.program.def(id).kind, DefKind::Fn(_)) {
-                            let t = self.instantiate(id, kinds.iter().map(|k| Ty::Scalar(*k)).collect(), span);
+                            let t = self.instantiate(
+                                id,
+                                kinds.iter().map(|k| Ty::Scalar(*k)).collect(),
+                                span,
+                            );
                             return match t {
                                 Ty::Scalar(k) => k,
                                 _ => Kind::Any,
@@ -648,31 +881,47 @@ impl<'p> Checker<'p> {
                 }
                 let t = self.expr(f, env, module);
                 if !matches!(t, Ty::Func | Ty::Unknown) {
-                    self.mismatch(f.span, format!("{what} must be a lambda or a function, found {t}"));
+                    self.mismatch(
+                        f.span,
+                        format!("{what} must be a lambda or a function, found {t}"),
+                    );
                 }
                 Kind::Any
             }
             _ => {
                 let t = self.expr(f, env, module);
                 if !matches!(t, Ty::Func | Ty::Unknown) {
-                    self.mismatch(f.span, format!("{what} must be a lambda or a function, found {t}"));
+                    self.mismatch(
+                        f.span,
+                        format!("{what} must be a lambda or a function, found {t}"),
+                    );
                 }
                 Kind::Any
             }
         }
     }
 
-    fn call(&mut self, callee: &Expr, args: &[Arg], span: Span, env: &mut Env, module: ModId) -> Ty {
+    fn call(
+        &mut self,
+        callee: &Expr,
+        args: &[Arg],
+        span: Span,
+        env: &mut Env,
+        module: ModId,
+    ) -> Ty {
         if let ExprKind::Name(path) = &callee.kind {
             if let [single] = path.as_slice() {
                 if Self::lookup_local(env, &single.name).is_none()
-                    && !self.program.modules[module].scope.contains_key(&single.name)
+                    && !self.program.modules[module]
+                        .scope
+                        .contains_key(&single.name)
                     && is_builtin(&single.name)
                 {
                     return self.builtin(&single.name, args, span, env, module);
                 }
             }
-            let is_local = matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
+            let is_local =
+                matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
             if !is_local {
                 if let Ok(id) = self.program.resolve(module, path) {
                     if let DefKind::Fn(f) = &self.program.def(id).kind {
@@ -689,13 +938,26 @@ impl<'p> Checker<'p> {
         match t {
             Ty::Func | Ty::Unknown => Ty::Unknown,
             other => {
-                self.err(callee.span, "NotCallable", "E0204", format!("{other} is not callable"));
+                self.err(
+                    callee.span,
+                    "NotCallable",
+                    "E0204",
+                    format!("{other} is not callable"),
+                );
                 Ty::Unknown
             }
         }
     }
 
-    fn user_call(&mut self, id: DefId, f: &FnDef, args: &[Arg], span: Span, env: &mut Env, module: ModId) -> Ty {
+    fn user_call(
+        &mut self,
+        id: DefId,
+        f: &FnDef,
+        args: &[Arg],
+        span: Span,
+        env: &mut Env,
+        module: ModId,
+    ) -> Ty {
         let name = self.program.qualified(id);
         let mut slots: Vec<Option<Ty>> = vec![None; f.params.len()];
         let mut next = 0;
@@ -706,9 +968,15 @@ impl<'p> Checker<'p> {
                 Some(n) => match f.params.iter().position(|p| p.name.name == n.name) {
                     Some(i) => i,
                     None => {
-                        let mut d = Diagnostic::error("E0202", "UnknownArgument", format!("`{name}` has no parameter `{}`", n.name))
-                            .with_primary(n.span, "unknown parameter");
-                        if let Some(s) = did_you_mean(&n.name, f.params.iter().map(|p| p.name.name.as_str())) {
+                        let mut d = Diagnostic::error(
+                            "E0202",
+                            "UnknownArgument",
+                            format!("`{name}` has no parameter `{}`", n.name),
+                        )
+                        .with_primary(n.span, "unknown parameter");
+                        if let Some(s) =
+                            did_you_mean(&n.name, f.params.iter().map(|p| p.name.name.as_str()))
+                        {
                             d = d.with_note(format!("help: did you mean `{s}`?"));
                         }
                         self.diags.push(d);
@@ -724,7 +992,16 @@ impl<'p> Checker<'p> {
             match slots.get_mut(i) {
                 Some(slot) => *slot = Some(t),
                 None => {
-                    self.err(span, "ArgumentCount", "E0201", format!("`{name}` takes {} arguments, but {} were given", f.params.len(), args.len()));
+                    self.err(
+                        span,
+                        "ArgumentCount",
+                        "E0201",
+                        format!(
+                            "`{name}` takes {} arguments, but {} were given",
+                            f.params.len(),
+                            args.len()
+                        ),
+                    );
                     return Ty::Unknown;
                 }
             }
@@ -736,18 +1013,38 @@ impl<'p> Checker<'p> {
                     if let Some(ann) = &p.ty {
                         let want = self.annotation_quiet(ann, self.program.def(id).module);
                         if !compatible(&want, &t) {
-                            self.mismatch(span, format!("argument `{}` of `{name}` must be {want}, found {t}", p.name.name));
+                            self.mismatch(
+                                span,
+                                format!(
+                                    "argument `{}` of `{name}` must be {want}, found {t}",
+                                    p.name.name
+                                ),
+                            );
                             ok = false;
                         }
                     }
                     tys.push(t);
                 }
                 None if p.default.is_some() => {
-                    let t = p.ty.as_ref().map_or(Ty::Unknown, |ann| self.annotation_quiet(ann, self.program.def(id).module));
-                    tys.push(if t.is_unknown() { Ty::Scalar(Kind::Any) } else { t });
+                    let t = p.ty.as_ref().map_or(Ty::Unknown, |ann| {
+                        self.annotation_quiet(ann, self.program.def(id).module)
+                    });
+                    tys.push(if t.is_unknown() {
+                        Ty::Scalar(Kind::Any)
+                    } else {
+                        t
+                    });
                 }
                 None => {
-                    self.err(span, "ArgumentCount", "E0201", format!("missing argument `{}` in this call to `{name}`", p.name.name));
+                    self.err(
+                        span,
+                        "ArgumentCount",
+                        "E0201",
+                        format!(
+                            "missing argument `{}` in this call to `{name}`",
+                            p.name.name
+                        ),
+                    );
                     ok = false;
                 }
             }
@@ -765,32 +1062,67 @@ impl<'p> Checker<'p> {
         t
     }
 
-    fn builtin(&mut self, name: &str, args: &[Arg], span: Span, env: &mut Env, module: ModId) -> Ty {
+    fn builtin(
+        &mut self,
+        name: &str,
+        args: &[Arg],
+        span: Span,
+        env: &mut Env,
+        module: ModId,
+    ) -> Ty {
         let (options, arity): (&[&str], (usize, usize)) = match name {
             "aggregate" | "gather" | "best" => (&["default"], (2, 3)),
-            "mean" | "zipmap" | "permute" | "sim" | "embed" | "sum" | "factor" => (&[], if name == "zipmap" { (3, 3) } else { (2, 2) }),
+            "mean" | "zipmap" | "permute" | "sim" | "embed" | "sum" | "factor" => {
+                (&[], if name == "zipmap" { (3, 3) } else { (2, 2) })
+            }
             "map" => (&[], (2, 2)),
             "cleanup" => (&["min"], (2, 3)),
             "bundle" | "width" | "numeric" | "categorical" | "table" => (&[], (1, 1)),
             "concat" => (&[], (1, usize::MAX)),
             _ => (&[], (1, 1)),
         };
-        let pos: Vec<&Expr> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
+        let pos: Vec<&Expr> = args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| &a.value)
+            .collect();
         for a in args {
             if let Some(n) = &a.name {
                 if !options.contains(&n.name.as_str()) {
-                    let note = if options.is_empty() { format!("`{name}` takes no named arguments") } else { format!("`{name}` accepts: {}", options.join(", ")) };
+                    let note = if options.is_empty() {
+                        format!("`{name}` takes no named arguments")
+                    } else {
+                        format!("`{name}` accepts: {}", options.join(", "))
+                    };
                     self.diags.push(
-                        Diagnostic::error("E0202", "UnknownArgument", format!("`{name}` has no option `{}`", n.name))
-                            .with_primary(n.span, "unknown option")
-                            .with_note(note),
+                        Diagnostic::error(
+                            "E0202",
+                            "UnknownArgument",
+                            format!("`{name}` has no option `{}`", n.name),
+                        )
+                        .with_primary(n.span, "unknown option")
+                        .with_note(note),
                     );
                 }
             }
         }
         if pos.len() < arity.0 || pos.len() > arity.1 {
-            let want = if arity.0 == arity.1 { arity.0.to_string() } else if arity.1 == usize::MAX { format!("at least {}", arity.0) } else { format!("{} or {}", arity.0, arity.1) };
-            self.err(span, "ArgumentCount", "E0201", format!("`{name}` takes {want} arguments, but {} were given", pos.len()));
+            let want = if arity.0 == arity.1 {
+                arity.0.to_string()
+            } else if arity.1 == usize::MAX {
+                format!("at least {}", arity.0)
+            } else {
+                format!("{} or {}", arity.0, arity.1)
+            };
+            self.err(
+                span,
+                "ArgumentCount",
+                "E0201",
+                format!(
+                    "`{name}` takes {want} arguments, but {} were given",
+                    pos.len()
+                ),
+            );
             for a in args {
                 self.expr(&a.value, env, module);
             }
@@ -810,16 +1142,33 @@ impl<'p> Checker<'p> {
                 tys.push(self.expr(e, env, module));
             }
         }
-        let named: Vec<Ty> = args.iter().filter(|a| a.name.is_some()).map(|a| self.expr(&a.value, env, module)).collect();
+        let named: Vec<Ty> = args
+            .iter()
+            .filter(|a| a.name.is_some())
+            .map(|a| self.expr(&a.value, env, module))
+            .collect();
         let default_kind = named.first().or(tys.get(2)).map(Ty::kind);
         let want_sel = |c: &mut Self, i: usize| {
             if !matches!(tys[i], Ty::Sel | Ty::Unknown) {
-                c.mismatch(pos[i].span, format!("`{name}` needs a selector (sel) as argument {}, found {}", i + 1, tys[i]));
+                c.mismatch(
+                    pos[i].span,
+                    format!(
+                        "`{name}` needs a selector (sel) as argument {}, found {}",
+                        i + 1,
+                        tys[i]
+                    ),
+                );
             }
         };
         let want_seq = |c: &mut Self, i: usize, what: &str| {
             if !tys[i].is_seq_like() {
-                c.mismatch(pos[i].span, format!("{what} of `{name}` must be a sequence or a scalar, found {}", tys[i]));
+                c.mismatch(
+                    pos[i].span,
+                    format!(
+                        "{what} of `{name}` must be a sequence or a scalar, found {}",
+                        tys[i]
+                    ),
+                );
             }
         };
         match name {
@@ -849,15 +1198,32 @@ impl<'p> Checker<'p> {
                 match &tys[1] {
                     Ty::Seq(Enc::Cat, _) => {
                         self.diags.push(
-                            Diagnostic::error("E0203", "NotNumeric", format!("`mean` needs a numerical sequence (num), found {}", tys[1]))
-                                .with_primary(pos[1].span, "categorical")
-                                .with_note("help: convert it with `numeric(...)` (booleans become 1 and 0)"),
+                            Diagnostic::error(
+                                "E0203",
+                                "NotNumeric",
+                                format!(
+                                    "`mean` needs a numerical sequence (num), found {}",
+                                    tys[1]
+                                ),
+                            )
+                            .with_primary(pos[1].span, "categorical")
+                            .with_note(
+                                "help: convert it with `numeric(...)` (booleans become 1 and 0)",
+                            ),
                         );
                     }
                     Ty::Scalar(k) if !k.is_numeric() && *k != Kind::Bool => {
-                        self.err(pos[1].span, "NotNumeric", "E0203", format!("`mean` needs numbers, found {}", tys[1]));
+                        self.err(
+                            pos[1].span,
+                            "NotNumeric",
+                            "E0203",
+                            format!("`mean` needs numbers, found {}", tys[1]),
+                        );
                     }
-                    t if !t.is_seq_like() => self.mismatch(pos[1].span, format!("`mean` needs a numerical sequence, found {t}")),
+                    t if !t.is_seq_like() => self.mismatch(
+                        pos[1].span,
+                        format!("`mean` needs a numerical sequence, found {t}"),
+                    ),
                     _ => {}
                 }
                 Ty::Seq(Enc::Num, Kind::Float)
@@ -872,25 +1238,47 @@ impl<'p> Checker<'p> {
                     want_seq(self, i, "the input");
                 }
                 let kinds: Vec<Kind> = tys[..n].iter().map(Ty::kind).collect();
-                let k = self.apply_elementwise(pos[n], &kinds, span, env, module, &format!("the function of `{name}`"));
+                let k = self.apply_elementwise(
+                    pos[n],
+                    &kinds,
+                    span,
+                    env,
+                    module,
+                    &format!("the function of `{name}`"),
+                );
                 if tys[..n].iter().all(|t| matches!(t, Ty::Scalar(_))) {
                     Ty::Scalar(k)
                 } else if tys[..n].iter().any(Ty::is_unknown) {
                     Ty::Unknown
                 } else {
-                    Ty::Seq(if tys[..n].iter().any(Ty::is_num) { Enc::Num } else { Enc::Cat }, k)
+                    Ty::Seq(
+                        if tys[..n].iter().any(Ty::is_num) {
+                            Enc::Num
+                        } else {
+                            Enc::Cat
+                        },
+                        k,
+                    )
                 }
             }
             "numeric" => match &tys[0] {
                 Ty::Unknown => Ty::Seq(Enc::Num, Kind::Any),
                 Ty::Scalar(k) | Ty::Seq(_, k) if *k == Kind::Str || *k == Kind::None => {
-                    self.err(pos[0].span, "NotNumeric", "E0203", format!("`numeric` needs numbers or booleans, found {}", tys[0]));
+                    self.err(
+                        pos[0].span,
+                        "NotNumeric",
+                        "E0203",
+                        format!("`numeric` needs numbers or booleans, found {}", tys[0]),
+                    );
                     Ty::Unknown
                 }
                 Ty::Scalar(k) => Ty::Scalar(if *k == Kind::Bool { Kind::Int } else { *k }),
                 Ty::Seq(_, k) => Ty::Seq(Enc::Num, if *k == Kind::Bool { Kind::Int } else { *k }),
                 other => {
-                    self.mismatch(pos[0].span, format!("`numeric` needs a sequence, found {other}"));
+                    self.mismatch(
+                        pos[0].span,
+                        format!("`numeric` needs a sequence, found {other}"),
+                    );
                     Ty::Unknown
                 }
             },
@@ -899,7 +1287,10 @@ impl<'p> Checker<'p> {
                 Ty::Scalar(k) => Ty::Scalar(*k),
                 Ty::Seq(_, k) => Ty::Seq(Enc::Cat, *k),
                 other => {
-                    self.mismatch(pos[0].span, format!("`categorical` needs a sequence, found {other}"));
+                    self.mismatch(
+                        pos[0].span,
+                        format!("`categorical` needs a sequence, found {other}"),
+                    );
                     Ty::Unknown
                 }
             },
@@ -915,7 +1306,10 @@ impl<'p> Checker<'p> {
                     Ty::Scalar(_) => Ty::Scalar(k),
                     Ty::Seq(e, _) => Ty::Seq(*e, k),
                     other => {
-                        self.mismatch(pos[0].span, format!("`{name}` applies to scalars and sequences, found {other}"));
+                        self.mismatch(
+                            pos[0].span,
+                            format!("`{name}` applies to scalars and sequences, found {other}"),
+                        );
                         Ty::Unknown
                     }
                 }
@@ -931,7 +1325,10 @@ impl<'p> Checker<'p> {
                     }
                 },
                 other => {
-                    self.mismatch(pos[0].span, format!("`bundle` needs a list of hypervectors, found {other}"));
+                    self.mismatch(
+                        pos[0].span,
+                        format!("`bundle` needs a list of hypervectors, found {other}"),
+                    );
                     Ty::Unknown
                 }
             },
@@ -941,9 +1338,18 @@ impl<'p> Checker<'p> {
                 let b = self.want_hv(&tys[1], pos[1].span, name);
                 if let (Ty::Hv { space: s1, seq: q1 }, Ty::Hv { space: s2, seq: q2 }) = (&a, &b) {
                     if s1 != s2 {
-                        self.err(span, "SpaceMismatch", "E0205", format!("`sim` of hypervectors from spaces `{s1}` and `{s2}`"));
+                        self.err(
+                            span,
+                            "SpaceMismatch",
+                            "E0205",
+                            format!("`sim` of hypervectors from spaces `{s1}` and `{s2}`"),
+                        );
                     }
-                    return if *q1 || *q2 { Ty::Seq(Enc::Num, Kind::Float) } else { Ty::Scalar(Kind::Float) };
+                    return if *q1 || *q2 {
+                        Ty::Seq(Enc::Num, Kind::Float)
+                    } else {
+                        Ty::Scalar(Kind::Float)
+                    };
                 }
                 Ty::Unknown
             }
@@ -958,10 +1364,16 @@ impl<'p> Checker<'p> {
             "embed" => {
                 want_seq(self, 0, "the input");
                 match &tys[1] {
-                    Ty::Codebook(s) => Ty::Hv { space: s.clone(), seq: true },
+                    Ty::Codebook(s) => Ty::Hv {
+                        space: s.clone(),
+                        seq: true,
+                    },
                     Ty::Unknown => Ty::Unknown,
                     other => {
-                        self.mismatch(pos[1].span, format!("`embed` needs a codebook, found {other}"));
+                        self.mismatch(
+                            pos[1].span,
+                            format!("`embed` needs a codebook, found {other}"),
+                        );
                         Ty::Unknown
                     }
                 }
@@ -981,13 +1393,19 @@ impl<'p> Checker<'p> {
                         self.same_space(&a, &bt, b.span, name);
                     }
                 } else if !tys[1].is_unknown() {
-                    self.mismatch(pos[1].span, "`factor` needs a list of codebooks, e.g. [Color, Shape]");
+                    self.mismatch(
+                        pos[1].span,
+                        "`factor` needs a list of codebooks, e.g. [Color, Shape]",
+                    );
                 }
                 Ty::List(Box::new(Ty::Seq(Enc::Cat, Kind::Str)))
             }
             "table" => {
                 if !matches!(tys[0], Ty::Scalar(Kind::Str)) {
-                    self.mismatch(pos[0].span, "`table` needs a file name string, e.g. table(\"f.truth\")");
+                    self.mismatch(
+                        pos[0].span,
+                        "`table` needs a file name string, e.g. table(\"f.truth\")",
+                    );
                 }
                 Ty::Bits(None)
             }
@@ -1008,7 +1426,14 @@ impl<'p> Checker<'p> {
     fn same_space(&mut self, hv: &Ty, book: &Ty, span: Span, name: &str) {
         match (hv, book) {
             (Ty::Hv { space, .. }, Ty::Codebook(s)) if space != s => {
-                self.err(span, "SpaceMismatch", "E0205", format!("`{name}`: the hypervector is in space `{space}`, the codebook in `{s}`"));
+                self.err(
+                    span,
+                    "SpaceMismatch",
+                    "E0205",
+                    format!(
+                        "`{name}`: the hypervector is in space `{space}`, the codebook in `{s}`"
+                    ),
+                );
             }
             (_, Ty::Codebook(_) | Ty::Unknown) => {}
             (_, other) => self.mismatch(span, format!("`{name}` needs a codebook, found {other}")),
@@ -1021,8 +1446,16 @@ fn compatible(want: &Ty, got: &Ty) -> bool {
     match (want, got) {
         (Ty::Unknown, _) | (_, Ty::Unknown) => true,
         (Ty::Scalar(Kind::Any), Ty::Scalar(_)) => true,
-        (Ty::Scalar(a), Ty::Scalar(b)) => a == b || *b == Kind::None || (*a == Kind::Float && *b == Kind::Int),
-        (Ty::Seq(e1, k1), Ty::Seq(e2, k2)) => e1 == e2 && (*k1 == Kind::Any || *k2 == Kind::Any || k1 == k2 || (*k1 == Kind::Float && *k2 != Kind::Str)),
+        (Ty::Scalar(a), Ty::Scalar(b)) => {
+            a == b || *b == Kind::None || (*a == Kind::Float && *b == Kind::Int)
+        }
+        (Ty::Seq(e1, k1), Ty::Seq(e2, k2)) => {
+            e1 == e2
+                && (*k1 == Kind::Any
+                    || *k2 == Kind::Any
+                    || k1 == k2
+                    || (*k1 == Kind::Float && *k2 != Kind::Str))
+        }
         // A scalar broadcasts to a sequence.
         (Ty::Seq(..), Ty::Scalar(_)) => true,
         (Ty::List(_), Ty::List(_)) => true,

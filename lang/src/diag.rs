@@ -189,7 +189,10 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
 }
 
 /// "did you mean" for an unknown name, from candidates close in edit distance.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == name {

@@ -8,7 +8,7 @@
 //! where it is faster than the obvious loop (selector comparisons on plain integers, memoised
 //! lambdas), the fast path computes the same function and the tests compare both.
 
-use crate::ast::{BinOp, Expr, ExprKind, Ident, SelOp, Stmt, UnOp, Arg};
+use crate::ast::{Arg, BinOp, Expr, ExprKind, Ident, SelOp, Stmt, UnOp};
 use crate::diag::Diagnostic;
 use crate::program::{DefId, DefKind, ModId, Program};
 use crate::span::Span;
@@ -94,19 +94,31 @@ impl Output {
     pub fn render(&self) -> String {
         match self {
             Output::Scalar(v) => v.to_string(),
-            Output::Seq(s) => s.vals.iter().map(Val::to_string).collect::<Vec<_>>().join(" "),
+            Output::Seq(s) => s
+                .vals
+                .iter()
+                .map(Val::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
             Output::Sel(s) => {
                 let mut out = String::new();
                 for q in 0..s.n {
-                    let row: Vec<&str> =
-                        s.row(q).iter().map(|&b| if b { "1" } else { "0" }).collect();
+                    let row: Vec<&str> = s
+                        .row(q)
+                        .iter()
+                        .map(|&b| if b { "1" } else { "0" })
+                        .collect();
                     let _ = writeln!(out, "{}", row.join(" "));
                 }
                 out.trim_end().to_string()
             }
             Output::List(items) => format!(
                 "[{}]",
-                items.iter().map(Output::render).collect::<Vec<_>>().join(", ")
+                items
+                    .iter()
+                    .map(Output::render)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Output::Function(name) => format!("<fn {name}>"),
         }
@@ -321,9 +333,9 @@ impl<'p> Interp<'p> {
             let v = if let Some(v) = args.values.get(&p.name.name) {
                 match v {
                     ArgValue::Scalar(v) => Value::Scalar(v.clone()),
-                    ArgValue::List(items) => Value::List(Rc::new(
-                        items.iter().cloned().map(Value::Scalar).collect(),
-                    )),
+                    ArgValue::List(items) => {
+                        Value::List(Rc::new(items.iter().cloned().map(Value::Scalar).collect()))
+                    }
                 }
             } else if let Some(def_expr) = &p.default {
                 self.eval(def_expr, &env, d.module, 0)?
@@ -378,7 +390,10 @@ impl<'p> Interp<'p> {
             return Err(RuntimeError::new(
                 "RecursionLimit",
                 span,
-                format!("`{}` is defined in terms of itself", self.program.def(id).name),
+                format!(
+                    "`{}` is defined in terms of itself",
+                    self.program.def(id).name
+                ),
             ));
         }
         self.lets_in_progress.borrow_mut().push(id);
@@ -479,14 +494,25 @@ impl<'p> Interp<'p> {
         }
     }
 
-    fn exec_stmts(&self, stmts: &'p [Stmt], mut env: Env<'p>, module: ModId, d: usize) -> R<Env<'p>> {
+    fn exec_stmts(
+        &self,
+        stmts: &'p [Stmt],
+        mut env: Env<'p>,
+        module: ModId,
+        d: usize,
+    ) -> R<Env<'p>> {
         for s in stmts {
             match s {
                 Stmt::Let { name, value, .. } => {
                     let v = self.eval(value, &env, module, d)?;
                     env = bind(&env, &name.name, v);
                 }
-                Stmt::For { var, iter, body, span } => {
+                Stmt::For {
+                    var,
+                    iter,
+                    body,
+                    span,
+                } => {
                     let items = match self.eval(iter, &env, module, d)? {
                         Value::List(items) => items,
                         other => {
@@ -528,14 +554,23 @@ impl<'p> Interp<'p> {
         Ok(env)
     }
 
-    fn eval_name(&self, path: &'p [Ident], span: Span, env: &Env<'p>, module: ModId) -> R<Value<'p>> {
+    fn eval_name(
+        &self,
+        path: &'p [Ident],
+        span: Span,
+        env: &Env<'p>,
+        module: ModId,
+    ) -> R<Value<'p>> {
         if let [single] = path {
             if let Some(v) = lookup(env, &single.name) {
                 return Ok(v.clone());
             }
             // Item-level names of the module come before the built-in sequences, so a module
             // may define its own `length` (std::rasp does).
-            if !self.program.modules[module].scope.contains_key(&single.name) {
+            if !self.program.modules[module]
+                .scope
+                .contains_key(&single.name)
+            {
                 let builtin = match single.name.as_str() {
                     "tokens" => Some(&self.tokens),
                     "indices" => Some(&self.indices),
@@ -575,13 +610,21 @@ impl<'p> Interp<'p> {
                 bits: s.bits.iter().map(|b| !b).collect(),
             }))),
             (_, Value::Scalar(v)) => {
-                let r = if op == UnOp::Neg { value::neg(&v) } else { value::not(&v) };
+                let r = if op == UnOp::Neg {
+                    value::neg(&v)
+                } else {
+                    value::not(&v)
+                };
                 r.map(Value::Scalar).map_err(|e| RuntimeError::op(e, span))
             }
             (_, Value::Seq(s)) => {
                 let mut out = Vec::with_capacity(s.vals.len());
                 for (q, v) in s.vals.iter().enumerate() {
-                    let r = if op == UnOp::Neg { value::neg(v) } else { value::not(v) };
+                    let r = if op == UnOp::Neg {
+                        value::neg(v)
+                    } else {
+                        value::not(v)
+                    };
                     out.push(r.map_err(|e| RuntimeError::op(e, span).at(q))?);
                 }
                 Ok(self.seq(out, s.numeric && op == UnOp::Neg))
@@ -596,7 +639,10 @@ impl<'p> Interp<'p> {
 
     fn binary(&self, op: BinOp, a: Value<'p>, b: Value<'p>, span: Span) -> R<Value<'p>> {
         let numeric_result = !(op.is_comparison()
-            || matches!(op, BinOp::And | BinOp::Or | BinOp::Amp | BinOp::Pipe | BinOp::Xor));
+            || matches!(
+                op,
+                BinOp::And | BinOp::Or | BinOp::Amp | BinOp::Pipe | BinOp::Xor
+            ));
         match (&a, &b) {
             (Value::Sel(x), Value::Sel(y)) => {
                 let f: fn(bool, bool) -> bool = match op {
@@ -607,7 +653,10 @@ impl<'p> Interp<'p> {
                         return Err(RuntimeError::new(
                             "TypeError",
                             span,
-                            format!("selectors combine with `&`, `|` and `!`, not `{}`", op.symbol()),
+                            format!(
+                                "selectors combine with `&`, `|` and `!`, not `{}`",
+                                op.symbol()
+                            ),
                         ));
                     }
                 };
@@ -661,11 +710,15 @@ impl<'p> Interp<'p> {
                 other => Err(RuntimeError::new(
                     "TypeError",
                     span,
-                    format!("elementwise `if` needs sequence or scalar branches, found {}", describe(other)),
+                    format!(
+                        "elementwise `if` needs sequence or scalar branches, found {}",
+                        describe(other)
+                    ),
                 )),
             }
         };
-        let numeric = matches!(&a, Value::Seq(s) if s.numeric) || matches!(&b, Value::Seq(s) if s.numeric);
+        let numeric =
+            matches!(&a, Value::Seq(s) if s.numeric) || matches!(&b, Value::Seq(s) if s.numeric);
         let mut out = Vec::with_capacity(c.vals.len());
         for (q, cv) in c.vals.iter().enumerate() {
             match cv {
@@ -675,7 +728,10 @@ impl<'p> Interp<'p> {
                     return Err(RuntimeError::new(
                         "TypeError",
                         span,
-                        format!("`if` needs a bool condition, found {} `{other}`", other.kind_name()),
+                        format!(
+                            "`if` needs a bool condition, found {} `{other}`",
+                            other.kind_name()
+                        ),
                     )
                     .at(q));
                 }
@@ -733,12 +789,23 @@ impl<'p> Interp<'p> {
             other => Err(RuntimeError::new(
                 "TypeError",
                 span,
-                format!("{what} must be a sequence or a scalar, found {}", describe(other)),
+                format!(
+                    "{what} must be a sequence or a scalar, found {}",
+                    describe(other)
+                ),
             )),
         }
     }
 
-    fn select(&self, k: Value<'p>, q: Value<'p>, op: &'p SelOp, span: Span, env: &Env<'p>, module: ModId) -> R<Value<'p>> {
+    fn select(
+        &self,
+        k: Value<'p>,
+        q: Value<'p>,
+        op: &'p SelOp,
+        span: Span,
+        env: &Env<'p>,
+        module: ModId,
+    ) -> R<Value<'p>> {
         let keys = self.broadcast(&k, "the keys of `select`", span)?;
         let queries = self.broadcast(&q, "the queries of `select`", span)?;
         let n = self.n;
@@ -748,41 +815,35 @@ impl<'p> Interp<'p> {
             SelOp::False => {}
             SelOp::Cmp(cmp) => {
                 let cmp = *cmp;
-                // Fast path: both sides plain integers.
-                let ints = |s: &Seq| -> Option<Vec<i64>> {
-                    s.vals.iter().map(|v| if let Val::Int(i) = v { Some(*i) } else { None }).collect()
-                };
-                if let (Some(ki), Some(qi)) = (ints(&keys), ints(&queries)) {
-                    for (qpos, &qv) in qi.iter().enumerate() {
-                        let row = &mut bits[qpos * n..(qpos + 1) * n];
-                        for (cell, &kv) in row.iter_mut().zip(&ki) {
-                            *cell = match cmp {
-                                BinOp::Eq => kv == qv,
-                                BinOp::Ne => kv != qv,
-                                BinOp::Lt => kv < qv,
-                                BinOp::Le => kv <= qv,
-                                BinOp::Gt => kv > qv,
-                                _ => kv >= qv,
-                            };
+                // Compare ranks instead of values: the rank of a value in the sorted distinct
+                // values of both sides preserves `total_cmp` (and so `<`, `==`, ...), and
+                // integer comparisons are what the inner loop can do fast. NaN, which `==` does
+                // not equate with itself, takes the direct path.
+                match (
+                    ranks(&keys.vals, &queries.vals),
+                    ranks(&queries.vals, &keys.vals),
+                ) {
+                    (Some(ki), Some(qi)) => {
+                        for (qpos, &qv) in qi.iter().enumerate() {
+                            let row = &mut bits[qpos * n..(qpos + 1) * n];
+                            for (cell, &kv) in row.iter_mut().zip(&ki) {
+                                *cell = match cmp {
+                                    BinOp::Eq => kv == qv,
+                                    BinOp::Ne => kv != qv,
+                                    BinOp::Lt => kv < qv,
+                                    BinOp::Le => kv <= qv,
+                                    BinOp::Gt => kv > qv,
+                                    _ => kv >= qv,
+                                };
+                            }
                         }
                     }
-                } else {
-                    for (qpos, qv) in queries.vals.iter().enumerate() {
-                        let row = &mut bits[qpos * n..(qpos + 1) * n];
-                        for (cell, kv) in row.iter_mut().zip(&keys.vals) {
-                            *cell = match cmp {
-                                BinOp::Eq => kv.eq_val(qv),
-                                BinOp::Ne => !kv.eq_val(qv),
-                                _ => {
-                                    let o = kv.total_cmp(qv);
-                                    match cmp {
-                                        BinOp::Lt => o.is_lt(),
-                                        BinOp::Le => o.is_le(),
-                                        BinOp::Gt => o.is_gt(),
-                                        _ => o.is_ge(),
-                                    }
-                                }
-                            };
+                    _ => {
+                        for (qpos, qv) in queries.vals.iter().enumerate() {
+                            let row = &mut bits[qpos * n..(qpos + 1) * n];
+                            for (cell, kv) in row.iter_mut().zip(&keys.vals) {
+                                *cell = cmp_vals(cmp, kv, qv);
+                            }
                         }
                     }
                 }
@@ -797,7 +858,8 @@ impl<'p> Interp<'p> {
                         let b = match memo.get(&key) {
                             Some(b) => *b,
                             None => {
-                                let r = self.apply_scalar(&f, &[kv.clone(), qv.clone()], span)
+                                let r = self
+                                    .apply_scalar(&f, &[kv.clone(), qv.clone()], span)
                                     .map_err(|e| e.at(qpos))?;
                                 let b = match r {
                                     Val::Bool(b) => b,
@@ -845,7 +907,11 @@ impl<'p> Interp<'p> {
                     return Err(RuntimeError::new(
                         "TypeError",
                         span,
-                        format!("this lambda takes {} arguments, it was given {}", c.params.len(), args.len()),
+                        format!(
+                            "this lambda takes {} arguments, it was given {}",
+                            c.params.len(),
+                            args.len()
+                        ),
                     ));
                 }
                 let mut env = c.env.clone();
@@ -866,7 +932,12 @@ impl<'p> Interp<'p> {
         }
     }
 
-    fn call_fn(&self, id: DefId, args: Vec<(Option<&'p Ident>, Value<'p>)>, span: Span) -> R<Value<'p>> {
+    fn call_fn(
+        &self,
+        id: DefId,
+        args: Vec<(Option<&'p Ident>, Value<'p>)>,
+        span: Span,
+    ) -> R<Value<'p>> {
         let def = self.program.def(id);
         let f: &'p crate::ast::FnDef = match &def.kind {
             DefKind::Fn(f) => f,
@@ -882,16 +953,27 @@ impl<'p> Interp<'p> {
             return Err(RuntimeError::new(
                 "RecursionLimit",
                 span,
-                format!("calls nested deeper than {MAX_CALL_DEPTH} (is `{}` recursive?)", def.name),
+                format!(
+                    "calls nested deeper than {MAX_CALL_DEPTH} (is `{}` recursive?)",
+                    def.name
+                ),
             ));
         }
         let mut slots: Vec<Option<Value<'p>>> = vec![None; f.params.len()];
         let mut next = 0;
         for (name, v) in args {
             let i = match name {
-                Some(n) => f.params.iter().position(|p| p.name.name == n.name).ok_or_else(|| {
-                    RuntimeError::new("TypeError", n.span, format!("`{}` has no parameter `{}`", def.name, n.name))
-                })?,
+                Some(n) => f
+                    .params
+                    .iter()
+                    .position(|p| p.name.name == n.name)
+                    .ok_or_else(|| {
+                        RuntimeError::new(
+                            "TypeError",
+                            n.span,
+                            format!("`{}` has no parameter `{}`", def.name, n.name),
+                        )
+                    })?,
                 None => {
                     let i = next;
                     next += 1;
@@ -928,7 +1010,15 @@ impl<'p> Interp<'p> {
         r
     }
 
-    fn eval_call(&self, callee: &'p Expr, args: &'p [Arg], span: Span, env: &Env<'p>, module: ModId, d: usize) -> R<Value<'p>> {
+    fn eval_call(
+        &self,
+        callee: &'p Expr,
+        args: &'p [Arg],
+        span: Span,
+        env: &Env<'p>,
+        module: ModId,
+        d: usize,
+    ) -> R<Value<'p>> {
         // Built-ins are found by name unless a local binding shadows them.
         if let ExprKind::Name(path) = &callee.kind {
             if let [single] = path.as_slice() {
@@ -946,7 +1036,11 @@ impl<'p> Interp<'p> {
             Value::Func(id) => self.call_fn(id, vals, span),
             Value::Lambda(_) => {
                 if let Some(n) = vals.iter().find_map(|(n, _)| *n) {
-                    return Err(RuntimeError::new("TypeError", n.span, "lambdas take no named arguments"));
+                    return Err(RuntimeError::new(
+                        "TypeError",
+                        n.span,
+                        "lambdas take no named arguments",
+                    ));
                 }
                 self.apply(&f, vals.into_iter().map(|(_, v)| v).collect(), span, d)
             }
@@ -958,7 +1052,15 @@ impl<'p> Interp<'p> {
         }
     }
 
-    fn builtin(&self, name: &str, args: &'p [Arg], span: Span, env: &Env<'p>, module: ModId, d: usize) -> R<Value<'p>> {
+    fn builtin(
+        &self,
+        name: &str,
+        args: &'p [Arg],
+        span: Span,
+        env: &Env<'p>,
+        module: ModId,
+        d: usize,
+    ) -> R<Value<'p>> {
         let a = BuiltinArgs::new(name, args, span)?;
         let ev = |e: &'p Expr| self.eval(e, env, module, d);
         match name {
@@ -1025,7 +1127,10 @@ impl<'p> Interp<'p> {
                             s.vals
                                 .iter()
                                 .enumerate()
-                                .map(|(q, v)| value::to_numeric(v).map_err(|e| RuntimeError::op(e, span).at(q)))
+                                .map(|(q, v)| {
+                                    value::to_numeric(v)
+                                        .map_err(|e| RuntimeError::op(e, span).at(q))
+                                })
                                 .collect::<R<Vec<_>>>()?
                         } else {
                             s.vals.clone()
@@ -1051,27 +1156,41 @@ impl<'p> Interp<'p> {
                             .vals
                             .iter()
                             .enumerate()
-                            .map(|(q, v)| value::scalar_builtin(name, v).map_err(|e| RuntimeError::op(e, span).at(q)))
+                            .map(|(q, v)| {
+                                value::scalar_builtin(name, v)
+                                    .map_err(|e| RuntimeError::op(e, span).at(q))
+                            })
                             .collect::<R<Vec<_>>>()?;
                         Ok(self.seq(vals, s.numeric))
                     }
                     other => Err(RuntimeError::new(
                         "TypeError",
                         span,
-                        format!("`{name}` applies to scalars and sequences, found {}", describe(&other)),
+                        format!(
+                            "`{name}` applies to scalars and sequences, found {}",
+                            describe(&other)
+                        ),
                     )),
                 }
             }
             "table" | "concat" => Err(RuntimeError::new(
                 "Unsupported",
                 span,
-                format!("`{name}` belongs to circuits, which the interpreter does not evaluate yet"),
+                format!(
+                    "`{name}` belongs to circuits, which the interpreter does not evaluate yet"
+                ),
             )),
             _ => Err(unsupported_vsa(span)),
         }
     }
 
-    fn aggregate(&self, s: &Value<'p>, xs: &Value<'p>, default: Option<Val>, span: Span) -> R<Value<'p>> {
+    fn aggregate(
+        &self,
+        s: &Value<'p>,
+        xs: &Value<'p>,
+        default: Option<Val>,
+        span: Span,
+    ) -> R<Value<'p>> {
         let s = as_sel(s, "aggregate", span)?;
         let xs = self.broadcast(xs, "the values of `aggregate`", span)?;
         let mut out = Vec::with_capacity(s.n);
@@ -1122,7 +1241,13 @@ impl<'p> Interp<'p> {
         Ok(self.seq(out, xs.numeric))
     }
 
-    fn best(&self, s: &Value<'p>, score: &Value<'p>, default: Option<Val>, span: Span) -> R<Value<'p>> {
+    fn best(
+        &self,
+        s: &Value<'p>,
+        score: &Value<'p>,
+        default: Option<Val>,
+        span: Span,
+    ) -> R<Value<'p>> {
         let s = as_sel(s, "best", span)?;
         let score = self.broadcast(score, "the score of `best`", span)?;
         let mut out = Vec::with_capacity(s.n);
@@ -1155,7 +1280,10 @@ impl<'p> Interp<'p> {
                     RuntimeError::new(
                         "TypeError",
                         span,
-                        format!("`mean` needs numbers, found {} `{v}` at key position {k}", v.kind_name()),
+                        format!(
+                            "`mean` needs numbers, found {} `{v}` at key position {k}",
+                            v.kind_name()
+                        ),
                     )
                 })
             })
@@ -1178,7 +1306,13 @@ impl<'p> Interp<'p> {
         if inputs.iter().all(|v| matches!(v, Value::Scalar(_))) {
             let args: Vec<Val> = inputs
                 .iter()
-                .filter_map(|v| if let Value::Scalar(s) = v { Some(s.clone()) } else { None })
+                .filter_map(|v| {
+                    if let Value::Scalar(s) = v {
+                        Some(s.clone())
+                    } else {
+                        None
+                    }
+                })
                 .collect();
             return self.apply_scalar(f, &args, span).map(Value::Scalar);
         }
@@ -1186,7 +1320,9 @@ impl<'p> Interp<'p> {
             .iter()
             .map(|v| self.broadcast(v, "the input of a map", span))
             .collect::<R<Vec<_>>>()?;
-        let numeric = inputs.iter().any(|v| matches!(v, Value::Seq(s) if s.numeric));
+        let numeric = inputs
+            .iter()
+            .any(|v| matches!(v, Value::Seq(s) if s.numeric));
         let mut memo: BTreeMap<Vec<Val>, Val> = BTreeMap::new();
         let mut out = Vec::with_capacity(self.n);
         for q in 0..self.n {
@@ -1205,6 +1341,51 @@ impl<'p> Interp<'p> {
     }
 }
 
+/// `OP(k, q)` for a comparison operator, as the language defines it.
+pub fn cmp_vals(cmp: BinOp, kv: &Val, qv: &Val) -> bool {
+    match cmp {
+        BinOp::Eq => kv.eq_val(qv),
+        BinOp::Ne => !kv.eq_val(qv),
+        _ => {
+            let o = kv.total_cmp(qv);
+            match cmp {
+                BinOp::Lt => o.is_lt(),
+                BinOp::Le => o.is_le(),
+                BinOp::Gt => o.is_gt(),
+                _ => o.is_ge(),
+            }
+        }
+    }
+}
+
+/// The rank of each of `vals` among the sorted distinct values of `vals` and `other`
+/// (`None` if a NaN is present). Plain integers are their own ranks.
+fn ranks(vals: &[Val], other: &[Val]) -> Option<Vec<i64>> {
+    let ints: Option<Vec<i64>> = vals
+        .iter()
+        .map(|v| if let Val::Int(i) = v { Some(*i) } else { None })
+        .collect();
+    if let Some(ints) = ints {
+        if other.iter().all(|v| matches!(v, Val::Int(_))) {
+            return Some(ints);
+        }
+    }
+    let is_nan = |v: &Val| matches!(v, Val::Float(x) if x.is_nan());
+    if vals.iter().chain(other).any(is_nan) {
+        return None;
+    }
+    let mut all: Vec<&Val> = vals.iter().chain(other).collect();
+    all.sort_by(|a, b| a.total_cmp(b));
+    all.dedup_by(|a, b| a.total_cmp(b).is_eq());
+    vals.iter()
+        .map(|v| {
+            all.binary_search_by(|x| x.total_cmp(v))
+                .ok()
+                .map(|i| i as i64)
+        })
+        .collect()
+}
+
 /// Whether a written type names a scalar (entry parameters of these types come from `--arg`).
 pub fn is_scalar_type(name: &str) -> bool {
     matches!(name, "int" | "float" | "bool" | "str" | "scalar")
@@ -1214,9 +1395,24 @@ pub fn is_scalar_type(name: &str) -> bool {
 pub fn is_builtin(name: &str) -> bool {
     matches!(
         name,
-        "aggregate" | "mean" | "width" | "best" | "gather" | "map" | "zipmap" | "numeric"
-            | "categorical" | "bundle" | "permute" | "sim" | "cleanup" | "embed" | "sum"
-            | "factor" | "table" | "concat"
+        "aggregate"
+            | "mean"
+            | "width"
+            | "best"
+            | "gather"
+            | "map"
+            | "zipmap"
+            | "numeric"
+            | "categorical"
+            | "bundle"
+            | "permute"
+            | "sim"
+            | "cleanup"
+            | "embed"
+            | "sum"
+            | "factor"
+            | "table"
+            | "concat"
     ) || value::SCALAR_BUILTINS.contains(&name)
 }
 
@@ -1244,7 +1440,10 @@ fn as_sel<'a>(v: &'a Value<'_>, what: &str, span: Span) -> R<&'a Selector> {
         other => Err(RuntimeError::new(
             "TypeError",
             span,
-            format!("`{what}` needs a selector (sel) as its first argument, found {}", describe(other)),
+            format!(
+                "`{what}` needs a selector (sel) as its first argument, found {}",
+                describe(other)
+            ),
         )),
     }
 }
@@ -1289,7 +1488,11 @@ impl<'p> BuiltinArgs<'p> {
             return Err(RuntimeError::new(
                 "TypeError",
                 self.span,
-                format!("`{}` takes {n} arguments, it was given {}", self.name, self.pos.len()),
+                format!(
+                    "`{}` takes {n} arguments, it was given {}",
+                    self.name,
+                    self.pos.len()
+                ),
             ));
         }
         for (ident, _) in &self.named {
@@ -1306,7 +1509,11 @@ impl<'p> BuiltinArgs<'p> {
 
     fn req(&self, i: usize) -> R<&'p Expr> {
         self.pos.get(i).copied().ok_or_else(|| {
-            RuntimeError::new("TypeError", self.span, format!("`{}` is missing argument {}", self.name, i + 1))
+            RuntimeError::new(
+                "TypeError",
+                self.span,
+                format!("`{}` is missing argument {}", self.name, i + 1),
+            )
         })
     }
 
@@ -1315,6 +1522,9 @@ impl<'p> BuiltinArgs<'p> {
     }
 
     fn named(&self, name: &str) -> Option<&'p Expr> {
-        self.named.iter().find(|(n, _)| n.name == name).map(|(_, e)| *e)
+        self.named
+            .iter()
+            .find(|(n, _)| n.name == name)
+            .map(|(_, e)| *e)
     }
 }

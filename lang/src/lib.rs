@@ -2,16 +2,16 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod ast;
-pub mod lexer;
-pub mod span;
-pub mod types;
 pub mod check;
 pub mod diag;
 pub mod interp;
-pub mod value;
+pub mod lexer;
 pub mod parser;
 pub mod print;
 pub mod program;
+pub mod span;
+pub mod types;
+pub mod value;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]

@@ -97,7 +97,14 @@ fn parse_diag(e: &ParseError<usize, Tok, LexError>, file: FileId, source: &str) 
             let span = Span::new(file, *l, *r);
             let exp = pretty_expected(expected);
             let d = Diagnostic::error("E0002", "SyntaxError", format!("unexpected {tok}"))
-                .with_primary(span, if exp.is_empty() { "unexpected here".into() } else { exp });
+                .with_primary(
+                    span,
+                    if exp.is_empty() {
+                        "unexpected here".into()
+                    } else {
+                        exp
+                    },
+                );
             match tok {
                 Tok::Gss => d.with_note(
                     "`gss` items (grounded symbol systems) are reserved and not supported yet",

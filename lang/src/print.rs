@@ -51,7 +51,11 @@ fn args_source(args: &[Arg]) -> String {
 fn item_source(item: &Item, out: &mut String) {
     match &item.kind {
         ItemKind::Fn(f) | ItemKind::Circuit(f) => {
-            let kw = if matches!(item.kind, ItemKind::Fn(_)) { "fn" } else { "circuit" };
+            let kw = if matches!(item.kind, ItemKind::Fn(_)) {
+                "fn"
+            } else {
+                "circuit"
+            };
             let _ = write!(out, "{kw} {}({})", f.name.name, params_source(&f.params));
             if let Some(r) = &f.ret {
                 let _ = write!(out, " -> {}", type_source(r));
@@ -66,29 +70,54 @@ fn item_source(item: &Item, out: &mut String) {
             }
         }
         ItemKind::Let { name, ty, value } => {
-            let t = ty.as_ref().map(|t| format!(": {}", type_source(t))).unwrap_or_default();
+            let t = ty
+                .as_ref()
+                .map(|t| format!(": {}", type_source(t)))
+                .unwrap_or_default();
             let _ = write!(out, "let {}{t} = {};", name.name, expr_source(value));
         }
         ItemKind::Use(UseDecl::File { path, .. }) => {
             let _ = write!(out, "use {path:?};");
         }
         ItemKind::Use(UseDecl::Module { path, items }) => {
-            let p = path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::");
+            let p = path
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join("::");
             match items {
                 UseItems::All => {
                     let _ = write!(out, "use {p}::*;");
                 }
                 UseItems::Some(v) => {
-                    let names = v.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
+                    let names = v
+                        .iter()
+                        .map(|i| i.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     let _ = write!(out, "use {p}::{{{names}}};");
                 }
             }
         }
         ItemKind::Space { name, model, args } => {
-            let _ = write!(out, "space {} = {}({});", name.name, model.name, args_source(args));
+            let _ = write!(
+                out,
+                "space {} = {}({});",
+                name.name,
+                model.name,
+                args_source(args)
+            );
         }
-        ItemKind::Symbols { name, space, symbols } => {
-            let syms = symbols.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        ItemKind::Symbols {
+            name,
+            space,
+            symbols,
+        } => {
+            let syms = symbols
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = write!(out, "symbols {} in {} = [{syms}];", name.name, space.name);
         }
         ItemKind::Error => out.push_str("# <error>"),
@@ -99,12 +128,25 @@ fn stmts_source(stmts: &[Stmt]) -> String {
     let mut out = String::new();
     for s in stmts {
         match s {
-            Stmt::Let { name, ty, value, .. } => {
-                let t = ty.as_ref().map(|t| format!(": {}", type_source(t))).unwrap_or_default();
+            Stmt::Let {
+                name, ty, value, ..
+            } => {
+                let t = ty
+                    .as_ref()
+                    .map(|t| format!(": {}", type_source(t)))
+                    .unwrap_or_default();
                 let _ = write!(out, "let {}{t} = {}; ", name.name, expr_source(value));
             }
-            Stmt::For { var, iter, body, .. } => {
-                let _ = write!(out, "for {} in {} {{ {}}} ", var.name, expr_source(iter), stmts_source(body));
+            Stmt::For {
+                var, iter, body, ..
+            } => {
+                let _ = write!(
+                    out,
+                    "for {} in {} {{ {}}} ",
+                    var.name,
+                    expr_source(iter),
+                    stmts_source(body)
+                );
             }
             Stmt::Error(_) => {}
         }
@@ -114,7 +156,11 @@ fn stmts_source(stmts: &[Stmt]) -> String {
 
 fn float_source(x: f64) -> String {
     let s = format!("{x:?}");
-    if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+    if s.contains(['.', 'e', 'E']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
 }
 
 /// Source text for one expression.
@@ -139,7 +185,11 @@ pub fn expr_source(e: &Expr) -> String {
         }
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::None => "none".into(),
-        ExprKind::Name(p) => p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::"),
+        ExprKind::Name(p) => p
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join("::"),
         ExprKind::Field(b, f) => format!("{}.{}", atom(b), f.name),
         ExprKind::List(items) => format!(
             "[{}]",
@@ -159,7 +209,10 @@ pub fn expr_source(e: &Expr) -> String {
         ),
         ExprKind::Lambda(ps, body) => format!(
             "|{}| {}",
-            ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+            ps.iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             expr_source(body)
         ),
         ExprKind::Call(f, args) => format!("{}({})", atom(f), args_source(args)),
@@ -206,7 +259,11 @@ fn atom(e: &Expr) -> String {
 /// A compact S-expression of a module; `spans` adds `@start..end` to every node.
 pub fn to_sexpr(m: &Module, spans: bool) -> String {
     let p = SPrinter { spans };
-    m.items.iter().map(|i| p.item(i)).collect::<Vec<_>>().join("\n")
+    m.items
+        .iter()
+        .map(|i| p.item(i))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A compact S-expression of one expression.
@@ -220,7 +277,11 @@ struct SPrinter {
 
 impl SPrinter {
     fn at(&self, s: crate::span::Span) -> String {
-        if self.spans { format!("@{}..{}", s.start, s.end) } else { String::new() }
+        if self.spans {
+            format!("@{}..{}", s.start, s.end)
+        } else {
+            String::new()
+        }
     }
 
     fn ident(&self, i: &Ident) -> String {
@@ -228,31 +289,57 @@ impl SPrinter {
     }
 
     fn ty(&self, t: &Option<TypeExpr>) -> String {
-        t.as_ref().map(|t| format!(" :{}", type_source(t))).unwrap_or_default()
+        t.as_ref()
+            .map(|t| format!(" :{}", type_source(t)))
+            .unwrap_or_default()
     }
 
     fn item(&self, item: &Item) -> String {
         let at = self.at(item.span);
         match &item.kind {
             ItemKind::Fn(f) | ItemKind::Circuit(f) => {
-                let kw = if matches!(item.kind, ItemKind::Fn(_)) { "fn" } else { "circuit" };
+                let kw = if matches!(item.kind, ItemKind::Fn(_)) {
+                    "fn"
+                } else {
+                    "circuit"
+                };
                 let params = f
                     .params
                     .iter()
                     .map(|p| {
-                        let d = p.default.as_ref().map(|d| format!(" ={}", self.expr(d))).unwrap_or_default();
+                        let d = p
+                            .default
+                            .as_ref()
+                            .map(|d| format!(" ={}", self.expr(d)))
+                            .unwrap_or_default();
                         format!("({}{}{d})", self.ident(&p.name), self.ty(&p.ty))
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
-                format!("({kw}{at} {} ({params}){} {})", self.ident(&f.name), self.ty(&f.ret), self.expr(&f.body))
+                format!(
+                    "({kw}{at} {} ({params}){} {})",
+                    self.ident(&f.name),
+                    self.ty(&f.ret),
+                    self.expr(&f.body)
+                )
             }
             ItemKind::Let { name, ty, value } => {
-                format!("(let{at} {}{} {})", self.ident(name), self.ty(ty), self.expr(value))
+                format!(
+                    "(let{at} {}{} {})",
+                    self.ident(name),
+                    self.ty(ty),
+                    self.expr(value)
+                )
             }
             ItemKind::Use(u) => {
                 let mut o = String::new();
-                item_source(&Item { kind: ItemKind::Use(u.clone()), span: item.span }, &mut o);
+                item_source(
+                    &Item {
+                        kind: ItemKind::Use(u.clone()),
+                        span: item.span,
+                    },
+                    &mut o,
+                );
                 format!("(use{at} {o:?})")
             }
             ItemKind::Space { name, model, args } => format!(
@@ -261,11 +348,19 @@ impl SPrinter {
                 self.ident(model),
                 self.args(args)
             ),
-            ItemKind::Symbols { name, space, symbols } => format!(
+            ItemKind::Symbols {
+                name,
+                space,
+                symbols,
+            } => format!(
                 "(symbols{at} {} {} ({}))",
                 self.ident(name),
                 self.ident(space),
-                symbols.iter().map(|s| self.ident(s)).collect::<Vec<_>>().join(" ")
+                symbols
+                    .iter()
+                    .map(|s| self.ident(s))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
             ItemKind::Error => format!("(error{at})"),
         }
@@ -285,10 +380,26 @@ impl SPrinter {
         stmts
             .iter()
             .map(|s| match s {
-                Stmt::Let { name, ty, value, span } => {
-                    format!("(let{} {}{} {})", self.at(*span), self.ident(name), self.ty(ty), self.expr(value))
+                Stmt::Let {
+                    name,
+                    ty,
+                    value,
+                    span,
+                } => {
+                    format!(
+                        "(let{} {}{} {})",
+                        self.at(*span),
+                        self.ident(name),
+                        self.ty(ty),
+                        self.expr(value)
+                    )
                 }
-                Stmt::For { var, iter, body, span } => format!(
+                Stmt::For {
+                    var,
+                    iter,
+                    body,
+                    span,
+                } => format!(
                     "(for{} {} {} ({}))",
                     self.at(*span),
                     self.ident(var),
@@ -311,12 +422,19 @@ impl SPrinter {
             ExprKind::None => format!("none{at}"),
             ExprKind::Name(p) => format!(
                 "{}{at}",
-                p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::")
+                p.iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("::")
             ),
             ExprKind::Field(b, f) => format!("(. {} {}){at}", self.expr(b), f.name),
             ExprKind::List(items) => format!(
                 "(list{at} {})",
-                items.iter().map(|i| self.expr(i)).collect::<Vec<_>>().join(" ")
+                items
+                    .iter()
+                    .map(|i| self.expr(i))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
             ExprKind::Unary(op, a) => {
                 let o = match op {
@@ -326,11 +444,21 @@ impl SPrinter {
                 };
                 format!("({o}{at} {})", self.expr(a))
             }
-            ExprKind::Binary(op, a, b) => format!("({}{at} {} {})", op.symbol(), self.expr(a), self.expr(b)),
-            ExprKind::If(c, a, b) => format!("(if{at} {} {} {})", self.expr(c), self.expr(a), self.expr(b)),
+            ExprKind::Binary(op, a, b) => {
+                format!("({}{at} {} {})", op.symbol(), self.expr(a), self.expr(b))
+            }
+            ExprKind::If(c, a, b) => format!(
+                "(if{at} {} {} {})",
+                self.expr(c),
+                self.expr(a),
+                self.expr(b)
+            ),
             ExprKind::Lambda(ps, body) => format!(
                 "(lambda{at} ({}) {})",
-                ps.iter().map(|p| self.ident(p)).collect::<Vec<_>>().join(" "),
+                ps.iter()
+                    .map(|p| self.ident(p))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 self.expr(body)
             ),
             ExprKind::Call(f, args) => format!("(call{at} {} {})", self.expr(f), self.args(args)),
@@ -341,7 +469,12 @@ impl SPrinter {
                     SelOp::False => "false".into(),
                     SelOp::Lambda(l) => self.expr(l),
                 };
-                format!("(select{at} {} {} {o}{})", self.expr(k), self.expr(q), self.at(*ospan))
+                format!(
+                    "(select{at} {} {} {o}{})",
+                    self.expr(k),
+                    self.expr(q),
+                    self.at(*ospan)
+                )
             }
             ExprKind::Index(a, i) => format!("(index{at} {} {})", self.expr(a), self.expr(i)),
             ExprKind::Slice(a, lo, hi) => format!(
@@ -350,7 +483,9 @@ impl SPrinter {
                 lo.as_ref().map_or("_".into(), |x| self.expr(x)),
                 hi.as_ref().map_or("_".into(), |x| self.expr(x))
             ),
-            ExprKind::Block(stmts, r) => format!("(block{at} ({}) {})", self.stmts(stmts), self.expr(r)),
+            ExprKind::Block(stmts, r) => {
+                format!("(block{at} ({}) {})", self.stmts(stmts), self.expr(r))
+            }
             ExprKind::Error => format!("(error{at})"),
         }
     }

@@ -2,8 +2,8 @@
 //! and the scope of each module. Name resolution inside bodies happens in the checker and the
 //! interpreter; this module owns item-level names, imports and their errors.
 
-use crate::ast::{FnDef, Expr, Ident, ItemKind, UseDecl, UseItems, Arg};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::ast::{Arg, Expr, FnDef, Ident, ItemKind, UseDecl, UseItems};
+use crate::diag::{Diagnostic, did_you_mean};
 use crate::parser::parse_module;
 use crate::span::{FileId, SourceMap, Span};
 use indexmap::IndexMap;
@@ -77,9 +77,33 @@ pub struct Program {
 
 /// Names the language defines itself; user items may not reuse them.
 pub const RESERVED: &[&str] = &[
-    "tokens", "indices", "aggregate", "mean", "width", "best", "gather", "map", "zipmap",
-    "numeric", "categorical", "bundle", "permute", "sim", "cleanup", "embed", "sum", "factor",
-    "table", "concat", "round", "floor", "ceil", "abs", "int", "float", "str",
+    "tokens",
+    "indices",
+    "aggregate",
+    "mean",
+    "width",
+    "best",
+    "gather",
+    "map",
+    "zipmap",
+    "numeric",
+    "categorical",
+    "bundle",
+    "permute",
+    "sim",
+    "cleanup",
+    "embed",
+    "sum",
+    "factor",
+    "table",
+    "concat",
+    "round",
+    "floor",
+    "ceil",
+    "abs",
+    "int",
+    "float",
+    "str",
 ];
 
 /// The built-in sequences every program can read.
@@ -114,37 +138,50 @@ impl Program {
             _ => return Err(Diagnostic::error("E0100", "UnknownName", "empty path")),
         };
         if let [single] = path {
-            return self.modules[module].scope.get(&single.name).copied().ok_or_else(|| {
-                let candidates = self.modules[module]
-                    .scope
-                    .keys()
-                    .map(String::as_str)
-                    .chain(RESERVED.iter().copied());
-                let d = Diagnostic::error(
-                    "E0100",
-                    "UnknownName",
-                    format!("cannot find `{}` in this scope", single.name),
-                )
-                .with_primary(span, "not found");
-                match did_you_mean(&single.name, candidates) {
-                    Some(s) => d.with_note(format!("help: did you mean `{s}`?")),
-                    None => d,
-                }
-            });
+            return self.modules[module]
+                .scope
+                .get(&single.name)
+                .copied()
+                .ok_or_else(|| {
+                    let candidates = self.modules[module]
+                        .scope
+                        .keys()
+                        .map(String::as_str)
+                        .chain(RESERVED.iter().copied());
+                    let d = Diagnostic::error(
+                        "E0100",
+                        "UnknownName",
+                        format!("cannot find `{}` in this scope", single.name),
+                    )
+                    .with_primary(span, "not found");
+                    match did_you_mean(&single.name, candidates) {
+                        Some(s) => d.with_note(format!("help: did you mean `{s}`?")),
+                        None => d,
+                    }
+                });
         }
         let (last, modpath) = path.split_last().ok_or_else(|| {
             Diagnostic::error("E0100", "UnknownName", "empty path").with_primary(span, "here")
         })?;
-        let modname = modpath.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::");
-        let m = self.modules.iter().find(|m| m.name == modname).ok_or_else(|| {
-            let names: Vec<String> = self.modules.iter().map(|m| m.name.clone()).collect();
-            let d = Diagnostic::error("E0101", "UnknownModule", format!("no module `{modname}`"))
-                .with_primary(span, "unknown module");
-            match did_you_mean(&modname, names.iter().map(String::as_str)) {
-                Some(s) => d.with_note(format!("help: did you mean `{s}`?")),
-                None => d,
-            }
-        })?;
+        let modname = modpath
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join("::");
+        let m = self
+            .modules
+            .iter()
+            .find(|m| m.name == modname)
+            .ok_or_else(|| {
+                let names: Vec<String> = self.modules.iter().map(|m| m.name.clone()).collect();
+                let d =
+                    Diagnostic::error("E0101", "UnknownModule", format!("no module `{modname}`"))
+                        .with_primary(span, "unknown module");
+                match did_you_mean(&modname, names.iter().map(String::as_str)) {
+                    Some(s) => d.with_note(format!("help: did you mean `{s}`?")),
+                    None => d,
+                }
+            })?;
         match m.own.get(&last.name) {
             Some(&id) if !last.name.starts_with('_') => Ok(id),
             Some(_) => Err(Diagnostic::error(
@@ -160,10 +197,12 @@ impl Program {
                     format!("`{modname}` has no item `{}`", last.name),
                 )
                 .with_primary(last.span, "not found");
-                Err(match did_you_mean(&last.name, m.own.keys().map(String::as_str)) {
-                    Some(s) => d.with_note(format!("help: did you mean `{modname}::{s}`?")),
-                    None => d,
-                })
+                Err(
+                    match did_you_mean(&last.name, m.own.keys().map(String::as_str)) {
+                        Some(s) => d.with_note(format!("help: did you mean `{modname}::{s}`?")),
+                        None => d,
+                    },
+                )
             }
         }
     }
@@ -307,10 +346,11 @@ impl Builder<'_> {
                         format!("no standard-library module `{name}`"),
                     )
                     .with_primary(span, "unknown module");
-                    self.diags.push(match did_you_mean(name, mods.iter().map(String::as_str)) {
-                        Some(s) => d.with_note(format!("help: did you mean `{s}`?")),
-                        None => d.with_note(format!("available: {}", mods.join(", "))),
-                    });
+                    self.diags
+                        .push(match did_you_mean(name, mods.iter().map(String::as_str)) {
+                            Some(s) => d.with_note(format!("help: did you mean `{s}`?")),
+                            None => d.with_note(format!("available: {}", mods.join(", "))),
+                        });
                 }
                 None
             }
@@ -320,20 +360,20 @@ impl Builder<'_> {
     fn import(&mut self, into: ModId, u: UseDecl, span: Span, base: Option<&Path>) {
         let (from, items) = match u {
             UseDecl::Module { path, items } => {
-                let name = path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::");
+                let name = path
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("::");
                 let pspan = match (path.first(), path.last()) {
                     (Some(a), Some(b)) => a.span.to(b.span),
                     _ => span,
                 };
                 if path.first().map(|i| i.name.as_str()) != Some("std") {
                     self.diags.push(
-                        Diagnostic::error(
-                            "E0101",
-                            "UnknownModule",
-                            format!("no module `{name}`"),
-                        )
-                        .with_primary(pspan, "module paths start with `std::`")
-                        .with_note("help: import a file with `use \"path/file.tess\";`"),
+                        Diagnostic::error("E0101", "UnknownModule", format!("no module `{name}`"))
+                            .with_primary(pspan, "module paths start with `std::`")
+                            .with_note("help: import a file with `use \"path/file.tess\";`"),
                     );
                     return;
                 }

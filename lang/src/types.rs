@@ -60,7 +60,10 @@ pub enum Ty {
     /// A user function (by definition id) or a lambda.
     Func,
     /// A hypervector (`seq`: one per position) in space `space`.
-    Hv { space: String, seq: bool },
+    Hv {
+        space: String,
+        seq: bool,
+    },
     Space,
     Codebook(String),
     Bits(Option<i64>),
@@ -104,12 +107,21 @@ impl Ty {
                 Some(Ty::Seq(*e, a.join(*b)))
             }
             (Ty::Seq(e1, a), Ty::Seq(e2, b)) => Some(Ty::Seq(
-                if *e1 == Enc::Num || *e2 == Enc::Num { Enc::Num } else { Enc::Cat },
+                if *e1 == Enc::Num || *e2 == Enc::Num {
+                    Enc::Num
+                } else {
+                    Enc::Cat
+                },
                 a.join(*b),
             )),
-            (Ty::List(a), Ty::List(b)) => Some(Ty::List(Box::new(a.join(b).unwrap_or(Ty::Unknown)))),
+            (Ty::List(a), Ty::List(b)) => {
+                Some(Ty::List(Box::new(a.join(b).unwrap_or(Ty::Unknown))))
+            }
             (Ty::Hv { space: s1, seq: q1 }, Ty::Hv { space: s2, seq: q2 }) if s1 == s2 => {
-                Some(Ty::Hv { space: s1.clone(), seq: *q1 || *q2 })
+                Some(Ty::Hv {
+                    space: s1.clone(),
+                    seq: *q1 || *q2,
+                })
             }
             _ => None,
         }

@@ -188,12 +188,20 @@ fn type_err(op: &str, a: &Val, b: &Val) -> OpError {
 
 fn python_mod_i(a: i64, b: i64) -> i64 {
     let r = a.wrapping_rem(b);
-    if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
+    if r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
 }
 
 fn python_mod_f(a: f64, b: f64) -> f64 {
     let r = a % b;
-    if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r }
+    if r != 0.0 && ((r < 0.0) != (b < 0.0)) {
+        r + b
+    } else {
+        r
+    }
 }
 
 /// Apply a binary operator to two scalars.
@@ -238,7 +246,11 @@ pub fn binop(op: BinOp, a: &Val, b: &Val) -> Result<Val, OpError> {
                         Err(OpError::DivisionByZero)
                     } else {
                         let q = x.checked_div(y).ok_or_else(ov)?;
-                        let q = if (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q };
+                        let q = if (x % y != 0) && ((x < 0) != (y < 0)) {
+                            q - 1
+                        } else {
+                            q
+                        };
                         Ok(Val::Int(q))
                     }
                 }
@@ -251,9 +263,15 @@ pub fn binop(op: BinOp, a: &Val, b: &Val) -> Result<Val, OpError> {
                 }
                 Shl | Shr => {
                     if !(0..64).contains(&y) {
-                        return Err(OpError::Type(format!("shift amount {y} out of range 0..64")));
+                        return Err(OpError::Type(format!(
+                            "shift amount {y} out of range 0..64"
+                        )));
                     }
-                    Ok(Val::Int(if op == Shl { x.wrapping_shl(y as u32) } else { x >> y }))
+                    Ok(Val::Int(if op == Shl {
+                        x.wrapping_shl(y as u32)
+                    } else {
+                        x >> y
+                    }))
                 }
                 _ => Err(type_err(op.symbol(), a, b)),
             }
@@ -291,7 +309,10 @@ pub fn neg(a: &Val) -> Result<Val, OpError> {
             .map(Val::Int)
             .ok_or_else(|| OpError::Overflow(format!("-{i}"))),
         Val::Float(x) => Ok(Val::Float(-x)),
-        _ => Err(OpError::Type(format!("cannot negate {} `{a}`", a.kind_name()))),
+        _ => Err(OpError::Type(format!(
+            "cannot negate {} `{a}`",
+            a.kind_name()
+        ))),
     }
 }
 
@@ -323,7 +344,10 @@ pub const SCALAR_BUILTINS: &[&str] = &["round", "floor", "ceil", "abs", "int", "
 pub fn scalar_builtin(name: &str, a: &Val) -> Result<Val, OpError> {
     let num = |a: &Val| {
         a.as_f64().ok_or_else(|| {
-            OpError::Type(format!("`{name}` needs a number, found {} `{a}`", a.kind_name()))
+            OpError::Type(format!(
+                "`{name}` needs a number, found {} `{a}`",
+                a.kind_name()
+            ))
         })
     };
     let to_int = |x: f64| {
@@ -356,15 +380,19 @@ pub fn scalar_builtin(name: &str, a: &Val) -> Result<Val, OpError> {
         "int" => match a {
             Val::Int(_) => Ok(a.clone()),
             Val::Bool(b) => Ok(Val::Int(i64::from(*b))),
-            Val::Str(s) => s.trim().parse::<i64>().map(Val::Int).map_err(|_| {
-                OpError::Type(format!("`int` cannot read \"{s}\" as an integer"))
-            }),
+            Val::Str(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Val::Int)
+                .map_err(|_| OpError::Type(format!("`int` cannot read \"{s}\" as an integer"))),
             _ => to_int(num(a)?.trunc()),
         },
         "float" => match a {
-            Val::Str(s) => s.trim().parse::<f64>().map(Val::Float).map_err(|_| {
-                OpError::Type(format!("`float` cannot read \"{s}\" as a number"))
-            }),
+            Val::Str(s) => s
+                .trim()
+                .parse::<f64>()
+                .map(Val::Float)
+                .map_err(|_| OpError::Type(format!("`float` cannot read \"{s}\" as a number"))),
             Val::Bool(b) => Ok(Val::Float(f64::from(u8::from(*b)))),
             _ => Ok(Val::Float(num(a)?)),
         },
@@ -396,8 +424,14 @@ mod tests {
         assert_eq!(binop(BinOp::FloorDiv, &i(-7), &i(2)), Ok(i(-4)));
         assert_eq!(binop(BinOp::Rem, &i(-7), &i(3)), Ok(i(2)));
         assert_eq!(binop(BinOp::Rem, &i(7), &i(-3)), Ok(i(-2)));
-        assert_eq!(binop(BinOp::Div, &i(1), &i(0)), Err(OpError::DivisionByZero));
-        assert!(matches!(binop(BinOp::Add, &i(i64::MAX), &i(1)), Err(OpError::Overflow(_))));
+        assert_eq!(
+            binop(BinOp::Div, &i(1), &i(0)),
+            Err(OpError::DivisionByZero)
+        );
+        assert!(matches!(
+            binop(BinOp::Add, &i(i64::MAX), &i(1)),
+            Err(OpError::Overflow(_))
+        ));
     }
 
     #[test]
@@ -417,6 +451,9 @@ mod tests {
         assert!(matches!(Val::from_token("1.5"), Val::Str(_)));
         assert!(matches!(Val::from_token("+"), Val::Str(_)));
         assert!(matches!(Val::from_token("-"), Val::Str(_)));
-        assert!(matches!(Val::from_token("99999999999999999999"), Val::Str(_)));
+        assert!(matches!(
+            Val::from_token("99999999999999999999"),
+            Val::Str(_)
+        ));
     }
 }

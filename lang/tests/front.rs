@@ -57,7 +57,9 @@ fn tokens_of_every_kind() {
 
 #[test]
 fn lexical_errors_are_collected_and_skipped() {
-    insta::assert_snapshot!(tokens_snapshot("let a = 1 $ 2; let s = \"open\nlet b = 99999999999999999999;"));
+    insta::assert_snapshot!(tokens_snapshot(
+        "let a = 1 $ 2; let s = \"open\nlet b = 99999999999999999999;"
+    ));
 }
 
 #[test]
@@ -133,20 +135,34 @@ fn stdlib_parses_and_checks_cleanly() {
         let mut sources = SourceMap::new();
         let file = sources.add(*name, *src);
         let (_, diags) = parse_module(src, file);
-        assert!(diags.is_empty(), "{name}: {}", render(&diags, &sources, false));
+        assert!(
+            diags.is_empty(),
+            "{name}: {}",
+            render(&diags, &sources, false)
+        );
     }
-    let (program, diags) = Program::load("t.tess", "use std::rasp::*;\nfn main() = sort(tokens, tokens)\n", &Std);
+    let (program, diags) = Program::load(
+        "t.tess",
+        "use std::rasp::*;\nfn main() = sort(tokens, tokens)\n",
+        &Std,
+    );
     assert!(diags.is_empty());
     let diags = check_program(&program);
-    assert!(diags.is_empty(), "{}", render(&diags, &program.sources, false));
+    assert!(
+        diags.is_empty(),
+        "{}",
+        render(&diags, &program.sources, false)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 // parse(print(ast)) == ast
 
 fn ident() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "xs", "keys", "q_1", "tokens", "indices", "length", "f", "_p"])
-        .prop_map(str::to_string)
+    prop::sample::select(vec![
+        "a", "xs", "keys", "q_1", "tokens", "indices", "length", "f", "_p",
+    ])
+    .prop_map(str::to_string)
 }
 
 fn leaf() -> impl Strategy<Value = String> {
@@ -165,23 +181,33 @@ fn leaf() -> impl Strategy<Value = String> {
 fn expr_src() -> impl Strategy<Value = String> {
     leaf().prop_recursive(5, 48, 4, |inner| {
         let op = prop::sample::select(vec![
-            "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "&", "|", "^", "<<", ">>",
+            "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "&", "|",
+            "^", "<<", ">>",
         ]);
         prop_oneof![
             (inner.clone(), op, inner.clone()).prop_map(|(a, o, b)| format!("({a}) {o} ({b})")),
             inner.clone().prop_map(|a| format!("-({a})")),
             inner.clone().prop_map(|a| format!("not ({a})")),
             inner.clone().prop_map(|a| format!("!({a})")),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(c, a, b)| format!("if {c} then {a} else {b}")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| format!("if {c} then {a} else {b}")),
             (ident(), inner.clone()).prop_map(|(x, b)| format!("|{x}| {b}")),
-            (ident(), prop::collection::vec(inner.clone(), 0..3)).prop_map(|(f, a)| format!("{f}({})", a.join(", "))),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("aggregate({a}, {b}, default: 0)")),
-            (inner.clone(), inner.clone(), prop::sample::select(vec!["==", "<", "true", "|k, q| k == q"]))
+            (ident(), prop::collection::vec(inner.clone(), 0..3))
+                .prop_map(|(f, a)| format!("{f}({})", a.join(", "))),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("aggregate({a}, {b}, default: 0)")),
+            (
+                inner.clone(),
+                inner.clone(),
+                prop::sample::select(vec!["==", "<", "true", "|k, q| k == q"])
+            )
                 .prop_map(|(k, q, o)| format!("select({k}, {q}, {o})")),
             prop::collection::vec(inner.clone(), 0..3).prop_map(|v| format!("[{}]", v.join(", "))),
             (inner.clone(), inner.clone()).prop_map(|(a, i)| format!("({a})[{i}]")),
-            (ident(), inner.clone(), inner.clone()).prop_map(|(x, v, r)| format!("{{ let {x} = {v}; {r} }}")),
-            (ident(), inner.clone(), inner.clone()).prop_map(|(x, l, r)| format!("{{ for {x} in [{l}] {{ let y = {x}; }} {r} }}")),
+            (ident(), inner.clone(), inner.clone())
+                .prop_map(|(x, v, r)| format!("{{ let {x} = {v}; {r} }}")),
+            (ident(), inner.clone(), inner.clone())
+                .prop_map(|(x, l, r)| format!("{{ for {x} in [{l}] {{ let y = {x}; }} {r} }}")),
             inner.clone().prop_map(|a| format!("Color.red * ({a})")),
         ]
     })

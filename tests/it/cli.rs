@@ -7,11 +7,20 @@ use std::process::{Command, Stdio};
 fn tessera(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
     cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("the tessera binary runs");
     if let Some(s) = stdin {
-        child.stdin.take().expect("stdin").write_all(s.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(s.as_bytes())
+            .expect("write stdin");
     }
     let out = child.wait_with_output().expect("tessera finishes");
     (
@@ -23,13 +32,19 @@ fn tessera(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
 
 #[test]
 fn run_reverse_example() {
-    let (code, out, err) = tessera(&["run", "examples/reverse.tess", "--input", "a b c d"], None);
+    let (code, out, err) = tessera(
+        &["run", "examples/reverse.tess", "--input", "a b c d"],
+        None,
+    );
     assert_eq!((code, out.as_str()), (0, "d c b a\n"), "{err}");
 }
 
 #[test]
 fn run_stdlib_entry_by_name() {
-    let (code, out, err) = tessera(&["run", "--entry", "std::rasp::sort", "--input", "3 1 2 1"], None);
+    let (code, out, err) = tessera(
+        &["run", "--entry", "std::rasp::sort", "--input", "3 1 2 1"],
+        None,
+    );
     assert_eq!((code, out.as_str()), (0, "1 1 2 3\n"), "{err}");
 }
 
@@ -42,15 +57,37 @@ fn input_from_stdin() {
 #[test]
 fn scalar_args_and_list_args() {
     let (code, out, err) = tessera(
-        &["run", "--entry", "std::rasp::shift_by", "--input", "a b c", "--arg", "k=2", "--arg", "filler=_"],
+        &[
+            "run",
+            "--entry",
+            "std::rasp::shift_by",
+            "--input",
+            "a b c",
+            "--arg",
+            "k=2",
+            "--arg",
+            "filler=_",
+        ],
         None,
     );
     assert_eq!((code, out.as_str()), (0, "_ _ a\n"), "{err}");
     let (code, out, err) = tessera(
-        &["run", "--entry", "std::rasp::detect_pattern", "--input", "a b a b", "--arg", "pattern=[a,b]"],
+        &[
+            "run",
+            "--entry",
+            "std::rasp::detect_pattern",
+            "--input",
+            "a b a b",
+            "--arg",
+            "pattern=[a,b]",
+        ],
         None,
     );
-    assert_eq!((code, out.as_str()), (0, "false true false true\n"), "{err}");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "false true false true\n"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -63,17 +100,34 @@ fn check_reports_three_independent_errors() {
 
 #[test]
 fn check_json_gives_the_same_diagnostics_as_data() {
-    let (code, out, _) = tessera(&["check", "--json", "tests/cases/errors/three_errors.tess"], None);
+    let (code, out, _) = tessera(
+        &["check", "--json", "tests/cases/errors/three_errors.tess"],
+        None,
+    );
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     let diags = v["diagnostics"].as_array().expect("a diagnostics array");
     assert_eq!(diags.len(), 3);
-    assert!(diags.iter().all(|d| d["line"].is_number() && d["col"].is_number() && d["kind"].is_string()));
+    assert!(
+        diags
+            .iter()
+            .all(|d| d["line"].is_number() && d["col"].is_number() && d["kind"].is_string())
+    );
 }
 
 #[test]
 fn run_json_output() {
-    let (code, out, _) = tessera(&["run", "--json", "--entry", "std::rasp::hist", "--input", "a b a"], None);
+    let (code, out, _) = tessera(
+        &[
+            "run",
+            "--json",
+            "--entry",
+            "std::rasp::hist",
+            "--input",
+            "a b a",
+        ],
+        None,
+    );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(v["output"]["value"], serde_json::json!([2, 1, 2]));
@@ -83,7 +137,10 @@ fn run_json_output() {
 #[test]
 fn exit_codes() {
     // Program error: a runtime error in the program.
-    let (code, _, err) = tessera(&["run", "--entry", "std::rasp::sort_unique", "--input", "1 1"], None);
+    let (code, _, err) = tessera(
+        &["run", "--entry", "std::rasp::sort_unique", "--input", "1 1"],
+        None,
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("EmptySelection at query position 1"), "{err}");
     // Usage errors: missing file, unknown entry, bad flag, bad --arg.
@@ -91,7 +148,15 @@ fn exit_codes() {
         vec!["run", "no/such/file.tess", "--input", "a"],
         vec!["run", "--entry", "std::rasp::nope", "--input", "a"],
         vec!["run", "--bogus"],
-        vec!["run", "--entry", "std::rasp::sort", "--input", "a", "--arg", "novalue"],
+        vec![
+            "run",
+            "--entry",
+            "std::rasp::sort",
+            "--input",
+            "a",
+            "--arg",
+            "novalue",
+        ],
         vec!["frobnicate"],
     ] {
         let (code, _, err) = tessera(&args, None);

@@ -5,15 +5,38 @@ use proptest::prelude::*;
 use tessera::Session;
 
 const FUNCTIONS: &[&str] = &[
-    "length", "reverse", "hist", "first_occurrence", "double_hist", "sort", "sort_unique",
-    "sort_by_most_freq", "frac_prevs", "pair_balance", "dyck1_ptf", "dyck2_ptf", "shuffle_dyck",
-    "shuffle_dyck2", "shift_by", "detect_pattern", "count_less_freq", "count", "contains", "min",
-    "max", "mark_first_instance", "mark_last_instance", "long_addition",
+    "length",
+    "reverse",
+    "hist",
+    "first_occurrence",
+    "double_hist",
+    "sort",
+    "sort_unique",
+    "sort_by_most_freq",
+    "frac_prevs",
+    "pair_balance",
+    "dyck1_ptf",
+    "dyck2_ptf",
+    "shuffle_dyck",
+    "shuffle_dyck2",
+    "shift_by",
+    "detect_pattern",
+    "count_less_freq",
+    "count",
+    "contains",
+    "min",
+    "max",
+    "mark_first_instance",
+    "mark_last_instance",
+    "long_addition",
 ];
 
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["a", "b", "x", "(", ")", "{", "}", "+", "-", "none", "true"]).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "a", "b", "x", "(", ")", "{", "}", "+", "-", "none", "true"
+        ])
+        .prop_map(str::to_string),
         (-20i64..20).prop_map(|i| i.to_string()),
         (0u8..10).prop_map(|d| d.to_string()),
         Just("99999999999999999999".to_string()),
