@@ -206,12 +206,11 @@ fn parse_scalar_arg(t: &str) -> Val {
     if let v @ Val::Int(_) = Val::from_token(t) {
         return v;
     }
-    if t.contains(['.', 'e', 'E']) {
-        if let Ok(x) = t.parse::<f64>() {
-            if x.is_finite() {
-                return Val::Float(x);
-            }
-        }
+    if t.contains(['.', 'e', 'E'])
+        && let Ok(x) = t.parse::<f64>()
+        && x.is_finite()
+    {
+        return Val::Float(x);
     }
     Val::from_token(t)
 }

@@ -244,13 +244,13 @@ impl<'p> Checker<'p> {
                 _ => {}
             }
             for (path, span) in names {
-                if let Ok(target) = self.program.resolve(def.module, path) {
-                    if matches!(
+                if let Ok(target) = self.program.resolve(def.module, path)
+                    && matches!(
                         self.program.def(target).kind,
                         DefKind::Fn(_) | DefKind::Let(_)
-                    ) {
-                        edges[id].push((target, span));
-                    }
+                    )
+                {
+                    edges[id].push((target, span));
                 }
             }
         }
@@ -696,10 +696,8 @@ impl<'p> Checker<'p> {
         match (op, &t) {
             (_, Ty::Unknown) => Ty::Unknown,
             (UnOp::Not | UnOp::Bang, Ty::Sel) => Ty::Sel,
-            (UnOp::Not | UnOp::Bang, Ty::Scalar(k)) if matches!(k, Kind::Bool | Kind::Any) => {
-                Ty::Scalar(Kind::Bool)
-            }
-            (UnOp::Not | UnOp::Bang, Ty::Seq(_, k)) if matches!(k, Kind::Bool | Kind::Any) => {
+            (UnOp::Not | UnOp::Bang, Ty::Scalar(Kind::Bool | Kind::Any)) => Ty::Scalar(Kind::Bool),
+            (UnOp::Not | UnOp::Bang, Ty::Seq(_, Kind::Bool | Kind::Any)) => {
                 Ty::Seq(Enc::Cat, Kind::Bool)
             }
             (UnOp::Bang, Ty::Bits(n)) => Ty::Bits(*n),
@@ -864,20 +862,16 @@ impl<'p> Checker<'p> {
             }
             ExprKind::Name(path) => {
                 let is_local = matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
-                if !is_local {
-                    if let Ok(id) = self.program.resolve(module, path) {
-                        if matches!(self.program.def(id).kind, DefKind::Fn(_)) {
-                            let t = self.instantiate(
-                                id,
-                                kinds.iter().map(|k| Ty::Scalar(*k)).collect(),
-                                span,
-                            );
-                            return match t {
-                                Ty::Scalar(k) => k,
-                                _ => Kind::Any,
-                            };
-                        }
-                    }
+                if !is_local
+                    && let Ok(id) = self.program.resolve(module, path)
+                    && matches!(self.program.def(id).kind, DefKind::Fn(_))
+                {
+                    let t =
+                        self.instantiate(id, kinds.iter().map(|k| Ty::Scalar(*k)).collect(), span);
+                    return match t {
+                        Ty::Scalar(k) => k,
+                        _ => Kind::Any,
+                    };
                 }
                 let t = self.expr(f, env, module);
                 if !matches!(t, Ty::Func | Ty::Unknown) {
@@ -910,25 +904,23 @@ impl<'p> Checker<'p> {
         module: ModId,
     ) -> Ty {
         if let ExprKind::Name(path) = &callee.kind {
-            if let [single] = path.as_slice() {
-                if Self::lookup_local(env, &single.name).is_none()
-                    && !self.program.modules[module]
-                        .scope
-                        .contains_key(&single.name)
-                    && is_builtin(&single.name)
-                {
-                    return self.builtin(&single.name, args, span, env, module);
-                }
+            if let [single] = path.as_slice()
+                && Self::lookup_local(env, &single.name).is_none()
+                && !self.program.modules[module]
+                    .scope
+                    .contains_key(&single.name)
+                && is_builtin(&single.name)
+            {
+                return self.builtin(&single.name, args, span, env, module);
             }
             let is_local =
                 matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
-            if !is_local {
-                if let Ok(id) = self.program.resolve(module, path) {
-                    if let DefKind::Fn(f) = &self.program.def(id).kind {
-                        let f = f.clone();
-                        return self.user_call(id, &f, args, span, env, module);
-                    }
-                }
+            if !is_local
+                && let Ok(id) = self.program.resolve(module, path)
+                && let DefKind::Fn(f) = &self.program.def(id).kind
+            {
+                let f = f.clone();
+                return self.user_call(id, &f, args, span, env, module);
             }
         }
         let t = self.expr(callee, env, module);
@@ -1087,23 +1079,23 @@ impl<'p> Checker<'p> {
             .map(|a| &a.value)
             .collect();
         for a in args {
-            if let Some(n) = &a.name {
-                if !options.contains(&n.name.as_str()) {
-                    let note = if options.is_empty() {
-                        format!("`{name}` takes no named arguments")
-                    } else {
-                        format!("`{name}` accepts: {}", options.join(", "))
-                    };
-                    self.diags.push(
-                        Diagnostic::error(
-                            "E0202",
-                            "UnknownArgument",
-                            format!("`{name}` has no option `{}`", n.name),
-                        )
-                        .with_primary(n.span, "unknown option")
-                        .with_note(note),
-                    );
-                }
+            if let Some(n) = &a.name
+                && !options.contains(&n.name.as_str())
+            {
+                let note = if options.is_empty() {
+                    format!("`{name}` takes no named arguments")
+                } else {
+                    format!("`{name}` accepts: {}", options.join(", "))
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0202",
+                        "UnknownArgument",
+                        format!("`{name}` has no option `{}`", n.name),
+                    )
+                    .with_primary(n.span, "unknown option")
+                    .with_note(note),
+                );
             }
         }
         if pos.len() < arity.0 || pos.len() > arity.1 {

@@ -1020,12 +1020,12 @@ impl<'p> Interp<'p> {
         d: usize,
     ) -> R<Value<'p>> {
         // Built-ins are found by name unless a local binding shadows them.
-        if let ExprKind::Name(path) = &callee.kind {
-            if let [single] = path.as_slice() {
-                if lookup(env, &single.name).is_none() && is_builtin(&single.name) {
-                    return self.builtin(&single.name, args, span, env, module, d);
-                }
-            }
+        if let ExprKind::Name(path) = &callee.kind
+            && let [single] = path.as_slice()
+            && lookup(env, &single.name).is_none()
+            && is_builtin(&single.name)
+        {
+            return self.builtin(&single.name, args, span, env, module, d);
         }
         let f = self.eval(callee, env, module, d)?;
         let mut vals = Vec::with_capacity(args.len());
@@ -1365,10 +1365,10 @@ fn ranks(vals: &[Val], other: &[Val]) -> Option<Vec<i64>> {
         .iter()
         .map(|v| if let Val::Int(i) = v { Some(*i) } else { None })
         .collect();
-    if let Some(ints) = ints {
-        if other.iter().all(|v| matches!(v, Val::Int(_))) {
-            return Some(ints);
-        }
+    if let Some(ints) = ints
+        && other.iter().all(|v| matches!(v, Val::Int(_)))
+    {
+        return Some(ints);
     }
     let is_nan = |v: &Val| matches!(v, Val::Float(x) if x.is_nan());
     if vals.iter().chain(other).any(is_nan) {

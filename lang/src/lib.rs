@@ -14,6 +14,12 @@ pub mod types;
 pub mod value;
 
 lalrpop_util::lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::unwrap_used,
+        unused_qualifications,
+        dead_code
+    )]
     grammar
 );

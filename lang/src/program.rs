@@ -379,22 +379,22 @@ impl Builder<'_> {
                 }
                 if path.len() == 1 {
                     // `use std::rasp;` parses as item `rasp` of module `std`.
-                    if let UseItems::Some(items) = &items {
-                        if let [one] = items.as_slice() {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    "E0101",
-                                    "UnknownName",
-                                    format!("`std::{}` is a module, not an item", one.name),
-                                )
-                                .with_primary(span, "cannot import a module by name")
-                                .with_note(format!(
-                                    "help: write `use std::{}::*;` or `use std::{}::{{a, b}};`",
-                                    one.name, one.name
-                                )),
-                            );
-                            return;
-                        }
+                    if let UseItems::Some(items) = &items
+                        && let [one] = items.as_slice()
+                    {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E0101",
+                                "UnknownName",
+                                format!("`std::{}` is a module, not an item", one.name),
+                            )
+                            .with_primary(span, "cannot import a module by name")
+                            .with_note(format!(
+                                "help: write `use std::{}::*;` or `use std::{}::{{a, b}};`",
+                                one.name, one.name
+                            )),
+                        );
+                        return;
                     }
                 }
                 match self.std_module(&name, Some(pspan)) {

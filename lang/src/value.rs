@@ -50,10 +50,11 @@ impl Val {
     /// Parse one input token: an integer-looking token is an int, anything else a string.
     pub fn from_token(tok: &str) -> Val {
         let digits = tok.strip_prefix('-').unwrap_or(tok);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(i) = tok.parse::<i64>() {
-                return Val::Int(i);
-            }
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(i) = tok.parse::<i64>()
+        {
+            return Val::Int(i);
         }
         Val::Str(Rc::from(tok))
     }
