@@ -25,11 +25,13 @@ use std::path::Path;
 use tessera_lang::check;
 use tessera_lang::diag::{self, Diagnostic};
 use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
-use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::program::{DefId, DefKind, ModuleLoader, Program};
 use tessera_lang::span::SourceMap;
 use tessera_lang::value::Val;
+use tessera_lang::values::{self, Domain};
 
 pub use tessera_lang::interp::Output;
+pub use tessera_lang::values::{VSet, ValueSets};
 
 /// The standard library as a module loader.
 pub struct StdLoader;
@@ -137,6 +139,62 @@ impl Session {
         }
     }
 
+    fn resolve_entry(&self, entry: &str) -> Result<DefId, Error> {
+        self.program.resolve_str(entry).map_err(|d| {
+            let mut d =
+                Diagnostic::error(d.code, d.kind, format!("no entry `{entry}`: {}", d.message));
+            d.notes
+                .push("help: name a function of the file, or `std::MODULE::NAME`".into());
+            Error {
+                kind: ErrorKind::Usage,
+                diagnostics: vec![d],
+                sources: self.program.sources.clone(),
+            }
+        })
+    }
+
+    /// Check `--arg` pairs against the entry's parameters and their written types.
+    fn entry_args(&self, def: DefId, args: &[(String, String)]) -> Result<EntryArgs, Error> {
+        let params: Vec<&tessera_lang::ast::Param> = match &self.program.def(def).kind {
+            DefKind::Fn(f) => f.params.iter().collect(),
+            _ => Vec::new(),
+        };
+        let mut out = EntryArgs::default();
+        for (k, v) in args {
+            let Some(p) = params.iter().find(|p| p.name.name == *k) else {
+                let names: Vec<&str> = params.iter().map(|p| p.name.name.as_str()).collect();
+                return Err(Error::usage(format!(
+                    "`--arg {k}=...`: the entry has no parameter `{k}` (its parameters: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            };
+            let value = parse_arg_value(v);
+            let want = p.ty.as_ref().map(|t| t.name.name.as_str());
+            let ok = match (&value, want) {
+                (ArgValue::Scalar(Val::Int(_)), Some("int" | "float")) => true,
+                (ArgValue::Scalar(Val::Float(_)), Some("float")) => true,
+                (ArgValue::Scalar(Val::Bool(_)), Some("bool")) => true,
+                (ArgValue::Scalar(Val::Str(_)), Some("str")) => true,
+                (ArgValue::Scalar(Val::None), Some("int" | "float" | "bool" | "str")) => false,
+                (ArgValue::Scalar(_), Some("int" | "float" | "bool" | "str")) => false,
+                (ArgValue::List(_), Some(t)) => t == "list",
+                _ => true,
+            };
+            if !ok {
+                return Err(Error::usage(format!(
+                    "`--arg {k}={v}`: `{k}` is declared `{}`",
+                    want.unwrap_or("?")
+                )));
+            }
+            out.values.insert(k.clone(), value);
+        }
+        Ok(out)
+    }
+
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.warnings
     }
@@ -153,17 +211,10 @@ impl Session {
         input: Option<&str>,
         args: &[(String, String)],
     ) -> Result<Output, Error> {
-        let def = self.program.resolve_str(entry).map_err(|d| Error {
-            kind: ErrorKind::Usage,
-            diagnostics: vec![d.with_note(format!("the entry `{entry}` was not found"))],
-            sources: self.program.sources.clone(),
-        })?;
+        let def = self.resolve_entry(entry)?;
         let tokens: Option<Vec<Val>> =
             input.map(|s| s.split_whitespace().map(Val::from_token).collect());
-        let mut entry_args = EntryArgs::default();
-        for (k, v) in args {
-            entry_args.values.insert(k.clone(), parse_arg_value(v));
-        }
+        let entry_args = self.entry_args(def, args)?;
         let interp = Interp::new(&self.program, tokens.as_deref());
         interp.run_entry(def, &entry_args).map_err(|e| Error {
             kind: if e.kind == "MissingInput" {
@@ -177,14 +228,60 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Value-set inference: the values the entry's result and each of its `let`s can take over
+    /// every input of at most `max_len` tokens from `vocab`.
+    pub fn value_sets(
+        &self,
+        entry: &str,
+        vocab: &[&str],
+        max_len: usize,
+        args: &[(String, String)],
+    ) -> Result<ValueSets, Error> {
+        let def = self.resolve_entry(entry)?;
+        let domain = Domain {
+            vocab: vocab.iter().map(|t| Val::from_token(t)).collect(),
+            max_len,
+        };
+        let entry_args = self.entry_args(def, args)?;
+        values::infer(&self.program, def, &domain, &entry_args).map_err(|e| Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![
+                Diagnostic::error("E0510", "InferenceError", e.message.clone())
+                    .with_primary(e.span, "value sets cannot be inferred here"),
+            ],
+            sources: self.program.sources.clone(),
+        })
+    }
+
+    /// A `file:line:col` for a span, for printing value sets.
+    pub fn location(&self, span: tessera_lang::span::Span) -> String {
+        self.program.sources.location(span)
+    }
+}
+
 /// An `--arg` value: `true`, `false`, `none`, a number, a quoted string, a bare token, or a
 /// list of those in brackets (`[a, b, "c d"]`).
 pub fn parse_arg_value(s: &str) -> ArgValue {
     let t = s.trim();
     if let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        let items = inner
-            .split(',')
-            .map(str::trim)
+        let mut items = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        for c in inner.chars() {
+            match c {
+                '"' => {
+                    quoted = !quoted;
+                    cur.push(c);
+                }
+                ',' if !quoted => items.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        items.push(cur);
+        let items = items
+            .iter()
+            .map(|x| x.trim())
             .filter(|x| !x.is_empty())
             .map(parse_scalar_arg)
             .collect();

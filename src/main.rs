@@ -36,8 +36,24 @@ enum Command {
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
     },
-    /// Parse and type-check a program; print diagnostics only.
-    Check { file: PathBuf },
+    /// Parse and type-check a program; print diagnostics only. With `--vocab` and
+    /// `--max-len`, also infer the value set of the entry's result and of each of its `let`s.
+    Check {
+        /// The program (optional with `--entry std::...`).
+        file: Option<PathBuf>,
+        /// The function whose value sets to infer (default `main`).
+        #[arg(long)]
+        entry: Option<String>,
+        /// Comma-separated vocabulary for value-set inference, e.g. `a,b,c`.
+        #[arg(long, value_delimiter = ',')]
+        vocab: Option<Vec<String>>,
+        /// Maximum input length for value-set inference.
+        #[arg(long)]
+        max_len: Option<usize>,
+        /// Scalar parameters of the entry, as for `run`.
+        #[arg(long = "arg", value_name = "NAME=VALUE")]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,17 +130,100 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Check { file } => {
-            let session = Session::from_file(&file)?;
-            if cli.json {
-                println!("{}", serde_json::json!({"ok": true, "diagnostics": []}));
-            } else {
-                eprintln!("{}: ok", file.display());
+        Command::Check {
+            file,
+            entry,
+            vocab,
+            max_len,
+            args,
+        } => {
+            let session = load(file.as_ref(), entry.as_deref())?;
+            let name = file
+                .as_ref()
+                .map_or_else(|| "<stdlib>".to_string(), |f| f.display().to_string());
+            let (vocab, max_len) = match (vocab, max_len) {
+                (None, None) => {
+                    if cli.json {
+                        println!("{}", serde_json::json!({"ok": true, "diagnostics": []}));
+                    } else {
+                        eprintln!("{name}: ok");
+                    }
+                    return Ok(());
+                }
+                (Some(v), Some(m)) => (v, m),
+                _ => {
+                    return Err(Error::usage(
+                        "value-set inference needs both `--vocab` and `--max-len`",
+                    ));
+                }
+            };
+            if max_len == 0 || max_len > MAX_LEN {
+                return Err(Error::usage(format!(
+                    "`--max-len` must be between 1 and {MAX_LEN}"
+                )));
             }
-            let _ = session;
+            let entry = entry.unwrap_or_else(|| "main".to_string());
+            let vocab: Vec<&str> = vocab
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !t.trim().is_empty())
+                .collect();
+            let sets = session.value_sets(&entry, &vocab, max_len, &parse_args(&args)?)?;
+            if cli.json {
+                let lets: Vec<serde_json::Value> = sets
+                    .lets
+                    .iter()
+                    .map(|(n, sp, s)| serde_json::json!({"name": n, "at": session.location(*sp), "values": s.render()}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "entry": entry, "result": sets.result.render(), "lets": lets})
+                );
+            } else {
+                println!(
+                    "value sets of `{entry}` over vocab {{{}}}, max_len {max_len}:",
+                    vocab.join(", ")
+                );
+                for (n, sp, s) in &sets.lets {
+                    println!("  {n} ({}): {}", session.location(*sp), s.render());
+                }
+                println!("  result: {}", sets.result.render());
+            }
             Ok(())
         }
     }
+}
+
+/// The largest `--max-len` accepted for value-set inference.
+const MAX_LEN: usize = 4096;
+
+fn load(file: Option<&PathBuf>, entry: Option<&str>) -> Result<Session, Error> {
+    match file {
+        Some(f) => Session::from_file(f),
+        None => match entry {
+            Some(e) if e.contains("::") => Ok(Session::stdlib()),
+            _ => Err(Error::usage(
+                "give a program file, or `--entry std::MODULE::NAME`",
+            )),
+        },
+    }
+}
+
+fn parse_args(args: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut pairs = Vec::new();
+    for a in args {
+        match a.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                pairs.push((k.trim().to_string(), v.to_string()))
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "`--arg {a}`: write `--arg name=value`"
+                )));
+            }
+        }
+    }
+    Ok(pairs)
 }
 
 fn read_stdin() -> Result<Option<String>, Error> {

@@ -12,6 +12,7 @@ pub mod program;
 pub mod span;
 pub mod types;
 pub mod value;
+pub mod values;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(

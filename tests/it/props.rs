@@ -91,3 +91,47 @@ proptest! {
         prop_assert_eq!(&a, &c);
     }
 }
+
+/// Value-set inference is sound: every value the interpreter produces on an input from the
+/// vocabulary, of at most `max_len` tokens, is in the inferred set of the result.
+#[test]
+fn value_sets_contain_every_output() {
+    use proptest::test_runner::{Config, TestRunner};
+    let session = Session::stdlib();
+    let vocab = ["a", "b", "(", ")", "{", "}", "+", "1", "2", "9"];
+    let max_len = 6;
+    let mut runner = TestRunner::new(Config::with_cases(48));
+    for f in FUNCTIONS {
+        let args: Vec<(String, String)> = if *f == "detect_pattern" {
+            vec![("pattern".into(), "[a,b]".into())]
+        } else {
+            vec![]
+        };
+        let entry = format!("std::rasp::{f}");
+        let sets = session
+            .value_sets(&entry, &vocab, max_len, &args)
+            .expect("inference runs");
+        let tessera::VSet::Finite(allowed) = &sets.result else {
+            panic!("{entry}: the result set should be finite over a finite vocabulary");
+        };
+        let strategy = prop::collection::vec(prop::sample::select(vocab.to_vec()), 0..=max_len);
+        runner
+            .run(&strategy, |toks| {
+                let input = toks.join(" ");
+                if let Ok(tessera::Output::Seq(s)) = session.run(&entry, Some(&input), &args) {
+                    for v in &s.vals {
+                        prop_assert!(
+                            allowed.contains(v),
+                            "{}: `{}` on {:?} is not in {}",
+                            entry,
+                            v,
+                            input,
+                            sets.result.render()
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .expect("sound");
+    }
+}
