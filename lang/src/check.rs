@@ -47,9 +47,18 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
                     c.generic_failed.insert(id);
                 }
             }
-            DefKind::Let(e) => {
+            DefKind::Let(e, ty) => {
                 let mut env = Vec::new();
-                c.expr(e, &mut env, def.module);
+                let t = c.expr(e, &mut env, def.module);
+                if let Some(ann) = ty {
+                    let want = c.type_of_annotation(ann, def.module);
+                    if !compatible(&want, &t) {
+                        c.mismatch(
+                            e.span,
+                            format!("`{}` is declared {want}, but its value is {t}", def.name),
+                        );
+                    }
+                }
             }
             DefKind::Space { model, args } => c.check_space(model, args, def.module),
             DefKind::Symbols { space, .. } => {
@@ -122,6 +131,24 @@ impl<'p> Checker<'p> {
         let name = t.name.name.as_str();
         match (name, &t.arg) {
             ("cat", None) => Ty::Seq(Enc::Cat, Kind::Any),
+            ("cat", Some(TypeArg::Name(k))) => match k.name.as_str() {
+                "int" => Ty::Seq(Enc::Cat, Kind::Int),
+                "float" => Ty::Seq(Enc::Cat, Kind::Float),
+                "bool" => Ty::Seq(Enc::Cat, Kind::Bool),
+                "str" => Ty::Seq(Enc::Cat, Kind::Str),
+                "any" => Ty::Seq(Enc::Cat, Kind::Any),
+                other => {
+                    self.err(
+                        k.span,
+                        "UnknownType",
+                        "E0107",
+                        format!(
+                            "`cat<{other}>`: the value kinds are int, float, bool, str and any"
+                        ),
+                    );
+                    Ty::Unknown
+                }
+            },
             ("num", None) => Ty::Seq(Enc::Num, Kind::Float),
             ("sel", None) => Ty::Sel,
             ("int", None) => Ty::Scalar(Kind::Int),
@@ -240,14 +267,14 @@ impl<'p> Checker<'p> {
                     }
                     collect_names(&f.body, &mut names);
                 }
-                DefKind::Let(e) => collect_names(e, &mut names),
+                DefKind::Let(e, _) => collect_names(e, &mut names),
                 _ => {}
             }
             for (path, span) in names {
                 if let Ok(target) = self.program.resolve(def.module, path)
                     && matches!(
                         self.program.def(target).kind,
-                        DefKind::Fn(_) | DefKind::Let(_)
+                        DefKind::Fn(_) | DefKind::Let(..)
                     )
                 {
                     edges[id].push((target, span));
@@ -440,7 +467,7 @@ impl<'p> Checker<'p> {
         match self.program.resolve(module, path) {
             Ok(id) => match &self.program.def(id).kind {
                 DefKind::Fn(_) => Ty::Func,
-                DefKind::Let(e) => {
+                DefKind::Let(e, _) => {
                     let e = e.clone();
                     let m = self.program.def(id).module;
                     if self.stack.len() > MAX_INSTANTIATION_DEPTH {
@@ -590,7 +617,7 @@ impl<'p> Checker<'p> {
                     }
                 }
                 if let SelOp::Lambda(l) = op {
-                    self.apply_elementwise(
+                    let k = self.apply_elementwise(
                         l,
                         &[tk.kind(), tq.kind()],
                         *op_span,
@@ -598,6 +625,15 @@ impl<'p> Checker<'p> {
                         module,
                         "a select predicate",
                     );
+                    if !matches!(k, Kind::Bool | Kind::Any) {
+                        self.mismatch(
+                            *op_span,
+                            format!(
+                                "a select predicate must give a bool, this one gives {}",
+                                k.name()
+                            ),
+                        );
+                    }
                 }
                 Ty::Sel
             }
@@ -982,6 +1018,18 @@ impl<'p> Checker<'p> {
                 }
             };
             match slots.get_mut(i) {
+                Some(Some(_)) => {
+                    self.err(
+                        a.value.span,
+                        "ArgumentCount",
+                        "E0201",
+                        format!(
+                            "argument `{}` of `{name}` is given twice",
+                            f.params[i].name.name
+                        ),
+                    );
+                    ok = false;
+                }
                 Some(slot) => *slot = Some(t),
                 None => {
                     self.err(
@@ -1139,7 +1187,23 @@ impl<'p> Checker<'p> {
             .filter(|a| a.name.is_some())
             .map(|a| self.expr(&a.value, env, module))
             .collect();
-        let default_kind = named.first().or(tys.get(2)).map(Ty::kind);
+        let default_ty = named
+            .first()
+            .or(if matches!(name, "aggregate" | "gather" | "best") {
+                tys.get(2)
+            } else {
+                None
+            });
+        if let Some(t) = default_ty
+            && !matches!(t, Ty::Scalar(_) | Ty::Unknown)
+            && matches!(name, "aggregate" | "gather" | "best")
+        {
+            self.mismatch(
+                span,
+                format!("the default of `{name}` must be a scalar, found {t}"),
+            );
+        }
+        let default_kind = default_ty.map(Ty::kind);
         let want_sel = |c: &mut Self, i: usize| {
             if !matches!(tys[i], Ty::Sel | Ty::Unknown) {
                 c.mismatch(
@@ -1183,7 +1247,10 @@ impl<'p> Checker<'p> {
             "best" => {
                 want_sel(self, 0);
                 want_seq(self, 1, "the score");
-                Ty::Seq(Enc::Cat, Kind::Int)
+                Ty::Seq(
+                    Enc::Cat,
+                    default_kind.map_or(Kind::Int, |k| Kind::Int.join(k)),
+                )
             }
             "mean" => {
                 want_sel(self, 0);
@@ -1204,7 +1271,7 @@ impl<'p> Checker<'p> {
                             ),
                         );
                     }
-                    Ty::Scalar(k) if !k.is_numeric() && *k != Kind::Bool => {
+                    Ty::Scalar(k) if !k.is_numeric() => {
                         self.err(
                             pos[1].span,
                             "NotNumeric",
@@ -1244,7 +1311,9 @@ impl<'p> Checker<'p> {
                     Ty::Unknown
                 } else {
                     Ty::Seq(
-                        if tys[..n].iter().any(Ty::is_num) {
+                        if tys[..n].iter().any(Ty::is_num)
+                            && matches!(k, Kind::Int | Kind::Float | Kind::Any)
+                        {
                             Enc::Num
                         } else {
                             Enc::Cat
@@ -1296,6 +1365,7 @@ impl<'p> Checker<'p> {
                 match &tys[0] {
                     Ty::Unknown => Ty::Unknown,
                     Ty::Scalar(_) => Ty::Scalar(k),
+                    Ty::Seq(_, _) if k == Kind::Str => Ty::Seq(Enc::Cat, k),
                     Ty::Seq(e, _) => Ty::Seq(*e, k),
                     other => {
                         self.mismatch(

@@ -235,6 +235,7 @@ impl RuntimeError {
             "Unsupported" => "E0507",
             "RecursionLimit" => "E0508",
             "MissingInput" => "E0509",
+            "UnknownName" => "E0100",
             _ => "E0500",
         }
     }
@@ -316,7 +317,7 @@ impl<'p> Interp<'p> {
         let d: &'p crate::program::Def = self.program.def(def);
         let f: &'p crate::ast::FnDef = match &d.kind {
             DefKind::Fn(f) => f,
-            DefKind::Let(e) => {
+            DefKind::Let(e, _) => {
                 let v = self.eval_let(def, e, d.span)?;
                 return Ok(self.detach(&v));
             }
@@ -590,7 +591,7 @@ impl<'p> Interp<'p> {
         let def = self.program.def(id);
         match &def.kind {
             DefKind::Fn(_) => Ok(Value::Func(id)),
-            DefKind::Let(e) => {
+            DefKind::Let(e, _) => {
                 let e: &'p Expr = e;
                 self.eval_let(id, e, span)
             }
@@ -806,6 +807,8 @@ impl<'p> Interp<'p> {
         env: &Env<'p>,
         module: ModId,
     ) -> R<Value<'p>> {
+        // A selector relates positions: without an input there are none.
+        self.read_input(span)?;
         let keys = self.broadcast(&k, "the keys of `select`", span)?;
         let queries = self.broadcast(&q, "the queries of `select`", span)?;
         let n = self.n;
@@ -987,6 +990,16 @@ impl<'p> Interp<'p> {
                     format!("`{}` takes {} arguments", def.name, f.params.len()),
                 ));
             }
+            if slots[i].is_some() {
+                return Err(RuntimeError::new(
+                    "TypeError",
+                    span,
+                    format!(
+                        "argument `{}` of `{}` is given twice",
+                        f.params[i].name.name, def.name
+                    ),
+                ));
+            }
             slots[i] = Some(v);
         }
         let mut env: Env<'p> = None;
@@ -1161,7 +1174,7 @@ impl<'p> Interp<'p> {
                                     .map_err(|e| RuntimeError::op(e, span).at(q))
                             })
                             .collect::<R<Vec<_>>>()?;
-                        Ok(self.seq(vals, s.numeric))
+                        Ok(self.seq(vals, s.numeric && name != "str"))
                     }
                     other => Err(RuntimeError::new(
                         "TypeError",
@@ -1320,7 +1333,7 @@ impl<'p> Interp<'p> {
             .iter()
             .map(|v| self.broadcast(v, "the input of a map", span))
             .collect::<R<Vec<_>>>()?;
-        let numeric = inputs
+        let numeric_in = inputs
             .iter()
             .any(|v| matches!(v, Value::Seq(s) if s.numeric));
         let mut memo: BTreeMap<Vec<Val>, Val> = BTreeMap::new();
@@ -1337,6 +1350,8 @@ impl<'p> Interp<'p> {
             };
             out.push(v);
         }
+        // A map of a numerical sequence stays numerical while its values are numbers.
+        let numeric = numeric_in && out.iter().all(|v| v.as_f64().is_some());
         Ok(self.seq(out, numeric))
     }
 }

@@ -272,6 +272,10 @@ impl fmt::Display for Tok {
 pub type Spanned = (usize, Tok, usize);
 
 /// Lex a whole source: the good tokens, and every lexical error.
+///
+/// A malformed literal still yields a token of its kind (an unterminated or badly escaped
+/// string gives a string, an oversized integer gives `0`), so the parser does not report a
+/// second, derived error; an unexpected character is skipped.
 pub fn lex(source: &str) -> (Vec<Spanned>, Vec<LexError>) {
     let mut tokens = Vec::new();
     let mut errors = Vec::new();
@@ -280,11 +284,24 @@ pub fn lex(source: &str) -> (Vec<Spanned>, Vec<LexError>) {
         let span = lexer.span();
         match item {
             Ok(tok) => tokens.push((span.start, tok, span.end)),
-            Err(kind) => errors.push(LexError {
-                kind,
-                start: span.start,
-                end: span.end,
-            }),
+            Err(kind) => {
+                let stand_in = match kind {
+                    LexErrorKind::UnterminatedString | LexErrorKind::BadEscape => {
+                        Some(Tok::Str(String::new()))
+                    }
+                    LexErrorKind::IntTooLarge => Some(Tok::Int(0)),
+                    LexErrorKind::BadFloat => Some(Tok::Float(0.0)),
+                    LexErrorKind::UnexpectedChar => None,
+                };
+                if let Some(t) = stand_in {
+                    tokens.push((span.start, t, span.end));
+                }
+                errors.push(LexError {
+                    kind,
+                    start: span.start,
+                    end: span.end,
+                });
+            }
         }
     }
     (tokens, errors)

@@ -15,11 +15,24 @@ use lalrpop_util::{ErrorRecovery, ParseError};
 /// the ones that could not.
 pub fn parse_module(source: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
     let (tokens, lex_errors) = lexer::lex(source);
+    let token_starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
     let mut diags: Vec<Diagnostic> = lex_errors.iter().map(|e| lex_diag(e, file)).collect();
     let mut recovered = Vec::new();
     let result = grammar::ModuleParser::new().parse(file, &mut recovered, TokenStream::new(tokens));
+    // A syntax error at the token right after a skipped character is a consequence of it.
+    let after_lex: Vec<usize> = lex_errors
+        .iter()
+        .filter(|e| e.kind == lexer::LexErrorKind::UnexpectedChar)
+        .filter_map(|e| tokens_after(&token_starts, e.end))
+        .collect();
     for r in &recovered {
-        diags.push(parse_diag(&r.error, file, source));
+        let d = parse_diag(&r.error, file, source);
+        if d.primary_span()
+            .is_some_and(|s| after_lex.contains(&(s.start as usize)))
+        {
+            continue;
+        }
+        diags.push(d);
     }
     let module = match result {
         Ok(m) => m,
@@ -49,6 +62,11 @@ pub fn parse_expr(source: &str, file: FileId) -> Result<Expr, Vec<Diagnostic>> {
             Err(diags)
         }
     }
+}
+
+/// The start of the first token at or after `offset`.
+fn tokens_after(starts: &[usize], offset: usize) -> Option<usize> {
+    starts.iter().copied().find(|&s| s >= offset)
 }
 
 fn lex_diag(e: &LexError, file: FileId) -> Diagnostic {

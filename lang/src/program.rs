@@ -2,7 +2,7 @@
 //! and the scope of each module. Name resolution inside bodies happens in the checker and the
 //! interpreter; this module owns item-level names, imports and their errors.
 
-use crate::ast::{Arg, Expr, FnDef, Ident, ItemKind, UseDecl, UseItems};
+use crate::ast::{Arg, Expr, FnDef, Ident, ItemKind, TypeExpr, UseDecl, UseItems};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::parser::parse_module;
 use crate::span::{FileId, SourceMap, Span};
@@ -41,7 +41,7 @@ pub type ModId = usize;
 #[derive(Debug, Clone)]
 pub enum DefKind {
     Fn(Rc<FnDef>),
-    Let(Rc<Expr>),
+    Let(Rc<Expr>, Option<TypeExpr>),
     Space { model: Ident, args: Rc<Vec<Arg>> },
     Symbols { space: Ident, symbols: Vec<Ident> },
     Circuit(Rc<FnDef>),
@@ -268,7 +268,7 @@ impl Builder<'_> {
         for item in module.items {
             let (ident, kind) = match item.kind {
                 ItemKind::Fn(f) => (f.name.clone(), DefKind::Fn(Rc::new(f))),
-                ItemKind::Let { name, value, .. } => (name, DefKind::Let(Rc::new(value))),
+                ItemKind::Let { name, ty, value } => (name, DefKind::Let(Rc::new(value), ty)),
                 ItemKind::Space { name, model, args } => (
                     name,
                     DefKind::Space {
@@ -438,6 +438,10 @@ impl Builder<'_> {
                 (m, UseItems::All)
             }
         };
+        let names_kind = match &items {
+            UseItems::All => UseItems::All,
+            UseItems::Some(_) => UseItems::Some(Vec::new()),
+        };
         let names: Vec<Ident> = match items {
             UseItems::All => {
                 let own = &self.program.modules[from].own;
@@ -453,6 +457,7 @@ impl Builder<'_> {
             UseItems::Some(v) => v,
         };
         let from_name = self.program.modules[from].name.clone();
+        let glob = matches!(names_kind, UseItems::All);
         for ident in names {
             let found = self.program.modules[from].own.get(&ident.name).copied();
             match found {
@@ -466,7 +471,22 @@ impl Builder<'_> {
                 ),
                 Some(id) => {
                     let existing = self.program.modules[into].scope.get(&ident.name).copied();
+                    let own_item = self.program.modules[into].own.contains_key(&ident.name);
                     match existing {
+                        // An item of the module shadows a glob import (as in Rust).
+                        Some(_) if glob && own_item => {}
+                        Some(prev) if prev != id && !own_item => self.diags.push(
+                            Diagnostic::error(
+                                "E0102",
+                                "DuplicateDefinition",
+                                format!(
+                                    "`{}` is imported from two modules (`{}` and `{from_name}`)",
+                                    ident.name,
+                                    self.program.modules[self.program.defs[prev].module].name
+                                ),
+                            )
+                            .with_primary(ident.span, "imported again here"),
+                        ),
                         Some(prev) if prev != id => self.diags.push(
                             Diagnostic::error(
                                 "E0102",

@@ -162,7 +162,7 @@ pub fn format_float(x: f64) -> String {
     let sci = format!("{:.5e}", x);
     let (mantissa, e) = sci.split_once('e').unwrap_or((&sci, "0"));
     let e: i32 = e.parse().unwrap_or(exp);
-    if !(-5..6).contains(&e) {
+    if !(-4..6).contains(&e) {
         let m = trim_zeros(mantissa);
         let sign = if e < 0 { '-' } else { '+' };
         return format!("{m}e{sign}{:02}", e.abs());
@@ -355,7 +355,7 @@ pub fn scalar_builtin(name: &str, a: &Val) -> Result<Val, OpError> {
         if x.is_finite() && x.abs() < 9.0e18 {
             Ok(Val::Int(x as i64))
         } else {
-            Err(OpError::Overflow(format!("{name}({x})")))
+            Err(OpError::Overflow(format!("{name}({})", format_float(x))))
         }
     };
     match name {
@@ -415,6 +415,7 @@ mod tests {
         assert_eq!(format_float(1234567.0), "1.23457e+06");
         assert_eq!(format_float(1e-7), "1e-07");
         assert_eq!(format_float(0.0001), "0.0001");
+        assert_eq!(format_float(0.00001), "1e-05");
         assert_eq!(format_float(9.9999999), "10");
         assert_eq!(format_float(123456.0), "123456");
     }

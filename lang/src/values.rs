@@ -157,7 +157,7 @@ pub fn infer(program: &Program, def: DefId, domain: &Domain, args: &EntryArgs) -
             }
             inf.eval(&f.body, &mut env, d.module)?
         }
-        DefKind::Let(e) => inf.eval(e, &mut Vec::new(), d.module)?,
+        DefKind::Let(e, _) => inf.eval(e, &mut Vec::new(), d.module)?,
         _ => return fail(d.span, "not a function"),
     };
     let result = match result {
@@ -370,7 +370,7 @@ impl<'p> Infer<'p, '_> {
         let def = self.program.def(id);
         match &def.kind {
             DefKind::Fn(_) => Ok(AV::Func(id)),
-            DefKind::Let(e) => {
+            DefKind::Let(e, _) => {
                 if let Some(v) = self.globals.get(&id) {
                     return Ok(v.clone());
                 }
