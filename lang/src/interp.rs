@@ -10,6 +10,7 @@
 
 use crate::ast::{Arg, BinOp, Expr, ExprKind, Ident, SelOp, Stmt, UnOp};
 use crate::diag::Diagnostic;
+use crate::kernels;
 use crate::program::{DefId, DefKind, ModId, Program};
 use crate::span::Span;
 use crate::value::{self, OpError, Val};
@@ -30,21 +31,7 @@ pub struct Seq {
     pub numeric: bool,
 }
 
-/// A selector: `get(q, k)` says whether query position `q` attends to key position `k`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Selector {
-    pub n: usize,
-    pub bits: Vec<bool>,
-}
-
-impl Selector {
-    pub fn get(&self, q: usize, k: usize) -> bool {
-        self.bits[q * self.n + k]
-    }
-    pub fn row(&self, q: usize) -> &[bool] {
-        &self.bits[q * self.n..(q + 1) * self.n]
-    }
-}
+pub use crate::kernels::Selector;
 
 /// A runtime value.
 #[derive(Debug, Clone)]
@@ -811,80 +798,29 @@ impl<'p> Interp<'p> {
         self.read_input(span)?;
         let keys = self.broadcast(&k, "the keys of `select`", span)?;
         let queries = self.broadcast(&q, "the queries of `select`", span)?;
-        let n = self.n;
-        let mut bits = vec![false; n * n];
-        match op {
-            SelOp::True => bits.fill(true),
-            SelOp::False => {}
-            SelOp::Cmp(cmp) => {
-                let cmp = *cmp;
-                // Compare ranks instead of values: the rank of a value in the sorted distinct
-                // values of both sides preserves `total_cmp` (and so `<`, `==`, ...), and
-                // integer comparisons are what the inner loop can do fast. NaN, which `==` does
-                // not equate with itself, takes the direct path.
-                match (
-                    ranks(&keys.vals, &queries.vals),
-                    ranks(&queries.vals, &keys.vals),
-                ) {
-                    (Some(ki), Some(qi)) => {
-                        for (qpos, &qv) in qi.iter().enumerate() {
-                            let row = &mut bits[qpos * n..(qpos + 1) * n];
-                            for (cell, &kv) in row.iter_mut().zip(&ki) {
-                                *cell = match cmp {
-                                    BinOp::Eq => kv == qv,
-                                    BinOp::Ne => kv != qv,
-                                    BinOp::Lt => kv < qv,
-                                    BinOp::Le => kv <= qv,
-                                    BinOp::Gt => kv > qv,
-                                    _ => kv >= qv,
-                                };
-                            }
-                        }
-                    }
-                    _ => {
-                        for (qpos, qv) in queries.vals.iter().enumerate() {
-                            let row = &mut bits[qpos * n..(qpos + 1) * n];
-                            for (cell, kv) in row.iter_mut().zip(&keys.vals) {
-                                *cell = cmp_vals(cmp, kv, qv);
-                            }
-                        }
-                    }
-                }
-            }
+        let sel = match op {
+            SelOp::True => Selector::filled(self.n, true),
+            SelOp::False => Selector::filled(self.n, false),
+            SelOp::Cmp(cmp) => kernels::select_cmp(&keys.vals, &queries.vals, *cmp),
             SelOp::Lambda(lam) => {
                 let f = self.eval(lam, env, module, 0)?;
-                // Memoise on distinct (key, query) values: the predicate is a function of them.
-                let mut memo: BTreeMap<(Val, Val), bool> = BTreeMap::new();
-                for (qpos, qv) in queries.vals.iter().enumerate() {
-                    for (kpos, kv) in keys.vals.iter().enumerate() {
-                        let key = (kv.clone(), qv.clone());
-                        let b = match memo.get(&key) {
-                            Some(b) => *b,
-                            None => {
-                                let r = self
-                                    .apply_scalar(&f, &[kv.clone(), qv.clone()], span)
-                                    .map_err(|e| e.at(qpos))?;
-                                let b = match r {
-                                    Val::Bool(b) => b,
-                                    other => {
-                                        return Err(RuntimeError::new(
-                                            "TypeError",
-                                            span,
-                                            format!("a select predicate must give a bool, it gave {} `{other}`", other.kind_name()),
-                                        )
-                                        .at(qpos));
-                                    }
-                                };
-                                memo.insert(key, b);
-                                b
-                            }
-                        };
-                        bits[qpos * n + kpos] = b;
+                kernels::select_with(&keys.vals, &queries.vals, |kv, qv| {
+                    match self.apply_scalar(&f, &[kv.clone(), qv.clone()], span)? {
+                        Val::Bool(b) => Ok(b),
+                        other => Err(RuntimeError::new(
+                            "TypeError",
+                            span,
+                            format!(
+                                "a select predicate must give a bool, it gave {} `{other}`",
+                                other.kind_name()
+                            ),
+                        )),
                     }
-                }
+                })
+                .map_err(|(e, q)| e.at(q))?
             }
-        }
-        Ok(Value::Sel(Rc::new(Selector { n, bits })))
+        };
+        Ok(Value::Sel(Rc::new(sel)))
     }
 
     /// Apply a lambda or function to scalar arguments, expecting a scalar back.
@@ -1114,10 +1050,7 @@ impl<'p> Interp<'p> {
                 a.expect(1, &[])?;
                 let sv = ev(a.req(0)?)?;
                 let s = as_sel(&sv, "width", span)?;
-                let vals = (0..s.n)
-                    .map(|q| Val::Int(s.row(q).iter().filter(|&&b| b).count() as i64))
-                    .collect();
-                Ok(self.seq(vals, false))
+                Ok(self.seq(kernels::width(s), false))
             }
             "map" | "zipmap" => {
                 let arity = if name == "map" { 1 } else { 2 };
@@ -1206,51 +1139,14 @@ impl<'p> Interp<'p> {
     ) -> R<Value<'p>> {
         let s = as_sel(s, "aggregate", span)?;
         let xs = self.broadcast(xs, "the values of `aggregate`", span)?;
-        let mut out = Vec::with_capacity(s.n);
-        for q in 0..s.n {
-            let mut chosen: Option<(usize, &Val)> = None;
-            for (k, &on) in s.row(q).iter().enumerate() {
-                if !on {
-                    continue;
-                }
-                let v = &xs.vals[k];
-                match chosen {
-                    None => chosen = Some((k, v)),
-                    Some((k0, v0)) if !v0.eq_val(v) => {
-                        return Err(RuntimeError::new(
-                            "AggregateConflict",
-                            span,
-                            format!(
-                                "categorical aggregate selected different values at query position {q}: `{v0}` (key {k0}) and `{v}` (key {k})"
-                            ),
-                        )
-                        .at(q)
-                        .with_note("help: narrow the selector so that the selected values agree, or use `mean` on a numeric sequence"));
-                    }
-                    Some(_) => {}
-                }
-            }
-            match (chosen, &default) {
-                (Some((_, v)), _) => out.push(v.clone()),
-                (None, Some(dv)) => out.push(dv.clone()),
-                (None, None) => return Err(empty_selection(span, q)),
-            }
-        }
+        let out =
+            kernels::aggregate(s, &xs.vals, default.as_ref()).map_err(|e| kernel_err(e, span))?;
         Ok(self.seq(out, xs.numeric))
     }
 
     fn gather(&self, ptr: &Seq, xs: &Seq, default: Option<Val>, span: Span) -> R<Value<'p>> {
-        let n = xs.vals.len();
-        let mut out = Vec::with_capacity(ptr.vals.len());
-        for (q, p) in ptr.vals.iter().enumerate() {
-            // Equals aggregate(select(indices, ptr, ==), xs): a key k is selected iff k == ptr[q].
-            let hit = (0..n).find(|&k| Val::Int(k as i64).eq_val(p));
-            match (hit, &default) {
-                (Some(k), _) => out.push(xs.vals[k].clone()),
-                (None, Some(dv)) => out.push(dv.clone()),
-                (None, None) => return Err(empty_selection(span, q)),
-            }
-        }
+        let out = kernels::gather(&ptr.vals, &xs.vals, default.as_ref())
+            .map_err(|e| kernel_err(e, span))?;
         Ok(self.seq(out, xs.numeric))
     }
 
@@ -1263,55 +1159,15 @@ impl<'p> Interp<'p> {
     ) -> R<Value<'p>> {
         let s = as_sel(s, "best", span)?;
         let score = self.broadcast(score, "the score of `best`", span)?;
-        let mut out = Vec::with_capacity(s.n);
-        for q in 0..s.n {
-            let mut bestk: Option<usize> = None;
-            for (k, &on) in s.row(q).iter().enumerate() {
-                // Strictly greater replaces: ties go to the lowest index.
-                if on && bestk.is_none_or(|b| score.vals[k].total_cmp(&score.vals[b]).is_gt()) {
-                    bestk = Some(k);
-                }
-            }
-            match (bestk, &default) {
-                (Some(k), _) => out.push(Val::Int(k as i64)),
-                (None, Some(dv)) => out.push(dv.clone()),
-                (None, None) => return Err(empty_selection(span, q)),
-            }
-        }
+        let out =
+            kernels::best(s, &score.vals, default.as_ref()).map_err(|e| kernel_err(e, span))?;
         Ok(self.seq(out, false))
     }
 
     fn mean(&self, s: &Value<'p>, xs: &Value<'p>, span: Span) -> R<Value<'p>> {
         let s = as_sel(s, "mean", span)?;
         let xs = self.broadcast(xs, "the values of `mean`", span)?;
-        let nums = xs
-            .vals
-            .iter()
-            .enumerate()
-            .map(|(k, v)| {
-                v.as_f64().ok_or_else(|| {
-                    RuntimeError::new(
-                        "TypeError",
-                        span,
-                        format!(
-                            "`mean` needs numbers, found {} `{v}` at key position {k}",
-                            v.kind_name()
-                        ),
-                    )
-                })
-            })
-            .collect::<R<Vec<f64>>>()?;
-        let mut out = Vec::with_capacity(s.n);
-        for q in 0..s.n {
-            let (mut sum, mut cnt) = (0.0, 0usize);
-            for (k, &on) in s.row(q).iter().enumerate() {
-                if on {
-                    sum += nums[k];
-                    cnt += 1;
-                }
-            }
-            out.push(Val::Float(if cnt == 0 { 0.0 } else { sum / cnt as f64 }));
-        }
+        let out = kernels::mean(s, &xs.vals).map_err(|e| kernel_err(e, span))?;
         Ok(self.seq(out, true))
     }
 
@@ -1350,55 +1206,9 @@ impl<'p> Interp<'p> {
             };
             out.push(v);
         }
-        // A map of a numerical sequence stays numerical while its values are numbers.
-        let numeric = numeric_in && out.iter().all(|v| v.as_f64().is_some());
-        Ok(self.seq(out, numeric))
+        // The encoding is static: a map of a numerical sequence is numerical.
+        Ok(self.seq(out, numeric_in))
     }
-}
-
-/// `OP(k, q)` for a comparison operator, as the language defines it.
-pub fn cmp_vals(cmp: BinOp, kv: &Val, qv: &Val) -> bool {
-    match cmp {
-        BinOp::Eq => kv.eq_val(qv),
-        BinOp::Ne => !kv.eq_val(qv),
-        _ => {
-            let o = kv.total_cmp(qv);
-            match cmp {
-                BinOp::Lt => o.is_lt(),
-                BinOp::Le => o.is_le(),
-                BinOp::Gt => o.is_gt(),
-                _ => o.is_ge(),
-            }
-        }
-    }
-}
-
-/// The rank of each of `vals` among the sorted distinct values of `vals` and `other`
-/// (`None` if a NaN is present). Plain integers are their own ranks.
-fn ranks(vals: &[Val], other: &[Val]) -> Option<Vec<i64>> {
-    let ints: Option<Vec<i64>> = vals
-        .iter()
-        .map(|v| if let Val::Int(i) = v { Some(*i) } else { None })
-        .collect();
-    if let Some(ints) = ints
-        && other.iter().all(|v| matches!(v, Val::Int(_)))
-    {
-        return Some(ints);
-    }
-    let is_nan = |v: &Val| matches!(v, Val::Float(x) if x.is_nan());
-    if vals.iter().chain(other).any(is_nan) {
-        return None;
-    }
-    let mut all: Vec<&Val> = vals.iter().chain(other).collect();
-    all.sort_by(|a, b| a.total_cmp(b));
-    all.dedup_by(|a, b| a.total_cmp(b).is_eq());
-    vals.iter()
-        .map(|v| {
-            all.binary_search_by(|x| x.total_cmp(v))
-                .ok()
-                .map(|i| i as i64)
-        })
-        .collect()
 }
 
 /// Whether a written type names a scalar (entry parameters of these types come from `--arg`).
@@ -1431,14 +1241,13 @@ pub fn is_builtin(name: &str) -> bool {
     ) || value::SCALAR_BUILTINS.contains(&name)
 }
 
-fn empty_selection(span: Span, q: usize) -> RuntimeError {
-    RuntimeError::new(
-        "EmptySelection",
-        span,
-        format!("nothing is selected at query position {q} and no default was given"),
-    )
-    .at(q)
-    .with_note("help: give a value for empty selections with `default: v`")
+fn kernel_err(e: kernels::KernelError, span: Span) -> RuntimeError {
+    let mut r = RuntimeError::new(e.kind, span, e.message);
+    r.position = e.position;
+    if let Some(n) = e.note {
+        r.notes.push(n);
+    }
+    r
 }
 
 fn unsupported_vsa(span: Span) -> RuntimeError {

@@ -5,6 +5,7 @@ pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod interp;
+pub mod kernels;
 pub mod lexer;
 pub mod parser;
 pub mod print;
