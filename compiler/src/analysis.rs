@@ -1,0 +1,97 @@
+//! RASP's layer analysis of an IR: in which attention layer each operation can run, and how
+//! many heads each layer needs.
+//!
+//! The rules are RASP's own (anchors/rasp.md §1.5), so the numbers compare with its table:
+//! inputs and constants are available before layer 1; an elementwise operation (an MLP) runs in
+//! the layer where its last input becomes available, at no cost in layers; a selector is usable
+//! in the layer after both its keys and queries exist; a reduction through a selector
+//! (`aggregate`, `mean`, `width`, `best`) runs in the first layer where its selector is usable
+//! and its values exist. `length` is computed by one head in layer 1 (the width of the all-true
+//! selector), as in RASP and Tracr. A layer needs one head per distinct selector reduced in it.
+
+use crate::ir::{Ir, NodeId, Op};
+use std::collections::BTreeSet;
+
+/// Layers and heads of a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// The number of attention layers.
+    pub layers: usize,
+    /// Heads used in each layer (index 0 is layer 1).
+    pub heads: Vec<usize>,
+}
+
+impl Analysis {
+    pub fn max_heads(&self) -> usize {
+        self.heads.iter().copied().max().unwrap_or(0)
+    }
+
+    /// `2 layers, heads 1/1`.
+    pub fn render(&self) -> String {
+        let h: Vec<String> = self.heads.iter().map(usize::to_string).collect();
+        format!(
+            "{} layers, heads {}",
+            self.layers,
+            if h.is_empty() {
+                "-".into()
+            } else {
+                h.join("/")
+            }
+        )
+    }
+}
+
+/// Analyse the live part of an IR.
+pub fn analyse(ir: &Ir) -> Analysis {
+    let live = ir.live();
+    // depth[n]: the number of attention layers before n's value exists; for selectors, the
+    // first layer in which they can be used.
+    let mut depth = vec![0usize; ir.nodes.len()];
+    let mut heads: Vec<BTreeSet<Option<NodeId>>> = Vec::new();
+    let use_head =
+        |layer: usize, sel: Option<NodeId>, heads: &mut Vec<BTreeSet<Option<NodeId>>>| {
+            if heads.len() < layer {
+                heads.resize(layer, BTreeSet::new());
+            }
+            heads[layer - 1].insert(sel);
+        };
+    for id in live {
+        let node = ir.node(id);
+        let d = match &node.op {
+            Op::Tokens | Op::Indices | Op::Const(_) => 0,
+            Op::Length => {
+                use_head(1, None, &mut heads);
+                1
+            }
+            Op::Elementwise { inputs, .. } => inputs.iter().map(|&i| depth[i]).max().unwrap_or(0),
+            Op::Select { keys, queries, .. } => depth[*keys].max(depth[*queries]) + 1,
+            Op::SelAnd(a, b) | Op::SelOr(a, b) => depth[*a].max(depth[*b]),
+            Op::SelNot(a) => depth[*a],
+            Op::Aggregate { sel, values, .. }
+            | Op::Mean { sel, values }
+            | Op::Best {
+                sel, score: values, ..
+            } => {
+                let layer = depth[*sel].max(depth[*values] + 1);
+                use_head(layer, Some(*sel), &mut heads);
+                layer
+            }
+            Op::Width { sel } => {
+                let layer = depth[*sel];
+                use_head(layer, Some(*sel), &mut heads);
+                layer
+            }
+        };
+        depth[id] = d;
+    }
+    let layers = match &ir.output {
+        Some(crate::ir::IrOutput::Seq(n)) | Some(crate::ir::IrOutput::Sel(n)) => depth[*n],
+        _ => 0,
+    }
+    .max(heads.len());
+    heads.resize(layers, BTreeSet::new());
+    Analysis {
+        layers,
+        heads: heads.iter().map(BTreeSet::len).collect(),
+    }
+}

@@ -1,0 +1,184 @@
+//! Evaluating the IR on one input: the reference for every later lowering of it, and checked
+//! against the interpreter. Sequence operations use `tessera_lang::kernels`, the same
+//! definitions the interpreter uses.
+
+use crate::ir::{Ir, IrOutput, Op, Pred};
+use tessera_lang::interp::{Output, Seq};
+use tessera_lang::kernels::{self, KernelError, Selector};
+use tessera_lang::span::Span;
+use tessera_lang::value::Val;
+
+/// A failure while evaluating a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError {
+    pub kind: &'static str,
+    pub message: String,
+    pub span: Span,
+    pub position: Option<usize>,
+}
+
+enum V {
+    Seq(Vec<Val>),
+    Sel(Selector),
+    Unused,
+}
+
+fn kerr(e: KernelError, span: Span) -> EvalError {
+    EvalError {
+        kind: e.kind,
+        message: e.message,
+        span,
+        position: e.position,
+    }
+}
+
+/// Run the IR on input tokens.
+pub fn eval(ir: &Ir, tokens: &[Val]) -> Result<Output, EvalError> {
+    let n = tokens.len();
+    let live = ir.live();
+    let mut vals: Vec<V> = (0..ir.nodes.len()).map(|_| V::Unused).collect();
+    for id in live {
+        let node = ir.node(id);
+        let span = node.span;
+        fn seq(vals: &[V], i: usize) -> &[Val] {
+            match &vals[i] {
+                V::Seq(s) => s,
+                _ => &[],
+            }
+        }
+        let sel = |vals: &[V], i: usize| -> Option<Selector> {
+            match &vals[i] {
+                V::Sel(s) => Some(s.clone()),
+                _ => None,
+            }
+        };
+        let missing = || EvalError {
+            kind: "TypeError",
+            message: "malformed IR: a selector input is not a selector".into(),
+            span,
+            position: None,
+        };
+        let v = match &node.op {
+            Op::Tokens => V::Seq(tokens.to_vec()),
+            Op::Indices => V::Seq((0..n).map(|i| Val::Int(i as i64)).collect()),
+            Op::Length => V::Seq(vec![Val::Int(n as i64); n]),
+            Op::Const(c) => V::Seq(vec![c.clone(); n]),
+            Op::Elementwise { inputs, f } => {
+                let mut out = Vec::with_capacity(n);
+                let mut args: Vec<Val> = Vec::with_capacity(inputs.len());
+                for q in 0..n {
+                    args.clear();
+                    args.extend(inputs.iter().map(|&i| seq(&vals, i)[q].clone()));
+                    out.push(f.eval(&args).map_err(|e| EvalError {
+                        kind: match e {
+                            tessera_lang::value::OpError::Type(_) => "TypeError",
+                            tessera_lang::value::OpError::DivisionByZero => "DivisionByZero",
+                            tessera_lang::value::OpError::Overflow(_) => "Overflow",
+                        },
+                        message: e.to_string(),
+                        span,
+                        position: Some(q),
+                    })?);
+                }
+                V::Seq(out)
+            }
+            Op::Select {
+                keys,
+                queries,
+                pred,
+            } => {
+                let (k, q) = (seq(&vals, *keys), seq(&vals, *queries));
+                V::Sel(match pred {
+                    Pred::Cmp(c) => kernels::select_cmp(k, q, *c),
+                    Pred::True => Selector::filled(n, true),
+                    Pred::False => Selector::filled(n, false),
+                    Pred::Fun(f) => kernels::select_with(k, q, |kv, qv| {
+                        match f.eval(&[kv.clone(), qv.clone()]) {
+                            Ok(Val::Bool(b)) => Ok(b),
+                            Ok(other) => Err(format!(
+                                "a select predicate gave {} `{other}`",
+                                other.kind_name()
+                            )),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    })
+                    .map_err(|(message, q)| EvalError {
+                        kind: "TypeError",
+                        message,
+                        span,
+                        position: Some(q),
+                    })?,
+                })
+            }
+            Op::SelAnd(a, b) => V::Sel(
+                sel(&vals, *a)
+                    .ok_or_else(missing)?
+                    .zip(&sel(&vals, *b).ok_or_else(missing)?, |x, y| x && y),
+            ),
+            Op::SelOr(a, b) => V::Sel(
+                sel(&vals, *a)
+                    .ok_or_else(missing)?
+                    .zip(&sel(&vals, *b).ok_or_else(missing)?, |x, y| x || y),
+            ),
+            Op::SelNot(a) => V::Sel(sel(&vals, *a).ok_or_else(missing)?.not()),
+            Op::Aggregate {
+                sel: s,
+                values,
+                default,
+            } => {
+                let s = sel(&vals, *s).ok_or_else(missing)?;
+                V::Seq(
+                    kernels::aggregate(&s, seq(&vals, *values), default.as_ref())
+                        .map_err(|e| kerr(e, span))?,
+                )
+            }
+            Op::Mean { sel: s, values } => {
+                let s = sel(&vals, *s).ok_or_else(missing)?;
+                V::Seq(kernels::mean(&s, seq(&vals, *values)).map_err(|e| kerr(e, span))?)
+            }
+            Op::Width { sel: s } => V::Seq(kernels::width(&sel(&vals, *s).ok_or_else(missing)?)),
+            Op::Best {
+                sel: s,
+                score,
+                default,
+            } => {
+                let s = sel(&vals, *s).ok_or_else(missing)?;
+                V::Seq(
+                    kernels::best(&s, seq(&vals, *score), default.as_ref())
+                        .map_err(|e| kerr(e, span))?,
+                )
+            }
+        };
+        vals[id] = v;
+    }
+    match &ir.output {
+        Some(IrOutput::Scalar(v)) => Ok(Output::Scalar(v.clone())),
+        Some(IrOutput::Seq(i)) => match std::mem::replace(&mut vals[*i], V::Unused) {
+            V::Seq(s) => Ok(Output::Seq(Seq {
+                vals: s,
+                numeric: ir.node(*i).numeric,
+            })),
+            _ => Err(EvalError {
+                kind: "TypeError",
+                message: "malformed IR output".into(),
+                span: ir.node(*i).span,
+                position: None,
+            }),
+        },
+        Some(IrOutput::Sel(i)) => match std::mem::replace(&mut vals[*i], V::Unused) {
+            V::Sel(s) => Ok(Output::Sel(s)),
+            _ => Err(EvalError {
+                kind: "TypeError",
+                message: "malformed IR output".into(),
+                span: ir.node(*i).span,
+                position: None,
+            }),
+        },
+        None => Err(EvalError {
+            kind: "TypeError",
+            message: "the IR has no output".into(),
+            span: Span::default(),
+            position: None,
+        }),
+    }
+}

@@ -1,0 +1,133 @@
+//! The IR agrees with the interpreter, and its layer analysis with RASP's.
+
+use proptest::prelude::*;
+use tessera_compiler::{analysis, ast_to_ir, eval};
+use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
+use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::value::Val;
+
+struct Std;
+impl ModuleLoader for Std {
+    fn std_module(&self, path: &str) -> Option<&str> {
+        tessera_stdlib::module(path)
+    }
+    fn std_modules(&self) -> Vec<String> {
+        tessera_stdlib::modules().map(str::to_string).collect()
+    }
+}
+
+const FUNCTIONS: &[&str] = &[
+    "length",
+    "reverse",
+    "hist",
+    "first_occurrence",
+    "double_hist",
+    "sort",
+    "sort_unique",
+    "sort_by_most_freq",
+    "frac_prevs",
+    "pair_balance",
+    "dyck1_ptf",
+    "dyck2_ptf",
+    "shuffle_dyck",
+    "shuffle_dyck2",
+    "shift_by",
+    "detect_pattern",
+    "count_less_freq",
+    "count",
+    "contains",
+    "min",
+    "max",
+    "mark_first_instance",
+    "mark_last_instance",
+    "long_addition",
+];
+
+fn program() -> Program {
+    let (p, diags) = Program::load("<t>", "", &Std);
+    assert!(diags.is_empty(), "{diags:?}");
+    p
+}
+
+fn args_for(f: &str) -> EntryArgs {
+    let mut a = EntryArgs::default();
+    if f == "detect_pattern" {
+        a.values.insert(
+            "pattern".into(),
+            ArgValue::List(vec![Val::from_token("a"), Val::from_token("b")]),
+        );
+    }
+    a
+}
+
+fn token() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "a", "b", "x", "(", ")", "{", "}", "+", "1", "2", "9", "0",
+    ])
+    .prop_map(str::to_string)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// On every stdlib function and random inputs: same output, or both fail.
+    #[test]
+    fn ir_agrees_with_the_interpreter(f in prop::sample::select(FUNCTIONS), toks in prop::collection::vec(token(), 0..16)) {
+        let p = program();
+        let def = p.resolve_str(&format!("std::rasp::{f}")).expect("exists");
+        let args = args_for(f);
+        let ir = ast_to_ir(&p, def, &args).expect("lowers");
+        let input: Vec<Val> = toks.iter().map(|t| Val::from_token(t)).collect();
+        let want = Interp::new(&p, Some(&input)).run_entry(def, &args);
+        let got = eval(&ir, &input);
+        match (want, got) {
+            (Ok(w), Ok(g)) => prop_assert_eq!(w, g, "{} on {:?}", f, toks),
+            (Err(_), Err(_)) => {}
+            (w, g) => prop_assert!(false, "{} on {:?}: interpreter {:?}, IR {:?}", f, toks, w.map(|o| o.render()), g.map(|o| o.render())),
+        }
+    }
+}
+
+/// Layers and heads by RASP's rules (anchors/rasp.md §1.6): Tessera's programs need no more
+/// layers than RASP's own versions (reverse 2, hist 1, sort 2, most-freq 3, dyck1 2, dyck2 4).
+#[test]
+fn layer_analysis_matches_or_beats_rasp() {
+    let p = program();
+    let mut table = String::new();
+    for (f, rasp_layers) in [
+        ("reverse", 2),
+        ("hist", 1),
+        ("sort", 2),
+        ("sort_by_most_freq", 3),
+        ("dyck1_ptf", 2),
+        ("dyck2_ptf", 4),
+        ("double_hist", 2),
+        ("frac_prevs", 1),
+    ] {
+        let def = p.resolve_str(&format!("std::rasp::{f}")).expect("exists");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let a = analysis::analyse(&ir);
+        table.push_str(&format!(
+            "{f}: {} (RASP: {rasp_layers} layers)\n",
+            a.render()
+        ));
+        assert!(
+            a.layers <= rasp_layers,
+            "{f}: {} layers, RASP needs {rasp_layers}",
+            a.layers
+        );
+    }
+    println!("{table}");
+}
+
+#[test]
+fn reverse_ir_snapshot() {
+    let p = program();
+    let def = p.resolve_str("std::rasp::reverse").expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    assert_eq!(
+        ir.render(),
+        "%0 = tokens  [cat]\n%1 = select %0 %0 true [sel]\n%2 = width %1 [cat]\n%3 = indices  [cat]\n\
+         %4 = map %2 %3 (- $0 $1) [cat]\n%5 = map %4 (- $0 1) [cat]\n%6 = select %3 %5 == [sel]\n\
+         %7 = aggregate %6 %0 [cat]\noutput %7\n"
+    );
+}
