@@ -186,7 +186,7 @@ impl<'p> Checker<'p> {
                     "bits",
                 ];
                 let mut d = Diagnostic::error(
-                    "E0100",
+                    "E0107",
                     "UnknownType",
                     format!("unknown type `{name}`"),
                 )
@@ -1311,9 +1311,9 @@ impl<'p> Checker<'p> {
                     Ty::Unknown
                 } else {
                     Ty::Seq(
-                        if tys[..n].iter().any(Ty::is_num)
-                            && matches!(k, Kind::Int | Kind::Float | Kind::Any)
-                        {
+                        // The encoding is static, as in the interpreter: a map of a
+                        // numerical sequence is numerical.
+                        if tys[..n].iter().any(Ty::is_num) {
                             Enc::Num
                         } else {
                             Enc::Cat

@@ -264,15 +264,20 @@ pub fn binop(op: BinOp, a: &Val, b: &Val) -> Result<Val, OpError> {
                 }
                 Shl | Shr => {
                     if !(0..64).contains(&y) {
-                        return Err(OpError::Type(format!(
-                            "shift amount {y} out of range 0..64"
+                        return Err(OpError::Overflow(format!(
+                            "{x} {} {y} (shift amounts are 0..64)",
+                            op.symbol()
                         )));
                     }
-                    Ok(Val::Int(if op == Shl {
-                        x.wrapping_shl(y as u32)
+                    if op == Shr {
+                        return Ok(Val::Int(x >> y));
+                    }
+                    let r = x.wrapping_shl(y as u32);
+                    if r >> y == x {
+                        Ok(Val::Int(r))
                     } else {
-                        x >> y
-                    }))
+                        Err(ov())
+                    }
                 }
                 _ => Err(type_err(op.symbol(), a, b)),
             }
@@ -434,6 +439,19 @@ mod tests {
             binop(BinOp::Add, &i(i64::MAX), &i(1)),
             Err(OpError::Overflow(_))
         ));
+    }
+
+    #[test]
+    fn shifts_are_checked() {
+        let i = Val::Int;
+        assert_eq!(binop(BinOp::Shl, &i(3), &i(4)), Ok(i(48)));
+        assert_eq!(binop(BinOp::Shr, &i(-8), &i(1)), Ok(i(-4)));
+        for (x, y) in [(1, 63), (3, 62), (1, 64), (1, -1)] {
+            assert!(
+                matches!(binop(BinOp::Shl, &i(x), &i(y)), Err(OpError::Overflow(_))),
+                "{x} << {y}"
+            );
+        }
     }
 
     #[test]
