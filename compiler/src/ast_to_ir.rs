@@ -16,7 +16,7 @@ use tessera_lang::program::{DefId, DefKind, ModId, Program};
 use tessera_lang::span::Span;
 use tessera_lang::value::{SCALAR_BUILTINS, Val};
 
-const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = 4000;
 
 /// Why a program could not be lowered.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,7 +194,7 @@ impl<'p> Lower<'p> {
             return fail(e.span, "nesting too deep to compile");
         }
         self.depth += 1;
-        let r = self.eval_inner(e, env, module);
+        let r = tessera_lang::with_stack(|| self.eval_inner(e, env, module));
         self.depth -= 1;
         r
     }

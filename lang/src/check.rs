@@ -17,6 +17,9 @@ use crate::value::SCALAR_BUILTINS;
 use std::collections::{BTreeSet, HashMap};
 
 const MAX_INSTANTIATION_DEPTH: usize = 64;
+/// Deeper than this (through calls), the checker stops looking; the interpreter's own limit
+/// then reports the problem at run time.
+const MAX_CHECK_NESTING: usize = 4000;
 /// A local-scope entry meaning "a statement here failed to parse".
 const PARSE_ERROR_MARK: &str = "<parse error>";
 
@@ -28,6 +31,7 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
         memo: HashMap::new(),
         stack: Vec::new(),
         generic_failed: BTreeSet::new(),
+        nest: 0,
     };
     c.check_recursion();
     for (id, def) in program.defs.iter().enumerate() {
@@ -112,6 +116,8 @@ struct Checker<'p> {
     stack: Vec<DefId>,
     /// Functions whose own check failed: their calls are not re-reported.
     generic_failed: BTreeSet<DefId>,
+    /// Current nesting of `expr` (expressions and instantiated calls together).
+    nest: usize,
 }
 
 type Env = Vec<(String, Ty)>;
@@ -492,6 +498,17 @@ impl<'p> Checker<'p> {
     }
 
     fn expr(&mut self, e: &Expr, env: &mut Env, module: ModId) -> Ty {
+        // Bound the native stack through nested expressions and instantiated calls.
+        if self.nest > MAX_CHECK_NESTING {
+            return Ty::Unknown;
+        }
+        self.nest += 1;
+        let t = crate::with_stack(|| self.expr_inner(e, env, module));
+        self.nest -= 1;
+        t
+    }
+
+    fn expr_inner(&mut self, e: &Expr, env: &mut Env, module: ModId) -> Ty {
         match &e.kind {
             ExprKind::Int(_) => Ty::Scalar(Kind::Int),
             ExprKind::Float(_) => Ty::Scalar(Kind::Float),

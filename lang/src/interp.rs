@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 /// How deep user function calls may nest before the interpreter stops with an error.
-pub const MAX_CALL_DEPTH: usize = 256;
+pub const MAX_CALL_DEPTH: usize = 64;
 /// How deep expressions may nest (guards the native stack).
-pub const MAX_EXPR_DEPTH: usize = 512;
+pub const MAX_EXPR_DEPTH: usize = 4000;
 
 /// A sequence: one value per position, and whether it is numerically encoded (`num`).
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +255,7 @@ pub struct Interp<'p> {
     lets: RefCell<HashMap<DefId, Value<'p>>>,
     lets_in_progress: RefCell<Vec<DefId>>,
     depth: Cell<usize>,
+    nest: Cell<usize>,
 }
 
 /// How to bind an entry function's parameters.
@@ -296,6 +297,7 @@ impl<'p> Interp<'p> {
             lets: RefCell::new(HashMap::new()),
             lets_in_progress: RefCell::new(Vec::new()),
             depth: Cell::new(0),
+            nest: Cell::new(0),
         }
     }
 
@@ -399,13 +401,24 @@ impl<'p> Interp<'p> {
 
     /// Evaluate an expression.
     pub fn eval(&self, e: &'p Expr, env: &Env<'p>, module: ModId, depth: usize) -> R<Value<'p>> {
-        if depth > MAX_EXPR_DEPTH {
+        // The nesting of evaluation across calls bounds the native stack.
+        let nest = self.nest.get();
+        if nest > MAX_EXPR_DEPTH {
             return Err(RuntimeError::new(
                 "RecursionLimit",
                 e.span,
-                format!("expression nesting deeper than {MAX_EXPR_DEPTH}"),
+                format!(
+                    "evaluation nested deeper than {MAX_EXPR_DEPTH} (through expressions and calls)"
+                ),
             ));
         }
+        self.nest.set(nest + 1);
+        let r = crate::with_stack(|| self.eval_inner(e, env, module, depth));
+        self.nest.set(nest);
+        r
+    }
+
+    fn eval_inner(&self, e: &'p Expr, env: &Env<'p>, module: ModId, depth: usize) -> R<Value<'p>> {
         let d = depth + 1;
         match &e.kind {
             ExprKind::Int(i) => Ok(Value::Scalar(Val::Int(*i))),

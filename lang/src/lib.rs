@@ -2,6 +2,13 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod ast;
+
+/// Run a recursive step with enough stack: grows the stack on the heap when less than 128 KiB
+/// is left, so deep (but bounded) recursion works on any thread.
+pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
+}
+
 pub mod check;
 pub mod diag;
 pub mod interp;

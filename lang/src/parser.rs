@@ -4,7 +4,7 @@
 //! and statement boundaries by the grammar's `!` productions. One run therefore reports every
 //! error it can, each as a [`Diagnostic`] with its span.
 
-use crate::ast::{Expr, Module};
+use crate::ast::{Expr, ExprKind, ItemKind, Module, SelOp, Stmt};
 use crate::diag::Diagnostic;
 use crate::grammar;
 use crate::lexer::{self, LexError, Tok, TokenStream};
@@ -41,8 +41,180 @@ pub fn parse_module(source: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
             Module::default()
         }
     };
+    let module = limit_nesting(module, &mut diags);
     diags.sort_by_key(|d| d.primary_span().map(|s| s.start));
     (module, diags)
+}
+
+/// The deepest expression nesting accepted. Every later pass walks expressions recursively, so
+/// this bounds their stack use; deeper programs get the error `NestingTooDeep`.
+pub const MAX_NESTING: usize = 1000;
+
+/// The depth of the deepest expression, and where it is (measured without recursion).
+fn deepest(module: &Module) -> Option<(usize, crate::span::Span)> {
+    let mut stack: Vec<(&Expr, usize)> = Vec::new();
+    for item in &module.items {
+        match &item.kind {
+            ItemKind::Fn(f) | ItemKind::Circuit(f) => {
+                stack.push((&f.body, 1));
+                stack.extend(
+                    f.params
+                        .iter()
+                        .filter_map(|p| p.default.as_ref())
+                        .map(|d| (d, 1)),
+                );
+            }
+            ItemKind::Let { value, .. } => stack.push((value, 1)),
+            ItemKind::Space { args, .. } => stack.extend(args.iter().map(|a| (&a.value, 1))),
+            _ => {}
+        }
+    }
+    let mut best: Option<(usize, crate::span::Span)> = None;
+    while let Some((e, d)) = stack.pop() {
+        if best.is_none_or(|(b, _)| d > b) {
+            best = Some((d, e.span));
+        }
+        for c in children(e) {
+            stack.push((c, d + 1));
+        }
+    }
+    best
+}
+
+/// The direct subexpressions of an expression (statements' expressions included).
+pub fn children(e: &Expr) -> Vec<&Expr> {
+    fn stmt_exprs<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Expr>) {
+        for s in stmts {
+            match s {
+                Stmt::Let { value, .. } => out.push(value),
+                Stmt::For { iter, body, .. } => {
+                    out.push(iter);
+                    stmt_exprs(body, out);
+                }
+                Stmt::Error(_) => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match &e.kind {
+        ExprKind::Field(b, _) => out.push(b.as_ref()),
+        ExprKind::List(items) => out.extend(items),
+        ExprKind::Unary(_, a) => out.push(a),
+        ExprKind::Binary(_, a, b) => out.extend([a.as_ref(), b.as_ref()]),
+        ExprKind::If(c, a, b) => out.extend([c.as_ref(), a.as_ref(), b.as_ref()]),
+        ExprKind::Lambda(_, b) => out.push(b),
+        ExprKind::Call(f, args) => {
+            out.push(f);
+            out.extend(args.iter().map(|a| &a.value));
+        }
+        ExprKind::Select(k, q, op, _) => {
+            out.extend([k.as_ref(), q.as_ref()]);
+            if let SelOp::Lambda(l) = op {
+                out.push(l);
+            }
+        }
+        ExprKind::Index(a, i) => out.extend([a.as_ref(), i.as_ref()]),
+        ExprKind::Slice(a, lo, hi) => {
+            out.push(a);
+            out.extend(lo.iter().map(|b| b.as_ref()));
+            out.extend(hi.iter().map(|b| b.as_ref()));
+        }
+        ExprKind::Block(stmts, r) => {
+            stmt_exprs(stmts, &mut out);
+            out.push(r);
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Take an expression tree apart without recursion (dropping a very deep tree recursively
+/// would overflow the stack).
+fn dismantle(root: Expr) {
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        let push_stmts = |stmts: Vec<Stmt>, stack: &mut Vec<Expr>| {
+            let mut todo = stmts;
+            while let Some(s) = todo.pop() {
+                match s {
+                    Stmt::Let { value, .. } => stack.push(value),
+                    Stmt::For { iter, body, .. } => {
+                        stack.push(iter);
+                        todo.extend(body);
+                    }
+                    Stmt::Error(_) => {}
+                }
+            }
+        };
+        match e.kind {
+            ExprKind::Field(b, _) | ExprKind::Unary(_, b) | ExprKind::Lambda(_, b) => {
+                stack.push(*b)
+            }
+            ExprKind::List(items) => stack.extend(items),
+            ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => {
+                stack.push(*a);
+                stack.push(*b);
+            }
+            ExprKind::If(c, a, b) => stack.extend([*c, *a, *b]),
+            ExprKind::Call(f, args) => {
+                stack.push(*f);
+                stack.extend(args.into_iter().map(|a| a.value));
+            }
+            ExprKind::Select(k, q, op, _) => {
+                stack.push(*k);
+                stack.push(*q);
+                if let SelOp::Lambda(l) = op {
+                    stack.push(*l);
+                }
+            }
+            ExprKind::Slice(a, lo, hi) => {
+                stack.push(*a);
+                stack.extend(lo.map(|b| *b));
+                stack.extend(hi.map(|b| *b));
+            }
+            ExprKind::Block(stmts, r) => {
+                push_stmts(stmts, &mut stack);
+                stack.push(*r);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reject a module nested deeper than [`MAX_NESTING`], freeing it without recursion.
+fn limit_nesting(module: Module, diags: &mut Vec<Diagnostic>) -> Module {
+    match deepest(&module) {
+        Some((d, span)) if d > MAX_NESTING => {
+            diags.push(
+                Diagnostic::error(
+                    "E0005",
+                    "NestingTooDeep",
+                    format!("expressions nest {d} deep; the limit is {MAX_NESTING}"),
+                )
+                .with_primary(span, "the deepest point")
+                .with_note("help: name intermediate results with `let`"),
+            );
+            for item in module.items {
+                match item.kind {
+                    ItemKind::Fn(f) | ItemKind::Circuit(f) => {
+                        dismantle(f.body);
+                        for p in f.params {
+                            if let Some(d) = p.default {
+                                dismantle(d);
+                            }
+                        }
+                    }
+                    ItemKind::Let { value, .. } => dismantle(value),
+                    ItemKind::Space { args, .. } => {
+                        args.into_iter().for_each(|a| dismantle(a.value))
+                    }
+                    _ => {}
+                }
+            }
+            Module::default()
+        }
+        _ => module,
+    }
 }
 
 /// Parse a single expression (for the REPL and `--arg` values).

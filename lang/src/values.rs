@@ -24,7 +24,7 @@ use std::rc::Rc;
 
 /// Sets larger than this become [`VSet::Unbounded`].
 pub const MAX_SET: usize = 100_000;
-const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = 4000;
 
 /// The possible values of an expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -212,7 +212,7 @@ impl<'p> Infer<'p, '_> {
             return fail(e.span, "nesting too deep");
         }
         self.depth += 1;
-        let r = self.eval_inner(e, env, module);
+        let r = crate::with_stack(|| self.eval_inner(e, env, module));
         self.depth -= 1;
         r
     }

@@ -3,4 +3,5 @@
 
 mod cli;
 mod corpus;
+mod limits;
 mod props;
