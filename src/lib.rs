@@ -139,6 +139,11 @@ impl Session {
         }
     }
 
+    /// Whether `entry` names a function or `let` of the program (or of the standard library).
+    pub fn check_entry(&self, entry: &str) -> Result<(), Error> {
+        self.resolve_entry(entry).map(|_| ())
+    }
+
     fn resolve_entry(&self, entry: &str) -> Result<DefId, Error> {
         self.program.resolve_str(entry).map_err(|d| {
             let mut d =

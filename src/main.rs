@@ -30,7 +30,7 @@ enum Command {
         #[arg(long)]
         entry: Option<String>,
         /// Whitespace-separated input tokens (otherwise read from stdin when it is not a terminal).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         input: Option<String>,
         /// Set a scalar (or list) parameter of the entry: `--arg k=2`, `--arg 'p=[a, b]'`.
         #[arg(long = "arg", value_name = "NAME=VALUE")]
@@ -141,6 +141,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             let name = file
                 .as_ref()
                 .map_or_else(|| "<stdlib>".to_string(), |f| f.display().to_string());
+            if let Some(e) = &entry {
+                session.check_entry(e)?;
+            }
             let (vocab, max_len) = match (vocab, max_len) {
                 (None, None) => {
                     if cli.json {
@@ -165,8 +168,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             let entry = entry.unwrap_or_else(|| "main".to_string());
             let vocab: Vec<&str> = vocab
                 .iter()
-                .map(String::as_str)
-                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim())
+                .filter(|t| !t.is_empty())
                 .collect();
             let sets = session.value_sets(&entry, &vocab, max_len, &parse_args(&args)?)?;
             if cli.json {

@@ -1272,6 +1272,17 @@ impl<'p> Checker<'p> {
             "mean" => {
                 want_sel(self, 0);
                 match &tys[1] {
+                    Ty::Seq(Enc::Num, k @ (Kind::Bool | Kind::Str | Kind::None)) => {
+                        self.err(
+                            pos[1].span,
+                            "NotNumeric",
+                            "E0203",
+                            format!(
+                                "`mean` needs numbers; this numerical sequence holds {} values",
+                                k.name()
+                            ),
+                        );
+                    }
                     Ty::Seq(Enc::Cat, _) => {
                         self.diags.push(
                             Diagnostic::error(
