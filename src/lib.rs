@@ -20,6 +20,8 @@
 //! # Ok::<(), tessera::Error>(())
 //! ```
 
+pub mod repl;
+
 use std::fmt;
 use std::path::Path;
 use tessera_lang::check;
@@ -136,6 +138,40 @@ impl Session {
         Session {
             program,
             warnings: Vec::new(),
+        }
+    }
+
+    /// The names of the root module's own items, in definition order.
+    pub fn item_names(&self) -> Vec<String> {
+        self.program
+            .modules
+            .first()
+            .map(|m| m.own.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The static type of an item's value, as text (`cat<int>`, `sel`, ...).
+    pub fn type_of(&self, name: &str) -> Option<String> {
+        let def = self.program.resolve_str(name).ok()?;
+        Some(tessera_lang::check::result_type(&self.program, def).to_string())
+    }
+
+    /// Whether running `name` needs nothing but the input (all its parameters are sequences
+    /// or have defaults): then the REPL can show its value on the example.
+    pub fn entry_reads_only_input(&self, name: &str) -> bool {
+        let Ok(def) = self.program.resolve_str(name) else {
+            return false;
+        };
+        match &self.program.def(def).kind {
+            DefKind::Fn(f) => f.params.iter().all(|p| {
+                p.default.is_some()
+                    || !p
+                        .ty
+                        .as_ref()
+                        .is_some_and(|t| tessera_lang::interp::is_scalar_type(&t.name.name))
+            }),
+            DefKind::Let(..) => true,
+            _ => false,
         }
     }
 

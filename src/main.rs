@@ -36,6 +36,8 @@ enum Command {
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
     },
+    /// The interactive REPL (reads a script from stdin when it is not a terminal).
+    Repl,
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
     /// `--max-len`, also infer the value set of the entry's result and of each of its `let`s.
     Check {
@@ -45,7 +47,7 @@ enum Command {
         #[arg(long)]
         entry: Option<String>,
         /// Comma-separated vocabulary for value-set inference, e.g. `a,b,c`.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
         vocab: Option<Vec<String>>,
         /// Maximum input length for value-set inference.
         #[arg(long)]
@@ -129,6 +131,22 @@ fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", out.render());
             }
             Ok(())
+        }
+        Command::Repl => {
+            let mut repl = tessera::repl::Repl::new();
+            let mut stdout = std::io::stdout();
+            let result = if std::io::stdin().is_terminal() {
+                let mut source = tessera::repl::TerminalSource::new().map_err(Error::usage)?;
+                repl.run(&mut source, &mut stdout)
+            } else {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+                let mut source = tessera::repl::ScriptSource::from_text(&text);
+                repl.run(&mut source, &mut stdout)
+            };
+            result.map_err(|e| Error::usage(format!("cannot write: {e}")))
         }
         Command::Check {
             file,

@@ -109,6 +109,38 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
     c.diags
 }
 
+/// The type of a definition's value: a function's result with its parameters at their written
+/// types (unannotated sequence parameters are taken to read the input, `cat`), or a `let`'s.
+pub fn result_type(program: &Program, def: DefId) -> Ty {
+    let mut c = Checker {
+        program,
+        diags: Vec::new(),
+        memo: HashMap::new(),
+        stack: Vec::new(),
+        generic_failed: BTreeSet::new(),
+        nest: 0,
+    };
+    let d = program.def(def);
+    match &d.kind {
+        DefKind::Fn(f) => {
+            let params: Vec<Ty> = f
+                .params
+                .iter()
+                .map(|p| match &p.ty {
+                    Some(t) => c.type_of_annotation(t, d.module),
+                    None if p.default.is_some() => Ty::Scalar(Kind::Any),
+                    None => Ty::Seq(Enc::Cat, Kind::Any),
+                })
+                .collect();
+            c.check_fn_body(def, f, &params, d.module)
+        }
+        DefKind::Let(e, _) => c.expr(e, &mut Vec::new(), d.module),
+        DefKind::Space { .. } => Ty::Space,
+        DefKind::Symbols { space, .. } => Ty::Codebook(space.name.clone()),
+        DefKind::Circuit(_) => Ty::Func,
+    }
+}
+
 struct Checker<'p> {
     program: &'p Program,
     diags: Vec<Diagnostic>,

@@ -5,3 +5,4 @@ mod cli;
 mod corpus;
 mod limits;
 mod props;
+mod repl;
