@@ -92,36 +92,13 @@ fn run(cli: Cli) -> Result<(), Error> {
             input,
             args,
         } => {
-            let session = match &file {
-                Some(f) => Session::from_file(f)?,
-                None => match &entry {
-                    Some(e) if e.contains("::") => Session::stdlib(),
-                    _ => {
-                        return Err(Error::usage(
-                            "give a program file, or `--entry std::MODULE::NAME`",
-                        ));
-                    }
-                },
-            };
+            let session = load(file.as_ref(), entry.as_deref())?;
             let entry = entry.unwrap_or_else(|| "main".to_string());
             let input = match input {
                 Some(i) => Some(i),
                 None => read_stdin()?,
             };
-            let mut pairs = Vec::new();
-            for a in &args {
-                match a.split_once('=') {
-                    Some((k, v)) if !k.trim().is_empty() => {
-                        pairs.push((k.trim().to_string(), v.to_string()))
-                    }
-                    _ => {
-                        return Err(Error::usage(format!(
-                            "`--arg {a}`: write `--arg name=value`"
-                        )));
-                    }
-                }
-            }
-            let out = session.run(&entry, input.as_deref(), &pairs)?;
+            let out = session.run(&entry, input.as_deref(), &parse_args(&args)?)?;
             if cli.json {
                 println!(
                     "{}",

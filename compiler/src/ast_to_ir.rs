@@ -498,24 +498,8 @@ impl<'p> Lower<'p> {
             DefKind::Fn(f) => f,
             _ => return fail(span, "not a function"),
         };
-        let mut slots: Vec<Option<SV<'p>>> = vec![None; f.params.len()];
-        let mut next = 0;
-        for (name, v) in args {
-            let i = match name {
-                Some(n) => match f.params.iter().position(|p| p.name.name == n.name) {
-                    Some(i) => i,
-                    None => return fail(n.span, format!("no parameter `{}`", n.name)),
-                },
-                None => {
-                    next += 1;
-                    next - 1
-                }
-            };
-            match slots.get_mut(i) {
-                Some(s @ None) => *s = Some(v),
-                _ => return fail(span, "too many arguments, or an argument given twice"),
-            }
-        }
+        let slots = tessera_lang::program::bind_arguments(f, &def.name, args, span)
+            .map_err(|(span, message)| LowerError { message, span })?;
         let mut env: Env<'p> = Vec::new();
         for (p, slot) in f.params.iter().zip(slots) {
             let v = match (slot, &p.default) {

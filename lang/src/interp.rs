@@ -911,46 +911,8 @@ impl<'p> Interp<'p> {
                 ),
             ));
         }
-        let mut slots: Vec<Option<Value<'p>>> = vec![None; f.params.len()];
-        let mut next = 0;
-        for (name, v) in args {
-            let i = match name {
-                Some(n) => f
-                    .params
-                    .iter()
-                    .position(|p| p.name.name == n.name)
-                    .ok_or_else(|| {
-                        RuntimeError::new(
-                            "TypeError",
-                            n.span,
-                            format!("`{}` has no parameter `{}`", def.name, n.name),
-                        )
-                    })?,
-                None => {
-                    let i = next;
-                    next += 1;
-                    i
-                }
-            };
-            if i >= slots.len() {
-                return Err(RuntimeError::new(
-                    "TypeError",
-                    span,
-                    format!("`{}` takes {} arguments", def.name, f.params.len()),
-                ));
-            }
-            if slots[i].is_some() {
-                return Err(RuntimeError::new(
-                    "TypeError",
-                    span,
-                    format!(
-                        "argument `{}` of `{}` is given twice",
-                        f.params[i].name.name, def.name
-                    ),
-                ));
-            }
-            slots[i] = Some(v);
-        }
+        let slots = crate::program::bind_arguments(f, &def.name, args, span)
+            .map_err(|(at, msg)| RuntimeError::new("TypeError", at, msg))?;
         let mut env: Env<'p> = None;
         for (p, slot) in f.params.iter().zip(slots) {
             let v = match (slot, &p.default) {

@@ -519,3 +519,51 @@ impl Builder<'_> {
         }
     }
 }
+
+/// Match a call's arguments to a function's parameters: positional arguments fill parameters
+/// from the left, named ones go to their parameter. Returns one slot per parameter (`None`
+/// where the call gives nothing; the caller then uses the default or reports it missing).
+/// Every evaluator uses this, so the rule is the same everywhere.
+pub fn bind_arguments<T>(
+    f: &FnDef,
+    fname: &str,
+    args: Vec<(Option<&Ident>, T)>,
+    call: Span,
+) -> Result<Vec<Option<T>>, (Span, String)> {
+    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None)
+        .take(f.params.len())
+        .collect();
+    let mut next = 0;
+    for (name, v) in args {
+        let i = match name {
+            Some(n) => f
+                .params
+                .iter()
+                .position(|p| p.name.name == n.name)
+                .ok_or_else(|| (n.span, format!("`{fname}` has no parameter `{}`", n.name)))?,
+            None => {
+                next += 1;
+                next - 1
+            }
+        };
+        match slots.get_mut(i) {
+            None => {
+                return Err((
+                    call,
+                    format!("`{fname}` takes {} arguments", f.params.len()),
+                ));
+            }
+            Some(Some(_)) => {
+                return Err((
+                    call,
+                    format!(
+                        "argument `{}` of `{fname}` is given twice",
+                        f.params[i].name.name
+                    ),
+                ));
+            }
+            Some(slot) => *slot = Some(v),
+        }
+    }
+    Ok(slots)
+}

@@ -449,24 +449,8 @@ impl<'p> Infer<'p, '_> {
             DefKind::Fn(f) => f,
             _ => return fail(span, "not a function"),
         };
-        let mut slots: Vec<Option<AV<'p>>> = vec![None; f.params.len()];
-        let mut next = 0;
-        for (name, v) in args {
-            let i = match name {
-                Some(n) => match f.params.iter().position(|p| p.name.name == n.name) {
-                    Some(i) => i,
-                    None => return fail(n.span, "unknown parameter"),
-                },
-                None => {
-                    next += 1;
-                    next - 1
-                }
-            };
-            match slots.get_mut(i) {
-                Some(s) => *s = Some(v),
-                None => return fail(span, "too many arguments"),
-            }
-        }
+        let slots = crate::program::bind_arguments(f, &def.name, args, span)
+            .map_err(|(span, message)| InferError { message, span })?;
         let mut env: Env<'p> = Vec::new();
         for (p, slot) in f.params.iter().zip(slots) {
             let v = match (slot, &p.default) {
