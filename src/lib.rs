@@ -301,6 +301,54 @@ impl Session {
     }
 }
 
+/// The IR of an entry, optionally optimised, with its layer analysis.
+#[derive(Debug, Clone)]
+pub struct IrView {
+    /// The IR listing (`%3 = aggregate %1 %2 [cat]`, ...).
+    pub listing: String,
+    /// RASP's layer analysis of it (`2 layers, heads 1/1`).
+    pub layers: usize,
+    pub heads: Vec<usize>,
+    /// With optimisation: what saturation did (stop reason, rules fired).
+    pub report: Option<String>,
+}
+
+impl Session {
+    /// Lower `entry` to the compiler's IR (and optimise it with `optimize`).
+    pub fn ir(
+        &self,
+        entry: &str,
+        args: &[(String, String)],
+        optimize: bool,
+    ) -> Result<IrView, Error> {
+        let def = self.resolve_entry(entry)?;
+        let entry_args = self.entry_args(def, args)?;
+        let ir =
+            tessera_compiler::ast_to_ir(&self.program, def, &entry_args).map_err(|e| Error {
+                kind: ErrorKind::Program,
+                diagnostics: vec![
+                    Diagnostic::error("E0600", "CompileError", e.message.clone())
+                        .with_primary(e.span, "cannot be lowered to the IR"),
+                ],
+                sources: self.program.sources.clone(),
+            })?;
+        let (ir, report) = if optimize {
+            let (opt, report) =
+                tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
+            (opt, Some(report.render()))
+        } else {
+            (ir, None)
+        };
+        let a = tessera_compiler::analysis::analyse(&ir);
+        Ok(IrView {
+            listing: ir.render(),
+            layers: a.layers,
+            heads: a.heads,
+            report,
+        })
+    }
+}
+
 /// An `--arg` value: `true`, `false`, `none`, a number, a quoted string, a bare token, or a
 /// list of those in brackets (`[a, b, "c d"]`).
 pub fn parse_arg_value(s: &str) -> ArgValue {

@@ -36,6 +36,23 @@ enum Command {
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
     },
+    /// Print the compiler's IR of an entry and RASP's layer analysis of it.
+    Ir {
+        /// The program (optional with `--entry std::...`).
+        file: Option<PathBuf>,
+        /// The function to lower (default `main`).
+        #[arg(long)]
+        entry: Option<String>,
+        /// Optimise with equality saturation first.
+        #[arg(long)]
+        opt: bool,
+        /// With `--opt`: print why saturation stopped and which rules fired.
+        #[arg(long)]
+        explain_opt: bool,
+        /// Scalar parameters of the entry, as for `run`.
+        #[arg(long = "arg", value_name = "NAME=VALUE")]
+        args: Vec<String>,
+    },
     /// The interactive REPL (reads a script from stdin when it is not a terminal).
     Repl,
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
@@ -106,6 +123,39 @@ fn run(cli: Cli) -> Result<(), Error> {
                 );
             } else {
                 println!("{}", out.render());
+            }
+            Ok(())
+        }
+        Command::Ir {
+            file,
+            entry,
+            opt,
+            explain_opt,
+            args,
+        } => {
+            let session = load(file.as_ref(), entry.as_deref())?;
+            let entry = entry.unwrap_or_else(|| "main".to_string());
+            let view = session.ir(&entry, &parse_args(&args)?, opt || explain_opt)?;
+            let heads: Vec<String> = view.heads.iter().map(usize::to_string).collect();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "ir": view.listing, "layers": view.layers, "heads": view.heads, "opt": view.report})
+                );
+            } else {
+                print!("{}", view.listing);
+                println!(
+                    "# {} layers, heads per layer {}",
+                    view.layers,
+                    if heads.is_empty() {
+                        "-".into()
+                    } else {
+                        heads.join("/")
+                    }
+                );
+                if explain_opt && let Some(r) = &view.report {
+                    print!("# optimisation: {r}");
+                }
             }
             Ok(())
         }

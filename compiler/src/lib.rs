@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod ast_to_ir;
 pub mod eval;
 pub mod ir;
+pub mod opt;
 
 pub use ast_to_ir::{LowerError, ast_to_ir};
 pub use eval::{EvalError, eval};
