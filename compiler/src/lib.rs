@@ -9,7 +9,9 @@
 pub mod analysis;
 pub mod ast_to_ir;
 pub mod eval;
+pub mod graph;
 pub mod ir;
+pub mod ir_to_graph;
 pub mod opt;
 
 pub use ast_to_ir::{LowerError, ast_to_ir};

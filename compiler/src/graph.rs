@@ -1,0 +1,236 @@
+//! The model graph: a transformer with explicit weights, as plain data (no tensor library).
+//!
+//! Positions are `0` (BOS) then one per input token. The residual stream has named dimensions
+//! (`one`, `bos`, `tokens:a`, `indices:3`, `%7:true`, ...). Each layer is an attention sublayer
+//! (heads, all reading the same residual) followed by an MLP sublayer; both add their output to
+//! the residual. [`Model::forward`] is the reference execution in f64 (the engine runs the same
+//! weights with candle).
+
+use tessera_lang::value::Val;
+
+/// A dense matrix, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mat {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Mat {
+    pub fn zeros(rows: usize, cols: usize) -> Mat {
+        Mat {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
+    }
+
+    pub fn set(&mut self, r: usize, c: usize, v: f64) {
+        self.data[r * self.cols + c] = v;
+    }
+
+    pub fn add(&mut self, r: usize, c: usize, v: f64) {
+        self.data[r * self.cols + c] += v;
+    }
+
+    pub fn get(&self, r: usize, c: usize) -> f64 {
+        self.data[r * self.cols + c]
+    }
+
+    pub fn nonzero(&self) -> usize {
+        self.data.iter().filter(|x| **x != 0.0).count()
+    }
+
+    /// `x · self` for a row vector `x` of length `rows`.
+    fn apply(&self, x: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.cols];
+        for (r, &xv) in x.iter().enumerate() {
+            if xv == 0.0 {
+                continue;
+            }
+            let row = &self.data[r * self.cols..(r + 1) * self.cols];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += xv * w;
+            }
+        }
+        out
+    }
+}
+
+/// One attention head: `softmax((x Wq)(x Wk)ᵀ)` over all positions, times `x Wov`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    /// What the head computes, e.g. `aggregate %6` (for pictures and stats).
+    pub label: String,
+    pub wq: Mat,
+    pub wk: Mat,
+    /// Value and output projections combined: residual to residual.
+    pub wov: Mat,
+}
+
+/// A ReLU MLP: `x += relu(x W1 + b1) W2`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp {
+    pub labels: Vec<String>,
+    pub w1: Mat,
+    pub b1: Vec<f64>,
+    pub w2: Mat,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub heads: Vec<Head>,
+    pub mlp: Option<Mlp>,
+}
+
+/// How to read the output from the residual: one dimension per possible value (argmax).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unembed {
+    pub dims: Vec<(usize, Val)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub residual: Vec<String>,
+    pub vocab: Vec<Val>,
+    pub max_len: usize,
+    /// One row per vocabulary item, then one for BOS.
+    pub token_embed: Mat,
+    /// One row per position `0..=max_len` (0 is BOS).
+    pub pos_embed: Mat,
+    pub layers: Vec<Layer>,
+    pub unembed: Unembed,
+}
+
+/// Why a forward pass could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForwardError {
+    TooLong { len: usize, max_len: usize },
+    UnknownToken { position: usize, token: String },
+}
+
+impl std::fmt::Display for ForwardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardError::TooLong { len, max_len } => {
+                write!(
+                    f,
+                    "the input has {len} tokens; the model was compiled for at most {max_len}"
+                )
+            }
+            ForwardError::UnknownToken { position, token } => {
+                write!(
+                    f,
+                    "token `{token}` at position {position} is not in the model's vocabulary"
+                )
+            }
+        }
+    }
+}
+
+impl Model {
+    /// Parameters: total and nonzero.
+    pub fn params(&self) -> (usize, usize) {
+        let mut mats: Vec<&Mat> = vec![&self.token_embed, &self.pos_embed];
+        let mut total = 0;
+        let mut nonzero = 0;
+        for l in &self.layers {
+            for h in &l.heads {
+                mats.extend([&h.wq, &h.wk, &h.wov]);
+            }
+            if let Some(m) = &l.mlp {
+                mats.extend([&m.w1, &m.w2]);
+                total += m.b1.len();
+                nonzero += m.b1.iter().filter(|x| **x != 0.0).count();
+            }
+        }
+        for m in mats {
+            total += m.data.len();
+            nonzero += m.nonzero();
+        }
+        (total, nonzero)
+    }
+
+    /// Run the model on tokens; the decoded output per input position.
+    pub fn forward(&self, tokens: &[Val]) -> Result<Vec<Val>, ForwardError> {
+        let n = tokens.len();
+        if n > self.max_len {
+            return Err(ForwardError::TooLong {
+                len: n,
+                max_len: self.max_len,
+            });
+        }
+        let d = self.residual.len();
+        let mut x: Vec<Vec<f64>> = Vec::with_capacity(n + 1);
+        for p in 0..=n {
+            let row = if p == 0 {
+                self.vocab.len()
+            } else {
+                let t = &tokens[p - 1];
+                self.vocab.iter().position(|v| v == t).ok_or_else(|| {
+                    ForwardError::UnknownToken {
+                        position: p - 1,
+                        token: t.to_string(),
+                    }
+                })?
+            };
+            let mut r = vec![0.0; d];
+            for (j, v) in r.iter_mut().enumerate() {
+                *v = self.token_embed.get(row, j) + self.pos_embed.get(p, j);
+            }
+            x.push(r);
+        }
+        for layer in &self.layers {
+            let mut delta = vec![vec![0.0; d]; n + 1];
+            for h in &layer.heads {
+                let q: Vec<Vec<f64>> = x.iter().map(|r| h.wq.apply(r)).collect();
+                let k: Vec<Vec<f64>> = x.iter().map(|r| h.wk.apply(r)).collect();
+                let v: Vec<Vec<f64>> = x.iter().map(|r| h.wov.apply(r)).collect();
+                for (qi, qrow) in q.iter().enumerate() {
+                    let scores: Vec<f64> = k
+                        .iter()
+                        .map(|krow| qrow.iter().zip(krow).map(|(a, b)| a * b).sum())
+                        .collect();
+                    let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let w: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                    let z: f64 = w.iter().sum();
+                    for (ki, wk) in w.iter().enumerate() {
+                        let a = wk / z;
+                        for (o, vv) in delta[qi].iter_mut().zip(&v[ki]) {
+                            *o += a * vv;
+                        }
+                    }
+                }
+            }
+            for (r, dr) in x.iter_mut().zip(&delta) {
+                for (a, b) in r.iter_mut().zip(dr) {
+                    *a += b;
+                }
+            }
+            if let Some(mlp) = &layer.mlp {
+                for r in x.iter_mut() {
+                    let mut hidden = mlp.w1.apply(r);
+                    for (hv, b) in hidden.iter_mut().zip(&mlp.b1) {
+                        *hv = (*hv + b).max(0.0);
+                    }
+                    let out = mlp.w2.apply(&hidden);
+                    for (a, b) in r.iter_mut().zip(&out) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+        Ok(x[1..]
+            .iter()
+            .map(|r| {
+                let mut best: Option<(f64, &Val)> = None;
+                for (dim, val) in &self.unembed.dims {
+                    if best.is_none_or(|(b, _)| r[*dim] > b) {
+                        best = Some((r[*dim], val));
+                    }
+                }
+                best.map_or(Val::None, |(_, v)| v.clone())
+            })
+            .collect())
+    }
+}

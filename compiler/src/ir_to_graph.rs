@@ -1,0 +1,750 @@
+//! Lowering the IR to a transformer with exact weights.
+//!
+//! **Encodings.** Every categorical node gets one residual dimension per value it can take
+//! (its value set over the vocabulary and `max_len`, computed here by the same rules as
+//! `tessera_lang::values`); `tokens` and `indices` come from the token and position embeddings;
+//! a constant uses the dimension `real`, which is 1 at every input position and 0 at BOS.
+//!
+//! **Selectors.** A (possibly composite) selector reads a tuple of key nodes and a tuple of query
+//! nodes. When a side has more than one node, an MLP first builds a one-hot of the tuple. The
+//! head's score is `β·P[q][k]` with `P` the selector's truth table over value tuples, so it is
+//! exactly the predicate; BOS is a key every query can see with a fixed score.
+//!
+//! **Exactness.** `aggregate` gives BOS the score β/2 and carries the default there; with
+//! `β = 2 ln(5(N+1)) + 2` the weight that leaks to unselected positions is below 0.25 for any
+//! length N ≤ max_len, so a cleanup MLP with thresholds at 0.25 and 0.75 restores an exact one-hot
+//! (all selected keys hold one value, or the interpreter reports AggregateConflict). `width`
+//! gives BOS and the selected keys the score β and reads 1/(m+1) from BOS; with
+//! `β = ln(4(N+1)³) + 1` the leakage is below a quarter of the gap between consecutive values
+//! 1/(m+1), and a step-function MLP decodes m exactly. `length` is the width of an all-true
+//! selector. Maps are lookup tables: one hidden unit per input tuple (`relu(Σ x − (k−1))`).
+//! Every MLP unit is held at 0 at BOS, so BOS never shows a value to later heads.
+//!
+//! Not compiled yet (a clear error): numerical sequences (`mean`, `numeric`), `best`, and maps
+//! whose input tuples exceed [`MAX_TABLE`] rows.
+
+use crate::graph::{Head, Layer, Mat, Mlp, Model, Unembed};
+use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
+use std::collections::{BTreeMap, BTreeSet};
+use tessera_lang::kernels::cmp_vals;
+use tessera_lang::span::Span;
+use tessera_lang::value::Val;
+
+/// The most rows a lookup table (a map, or a joint selector feature) may have.
+pub const MAX_TABLE: usize = 100_000;
+/// Holds hidden units at 0 at BOS.
+const BOS_GATE: f64 = 1.0e4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileError {
+    pub message: String,
+    pub span: Span,
+}
+
+type R<T> = Result<T, CompileError>;
+
+fn fail<T>(span: Span, message: impl Into<String>) -> R<T> {
+    Err(CompileError {
+        message: message.into(),
+        span,
+    })
+}
+
+/// A node's encoding: for each value, its residual dimension.
+#[derive(Debug, Clone)]
+struct Enc {
+    dims: Vec<(usize, Val)>,
+}
+
+/// A hidden unit to be placed in some MLP sublayer: `relu(Σ w_i x_{d_i} + bias) `, writing
+/// `Σ c_j h` to output dims.
+#[derive(Debug, Clone)]
+struct Unit {
+    inputs: Vec<(usize, f64)>,
+    bias: f64,
+    outputs: Vec<(usize, f64)>,
+}
+
+struct Builder<'a> {
+    ir: &'a Ir,
+    n: usize,
+    residual: Vec<String>,
+    enc: BTreeMap<NodeId, Enc>,
+    ready: BTreeMap<NodeId, usize>,
+    /// Units per MLP sublayer (time 2L: layer L).
+    units: BTreeMap<usize, Vec<(String, Unit)>>,
+    heads: BTreeMap<usize, Vec<Head>>,
+    real: usize,
+    bos: usize,
+    one: usize,
+}
+
+/// Compile an (optimised) IR for a vocabulary and a maximum length.
+pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
+    let out_node = match &ir.output {
+        Some(IrOutput::Seq(n)) => *n,
+        Some(IrOutput::Sel(n)) => {
+            return fail(
+                ir.node(*n).span,
+                "a selector cannot be the output of a model",
+            );
+        }
+        _ => {
+            return fail(
+                Span::default(),
+                "a program with a constant result needs no model",
+            );
+        }
+    };
+    let mut b = Builder {
+        ir,
+        n: max_len,
+        residual: vec!["one".into(), "bos".into(), "real".into()],
+        enc: BTreeMap::new(),
+        ready: BTreeMap::new(),
+        units: BTreeMap::new(),
+        heads: BTreeMap::new(),
+        one: 0,
+        bos: 1,
+        real: 2,
+    };
+    let vocab: Vec<Val> = {
+        let mut v: Vec<Val> = vocab.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    };
+    for id in ir.live() {
+        b.lower(id, &vocab)?;
+    }
+    let out_enc = b.enc.get(&out_node).cloned().ok_or_else(|| CompileError {
+        message: "the output has no encoding".into(),
+        span: ir.node(out_node).span,
+    })?;
+    b.assemble(&vocab, out_enc)
+}
+
+fn even_after(t: usize) -> usize {
+    if t.is_multiple_of(2) { t + 2 } else { t + 1 }
+}
+
+fn odd_after(t: usize) -> usize {
+    if t.is_multiple_of(2) { t + 1 } else { t + 2 }
+}
+
+impl Builder<'_> {
+    fn dim(&mut self, label: String) -> usize {
+        self.residual.push(label);
+        self.residual.len() - 1
+    }
+
+    fn values(&self, id: NodeId) -> Vec<Val> {
+        self.enc
+            .get(&id)
+            .map(|e| e.dims.iter().map(|(_, v)| v.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn add_unit(&mut self, time: usize, label: String, unit: Unit) {
+        self.units.entry(time).or_default().push((label, unit));
+    }
+
+    fn lower(&mut self, id: NodeId, vocab: &[Val]) -> R<()> {
+        let node = self.ir.node(id);
+        let span = node.span;
+        if node.numeric {
+            return fail(
+                span,
+                "numerical sequences (`mean`, `numeric`) are not compiled yet",
+            );
+        }
+        match &node.op {
+            Op::Tokens => {
+                let dims = vocab
+                    .iter()
+                    .map(|v| (self.dim(format!("tokens:{v}")), v.clone()))
+                    .collect();
+                self.enc.insert(id, Enc { dims });
+                self.ready.insert(id, 0);
+            }
+            Op::Indices => {
+                let dims = (0..self.n)
+                    .map(|i| (self.dim(format!("indices:{i}")), Val::Int(i as i64)))
+                    .collect();
+                self.enc.insert(id, Enc { dims });
+                self.ready.insert(id, 0);
+            }
+            Op::Const(v) => {
+                self.enc.insert(
+                    id,
+                    Enc {
+                        dims: vec![(self.real, v.clone())],
+                    },
+                );
+                self.ready.insert(id, 0);
+            }
+            Op::Length => {
+                let t = 1;
+                self.width_head(id, t, &[], &[], &|_, _| true, "length")?;
+            }
+            Op::Elementwise { inputs, f } => self.map(id, inputs, f, span)?,
+            Op::Select { .. } | Op::SelAnd(..) | Op::SelOr(..) | Op::SelNot(_) => {}
+            Op::Width { sel } => {
+                let (keys, queries, table) = self.selector(*sel)?;
+                let t = odd_after(self.features_ready(*sel, &keys, &queries)?);
+                let pred = move |q: &[Val], k: &[Val]| table(q, k);
+                let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
+                self.width_head_with(id, t, kf, qf, &pred, &format!("width %{sel}"))?;
+            }
+            Op::Aggregate {
+                sel,
+                values,
+                default,
+            } => {
+                let (keys, queries, table) = self.selector(*sel)?;
+                let vt = *self.ready.get(values).unwrap_or(&0);
+                let t = odd_after(self.features_ready(*sel, &keys, &queries)?.max(vt));
+                let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
+                self.aggregate_head(id, t, kf, qf, &table, *values, default.clone(), span)?;
+            }
+            Op::Mean { .. } => return fail(span, "`mean` is not compiled yet"),
+            Op::Best { .. } => return fail(span, "`best` is not compiled yet"),
+        }
+        Ok(())
+    }
+
+    /// The key nodes, query nodes and truth table of a (composite) selector.
+    #[allow(clippy::type_complexity)]
+    fn selector(
+        &self,
+        sel: NodeId,
+    ) -> R<(
+        Vec<NodeId>,
+        Vec<NodeId>,
+        Box<dyn Fn(&[Val], &[Val]) -> bool>,
+    )> {
+        let mut keys: Vec<NodeId> = Vec::new();
+        let mut queries: Vec<NodeId> = Vec::new();
+        let mut stack = vec![sel];
+        while let Some(s) = stack.pop() {
+            match &self.ir.node(s).op {
+                Op::Select {
+                    keys: k,
+                    queries: q,
+                    ..
+                } => {
+                    if !keys.contains(k) {
+                        keys.push(*k);
+                    }
+                    if !queries.contains(q) {
+                        queries.push(*q);
+                    }
+                }
+                Op::SelAnd(a, b) | Op::SelOr(a, b) => stack.extend([*a, *b]),
+                Op::SelNot(a) => stack.push(*a),
+                _ => return fail(self.ir.node(s).span, "not a selector"),
+            }
+        }
+        keys.sort_unstable();
+        queries.sort_unstable();
+        let tree = SelTree::build(self.ir, sel, &keys, &queries);
+        Ok((keys, queries, Box::new(move |q, k| tree.eval(q, k))))
+    }
+
+    fn features_ready(&self, _sel: NodeId, keys: &[NodeId], queries: &[NodeId]) -> R<usize> {
+        let r = keys
+            .iter()
+            .chain(queries)
+            .map(|n| *self.ready.get(n).unwrap_or(&0))
+            .max()
+            .unwrap_or(0);
+        // Joint one-hots for a side with several nodes need an MLP sublayer first.
+        Ok(if keys.len() > 1 || queries.len() > 1 {
+            even_after(r)
+        } else {
+            r
+        })
+    }
+
+    /// One-hot features (dim, tuple of values) for the key and query sides, built by an MLP at
+    /// `mlp_time` when a side has several nodes.
+    #[allow(clippy::type_complexity)]
+    fn features(
+        &mut self,
+        sel: NodeId,
+        keys: &[NodeId],
+        queries: &[NodeId],
+        mlp_time: usize,
+    ) -> R<(Vec<(usize, Vec<Val>)>, Vec<(usize, Vec<Val>)>)> {
+        let kf = self.side(sel, "k", keys, mlp_time)?;
+        let qf = self.side(sel, "q", queries, mlp_time)?;
+        Ok((kf, qf))
+    }
+
+    fn side(
+        &mut self,
+        sel: NodeId,
+        tag: &str,
+        nodes: &[NodeId],
+        mlp_time: usize,
+    ) -> R<Vec<(usize, Vec<Val>)>> {
+        if let [one] = nodes {
+            let enc = self.enc.get(one).cloned().ok_or_else(|| CompileError {
+                message: "a selector reads a node without an encoding".into(),
+                span: self.ir.node(*one).span,
+            })?;
+            return Ok(enc.dims.into_iter().map(|(d, v)| (d, vec![v])).collect());
+        }
+        let encs: Vec<Enc> = nodes
+            .iter()
+            .filter_map(|n| self.enc.get(n).cloned())
+            .collect();
+        let tuples = product(&encs, self.ir.node(sel).span)?;
+        let mut out = Vec::with_capacity(tuples.len());
+        for t in tuples {
+            let label = format!(
+                "%{sel}.{tag}:({})",
+                t.iter()
+                    .map(|(_, v)| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let d = self.dim(label.clone());
+            let unit = Unit {
+                inputs: t.iter().map(|(dim, _)| (*dim, 1.0)).collect(),
+                bias: -(t.len() as f64 - 1.0),
+                outputs: vec![(d, 1.0)],
+            };
+            self.add_unit(mlp_time, format!("joint %{sel}.{tag}"), unit);
+            out.push((d, t.into_iter().map(|(_, v)| v).collect()));
+        }
+        Ok(out)
+    }
+
+    fn map(&mut self, id: NodeId, inputs: &[NodeId], f: &Fun, span: Span) -> R<()> {
+        let encs: Vec<Enc> = inputs
+            .iter()
+            .map(|i| {
+                self.enc.get(i).cloned().ok_or_else(|| CompileError {
+                    message: "a map reads a node without an encoding".into(),
+                    span,
+                })
+            })
+            .collect::<R<_>>()?;
+        let tuples = product(&encs, span)?;
+        let mut outs: BTreeSet<Val> = BTreeSet::new();
+        let mut rows = Vec::with_capacity(tuples.len());
+        for t in tuples {
+            let args: Vec<Val> = t.iter().map(|(_, v)| v.clone()).collect();
+            // A tuple on which the function fails makes the interpreter fail: no output for it.
+            if let Ok(v) = f.eval(&args) {
+                outs.insert(v.clone());
+                rows.push((t, v));
+            }
+        }
+        let dims: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .collect();
+        let time = even_after(
+            inputs
+                .iter()
+                .map(|i| *self.ready.get(i).unwrap_or(&0))
+                .max()
+                .unwrap_or(0),
+        );
+        for (t, v) in rows {
+            let out_dim = dims
+                .iter()
+                .find(|(_, dv)| *dv == v)
+                .map(|(d, _)| *d)
+                .unwrap_or(0);
+            let unit = Unit {
+                inputs: t.iter().map(|(d, _)| (*d, 1.0)).collect(),
+                bias: -(t.len() as f64 - 1.0),
+                outputs: vec![(out_dim, 1.0)],
+            };
+            self.add_unit(time, format!("map %{id}"), unit);
+        }
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, time);
+        Ok(())
+    }
+
+    fn width_head(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        kf: &[(usize, Vec<Val>)],
+        qf: &[(usize, Vec<Val>)],
+        pred: &dyn Fn(&[Val], &[Val]) -> bool,
+        label: &str,
+    ) -> R<()> {
+        // `length`: every real position is a key (through `real`); BOS too.
+        if kf.is_empty() {
+            let kf = vec![(self.real, vec![Val::Bool(true)])];
+            let qf = vec![(self.one, vec![Val::Bool(true)])];
+            return self.width_head_with(id, t, kf, qf, &|_, _| true, label);
+        }
+        self.width_head_with(id, t, kf.to_vec(), qf.to_vec(), pred, label)
+    }
+
+    fn width_head_with(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        kf: Vec<(usize, Vec<Val>)>,
+        qf: Vec<(usize, Vec<Val>)>,
+        pred: &dyn Fn(&[Val], &[Val]) -> bool,
+        label: &str,
+    ) -> R<()> {
+        let nn = self.n as f64;
+        let beta = (4.0 * (nn + 1.0).powi(3)).ln() + 1.0;
+        let raw = self.dim(format!("%{id}.raw"));
+        let head = self.head(label, &kf, &qf, pred, beta, beta, &[(self.bos, raw, 1.0)]);
+        self.heads.entry(t).or_default().push(head);
+        // Decode x = 1/(m+1) to a one-hot of m in 0..=N.
+        let dims: Vec<(usize, Val)> = (0..=self.n)
+            .map(|m| (self.dim(format!("%{id}:{m}")), Val::Int(m as i64)))
+            .collect();
+        let x = |m: usize| 1.0 / (m as f64 + 1.0);
+        let time = t + 1;
+        for j in 0..self.n {
+            let (xj, xk) = (x(j), x(j + 1));
+            let tj = (xj + xk) / 2.0;
+            let k = 2.0 / (xj - xk);
+            // ge_j = [m <= j] = relu(k(x - t) + 0.5) - relu(k(x - t) - 0.5): onehot_m = ge_m - ge_{m-1}.
+            // j < N here, so dims[j + 1] exists.
+            let plus: Vec<(usize, f64)> = vec![(dims[j].0, 1.0), (dims[j + 1].0, -1.0)];
+            let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
+            self.add_unit(
+                time,
+                format!("decode %{id}"),
+                Unit {
+                    inputs: vec![(raw, k), (self.bos, -BOS_GATE)],
+                    bias: -k * tj + 0.5,
+                    outputs: plus,
+                },
+            );
+            self.add_unit(
+                time,
+                format!("decode %{id}"),
+                Unit {
+                    inputs: vec![(raw, k), (self.bos, -BOS_GATE)],
+                    bias: -k * tj - 0.5,
+                    outputs: minus,
+                },
+            );
+        }
+        // ge_N = 1 at every real position.
+        self.add_unit(
+            time,
+            format!("decode %{id}"),
+            Unit {
+                inputs: vec![(self.real, 1.0)],
+                bias: 0.0,
+                outputs: vec![(dims[self.n].0, 1.0)],
+            },
+        );
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, time);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate_head(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        kf: Vec<(usize, Vec<Val>)>,
+        qf: Vec<(usize, Vec<Val>)>,
+        pred: &dyn Fn(&[Val], &[Val]) -> bool,
+        values: NodeId,
+        default: Option<Val>,
+        span: Span,
+    ) -> R<()> {
+        let nn = self.n as f64;
+        let beta = 2.0 * (5.0 * (nn + 1.0)).ln() + 2.0;
+        let mut outs: BTreeSet<Val> = self.values(values).into_iter().collect();
+        if let Some(d) = &default {
+            outs.insert(d.clone());
+        }
+        let venc = self.enc.get(&values).cloned().ok_or_else(|| CompileError {
+            message: "aggregate reads a node without an encoding".into(),
+            span,
+        })?;
+        let raw: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}.raw:{v}")), v.clone()))
+            .collect();
+        let raw_of = |v: &Val| {
+            raw.iter()
+                .find(|(_, rv)| rv == v)
+                .map(|(d, _)| *d)
+                .unwrap_or(0)
+        };
+        let mut ov: Vec<(usize, usize, f64)> = venc
+            .dims
+            .iter()
+            .map(|(d, v)| (*d, raw_of(v), 1.0))
+            .collect();
+        if let Some(d) = &default {
+            ov.push((self.bos, raw_of(d), 1.0));
+        }
+        let head = self.head(
+            &format!("aggregate %{id}"),
+            &kf,
+            &qf,
+            pred,
+            beta,
+            beta / 2.0,
+            &ov,
+        );
+        self.heads.entry(t).or_default().push(head);
+        let dims: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .collect();
+        let time = t + 1;
+        for ((rd, _), (od, _)) in raw.iter().zip(&dims) {
+            // Cleanup: 0 below 0.25, 1 above 0.75.
+            self.add_unit(
+                time,
+                format!("cleanup %{id}"),
+                Unit {
+                    inputs: vec![(*rd, 2.0), (self.bos, -BOS_GATE)],
+                    bias: -0.5,
+                    outputs: vec![(*od, 1.0)],
+                },
+            );
+            self.add_unit(
+                time,
+                format!("cleanup %{id}"),
+                Unit {
+                    inputs: vec![(*rd, 2.0), (self.bos, -BOS_GATE)],
+                    bias: -1.5,
+                    outputs: vec![(*od, -1.0)],
+                },
+            );
+        }
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, time);
+        Ok(())
+    }
+
+    /// A head whose score is `beta·P[q][k]` between real positions and `beta_bos` to BOS, with
+    /// value/output entries `(from, to, weight)`.
+    #[allow(clippy::too_many_arguments)]
+    fn head(
+        &self,
+        label: &str,
+        kf: &[(usize, Vec<Val>)],
+        qf: &[(usize, Vec<Val>)],
+        pred: &dyn Fn(&[Val], &[Val]) -> bool,
+        beta: f64,
+        beta_bos: f64,
+        ov: &[(usize, usize, f64)],
+    ) -> Head {
+        let d = 0; // sized in assemble
+        let _ = d;
+        let dk = kf.len() + 1;
+        let mut wq = Mat::zeros(0, dk);
+        let mut wk = Mat::zeros(0, dk);
+        // Store sparse entries now; `assemble` sizes the matrices to the final residual width.
+        let mut q_entries = Vec::new();
+        let mut k_entries = Vec::new();
+        for (c, (kd, kt)) in kf.iter().enumerate() {
+            k_entries.push((*kd, c, 1.0));
+            for (qd, qt) in qf {
+                if pred(qt, kt) {
+                    q_entries.push((*qd, c, beta));
+                }
+            }
+        }
+        k_entries.push((self.bos, kf.len(), 1.0));
+        q_entries.push((self.one, kf.len(), beta_bos));
+        wq.data = encode_entries(&q_entries);
+        wk.data = encode_entries(&k_entries);
+        let mut wov = Mat::zeros(0, 0);
+        wov.data = encode_entries(&ov.iter().map(|(a, b, w)| (*a, *b, *w)).collect::<Vec<_>>());
+        Head {
+            label: label.to_string(),
+            wq,
+            wk,
+            wov,
+        }
+    }
+
+    fn assemble(self, vocab: &[Val], out: Enc) -> R<Model> {
+        let d = self.residual.len();
+        let index = |label: &str| self.residual.iter().position(|l| l == label);
+        let mut token_embed = Mat::zeros(vocab.len() + 1, d);
+        for (r, v) in vocab.iter().enumerate() {
+            token_embed.set(r, self.one, 1.0);
+            token_embed.set(r, self.real, 1.0);
+            if let Some(c) = index(&format!("tokens:{v}")) {
+                token_embed.set(r, c, 1.0);
+            }
+        }
+        token_embed.set(vocab.len(), self.one, 1.0);
+        token_embed.set(vocab.len(), self.bos, 1.0);
+        let mut pos_embed = Mat::zeros(self.n + 1, d);
+        for p in 1..=self.n {
+            if let Some(c) = index(&format!("indices:{}", p - 1)) {
+                pos_embed.set(p, c, 1.0);
+            }
+        }
+        let last = self
+            .units
+            .keys()
+            .chain(self.heads.keys())
+            .copied()
+            .max()
+            .unwrap_or(0);
+        let n_layers = last.div_ceil(2);
+        let mut layers = Vec::with_capacity(n_layers);
+        for l in 1..=n_layers {
+            let heads: Vec<Head> = self
+                .heads
+                .get(&(2 * l - 1))
+                .map(|hs| hs.iter().map(|h| size_head(h, d)).collect())
+                .unwrap_or_default();
+            let mlp = self.units.get(&(2 * l)).map(|units| {
+                let mut w1 = Mat::zeros(d, units.len());
+                let mut b1 = vec![0.0; units.len()];
+                let mut w2 = Mat::zeros(units.len(), d);
+                let mut labels = Vec::new();
+                for (h, (label, u)) in units.iter().enumerate() {
+                    for (dim, w) in &u.inputs {
+                        w1.add(*dim, h, *w);
+                    }
+                    b1[h] = u.bias;
+                    for (dim, w) in &u.outputs {
+                        w2.add(h, *dim, *w);
+                    }
+                    if labels.last() != Some(label) {
+                        labels.push(label.clone());
+                    }
+                }
+                Mlp { labels, w1, b1, w2 }
+            });
+            layers.push(Layer { heads, mlp });
+        }
+        Ok(Model {
+            residual: self.residual,
+            vocab: vocab.to_vec(),
+            max_len: self.n,
+            token_embed,
+            pos_embed,
+            layers,
+            unembed: Unembed { dims: out.dims },
+        })
+    }
+}
+
+/// Sparse `(row, col, value)` entries stashed in a matrix's data until it is sized.
+fn encode_entries(entries: &[(usize, usize, f64)]) -> Vec<f64> {
+    entries
+        .iter()
+        .flat_map(|(r, c, v)| [*r as f64, *c as f64, *v])
+        .collect()
+}
+
+fn size_head(h: &Head, d: usize) -> Head {
+    let fill = |stash: &Mat, rows: usize, cols: usize| {
+        let mut m = Mat::zeros(rows, cols);
+        for e in stash.data.chunks(3) {
+            if let [r, c, v] = e {
+                m.add(*r as usize, *c as usize, *v);
+            }
+        }
+        m
+    };
+    Head {
+        label: h.label.clone(),
+        wq: fill(&h.wq, d, h.wq.cols),
+        wk: fill(&h.wk, d, h.wk.cols),
+        wov: fill(&h.wov, d, d),
+    }
+}
+
+/// Every tuple of one value per encoding, with the dims that hold them.
+fn product(encs: &[Enc], span: Span) -> R<Vec<Vec<(usize, Val)>>> {
+    let size: usize = encs.iter().map(|e| e.dims.len()).product();
+    if size > MAX_TABLE {
+        return fail(
+            span,
+            format!("a lookup table of {size} rows is larger than the limit {MAX_TABLE}"),
+        );
+    }
+    let mut out: Vec<Vec<(usize, Val)>> = vec![Vec::new()];
+    for e in encs {
+        let mut next = Vec::with_capacity(out.len() * e.dims.len());
+        for t in &out {
+            for d in &e.dims {
+                let mut t2 = t.clone();
+                t2.push(d.clone());
+                next.push(t2);
+            }
+        }
+        out = next;
+    }
+    Ok(out)
+}
+
+/// A composite selector as a formula over key and query tuples.
+enum SelTree {
+    Leaf { k: usize, q: usize, pred: Pred },
+    And(Box<SelTree>, Box<SelTree>),
+    Or(Box<SelTree>, Box<SelTree>),
+    Not(Box<SelTree>),
+}
+
+impl SelTree {
+    fn build(ir: &Ir, s: NodeId, keys: &[NodeId], queries: &[NodeId]) -> SelTree {
+        match &ir.node(s).op {
+            Op::Select {
+                keys: k,
+                queries: q,
+                pred,
+            } => SelTree::Leaf {
+                k: keys.iter().position(|x| x == k).unwrap_or(0),
+                q: queries.iter().position(|x| x == q).unwrap_or(0),
+                pred: pred.clone(),
+            },
+            Op::SelAnd(a, b) => SelTree::And(
+                Box::new(Self::build(ir, *a, keys, queries)),
+                Box::new(Self::build(ir, *b, keys, queries)),
+            ),
+            Op::SelOr(a, b) => SelTree::Or(
+                Box::new(Self::build(ir, *a, keys, queries)),
+                Box::new(Self::build(ir, *b, keys, queries)),
+            ),
+            Op::SelNot(a) => SelTree::Not(Box::new(Self::build(ir, *a, keys, queries))),
+            _ => SelTree::Leaf {
+                k: 0,
+                q: 0,
+                pred: Pred::False,
+            },
+        }
+    }
+
+    fn eval(&self, q: &[Val], k: &[Val]) -> bool {
+        match self {
+            SelTree::Leaf { k: ki, q: qi, pred } => {
+                let (kv, qv) = (&k[*ki], &q[*qi]);
+                match pred {
+                    Pred::Cmp(op) => cmp_vals(*op, kv, qv),
+                    Pred::True => true,
+                    Pred::False => false,
+                    Pred::Fun(f) => {
+                        matches!(f.eval(&[kv.clone(), qv.clone()]), Ok(Val::Bool(true)))
+                    }
+                }
+            }
+            SelTree::And(a, b) => a.eval(q, k) && b.eval(q, k),
+            SelTree::Or(a, b) => a.eval(q, k) || b.eval(q, k),
+            SelTree::Not(a) => !a.eval(q, k),
+        }
+    }
+}
