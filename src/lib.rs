@@ -71,6 +71,15 @@ impl Error {
         }
     }
 
+    /// A program error without a source location.
+    pub fn program(message: impl Into<String>) -> Error {
+        Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![Diagnostic::error("E0601", "VerifyMismatch", message)],
+            sources: SourceMap::new(),
+        }
+    }
+
     /// Render as rustc-style text.
     pub fn render(&self, color: bool) -> String {
         diag::render(&self.diagnostics, &self.sources, color)
@@ -346,6 +355,196 @@ impl Session {
             heads: a.heads,
             report,
         })
+    }
+}
+
+/// A program compiled to a transformer with exact weights.
+#[derive(Debug, Clone)]
+pub struct CompiledModel {
+    model: tessera_compiler::graph::Model,
+    /// Lowering, optimisation and weight construction.
+    pub compile_time: std::time::Duration,
+}
+
+/// The size of a compiled model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelStats {
+    pub layers: usize,
+    pub heads_per_layer: Vec<usize>,
+    pub mlp_hidden_per_layer: Vec<usize>,
+    pub residual_width: usize,
+    pub params: usize,
+    pub nonzero_params: usize,
+    pub compile_ms: f64,
+}
+
+impl CompiledModel {
+    pub fn stats(&self) -> ModelStats {
+        let (params, nonzero) = self.model.params();
+        ModelStats {
+            layers: self.model.layers.len(),
+            heads_per_layer: self.model.layers.iter().map(|l| l.heads.len()).collect(),
+            mlp_hidden_per_layer: self
+                .model
+                .layers
+                .iter()
+                .map(|l| l.mlp.as_ref().map_or(0, |m| m.b1.len()))
+                .collect(),
+            residual_width: self.model.residual.len(),
+            params,
+            nonzero_params: nonzero,
+            compile_ms: self.compile_time.as_secs_f64() * 1e3,
+        }
+    }
+
+    /// Run the model (f64 reference execution) on whitespace-separated tokens.
+    pub fn run(&self, input: &str) -> Result<Vec<Val>, Error> {
+        let tokens: Vec<Val> = input.split_whitespace().map(Val::from_token).collect();
+        self.model
+            .forward(&tokens)
+            .map_err(|e| Error::usage(e.to_string()))
+    }
+
+    /// The residual stream's dimension labels.
+    pub fn residual(&self) -> &[String] {
+        &self.model.residual
+    }
+}
+
+/// What `verify` checked and found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyReport {
+    /// Every input of length 0..=max_len (`true`), or a seeded random sample.
+    pub exhaustive: bool,
+    /// Inputs on which the interpreter produced a sequence and the model was compared.
+    pub compared: usize,
+    /// Inputs on which the interpreter reports an error (the model is not asked).
+    pub program_errors: usize,
+    /// The first disagreements: input, interpreter, model.
+    pub mismatches: Vec<(String, String, String)>,
+    pub mismatch_count: usize,
+}
+
+/// Inputs beyond which `verify` samples instead of enumerating.
+pub const EXHAUSTIVE_LIMIT: usize = 1_000_000;
+
+impl Session {
+    /// Compile `entry` for a vocabulary and a maximum length (optimised with egg first).
+    pub fn compile(
+        &self,
+        entry: &str,
+        vocab: &[&str],
+        max_len: usize,
+        args: &[(String, String)],
+    ) -> Result<CompiledModel, Error> {
+        let start = std::time::Instant::now();
+        let def = self.resolve_entry(entry)?;
+        let entry_args = self.entry_args(def, args)?;
+        let compile_err = |message: String, span: tessera_lang::span::Span| Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![
+                Diagnostic::error("E0600", "CompileError", message)
+                    .with_primary(span, "cannot be compiled"),
+            ],
+            sources: self.program.sources.clone(),
+        };
+        let ir = tessera_compiler::ast_to_ir(&self.program, def, &entry_args)
+            .map_err(|e| compile_err(e.message, e.span))?;
+        let (ir, _) =
+            tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
+        let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        let model = tessera_compiler::ir_to_graph::ir_to_graph(&ir, &vocab, max_len)
+            .map_err(|e| compile_err(e.message, e.span))?;
+        Ok(CompiledModel {
+            model,
+            compile_time: start.elapsed(),
+        })
+    }
+
+    /// Compile `entry` and check the model against the interpreter: on every input when there
+    /// are at most [`EXHAUSTIVE_LIMIT`], otherwise on `samples` seeded random inputs.
+    pub fn verify(
+        &self,
+        entry: &str,
+        vocab: &[&str],
+        max_len: usize,
+        args: &[(String, String)],
+        samples: usize,
+        seed: u64,
+    ) -> Result<(CompiledModel, VerifyReport), Error> {
+        let model = self.compile(entry, vocab, max_len, args)?;
+        let def = self.resolve_entry(entry)?;
+        let entry_args = self.entry_args(def, args)?;
+        let vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        let mut total: usize = 0;
+        let mut power: usize = 1;
+        for _ in 0..=max_len {
+            total = total.saturating_add(power);
+            power = power.saturating_mul(vals.len().max(1));
+        }
+        let exhaustive = total <= EXHAUSTIVE_LIMIT;
+        let mut report = VerifyReport {
+            exhaustive,
+            compared: 0,
+            program_errors: 0,
+            mismatches: Vec::new(),
+            mismatch_count: 0,
+        };
+        let mut check = |input: &[Val]| {
+            let interp = Interp::new(&self.program, Some(input));
+            match interp.run_entry(def, &entry_args) {
+                Ok(Output::Seq(want)) => {
+                    report.compared += 1;
+                    let got = model.model.forward(input);
+                    if got.as_ref().ok() != Some(&want.vals) {
+                        report.mismatch_count += 1;
+                        if report.mismatches.len() < 5 {
+                            let show = |v: &[Val]| {
+                                v.iter().map(Val::to_string).collect::<Vec<_>>().join(" ")
+                            };
+                            report.mismatches.push((
+                                show(input),
+                                show(&want.vals),
+                                got.map_or_else(|e| e.to_string(), |g| show(&g)),
+                            ));
+                        }
+                    }
+                }
+                _ => report.program_errors += 1,
+            }
+        };
+        if exhaustive {
+            let mut current: Vec<Vec<Val>> = vec![Vec::new()];
+            check(&[]);
+            for _ in 0..max_len {
+                let mut next = Vec::with_capacity(current.len() * vals.len());
+                for s in &current {
+                    for v in &vals {
+                        let mut t = s.clone();
+                        t.push(v.clone());
+                        check(&t);
+                        next.push(t);
+                    }
+                }
+                current = next;
+            }
+        } else {
+            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            for _ in 0..samples {
+                let len = (next() % (max_len as u64 + 1)) as usize;
+                let input: Vec<Val> = (0..len)
+                    .map(|_| vals[(next() % vals.len() as u64) as usize].clone())
+                    .collect();
+                check(&input);
+            }
+        }
+        Ok((model, report))
     }
 }
 

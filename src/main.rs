@@ -53,6 +53,27 @@ enum Command {
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
     },
+    /// Compile a program to a transformer and print its size (layers, heads, widths, params).
+    Stats {
+        /// The program (optional with `--entry std::...`).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Compile a program and check the model against the interpreter (every input up to
+    /// `--max-len` when there are at most 10^6, else `--samples` seeded random inputs).
+    Verify {
+        /// The program (optional with `--entry std::...`).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+        /// Random inputs to check when there are too many to enumerate.
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+        /// Seed of the random inputs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// The interactive REPL (reads a script from stdin when it is not a terminal).
     Repl,
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
@@ -73,6 +94,48 @@ enum Command {
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
     },
+}
+
+/// What to compile: entry, vocabulary, maximum length, scalar arguments.
+#[derive(clap::Args)]
+struct Target {
+    /// The function to compile (default `main`).
+    #[arg(long)]
+    entry: Option<String>,
+    /// Comma-separated vocabulary, e.g. `a,b,c`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        required = true
+    )]
+    vocab: Vec<String>,
+    /// Maximum input length.
+    #[arg(long)]
+    max_len: usize,
+    /// Scalar parameters of the entry, as for `run`.
+    #[arg(long = "arg", value_name = "NAME=VALUE")]
+    args: Vec<String>,
+}
+
+impl Target {
+    fn vocab(&self) -> Result<Vec<&str>, Error> {
+        let v: Vec<&str> = self
+            .vocab
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if v.is_empty() {
+            return Err(Error::usage("`--vocab` needs at least one token"));
+        }
+        if self.max_len == 0 || self.max_len > MAX_LEN {
+            return Err(Error::usage(format!(
+                "`--max-len` must be between 1 and {MAX_LEN}"
+            )));
+        }
+        Ok(v)
+    }
 }
 
 fn main() -> ExitCode {
@@ -156,6 +219,85 @@ fn run(cli: Cli) -> Result<(), Error> {
                 if explain_opt && let Some(r) = &view.report {
                     print!("# optimisation: {r}");
                 }
+            }
+            Ok(())
+        }
+        Command::Stats { file, target } => {
+            let session = load(file.as_ref(), target.entry.as_deref())?;
+            let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
+            let model = session.compile(
+                &entry,
+                &target.vocab()?,
+                target.max_len,
+                &parse_args(&target.args)?,
+            )?;
+            let s = model.stats();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "entry": entry, "max_len": target.max_len, "stats": s})
+                );
+            } else {
+                let join =
+                    |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join("/");
+                println!("entry            {entry}");
+                println!("layers           {}", s.layers);
+                println!("heads per layer  {}", join(&s.heads_per_layer));
+                println!("MLP hidden       {}", join(&s.mlp_hidden_per_layer));
+                println!("residual width   {}", s.residual_width);
+                println!(
+                    "parameters       {} ({} nonzero)",
+                    s.params, s.nonzero_params
+                );
+                println!("compile time     {:.1} ms", s.compile_ms);
+            }
+            Ok(())
+        }
+        Command::Verify {
+            file,
+            target,
+            samples,
+            seed,
+        } => {
+            let session = load(file.as_ref(), target.entry.as_deref())?;
+            let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
+            let (model, r) = session.verify(
+                &entry,
+                &target.vocab()?,
+                target.max_len,
+                &parse_args(&target.args)?,
+                samples,
+                seed,
+            )?;
+            let s = model.stats();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": r.mismatch_count == 0, "entry": entry, "report": r, "stats": s})
+                );
+            } else {
+                let how = if r.exhaustive {
+                    format!("every input of length 0..={}", target.max_len)
+                } else {
+                    format!("{samples} random inputs (seed {seed})")
+                };
+                println!(
+                    "{entry}: compiled to {} layers; checked {how}: {} compared, {} agree, {} disagree ({} inputs are program errors)",
+                    s.layers,
+                    r.compared,
+                    r.compared - r.mismatch_count,
+                    r.mismatch_count,
+                    r.program_errors
+                );
+                for (input, want, got) in &r.mismatches {
+                    println!("  input `{input}`: interpreter `{want}`, model `{got}`");
+                }
+            }
+            if r.mismatch_count > 0 {
+                return Err(Error::program(format!(
+                    "the compiled model disagrees with the interpreter on {} inputs",
+                    r.mismatch_count
+                )));
             }
             Ok(())
         }

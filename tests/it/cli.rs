@@ -191,3 +191,62 @@ fn invalid_utf8_is_a_clear_error() {
     assert!(err.contains("not valid UTF-8"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn verify_compiles_and_agrees_with_the_interpreter() {
+    let (code, out, err) = tessera(
+        &[
+            "verify",
+            "--entry",
+            "std::rasp::sort",
+            "--vocab",
+            "a,b,c",
+            "--max-len",
+            "5",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("every input of length 0..=5: 364 compared, 364 agree, 0 disagree"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stats_json() {
+    let (code, out, err) = tessera(
+        &[
+            "stats",
+            "--json",
+            "examples/reverse.tess",
+            "--vocab",
+            "a,b,c,d",
+            "--max-len",
+            "10",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(v["stats"]["layers"], 3);
+    assert!(v["stats"]["nonzero_params"].as_u64().is_some_and(|n| n > 0));
+}
+
+#[test]
+fn compiling_what_the_lowering_lacks_is_a_clear_error() {
+    let (code, _, err) = tessera(
+        &[
+            "stats",
+            "--entry",
+            "std::rasp::frac_prevs",
+            "--vocab",
+            "x,y",
+            "--max-len",
+            "4",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not compiled yet"), "{err}");
+}
