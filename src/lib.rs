@@ -75,7 +75,7 @@ impl Error {
     pub fn program(message: impl Into<String>) -> Error {
         Error {
             kind: ErrorKind::Program,
-            diagnostics: vec![Diagnostic::error("E0601", "VerifyMismatch", message)],
+            diagnostics: vec![Diagnostic::error("E0601", "ModelError", message)],
             sources: SourceMap::new(),
         }
     }
@@ -405,6 +405,39 @@ impl CompiledModel {
             .map_err(|e| Error::usage(e.to_string()))
     }
 
+    /// Write the model to `dir` (`model.safetensors`, `graph.json`), atomically.
+    pub fn save(&self, entry: &str, dir: &Path) -> Result<(), Error> {
+        tessera_engine::save(&self.model, entry, dir).map_err(|e| Error::usage(e.to_string()))
+    }
+
+    /// Read a model written by [`CompiledModel::save`]; returns it and the entry it computes.
+    pub fn load(dir: &Path) -> Result<(CompiledModel, String), Error> {
+        let (model, entry) =
+            tessera_engine::load(dir).map_err(|e| Error::program(e.to_string()))?;
+        Ok((
+            CompiledModel {
+                model,
+                compile_time: std::time::Duration::ZERO,
+            },
+            entry,
+        ))
+    }
+
+    /// Run a batch of inputs with candle (`cuda`: on the GPU, when built with the feature).
+    pub fn exec(&self, inputs: &[&str], cuda: bool) -> Result<Vec<Vec<Val>>, Error> {
+        let device = tessera_engine::device(cuda).map_err(|e| Error::usage(e.to_string()))?;
+        let engine = tessera_engine::Engine::new(&self.model, &device)
+            .map_err(|e| Error::program(e.to_string()))?;
+        let batch: Vec<Vec<Val>> = inputs
+            .iter()
+            .map(|s| s.split_whitespace().map(Val::from_token).collect())
+            .collect();
+        engine.forward_batch(&batch).map_err(|e| match e {
+            tessera_engine::EngineError::Input(m) => Error::usage(m),
+            other => Error::program(other.to_string()),
+        })
+    }
+
     /// The residual stream's dimension labels.
     pub fn residual(&self) -> &[String] {
         &self.model.residual
@@ -472,6 +505,21 @@ impl Session {
         samples: usize,
         seed: u64,
     ) -> Result<(CompiledModel, VerifyReport), Error> {
+        self.verify_with_limit(entry, vocab, max_len, args, samples, seed, EXHAUSTIVE_LIMIT)
+    }
+
+    /// [`Session::verify`] with a chosen limit on exhaustive checking.
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_with_limit(
+        &self,
+        entry: &str,
+        vocab: &[&str],
+        max_len: usize,
+        args: &[(String, String)],
+        samples: usize,
+        seed: u64,
+        exhaustive_limit: usize,
+    ) -> Result<(CompiledModel, VerifyReport), Error> {
         let model = self.compile(entry, vocab, max_len, args)?;
         let def = self.resolve_entry(entry)?;
         let entry_args = self.entry_args(def, args)?;
@@ -482,7 +530,7 @@ impl Session {
             total = total.saturating_add(power);
             power = power.saturating_mul(vals.len().max(1));
         }
-        let exhaustive = total <= EXHAUSTIVE_LIMIT;
+        let exhaustive = total <= exhaustive_limit;
         let mut report = VerifyReport {
             exhaustive,
             compared: 0,

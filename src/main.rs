@@ -74,6 +74,31 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Compile a program to a transformer, check it against the interpreter, and write it to
+    /// DIR (`model.safetensors`, `graph.json`). A model that disagrees is not written.
+    Compile {
+        /// The program (optional with `--entry std::...`).
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+        /// The output directory.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Skip the check against the interpreter.
+        #[arg(long)]
+        no_verify: bool,
+    },
+    /// Run a compiled model (candle) on an input.
+    Exec {
+        /// A directory written by `tessera compile`.
+        dir: PathBuf,
+        /// Whitespace-separated input tokens (otherwise read from stdin).
+        #[arg(long, allow_hyphen_values = true)]
+        input: Option<String>,
+        /// Run on the GPU (needs a build with `--features cuda`).
+        #[arg(long)]
+        cuda: bool,
+    },
     /// The interactive REPL (reads a script from stdin when it is not a terminal).
     Repl,
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
@@ -298,6 +323,81 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "the compiled model disagrees with the interpreter on {} inputs",
                     r.mismatch_count
                 )));
+            }
+            Ok(())
+        }
+        Command::Compile {
+            file,
+            target,
+            out,
+            no_verify,
+        } => {
+            let session = load(file.as_ref(), target.entry.as_deref())?;
+            let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
+            let vocab = target.vocab()?;
+            let args = parse_args(&target.args)?;
+            let (model, checked) = if no_verify {
+                (
+                    session.compile(&entry, &vocab, target.max_len, &args)?,
+                    None,
+                )
+            } else {
+                let (m, r) = session.verify_with_limit(
+                    &entry,
+                    &vocab,
+                    target.max_len,
+                    &args,
+                    1000,
+                    1,
+                    20_000,
+                )?;
+                if r.mismatch_count > 0 {
+                    let (i, w, g) = r.mismatches.first().cloned().unwrap_or_default();
+                    return Err(Error::program(format!(
+                        "not written: the compiled model disagrees with the interpreter on {} inputs, e.g. `{i}`: interpreter `{w}`, model `{g}`",
+                        r.mismatch_count
+                    )));
+                }
+                (m, Some(r))
+            };
+            model.save(&entry, &out)?;
+            let s = model.stats();
+            let how = match &checked {
+                Some(r) if r.exhaustive => format!("verified on all {} inputs", r.compared),
+                Some(r) => format!("verified on {} sampled inputs", r.compared),
+                None => "not verified (--no-verify)".to_string(),
+            };
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "out": out.display().to_string(), "stats": s, "verified": checked})
+                );
+            } else {
+                println!(
+                    "{}: {} layers, {} params ({} nonzero); {how}",
+                    out.display(),
+                    s.layers,
+                    s.params,
+                    s.nonzero_params
+                );
+            }
+            Ok(())
+        }
+        Command::Exec { dir, input, cuda } => {
+            let (model, _) = tessera::CompiledModel::load(&dir)?;
+            let input = match input {
+                Some(i) => i,
+                None => read_stdin()?.unwrap_or_default(),
+            };
+            let out = model.exec(&[input.as_str()], cuda)?;
+            let vals: Vec<String> = out
+                .first()
+                .map(|o| o.iter().map(ToString::to_string).collect())
+                .unwrap_or_default();
+            if cli.json {
+                println!("{}", serde_json::json!({"ok": true, "output": vals}));
+            } else {
+                println!("{}", vals.join(" "));
             }
             Ok(())
         }

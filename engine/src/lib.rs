@@ -1,1 +1,470 @@
-//! placeholder
+//! Tessera's engine: runs compiled model graphs with candle, saves and loads them.
+//!
+//! A [`Engine`] holds a model's weights as candle tensors (f32) on a device and runs batches:
+//! every sequence gets a BOS position, sequences are padded to the longest, and padded key
+//! positions are masked out of attention, so each sequence computes exactly what it would alone
+//! (the same function as `tessera_compiler::graph::Model::forward`). CPU always works; CUDA is
+//! behind the `cuda` feature and, without it, asking for it is the error `NotCompiledWithCuda`.
+//!
+//! On disk a model is a directory with `model.safetensors` (the weights) and `graph.json` (the
+//! residual labels, vocabulary, maximum length, layer shapes and the output encoding). Loading
+//! checks every tensor's presence, shape and finiteness before anything runs.
+
+use candle_core::{D, DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use tessera_compiler::graph::{Head, Layer, Mat, Mlp, Model, Unembed};
+use tessera_lang::value::Val;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineError {
+    NotCompiledWithCuda,
+    Candle(String),
+    Input(String),
+    Load(String),
+    Io(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::NotCompiledWithCuda => {
+                write!(
+                    f,
+                    "this build has no CUDA support (rebuild with `--features cuda`)"
+                )
+            }
+            EngineError::Candle(m) => write!(f, "tensor error: {m}"),
+            EngineError::Input(m) => write!(f, "{m}"),
+            EngineError::Load(m) => write!(f, "cannot load the model: {m}"),
+            EngineError::Io(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<candle_core::Error> for EngineError {
+    fn from(e: candle_core::Error) -> EngineError {
+        EngineError::Candle(e.to_string())
+    }
+}
+
+type R<T> = Result<T, EngineError>;
+
+/// The device to run on: the CPU, or the first CUDA GPU when `cuda` is asked for.
+pub fn device(cuda: bool) -> R<Device> {
+    if !cuda {
+        return Ok(Device::Cpu);
+    }
+    #[cfg(feature = "cuda")]
+    {
+        Device::new_cuda(0).map_err(EngineError::from)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Err(EngineError::NotCompiledWithCuda)
+    }
+}
+
+struct HeadT {
+    wq: Tensor,
+    wk: Tensor,
+    wov: Tensor,
+}
+
+struct MlpT {
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+}
+
+/// A model's weights on a device, ready to run batches.
+pub struct Engine {
+    device: Device,
+    vocab: Vec<Val>,
+    max_len: usize,
+    token_embed: Tensor,
+    pos_embed: Tensor,
+    layers: Vec<(Vec<HeadT>, Option<MlpT>)>,
+    unembed_dims: Tensor,
+    unembed_vals: Vec<Val>,
+}
+
+fn tensor(m: &Mat, device: &Device) -> R<Tensor> {
+    let data: Vec<f32> = m.data.iter().map(|&x| x as f32).collect();
+    Ok(Tensor::from_vec(data, (m.rows, m.cols), device)?)
+}
+
+impl Engine {
+    pub fn new(model: &Model, device: &Device) -> R<Engine> {
+        let mut layers = Vec::with_capacity(model.layers.len());
+        for l in &model.layers {
+            let heads = l
+                .heads
+                .iter()
+                .map(|h| {
+                    Ok(HeadT {
+                        wq: tensor(&h.wq, device)?,
+                        wk: tensor(&h.wk, device)?,
+                        wov: tensor(&h.wov, device)?,
+                    })
+                })
+                .collect::<R<Vec<_>>>()?;
+            let mlp = match &l.mlp {
+                Some(m) => Some(MlpT {
+                    w1: tensor(&m.w1, device)?,
+                    b1: Tensor::from_vec(
+                        m.b1.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+                        m.b1.len(),
+                        device,
+                    )?,
+                    w2: tensor(&m.w2, device)?,
+                }),
+                None => None,
+            };
+            layers.push((heads, mlp));
+        }
+        let dims: Vec<u32> = model.unembed.dims.iter().map(|(d, _)| *d as u32).collect();
+        Ok(Engine {
+            device: device.clone(),
+            vocab: model.vocab.clone(),
+            max_len: model.max_len,
+            token_embed: tensor(&model.token_embed, device)?,
+            pos_embed: tensor(&model.pos_embed, device)?,
+            layers,
+            unembed_dims: Tensor::from_vec(dims.clone(), dims.len(), device)?,
+            unembed_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
+        })
+    }
+
+    /// Run a batch of token sequences; the decoded output of each.
+    pub fn forward_batch(&self, batch: &[Vec<Val>]) -> R<Vec<Vec<Val>>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bos = self.vocab.len() as u32;
+        let longest = batch.iter().map(Vec::len).max().unwrap_or(0);
+        if longest > self.max_len {
+            return Err(EngineError::Input(format!(
+                "an input has {longest} tokens; the model was compiled for at most {}",
+                self.max_len
+            )));
+        }
+        let l = longest + 1;
+        let b = batch.len();
+        let mut ids: Vec<u32> = Vec::with_capacity(b * l);
+        let mut mask: Vec<f32> = Vec::with_capacity(b * l);
+        for (s, seq) in batch.iter().enumerate() {
+            ids.push(bos);
+            mask.push(0.0);
+            for (p, t) in seq.iter().enumerate() {
+                let id = self.vocab.iter().position(|v| v == t).ok_or_else(|| {
+                    EngineError::Input(format!(
+                        "input {s}: token `{t}` at position {p} is not in the model's vocabulary"
+                    ))
+                })?;
+                ids.push(id as u32);
+                mask.push(0.0);
+            }
+            for _ in seq.len()..longest {
+                ids.push(bos);
+                mask.push(-1.0e9);
+            }
+        }
+        let ids = Tensor::from_vec(ids, b * l, &self.device)?;
+        let d = self.token_embed.dim(1)?;
+        let tok = self.token_embed.index_select(&ids, 0)?.reshape((b, l, d))?;
+        let pos = self.pos_embed.narrow(0, 0, l)?.unsqueeze(0)?;
+        let mut x = tok.broadcast_add(&pos)?;
+        // Padded keys are never attended to.
+        let mask = Tensor::from_vec(mask, (b, 1, l), &self.device)?;
+        for (heads, mlp) in &self.layers {
+            let mut delta = x.zeros_like()?;
+            for h in heads {
+                let q = x.broadcast_matmul(&h.wq)?;
+                let k = x.broadcast_matmul(&h.wk)?;
+                let v = x.broadcast_matmul(&h.wov)?;
+                let scores = q
+                    .matmul(&k.transpose(1, 2)?.contiguous()?)?
+                    .broadcast_add(&mask)?;
+                let max = scores.max_keepdim(D::Minus1)?;
+                let e = scores.broadcast_sub(&max)?.exp()?;
+                let z = e.sum_keepdim(D::Minus1)?;
+                let attn = e.broadcast_div(&z)?;
+                delta = (delta + attn.matmul(&v)?)?;
+            }
+            x = (x + delta)?;
+            if let Some(m) = mlp {
+                let h = x.broadcast_matmul(&m.w1)?.broadcast_add(&m.b1)?.relu()?;
+                x = (x + h.broadcast_matmul(&m.w2)?)?;
+            }
+        }
+        let picked = x.index_select(&self.unembed_dims, 2)?;
+        let best: Vec<Vec<u32>> = picked.argmax(D::Minus1)?.to_dtype(DType::U32)?.to_vec2()?;
+        Ok(batch
+            .iter()
+            .zip(best)
+            .map(|(seq, row)| {
+                row[1..=seq.len()]
+                    .iter()
+                    .map(|&i| {
+                        self.unembed_vals
+                            .get(i as usize)
+                            .cloned()
+                            .unwrap_or(Val::None)
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saving and loading.
+
+const FORMAT: &str = "tessera-model";
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct GraphJson {
+    format: String,
+    version: u32,
+    /// What the model computes: the source entry.
+    entry: String,
+    residual: Vec<String>,
+    vocab: Vec<serde_json::Value>,
+    max_len: usize,
+    layers: Vec<LayerJson>,
+    /// `(residual dimension, value)` for every output value.
+    unembed: Vec<(usize, serde_json::Value)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayerJson {
+    heads: Vec<HeadJson>,
+    mlp: Option<MlpJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HeadJson {
+    label: String,
+    key_size: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MlpJson {
+    hidden: usize,
+    labels: Vec<String>,
+}
+
+fn val_json(v: &Val) -> serde_json::Value {
+    match v {
+        Val::None => serde_json::Value::Null,
+        Val::Bool(b) => serde_json::json!(b),
+        Val::Int(i) => serde_json::json!(i),
+        Val::Float(x) => serde_json::json!(x),
+        Val::Str(s) => serde_json::json!(s.as_ref()),
+    }
+}
+
+fn json_val(v: &serde_json::Value) -> R<Val> {
+    Ok(match v {
+        serde_json::Value::Null => Val::None,
+        serde_json::Value::Bool(b) => Val::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Val::Int(i),
+            (None, Some(x)) => Val::Float(x),
+            _ => return Err(EngineError::Load(format!("graph.json: bad number {n}"))),
+        },
+        serde_json::Value::String(s) => Val::Str(s.as_str().into()),
+        other => {
+            return Err(EngineError::Load(format!(
+                "graph.json: a value must be a scalar, found {other}"
+            )));
+        }
+    })
+}
+
+/// Write a model to `dir` (created): `model.safetensors` and `graph.json`. The files are
+/// written into a temporary directory first and renamed into place, so `dir` appears complete
+/// or not at all.
+pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
+    let mut tensors: HashMap<String, Tensor> = HashMap::new();
+    let cpu = Device::Cpu;
+    tensors.insert("token_embed".into(), tensor(&model.token_embed, &cpu)?);
+    tensors.insert("pos_embed".into(), tensor(&model.pos_embed, &cpu)?);
+    let mut layers = Vec::new();
+    for (li, l) in model.layers.iter().enumerate() {
+        let mut heads = Vec::new();
+        for (hi, h) in l.heads.iter().enumerate() {
+            tensors.insert(format!("layers.{li}.heads.{hi}.wq"), tensor(&h.wq, &cpu)?);
+            tensors.insert(format!("layers.{li}.heads.{hi}.wk"), tensor(&h.wk, &cpu)?);
+            tensors.insert(format!("layers.{li}.heads.{hi}.wov"), tensor(&h.wov, &cpu)?);
+            heads.push(HeadJson {
+                label: h.label.clone(),
+                key_size: h.wq.cols,
+            });
+        }
+        let mlp = match &l.mlp {
+            Some(m) => {
+                tensors.insert(format!("layers.{li}.mlp.w1"), tensor(&m.w1, &cpu)?);
+                tensors.insert(
+                    format!("layers.{li}.mlp.b1"),
+                    Tensor::from_vec(
+                        m.b1.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+                        m.b1.len(),
+                        &cpu,
+                    )?,
+                );
+                tensors.insert(format!("layers.{li}.mlp.w2"), tensor(&m.w2, &cpu)?);
+                Some(MlpJson {
+                    hidden: m.b1.len(),
+                    labels: m.labels.clone(),
+                })
+            }
+            None => None,
+        };
+        layers.push(LayerJson { heads, mlp });
+    }
+    let graph = GraphJson {
+        format: FORMAT.into(),
+        version: VERSION,
+        entry: entry.into(),
+        residual: model.residual.clone(),
+        vocab: model.vocab.iter().map(val_json).collect(),
+        max_len: model.max_len,
+        layers,
+        unembed: model
+            .unembed
+            .dims
+            .iter()
+            .map(|(d, v)| (*d, val_json(v)))
+            .collect(),
+    };
+    let json = serde_json::to_string_pretty(&graph).map_err(|e| EngineError::Io(e.to_string()))?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |e: std::io::Error, what: &Path| {
+        EngineError::Io(format!("cannot write `{}`: {e}", what.display()))
+    };
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| io(e, &tmp))?;
+    let written = (|| -> R<()> {
+        candle_core::safetensors::save(&tensors, tmp.join("model.safetensors"))?;
+        std::fs::write(tmp.join("graph.json"), json).map_err(|e| io(e, &tmp))?;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| io(e, dir))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| io(e, dir))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    written
+}
+
+/// Read a model written by [`save`]; every tensor is checked (present, right shape, finite).
+pub fn load(dir: &Path) -> R<(Model, String)> {
+    let text = std::fs::read_to_string(dir.join("graph.json"))
+        .map_err(|e| EngineError::Load(format!("`{}`: {e}", dir.join("graph.json").display())))?;
+    let g: GraphJson =
+        serde_json::from_str(&text).map_err(|e| EngineError::Load(format!("graph.json: {e}")))?;
+    if g.format != FORMAT || g.version != VERSION {
+        return Err(EngineError::Load(format!(
+            "graph.json: format `{}` version {} (expected `{FORMAT}` version {VERSION})",
+            g.format, g.version
+        )));
+    }
+    let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)
+        .map_err(|e| EngineError::Load(format!("model.safetensors: {e}")))?;
+    let d = g.residual.len();
+    let vocab = g.vocab.iter().map(json_val).collect::<R<Vec<_>>>()?;
+    let get = |name: &str, rows: usize, cols: Option<usize>| -> R<Mat> {
+        let t = tensors.get(name).ok_or_else(|| {
+            EngineError::Load(format!("model.safetensors has no tensor `{name}`"))
+        })?;
+        let shape = t.dims().to_vec();
+        let ok = match cols {
+            Some(c) => shape == [rows, c],
+            None => shape == [rows],
+        };
+        if !ok {
+            return Err(EngineError::Load(format!(
+                "tensor `{name}` has shape {shape:?}, expected [{rows}{}]",
+                cols.map(|c| format!(", {c}")).unwrap_or_default()
+            )));
+        }
+        let data: Vec<f32> = t.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+            return Err(EngineError::Load(format!(
+                "tensor `{name}` holds a non-finite value at index {i}"
+            )));
+        }
+        Ok(Mat {
+            rows,
+            cols: cols.unwrap_or(1),
+            data: data.into_iter().map(f64::from).collect(),
+        })
+    };
+    if g.max_len == 0 || g.max_len > 1 << 20 || vocab.is_empty() {
+        return Err(EngineError::Load(
+            "graph.json: max_len or vocab out of range".into(),
+        ));
+    }
+    let token_embed = get("token_embed", vocab.len() + 1, Some(d))?;
+    let pos_embed = get("pos_embed", g.max_len + 1, Some(d))?;
+    let mut layers = Vec::with_capacity(g.layers.len());
+    for (li, l) in g.layers.iter().enumerate() {
+        let mut heads = Vec::with_capacity(l.heads.len());
+        for (hi, h) in l.heads.iter().enumerate() {
+            heads.push(Head {
+                label: h.label.clone(),
+                wq: get(&format!("layers.{li}.heads.{hi}.wq"), d, Some(h.key_size))?,
+                wk: get(&format!("layers.{li}.heads.{hi}.wk"), d, Some(h.key_size))?,
+                wov: get(&format!("layers.{li}.heads.{hi}.wov"), d, Some(d))?,
+            });
+        }
+        let mlp = match &l.mlp {
+            Some(m) => Some(Mlp {
+                labels: m.labels.clone(),
+                w1: get(&format!("layers.{li}.mlp.w1"), d, Some(m.hidden))?,
+                b1: get(&format!("layers.{li}.mlp.b1"), m.hidden, None)?.data,
+                w2: get(&format!("layers.{li}.mlp.w2"), m.hidden, Some(d))?,
+            }),
+            None => None,
+        };
+        layers.push(Layer { heads, mlp });
+    }
+    let mut dims = Vec::with_capacity(g.unembed.len());
+    for (dim, v) in &g.unembed {
+        if *dim >= d {
+            return Err(EngineError::Load(format!(
+                "graph.json: output dimension {dim} is outside the residual ({d})"
+            )));
+        }
+        dims.push((*dim, json_val(v)?));
+    }
+    Ok((
+        Model {
+            residual: g.residual,
+            vocab,
+            max_len: g.max_len,
+            token_embed,
+            pos_embed,
+            layers,
+            unembed: Unembed { dims },
+        },
+        g.entry,
+    ))
+}

@@ -250,3 +250,61 @@ fn compiling_what_the_lowering_lacks_is_a_clear_error() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not compiled yet"), "{err}");
 }
+
+#[test]
+fn compile_then_exec_with_candle() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-model-{}", std::process::id()));
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, out, err) = tessera(
+        &[
+            "compile",
+            "examples/reverse.tess",
+            "--vocab",
+            "a,b,c,d",
+            "--max-len",
+            "8",
+            "-o",
+            d,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("verified on"), "{out}");
+    let (code, out, err) = tessera(&["exec", d, "--input", "a b c d"], None);
+    assert_eq!((code, out.as_str()), (0, "d c b a\n"), "{err}");
+    // A token outside the vocabulary, an input too long: usage errors, not panics.
+    let (code, _, err) = tessera(&["exec", d, "--input", "a q"], None);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = tessera(&["exec", d, "--input", "a a a a a a a a a"], None);
+    assert_eq!(code, 2, "{err}");
+    // A corrupted weight file is refused with a clear error.
+    let weights = dir.join("model.safetensors");
+    let bytes = std::fs::read(&weights).expect("read");
+    std::fs::write(&weights, &bytes[..bytes.len() / 3]).expect("write");
+    let (code, _, err) = tessera(&["exec", d, "--input", "a b"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot load the model"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failed_compile_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-nomodel-{}", std::process::id()));
+    let d = dir.to_str().expect("utf-8 path");
+    let (code, _, err) = tessera(
+        &[
+            "compile",
+            "--entry",
+            "std::rasp::frac_prevs",
+            "--vocab",
+            "x,y",
+            "--max-len",
+            "4",
+            "-o",
+            d,
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(!dir.exists(), "a failed compile left {d} behind");
+}

@@ -1,0 +1,151 @@
+//! The candle engine computes what the reference forward pass computes (and so what the
+//! interpreter computes); models survive a save/load round trip; damaged models are refused.
+
+use tessera_compiler::ir_to_graph::ir_to_graph;
+use tessera_compiler::opt::{OptLimits, optimize};
+use tessera_compiler::{ast_to_ir, graph::Model};
+use tessera_engine::{Engine, EngineError, device, load, save};
+use tessera_lang::interp::{EntryArgs, Interp, Output};
+use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::value::Val;
+
+struct Std;
+impl ModuleLoader for Std {
+    fn std_module(&self, path: &str) -> Option<&str> {
+        tessera_stdlib::module(path)
+    }
+    fn std_modules(&self) -> Vec<String> {
+        tessera_stdlib::modules().map(str::to_string).collect()
+    }
+}
+
+fn compile(entry: &str, vocab: &[&str], max_len: usize) -> (Program, Model) {
+    let (p, _) = Program::load("<t>", "", &Std);
+    let def = p.resolve_str(entry).expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let (ir, _) = optimize(&ir, &OptLimits::default());
+    let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+    let model = ir_to_graph(&ir, &vocab, max_len).expect("compiles");
+    (p, model)
+}
+
+fn seeded_inputs(vocab: &[&str], max_len: usize, count: usize, seed: u64) -> Vec<Vec<Val>> {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    (0..count)
+        .map(|_| {
+            let len = (next() % (max_len as u64 + 1)) as usize;
+            (0..len)
+                .map(|_| Val::from_token(vocab[(next() % vocab.len() as u64) as usize]))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn batched_candle_forward_equals_the_interpreter() {
+    for (entry, vocab, n) in [
+        ("std::rasp::reverse", &["a", "b", "c", "d"][..], 12),
+        ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 10),
+        ("std::rasp::hist", &["a", "b", "c"][..], 16),
+        ("std::rasp::dyck1_ptf", &["(", ")"][..], 10),
+    ] {
+        let (p, model) = compile(entry, vocab, n);
+        let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
+        let inputs = seeded_inputs(vocab, n, 64, 7);
+        let got = engine.forward_batch(&inputs).expect("runs");
+        let def = p.resolve_str(entry).expect("exists");
+        for (input, out) in inputs.iter().zip(&got) {
+            let reference = model.forward(input).expect("runs");
+            assert_eq!(out, &reference, "{entry} candle vs f64 on {input:?}");
+            if let Ok(Output::Seq(s)) =
+                Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default())
+            {
+                assert_eq!(out, &s.vals, "{entry} candle vs interpreter on {input:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let (_, model) = compile("std::rasp::sort", &["a", "b", "c"], 6);
+    let dir = std::env::temp_dir().join(format!("tessera-engine-rt-{}", std::process::id()));
+    save(&model, "std::rasp::sort", &dir).expect("saves");
+    let (loaded, entry) = load(&dir).expect("loads");
+    assert_eq!(entry, "std::rasp::sort");
+    for input in seeded_inputs(&["a", "b", "c"], 6, 50, 3) {
+        assert_eq!(loaded.forward(&input), model.forward(&input));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn damaged_models_are_refused() {
+    let (_, model) = compile("std::rasp::reverse", &["a", "b"], 4);
+    let base = std::env::temp_dir().join(format!("tessera-engine-bad-{}", std::process::id()));
+    save(&model, "r", &base).expect("saves");
+    let weights = std::fs::read(base.join("model.safetensors")).expect("read");
+    let graph = std::fs::read_to_string(base.join("graph.json")).expect("read");
+
+    // Truncated weights.
+    let t = base.with_extension("trunc");
+    std::fs::create_dir_all(&t).expect("dir");
+    std::fs::write(t.join("model.safetensors"), &weights[..weights.len() / 2]).expect("write");
+    std::fs::write(t.join("graph.json"), &graph).expect("write");
+    assert!(matches!(load(&t), Err(EngineError::Load(_))));
+
+    // A NaN in a weight.
+    let nan = base.with_extension("nan");
+    std::fs::create_dir_all(&nan).expect("dir");
+    let mut w = weights.clone();
+    let len = w.len();
+    w[len - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(nan.join("model.safetensors"), &w).expect("write");
+    std::fs::write(nan.join("graph.json"), &graph).expect("write");
+    match load(&nan) {
+        Err(EngineError::Load(m)) => assert!(m.contains("non-finite"), "{m}"),
+        other => panic!("expected a load error, got {:?}", other.map(|_| ())),
+    }
+
+    // A graph.json whose shapes disagree with the weights.
+    let bad = base.with_extension("shape");
+    std::fs::create_dir_all(&bad).expect("dir");
+    std::fs::write(bad.join("model.safetensors"), &weights).expect("write");
+    std::fs::write(
+        bad.join("graph.json"),
+        graph.replacen("\"max_len\": 4", "\"max_len\": 5", 1),
+    )
+    .expect("write");
+    assert!(matches!(load(&bad), Err(EngineError::Load(_))));
+
+    for d in [base, t, nan, bad] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn inputs_outside_the_model_are_errors() {
+    let (_, model) = compile("std::rasp::reverse", &["a", "b"], 4);
+    let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
+    let too_long = vec![Val::from_token("a"); 5];
+    assert!(matches!(
+        engine.forward_batch(&[too_long]),
+        Err(EngineError::Input(_))
+    ));
+    assert!(matches!(
+        engine.forward_batch(&[vec![Val::from_token("z")]]),
+        Err(EngineError::Input(_))
+    ));
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_an_error_not_a_panic() {
+    assert_eq!(device(true).err(), Some(EngineError::NotCompiledWithCuda));
+}
