@@ -20,8 +20,12 @@
 //! selector. Maps are lookup tables: one hidden unit per input tuple (`relu(Σ x − (k−1))`).
 //! Every MLP unit is held at 0 at BOS, so BOS never shows a value to later heads.
 //!
-//! Not compiled yet (a clear error): numerical sequences (`mean`, `numeric`), `best`, and maps
-//! whose input tuples exceed [`MAX_TABLE`] rows.
+//! `mean` gives BOS the score β/2 and the value 0, reads each key's number from its one-hot
+//! encoding, and decodes the result onto the finite set of possible means (see `mean_head`).
+//! A numerical node is encoded like a categorical one: one dimension per value it can take.
+//!
+//! Not compiled yet (a clear error): `best`, `mean` over non-integers, and tables larger than
+//! [`MAX_TABLE`] rows.
 
 use crate::graph::{Head, Layer, Mat, Mlp, Model, Unembed};
 use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
@@ -152,12 +156,6 @@ impl Builder<'_> {
     fn lower(&mut self, id: NodeId, vocab: &[Val]) -> R<()> {
         let node = self.ir.node(id);
         let span = node.span;
-        if node.numeric {
-            return fail(
-                span,
-                "numerical sequences (`mean`, `numeric`) are not compiled yet",
-            );
-        }
         match &node.op {
             Op::Tokens => {
                 let dims = vocab
@@ -207,7 +205,13 @@ impl Builder<'_> {
                 let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
                 self.aggregate_head(id, t, kf, qf, &table, *values, default.clone(), span)?;
             }
-            Op::Mean { .. } => return fail(span, "`mean` is not compiled yet"),
+            Op::Mean { sel, values } => {
+                let (keys, queries, table) = self.selector(*sel)?;
+                let vt = *self.ready.get(values).unwrap_or(&0);
+                let t = odd_after(self.features_ready(*sel, &keys, &queries)?.max(vt));
+                let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
+                self.mean_head(id, t, kf, qf, &table, *values, span)?;
+            }
             Op::Best { .. } => return fail(span, "`best` is not compiled yet"),
         }
         Ok(())
@@ -404,51 +408,56 @@ impl Builder<'_> {
         let head = self.head(label, &kf, &qf, pred, beta, beta, &[(self.bos, raw, 1.0)]);
         self.heads.entry(t).or_default().push(head);
         // Decode x = 1/(m+1) to a one-hot of m in 0..=N.
-        let dims: Vec<(usize, Val)> = (0..=self.n)
-            .map(|m| (self.dim(format!("%{id}:{m}")), Val::Int(m as i64)))
+        let points: Vec<(f64, Val)> = (0..=self.n)
+            .rev()
+            .map(|m| (1.0 / (m as f64 + 1.0), Val::Int(m as i64)))
             .collect();
-        let x = |m: usize| 1.0 / (m as f64 + 1.0);
         let time = t + 1;
-        for j in 0..self.n {
-            let (xj, xk) = (x(j), x(j + 1));
+        let enc = self.decode(id, raw, &points, time);
+        self.enc.insert(id, enc);
+        self.ready.insert(id, time);
+        Ok(())
+    }
+
+    /// An MLP (at `time`) that reads an approximate number from `raw` and writes the exact
+    /// one-hot of the nearest of `points` (sorted by x, ascending). Step j is `[x >= t_j]` with
+    /// `t_j` halfway between points j and j+1, built from two ReLUs with slope
+    /// `2/(x_{j+1} - x_j)`, so any x within a quarter gap of a point decodes exactly to it.
+    fn decode(&mut self, id: NodeId, raw: usize, points: &[(f64, Val)], time: usize) -> Enc {
+        let dims: Vec<(usize, Val)> = points
+            .iter()
+            .map(|(_, v)| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .collect();
+        for j in 0..points.len().saturating_sub(1) {
+            let (xj, xk) = (points[j].0, points[j + 1].0);
             let tj = (xj + xk) / 2.0;
-            let k = 2.0 / (xj - xk);
-            // ge_j = [m <= j] = relu(k(x - t) + 0.5) - relu(k(x - t) - 0.5): onehot_m = ge_m - ge_{m-1}.
-            // j < N here, so dims[j + 1] exists.
-            let plus: Vec<(usize, f64)> = vec![(dims[j].0, 1.0), (dims[j + 1].0, -1.0)];
+            let k = 2.0 / (xk - xj);
+            // ge_j moves the one-hot from point j to point j+1.
+            let plus: Vec<(usize, f64)> = vec![(dims[j + 1].0, 1.0), (dims[j].0, -1.0)];
             let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
-            self.add_unit(
-                time,
-                format!("decode %{id}"),
-                Unit {
-                    inputs: vec![(raw, k), (self.bos, -BOS_GATE)],
-                    bias: -k * tj + 0.5,
-                    outputs: plus,
-                },
-            );
-            self.add_unit(
-                time,
-                format!("decode %{id}"),
-                Unit {
-                    inputs: vec![(raw, k), (self.bos, -BOS_GATE)],
-                    bias: -k * tj - 0.5,
-                    outputs: minus,
-                },
-            );
+            for (bias, outputs) in [(-k * tj + 0.5, plus), (-k * tj - 0.5, minus)] {
+                self.add_unit(
+                    time,
+                    format!("decode %{id}"),
+                    Unit {
+                        inputs: vec![(raw, k), (self.bos, -BOS_GATE)],
+                        bias,
+                        outputs,
+                    },
+                );
+            }
         }
-        // ge_N = 1 at every real position.
+        // The first point, at every real position.
         self.add_unit(
             time,
             format!("decode %{id}"),
             Unit {
                 inputs: vec![(self.real, 1.0)],
                 bias: 0.0,
-                outputs: vec![(dims[self.n].0, 1.0)],
+                outputs: vec![(dims[0].0, 1.0)],
             },
         );
-        self.enc.insert(id, Enc { dims });
-        self.ready.insert(id, time);
-        Ok(())
+        Enc { dims }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -532,6 +541,96 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// `mean`: selected keys score β, BOS β/2 with value 0 (the mean of nothing), the values'
+    /// numbers read from their one-hot; then the result is decoded onto the finite set of
+    /// possible means. With gap g between possible means and M the largest |value|, the error is
+    /// below `M(e^{-β/2} + 2N e^{-β})`, so `β = 2 ln(16(N+1)·max(M,1)/g) + 2` keeps it under g/4.
+    #[allow(clippy::too_many_arguments)]
+    fn mean_head(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        kf: Vec<(usize, Vec<Val>)>,
+        qf: Vec<(usize, Vec<Val>)>,
+        pred: &dyn Fn(&[Val], &[Val]) -> bool,
+        values: NodeId,
+        span: Span,
+    ) -> R<()> {
+        let venc = self.enc.get(&values).cloned().ok_or_else(|| CompileError {
+            message: "mean reads a node without an encoding".into(),
+            span,
+        })?;
+        // Means of integers are computed the same way everywhere (exact sums, one division);
+        // other numbers could round differently, so they are not compiled yet.
+        let mut ints = BTreeSet::new();
+        for (_, v) in &venc.dims {
+            match v {
+                Val::Int(i) if i.unsigned_abs() < (1 << 40) => {
+                    ints.insert(Val::Int(*i));
+                }
+                Val::Float(x) if x.fract() == 0.0 && x.abs() < 1e12 => {
+                    ints.insert(Val::Int(*x as i64));
+                }
+                other => {
+                    return fail(
+                        span,
+                        format!(
+                            "`mean` over the value `{other}` is not compiled yet (only integers are)"
+                        ),
+                    );
+                }
+            }
+        }
+        let possible =
+            tessera_lang::values::means(&tessera_lang::values::VSet::Finite(ints), self.n);
+        let tessera_lang::values::VSet::Finite(possible) = possible else {
+            return fail(span, "too many possible means to decode exactly");
+        };
+        let mut points: Vec<(f64, Val)> = possible
+            .iter()
+            .filter_map(|v| v.as_f64().map(|x| (x, Val::Float(x))))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.dedup_by(|a, b| a.0 == b.0);
+        if points.len() > MAX_TABLE {
+            return fail(
+                span,
+                format!(
+                    "{} possible means exceed the limit {MAX_TABLE}",
+                    points.len()
+                ),
+            );
+        }
+        let gap = points
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .fold(f64::INFINITY, f64::min);
+        let gap = if gap.is_finite() { gap } else { 1.0 };
+        let max_abs = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max);
+        let beta = 2.0 * (16.0 * (self.n as f64 + 1.0) * max_abs / gap).ln() + 2.0;
+        let raw = self.dim(format!("%{id}.raw"));
+        let ov: Vec<(usize, usize, f64)> = venc
+            .dims
+            .iter()
+            .filter_map(|(d, v)| v.as_f64().map(|x| (*d, raw, x)))
+            .collect();
+        let head = self.head(
+            &format!("mean %{id}"),
+            &kf,
+            &qf,
+            pred,
+            beta,
+            beta / 2.0,
+            &ov,
+        );
+        self.heads.entry(t).or_default().push(head);
+        let time = t + 1;
+        let enc = self.decode(id, raw, &points, time);
+        self.enc.insert(id, enc);
+        self.ready.insert(id, time);
+        Ok(())
+    }
+
     /// A head whose score is `beta·P[q][k]` between real positions and `beta_bos` to BOS, with
     /// value/output entries `(from, to, weight)`.
     #[allow(clippy::too_many_arguments)]
@@ -545,8 +644,6 @@ impl Builder<'_> {
         beta_bos: f64,
         ov: &[(usize, usize, f64)],
     ) -> Head {
-        let d = 0; // sized in assemble
-        let _ = d;
         let dk = kf.len() + 1;
         let mut wq = Mat::zeros(0, dk);
         let mut wk = Mat::zeros(0, dk);

@@ -22,7 +22,7 @@
 //! optimisation never changes a result. Saturation is bounded by iterations, nodes and time,
 //! and the report says which bound stopped it.
 
-use crate::ir::{Fun, Ir, IrOutput, Node, NodeId, Op, Pred};
+use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
 use egg::{
     Analysis, CostFunction, DidMerge, EGraph, Extractor, Id, Language, Rewrite, Runner,
     SearchMatches, Searcher, Subst, Symbol, Var,
@@ -846,9 +846,4 @@ fn extract(
         IrOutput::Seq(root)
     });
     ir
-}
-
-/// Turn a node back into its IR form (used by snapshot tests).
-pub fn describe(node: &Node) -> String {
-    format!("{:?}", node.op)
 }

@@ -102,6 +102,8 @@ fn compiled_stdlib_is_exact_on_every_short_input() {
         ("shuffle_dyck", &brackets[..2], 5),
         ("shuffle_dyck2", &brackets[..], 4),
         ("long_addition", &digits[..], 4),
+        ("frac_prevs", &["x", "y"][..], 6),
+        ("pair_balance", &brackets[..2], 5),
     ] {
         for optimise in [false, true] {
             let (checked, layers, (params, nonzero)) =

@@ -509,10 +509,7 @@ impl<'p> Interp<'p> {
                     env = bind(&env, &name.name, v);
                 }
                 Stmt::For {
-                    var,
-                    iter,
-                    body,
-                    span,
+                    var, iter, body, ..
                 } => {
                     let items = match self.eval(iter, &env, module, d)? {
                         Value::List(items) => items,
@@ -541,7 +538,6 @@ impl<'p> Interp<'p> {
                             env = bind(&env, name, value);
                         }
                     }
-                    let _ = span;
                 }
                 Stmt::Error(span) => {
                     return Err(RuntimeError::new(

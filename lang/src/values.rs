@@ -585,7 +585,7 @@ fn map2(a: &VSet, b: &VSet, f: impl Fn(&Val, &Val) -> Option<Val>) -> VSet {
 
 /// Every mean of a non-empty multiset of at most `max_len` values from `s`, and 0 (nothing
 /// selected). Computed from the reachable sums of exactly `c` values, `c = 1..=max_len`.
-fn means(s: &VSet, max_len: usize) -> VSet {
+pub fn means(s: &VSet, max_len: usize) -> VSet {
     let VSet::Finite(vals) = s else {
         return VSet::Unbounded;
     };

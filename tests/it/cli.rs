@@ -238,10 +238,9 @@ fn compiling_what_the_lowering_lacks_is_a_clear_error() {
     let (code, _, err) = tessera(
         &[
             "stats",
-            "--entry",
-            "std::rasp::frac_prevs",
+            "examples/argmax.tess",
             "--vocab",
-            "x,y",
+            "1,2,3",
             "--max-len",
             "4",
         ],
@@ -294,10 +293,9 @@ fn a_failed_compile_writes_nothing() {
     let (code, _, err) = tessera(
         &[
             "compile",
-            "--entry",
-            "std::rasp::frac_prevs",
+            "examples/argmax.tess",
             "--vocab",
-            "x,y",
+            "1,2,3",
             "--max-len",
             "4",
             "-o",
