@@ -27,7 +27,7 @@ use std::path::Path;
 use tessera_lang::check;
 use tessera_lang::diag::{self, Diagnostic};
 use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
-use tessera_lang::program::{DefId, DefKind, ModuleLoader, Program};
+use tessera_lang::program::{DefId, DefKind, Program, TableLoader};
 use tessera_lang::span::SourceMap;
 use tessera_lang::value::Val;
 use tessera_lang::values::{self, Domain};
@@ -36,16 +36,7 @@ pub use tessera_lang::interp::Output;
 pub use tessera_lang::values::{VSet, ValueSets};
 
 /// The standard library as a module loader.
-pub struct StdLoader;
-
-impl ModuleLoader for StdLoader {
-    fn std_module(&self, path: &str) -> Option<&str> {
-        tessera_stdlib::module(path)
-    }
-    fn std_modules(&self) -> Vec<String> {
-        tessera_stdlib::modules().map(str::to_string).collect()
-    }
-}
+pub const STD_LOADER: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
 /// What kind of failure: the program's fault (exit 1) or the invocation's (exit 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +110,7 @@ pub struct Session {
 impl Session {
     /// Load source text (named `name` in diagnostics) and check it.
     pub fn from_source(name: &str, text: &str) -> Result<Session, Error> {
-        let (program, mut diags) = Program::load(name, text, &StdLoader);
+        let (program, mut diags) = Program::load(name, text, &STD_LOADER);
         diags.extend(check::check_program(&program));
         let (errors, warnings): (Vec<_>, Vec<_>) = diags
             .into_iter()
@@ -143,7 +134,7 @@ impl Session {
 
     /// Only the standard library (run `std::rasp::*` entries by name).
     pub fn stdlib() -> Session {
-        let (program, _) = Program::load("<none>", "", &StdLoader);
+        let (program, _) = Program::load("<none>", "", &STD_LOADER);
         Session {
             program,
             warnings: Vec::new(),
@@ -458,8 +449,29 @@ pub struct VerifyReport {
     pub mismatch_count: usize,
 }
 
-/// Inputs beyond which `verify` samples instead of enumerating.
+/// Inputs beyond which `verify` samples instead of enumerating, by default.
 pub const EXHAUSTIVE_LIMIT: usize = 1_000_000;
+
+/// How `verify` chooses its inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions {
+    /// Random inputs to check when there are more than `exhaustive_limit` inputs.
+    pub samples: usize,
+    /// Seed of the random inputs.
+    pub seed: u64,
+    /// Enumerate every input when there are at most this many.
+    pub exhaustive_limit: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> VerifyOptions {
+        VerifyOptions {
+            samples: 10_000,
+            seed: 1,
+            exhaustive_limit: EXHAUSTIVE_LIMIT,
+        }
+    }
+}
 
 impl Session {
     /// Compile `entry` for a vocabulary and a maximum length (optimised with egg first).
@@ -495,31 +507,21 @@ impl Session {
     }
 
     /// Compile `entry` and check the model against the interpreter: on every input when there
-    /// are at most [`EXHAUSTIVE_LIMIT`], otherwise on `samples` seeded random inputs.
+    /// are at most `options.exhaustive_limit`, otherwise on `options.samples` seeded random
+    /// inputs.
     pub fn verify(
         &self,
         entry: &str,
         vocab: &[&str],
         max_len: usize,
         args: &[(String, String)],
-        samples: usize,
-        seed: u64,
+        options: VerifyOptions,
     ) -> Result<(CompiledModel, VerifyReport), Error> {
-        self.verify_with_limit(entry, vocab, max_len, args, samples, seed, EXHAUSTIVE_LIMIT)
-    }
-
-    /// [`Session::verify`] with a chosen limit on exhaustive checking.
-    #[allow(clippy::too_many_arguments)]
-    pub fn verify_with_limit(
-        &self,
-        entry: &str,
-        vocab: &[&str],
-        max_len: usize,
-        args: &[(String, String)],
-        samples: usize,
-        seed: u64,
-        exhaustive_limit: usize,
-    ) -> Result<(CompiledModel, VerifyReport), Error> {
+        let VerifyOptions {
+            samples,
+            seed,
+            exhaustive_limit,
+        } = options;
         let model = self.compile(entry, vocab, max_len, args)?;
         let def = self.resolve_entry(entry)?;
         let entry_args = self.entry_args(def, args)?;

@@ -291,8 +291,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 &target.vocab()?,
                 target.max_len,
                 &parse_args(&target.args)?,
-                samples,
-                seed,
+                tessera::VerifyOptions {
+                    samples,
+                    seed,
+                    exhaustive_limit: tessera::EXHAUSTIVE_LIMIT,
+                },
             )?;
             let s = model.stats();
             if cli.json {
@@ -342,14 +345,16 @@ fn run(cli: Cli) -> Result<(), Error> {
                     None,
                 )
             } else {
-                let (m, r) = session.verify_with_limit(
+                let (m, r) = session.verify(
                     &entry,
                     &vocab,
                     target.max_len,
                     &args,
-                    1000,
-                    1,
-                    20_000,
+                    tessera::VerifyOptions {
+                        samples: 1000,
+                        seed: 1,
+                        exhaustive_limit: 20_000,
+                    },
                 )?;
                 if r.mismatch_count > 0 {
                     let (i, w, g) = r.mismatches.first().cloned().unwrap_or_default();

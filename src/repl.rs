@@ -400,27 +400,9 @@ pub struct Completion {
     names: Vec<String>,
 }
 
+/// Keywords and option names; built-in names come from `tessera_lang::program`.
 const WORDS: &[&str] = &[
-    "tokens",
-    "indices",
-    "length",
     "select",
-    "aggregate",
-    "mean",
-    "width",
-    "best",
-    "gather",
-    "map",
-    "zipmap",
-    "numeric",
-    "categorical",
-    "round",
-    "floor",
-    "ceil",
-    "abs",
-    "int",
-    "float",
-    "str",
     "default",
     "fn",
     "let",
@@ -460,14 +442,14 @@ impl rustyline::completion::Completer for Completion {
             .iter()
             .copied()
             .chain(WORDS.iter().copied())
+            .chain(tessera_lang::program::RESERVED.iter().copied())
+            .chain(tessera_lang::program::BUILTIN_SEQS.iter().copied())
             .map(str::to_string)
             .chain(self.names.iter().cloned())
-            .chain(tessera_stdlib::MODULES.iter().flat_map(|(m, src)| {
-                src.lines()
-                    .filter_map(|l| l.strip_prefix("fn "))
-                    .filter_map(|l| l.split('(').next())
+            .chain(tessera_stdlib::modules().flat_map(|m| {
+                tessera_stdlib::functions(m)
+                    .into_iter()
                     .map(move |f| format!("{m}::{f}"))
-                    .collect::<Vec<_>>()
             }))
             .filter(|c| c.starts_with(word) && c != word)
             .collect();

@@ -5,18 +5,10 @@ use tessera_compiler::ast_to_ir;
 use tessera_compiler::ir_to_graph::ir_to_graph;
 use tessera_compiler::opt::{OptLimits, optimize};
 use tessera_lang::interp::{EntryArgs, Interp, Output};
-use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::program::{Program, TableLoader};
 use tessera_lang::value::Val;
 
-struct Std;
-impl ModuleLoader for Std {
-    fn std_module(&self, path: &str) -> Option<&str> {
-        tessera_stdlib::module(path)
-    }
-    fn std_modules(&self) -> Vec<String> {
-        tessera_stdlib::modules().map(str::to_string).collect()
-    }
-}
+const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
 /// Every sequence over `vocab` of length 0..=max_len.
 fn all_inputs(vocab: &[Val], max_len: usize) -> Vec<Vec<Val>> {
@@ -44,7 +36,7 @@ fn verify(
     max_len: usize,
     optimise: bool,
 ) -> (usize, usize, (usize, usize)) {
-    let (p, diags) = Program::load("<t>", "", &Std);
+    let (p, diags) = Program::load("<t>", "", &STD);
     assert!(diags.is_empty());
     let def = p.resolve_str(entry).expect("exists");
     let args = EntryArgs::default();

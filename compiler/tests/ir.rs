@@ -3,48 +3,13 @@
 use proptest::prelude::*;
 use tessera_compiler::{analysis, ast_to_ir, eval};
 use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
-use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::program::{Program, TableLoader};
 use tessera_lang::value::Val;
 
-struct Std;
-impl ModuleLoader for Std {
-    fn std_module(&self, path: &str) -> Option<&str> {
-        tessera_stdlib::module(path)
-    }
-    fn std_modules(&self) -> Vec<String> {
-        tessera_stdlib::modules().map(str::to_string).collect()
-    }
-}
-
-const FUNCTIONS: &[&str] = &[
-    "length",
-    "reverse",
-    "hist",
-    "first_occurrence",
-    "double_hist",
-    "sort",
-    "sort_unique",
-    "sort_by_most_freq",
-    "frac_prevs",
-    "pair_balance",
-    "dyck1_ptf",
-    "dyck2_ptf",
-    "shuffle_dyck",
-    "shuffle_dyck2",
-    "shift_by",
-    "detect_pattern",
-    "count_less_freq",
-    "count",
-    "contains",
-    "min",
-    "max",
-    "mark_first_instance",
-    "mark_last_instance",
-    "long_addition",
-];
+const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
 fn program() -> Program {
-    let (p, diags) = Program::load("<t>", "", &Std);
+    let (p, diags) = Program::load("<t>", "", &STD);
     assert!(diags.is_empty(), "{diags:?}");
     p
 }
@@ -71,7 +36,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     /// On every stdlib function and random inputs: same output, or both fail.
     #[test]
-    fn ir_agrees_with_the_interpreter(f in prop::sample::select(FUNCTIONS), toks in prop::collection::vec(token(), 0..16)) {
+    fn ir_agrees_with_the_interpreter(f in prop::sample::select(tessera_stdlib::functions("std::rasp")), toks in prop::collection::vec(token(), 0..16)) {
         let p = program();
         let def = p.resolve_str(&format!("std::rasp::{f}")).expect("exists");
         let args = args_for(f);

@@ -5,48 +5,13 @@ use proptest::prelude::*;
 use tessera_compiler::opt::{OptLimits, optimize};
 use tessera_compiler::{analysis, ast_to_ir, eval};
 use tessera_lang::interp::{ArgValue, EntryArgs};
-use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::program::{Program, TableLoader};
 use tessera_lang::value::Val;
 
-struct Std;
-impl ModuleLoader for Std {
-    fn std_module(&self, path: &str) -> Option<&str> {
-        tessera_stdlib::module(path)
-    }
-    fn std_modules(&self) -> Vec<String> {
-        tessera_stdlib::modules().map(str::to_string).collect()
-    }
-}
-
-const FUNCTIONS: &[&str] = &[
-    "length",
-    "reverse",
-    "hist",
-    "first_occurrence",
-    "double_hist",
-    "sort",
-    "sort_unique",
-    "sort_by_most_freq",
-    "frac_prevs",
-    "pair_balance",
-    "dyck1_ptf",
-    "dyck2_ptf",
-    "shuffle_dyck",
-    "shuffle_dyck2",
-    "shift_by",
-    "detect_pattern",
-    "count_less_freq",
-    "count",
-    "contains",
-    "min",
-    "max",
-    "mark_first_instance",
-    "mark_last_instance",
-    "long_addition",
-];
+const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
 fn program(src: &str) -> Program {
-    let (p, diags) = Program::load("<t>", src, &Std);
+    let (p, diags) = Program::load("<t>", src, &STD);
     assert!(diags.is_empty(), "{diags:?}");
     p
 }
@@ -77,7 +42,7 @@ fn token() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
-    fn optimisation_preserves_meaning(f in prop::sample::select(FUNCTIONS), toks in prop::collection::vec(token(), 0..14)) {
+    fn optimisation_preserves_meaning(f in prop::sample::select(tessera_stdlib::functions("std::rasp")), toks in prop::collection::vec(token(), 0..14)) {
         let p = program("");
         let args = args_for(f);
         let ir = lowered(&p, &format!("std::rasp::{f}"), &args);
@@ -94,7 +59,7 @@ proptest! {
 #[test]
 fn optimisation_never_adds_layers_or_heads() {
     let p = program("");
-    for f in FUNCTIONS {
+    for f in tessera_stdlib::functions("std::rasp") {
         let ir = lowered(&p, &format!("std::rasp::{f}"), &args_for(f));
         let (opt, report) = optimize(&ir, &OptLimits::default());
         let (a, b) = (analysis::analyse(&ir), analysis::analyse(&opt));

@@ -6,21 +6,13 @@ use tessera_compiler::opt::{OptLimits, optimize};
 use tessera_compiler::{ast_to_ir, graph::Model};
 use tessera_engine::{Engine, EngineError, device, load, save};
 use tessera_lang::interp::{EntryArgs, Interp, Output};
-use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::program::{Program, TableLoader};
 use tessera_lang::value::Val;
 
-struct Std;
-impl ModuleLoader for Std {
-    fn std_module(&self, path: &str) -> Option<&str> {
-        tessera_stdlib::module(path)
-    }
-    fn std_modules(&self) -> Vec<String> {
-        tessera_stdlib::modules().map(str::to_string).collect()
-    }
-}
+const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
 fn compile(entry: &str, vocab: &[&str], max_len: usize) -> (Program, Model) {
-    let (p, _) = Program::load("<t>", "", &Std);
+    let (p, _) = Program::load("<t>", "", &STD);
     let def = p.resolve_str(entry).expect("exists");
     let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
     let (ir, _) = optimize(&ir, &OptLimits::default());

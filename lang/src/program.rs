@@ -23,6 +23,19 @@ pub trait ModuleLoader {
     }
 }
 
+/// A loader over a fixed table of `(module path, source)` (the embedded standard library is one:
+/// `TableLoader(tessera_stdlib::MODULES)`).
+pub struct TableLoader(pub &'static [(&'static str, &'static str)]);
+
+impl ModuleLoader for TableLoader {
+    fn std_module(&self, path: &str) -> Option<&str> {
+        self.0.iter().find(|(p, _)| *p == path).map(|(_, s)| *s)
+    }
+    fn std_modules(&self) -> Vec<String> {
+        self.0.iter().map(|(p, _)| p.to_string()).collect()
+    }
+}
+
 /// A loader with no standard library (for tests of the front end alone).
 pub struct NoStd;
 

@@ -8,18 +8,10 @@ use tessera_lang::diag::render;
 use tessera_lang::lexer::lex;
 use tessera_lang::parser::parse_module;
 use tessera_lang::print::{to_sexpr, to_source};
-use tessera_lang::program::{ModuleLoader, Program};
+use tessera_lang::program::{Program, TableLoader};
 use tessera_lang::span::{FileId, SourceMap};
 
-struct Std;
-impl ModuleLoader for Std {
-    fn std_module(&self, path: &str) -> Option<&str> {
-        tessera_stdlib::module(path)
-    }
-    fn std_modules(&self) -> Vec<String> {
-        tessera_stdlib::modules().map(str::to_string).collect()
-    }
-}
+const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
 fn tokens_snapshot(src: &str) -> String {
     let (toks, errs) = lex(src);
@@ -41,7 +33,7 @@ fn parse_snapshot(src: &str) -> String {
 
 /// Parse, load and check `src` as `test.tess`; render every diagnostic without colour.
 fn diagnostics(src: &str) -> String {
-    let (program, mut diags) = Program::load("test.tess", src, &Std);
+    let (program, mut diags) = Program::load("test.tess", src, &STD);
     diags.extend(check_program(&program));
     format!("{src}\n---\n{}", render(&diags, &program.sources, false))
 }
@@ -144,7 +136,7 @@ fn stdlib_parses_and_checks_cleanly() {
     let (program, diags) = Program::load(
         "t.tess",
         "use std::rasp::*;\nfn main() = sort(tokens, tokens)\n",
-        &Std,
+        &STD,
     );
     assert!(diags.is_empty());
     let diags = check_program(&program);

@@ -14,3 +14,26 @@ pub fn module(path: &str) -> Option<&'static str> {
 pub fn modules() -> impl Iterator<Item = &'static str> {
     MODULES.iter().map(|(p, _)| *p)
 }
+
+/// The names of the functions a module defines, in order (its `fn NAME(` lines).
+pub fn functions(path: &str) -> Vec<&'static str> {
+    module(path)
+        .map(|src| {
+            src.lines()
+                .filter_map(|l| l.strip_prefix("fn "))
+                .filter_map(|l| l.split('(').next())
+                .map(str::trim)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rasp_lists_its_functions() {
+        let f = super::functions("std::rasp");
+        assert!(f.contains(&"sort") && f.contains(&"long_addition"), "{f:?}");
+        assert!(super::functions("std::nope").is_empty());
+    }
+}

@@ -4,33 +4,6 @@
 use proptest::prelude::*;
 use tessera::Session;
 
-const FUNCTIONS: &[&str] = &[
-    "length",
-    "reverse",
-    "hist",
-    "first_occurrence",
-    "double_hist",
-    "sort",
-    "sort_unique",
-    "sort_by_most_freq",
-    "frac_prevs",
-    "pair_balance",
-    "dyck1_ptf",
-    "dyck2_ptf",
-    "shuffle_dyck",
-    "shuffle_dyck2",
-    "shift_by",
-    "detect_pattern",
-    "count_less_freq",
-    "count",
-    "contains",
-    "min",
-    "max",
-    "mark_first_instance",
-    "mark_last_instance",
-    "long_addition",
-];
-
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
@@ -46,7 +19,7 @@ fn token() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn stdlib_never_panics(f in prop::sample::select(FUNCTIONS), toks in prop::collection::vec(token(), 0..24)) {
+    fn stdlib_never_panics(f in prop::sample::select(tessera_stdlib::functions("std::rasp")), toks in prop::collection::vec(token(), 0..24)) {
         let session = Session::stdlib();
         let input = toks.join(" ");
         let args: Vec<(String, String)> = if f == "detect_pattern" {
@@ -101,8 +74,8 @@ fn value_sets_contain_every_output() {
     let vocab = ["a", "b", "(", ")", "{", "}", "+", "1", "2", "9"];
     let max_len = 6;
     let mut runner = TestRunner::new(Config::with_cases(48));
-    for f in FUNCTIONS {
-        let args: Vec<(String, String)> = if *f == "detect_pattern" {
+    for f in tessera_stdlib::functions("std::rasp") {
+        let args: Vec<(String, String)> = if f == "detect_pattern" {
             vec![("pattern".into(), "[a,b]".into())]
         } else {
             vec![]
