@@ -24,7 +24,9 @@
 //! encoding, and decodes the result onto the finite set of possible means (see `mean_head`).
 //! A numerical node is encoded like a categorical one: one dimension per value it can take.
 //!
-//! Not compiled yet (a clear error): `best`, `mean` over non-integers, and tables larger than
+//! `best` ranks keys by (score, lower index) inside the attention score (see `best_head`).
+//!
+//! Not compiled yet (a clear error): `mean` over non-integers, and tables larger than
 //! [`MAX_TABLE`] rows.
 
 use crate::graph::{Head, Layer, Mat, Mlp, Model, Unembed};
@@ -212,7 +214,11 @@ impl Builder<'_> {
                 let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
                 self.mean_head(id, t, kf, qf, &table, *values, span)?;
             }
-            Op::Best { .. } => return fail(span, "`best` is not compiled yet"),
+            Op::Best {
+                sel,
+                score,
+                default,
+            } => self.best_head(id, *sel, *score, default.clone(), span)?,
         }
         Ok(())
     }
@@ -292,18 +298,35 @@ impl Builder<'_> {
         nodes: &[NodeId],
         mlp_time: usize,
     ) -> R<Vec<(usize, Vec<Val>)>> {
-        if let [one] = nodes {
-            let enc = self.enc.get(one).cloned().ok_or_else(|| CompileError {
-                message: "a selector reads a node without an encoding".into(),
-                span: self.ir.node(*one).span,
-            })?;
-            return Ok(enc.dims.into_iter().map(|(d, v)| (d, vec![v])).collect());
-        }
         let encs: Vec<Enc> = nodes
             .iter()
-            .filter_map(|n| self.enc.get(n).cloned())
-            .collect();
-        let tuples = product(&encs, self.ir.node(sel).span)?;
+            .map(|n| {
+                self.enc.get(n).cloned().ok_or_else(|| CompileError {
+                    message: "a selector reads a node without an encoding".into(),
+                    span: self.ir.node(*n).span,
+                })
+            })
+            .collect::<R<_>>()?;
+        self.joint(sel, tag, &encs, mlp_time)
+    }
+
+    /// A one-hot over the tuples of several encodings (an MLP at `mlp_time` when there is more
+    /// than one), as `(dimension, tuple)` pairs.
+    fn joint(
+        &mut self,
+        sel: NodeId,
+        tag: &str,
+        encs: &[Enc],
+        mlp_time: usize,
+    ) -> R<Vec<(usize, Vec<Val>)>> {
+        if let [one] = encs {
+            return Ok(one
+                .dims
+                .iter()
+                .map(|(d, v)| (*d, vec![v.clone()]))
+                .collect());
+        }
+        let tuples = product(encs, self.ir.node(sel).span)?;
         let mut out = Vec::with_capacity(tuples.len());
         for t in tuples {
             let label = format!(
@@ -313,7 +336,7 @@ impl Builder<'_> {
                     .collect::<Vec<_>>()
                     .join(",")
             );
-            let d = self.dim(label.clone());
+            let d = self.dim(label);
             let unit = Unit {
                 inputs: t.iter().map(|(dim, _)| (*dim, 1.0)).collect(),
                 bias: -(t.len() as f64 - 1.0),
@@ -323,6 +346,140 @@ impl Builder<'_> {
             out.push((d, t.into_iter().map(|(_, v)| v).collect()));
         }
         Ok(out)
+    }
+
+    /// The encoding of `indices` (made from the position embedding's labels if no node has it).
+    fn indices_enc(&mut self) -> Enc {
+        let dims = (0..self.n)
+            .map(|i| {
+                let label = format!("indices:{i}");
+                let d = match self.residual.iter().position(|l| *l == label) {
+                    Some(d) => d,
+                    None => self.dim(label),
+                };
+                (d, Val::Int(i as i64))
+            })
+            .collect();
+        Enc { dims }
+    }
+
+    /// `best(s, score, default: d)`: the key with the highest score among the selected, ties to
+    /// the lowest index. Keys are ranked by `r = rank(score)·N + (N − 1 − index)`, unique per
+    /// key; the head scores `β·P + γ·r`, with `γ = ln(4(N+2)) + 2` (the best key outweighs all
+    /// others together by e^γ), `β = 2γR + 2γ` (R the largest rank: any selected key beats every
+    /// unselected one by more than γ), and BOS at `γR + γ` with the default (it wins only when
+    /// nothing is selected). The winner's index is read from the key's one-hot and cleaned up.
+    #[allow(clippy::too_many_arguments)]
+    fn best_head(
+        &mut self,
+        id: NodeId,
+        sel: NodeId,
+        score: NodeId,
+        default: Option<Val>,
+        span: Span,
+    ) -> R<()> {
+        let (keys, queries, table) = self.selector(sel)?;
+        let score_enc = self.enc.get(&score).cloned().ok_or_else(|| CompileError {
+            message: "best reads a node without an encoding".into(),
+            span,
+        })?;
+        let idx_enc = self.indices_enc();
+        let mut key_encs: Vec<Enc> = Vec::new();
+        for k in &keys {
+            key_encs.push(self.enc.get(k).cloned().ok_or_else(|| CompileError {
+                message: "a selector reads a node without an encoding".into(),
+                span,
+            })?);
+        }
+        let nk = key_encs.len();
+        key_encs.push(score_enc.clone());
+        key_encs.push(idx_enc);
+        let ready = keys
+            .iter()
+            .chain(&queries)
+            .chain([&score])
+            .map(|n| *self.ready.get(n).unwrap_or(&0))
+            .max()
+            .unwrap_or(0);
+        let t = odd_after(even_after(ready));
+        let kf = self.joint(sel, "k", &key_encs, t - 1)?;
+        let qf = self.side(sel, "q", &queries, t - 1)?;
+        let n = self.n as f64;
+        let mut scores: Vec<Val> = score_enc.dims.iter().map(|(_, v)| v.clone()).collect();
+        scores.sort();
+        let rank = |kt: &[Val]| -> f64 {
+            let r = scores.iter().position(|v| *v == kt[nk]).unwrap_or(0) as f64;
+            let i = kt[nk + 1].as_f64().unwrap_or(0.0);
+            r * n + (n - 1.0 - i)
+        };
+        let r_max = scores.len() as f64 * n;
+        let gamma = (4.0 * (n + 2.0)).ln() + 2.0;
+        let beta = 2.0 * gamma * r_max + 2.0 * gamma;
+        let mut outs: BTreeSet<Val> = (0..self.n).map(|i| Val::Int(i as i64)).collect();
+        if let Some(d) = &default {
+            outs.insert(d.clone());
+        }
+        let raw: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}.raw:{v}")), v.clone()))
+            .collect();
+        let raw_of = |v: &Val| {
+            raw.iter()
+                .find(|(_, rv)| rv == v)
+                .map(|(d, _)| *d)
+                .unwrap_or(0)
+        };
+        let dk = kf.len() + 1;
+        let mut q_entries = Vec::new();
+        let mut k_entries = Vec::new();
+        let mut ov = Vec::new();
+        for (c, (kd, kt)) in kf.iter().enumerate() {
+            k_entries.push((*kd, c, 1.0));
+            ov.push((*kd, raw_of(&kt[nk + 1]), 1.0));
+            for (qd, qt) in &qf {
+                let selected = table(qt, &kt[..nk]);
+                q_entries.push((*qd, c, if selected { beta } else { 0.0 } + gamma * rank(kt)));
+            }
+        }
+        k_entries.push((self.bos, kf.len(), 1.0));
+        q_entries.push((self.one, kf.len(), gamma * r_max + gamma));
+        if let Some(d) = &default {
+            ov.push((self.bos, raw_of(d), 1.0));
+        }
+        let head = Head {
+            label: format!("best %{id}"),
+            wq: stash(&q_entries, dk),
+            wk: stash(&k_entries, dk),
+            wov: stash(&ov, 0),
+        };
+        self.heads.entry(t).or_default().push(head);
+        let dims: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .collect();
+        let time = t + 1;
+        self.cleanup(id, &raw, &dims, time);
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, time);
+        Ok(())
+    }
+
+    /// Units that turn a noisy one-hot (`raw`) into an exact one (`dims`): 0 below 0.25, 1 above
+    /// 0.75.
+    fn cleanup(&mut self, id: NodeId, raw: &[(usize, Val)], dims: &[(usize, Val)], time: usize) {
+        for ((rd, _), (od, _)) in raw.iter().zip(dims) {
+            for (bias, w) in [(-0.5, 1.0), (-1.5, -1.0)] {
+                self.add_unit(
+                    time,
+                    format!("cleanup %{id}"),
+                    Unit {
+                        inputs: vec![(*rd, 2.0), (self.bos, -BOS_GATE)],
+                        bias,
+                        outputs: vec![(*od, w)],
+                    },
+                );
+            }
+        }
     }
 
     fn map(&mut self, id: NodeId, inputs: &[NodeId], f: &Fun, span: Span) -> R<()> {
@@ -515,27 +672,7 @@ impl Builder<'_> {
             .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
             .collect();
         let time = t + 1;
-        for ((rd, _), (od, _)) in raw.iter().zip(&dims) {
-            // Cleanup: 0 below 0.25, 1 above 0.75.
-            self.add_unit(
-                time,
-                format!("cleanup %{id}"),
-                Unit {
-                    inputs: vec![(*rd, 2.0), (self.bos, -BOS_GATE)],
-                    bias: -0.5,
-                    outputs: vec![(*od, 1.0)],
-                },
-            );
-            self.add_unit(
-                time,
-                format!("cleanup %{id}"),
-                Unit {
-                    inputs: vec![(*rd, 2.0), (self.bos, -BOS_GATE)],
-                    bias: -1.5,
-                    outputs: vec![(*od, -1.0)],
-                },
-            );
-        }
+        self.cleanup(id, &raw, &dims, time);
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
         Ok(())
@@ -737,6 +874,13 @@ impl Builder<'_> {
             unembed: Unembed { dims: out.dims },
         })
     }
+}
+
+/// A head matrix whose entries are stashed until `assemble` knows the residual width.
+fn stash(entries: &[(usize, usize, f64)], cols: usize) -> Mat {
+    let mut m = Mat::zeros(0, cols);
+    m.data = encode_entries(entries);
+    m
 }
 
 /// Sparse `(row, col, value)` entries stashed in a matrix's data until it is sized.

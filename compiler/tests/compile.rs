@@ -36,7 +36,18 @@ fn verify(
     max_len: usize,
     optimise: bool,
 ) -> (usize, usize, (usize, usize)) {
-    let (p, diags) = Program::load("<t>", "", &STD);
+    verify_src("", entry, vocab, max_len, optimise)
+}
+
+/// [`verify`] for an entry of the program `src`.
+fn verify_src(
+    src: &str,
+    entry: &str,
+    vocab: &[&str],
+    max_len: usize,
+    optimise: bool,
+) -> (usize, usize, (usize, usize)) {
+    let (p, diags) = Program::load("<t>", src, &STD);
     assert!(diags.is_empty());
     let def = p.resolve_str(entry).expect("exists");
     let args = EntryArgs::default();
@@ -105,4 +116,18 @@ fn compiled_stdlib_is_exact_on_every_short_input() {
         }
     }
     println!("{report}");
+}
+
+/// Pointers (`best`) compile exactly too: argmax, argmin with ties, a default for empty rows.
+#[test]
+fn pointers_compile_exactly() {
+    let src = "fn argmax() = gather(best(select(indices, indices, true), tokens), tokens)\n\
+               fn first_max_before() = best(select(indices, indices, <), tokens, default: -1)\n\
+               fn argmin() = best(select(tokens, tokens, true), map(tokens, |t| 0 - t))\n";
+    for entry in ["argmax", "first_max_before", "argmin"] {
+        for optimise in [false, true] {
+            let (checked, _, _) = verify_src(src, entry, &["1", "2", "3"], 5, optimise);
+            assert!(checked > 300, "{entry}: {checked}");
+        }
+    }
 }

@@ -235,10 +235,18 @@ fn stats_json() {
 
 #[test]
 fn compiling_what_the_lowering_lacks_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-lacks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("halves.tess");
+    std::fs::write(
+        &f,
+        "fn main() = mean(select(indices, indices, <=), numeric(map(tokens, |t| float(t) / 2)))\n",
+    )
+    .expect("write");
     let (code, _, err) = tessera(
         &[
             "stats",
-            "examples/argmax.tess",
+            f.to_str().expect("utf-8"),
             "--vocab",
             "1,2,3",
             "--max-len",
@@ -248,6 +256,24 @@ fn compiling_what_the_lowering_lacks_is_a_clear_error() {
     );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not compiled yet"), "{err}");
+    // And a failed compile writes nothing.
+    let out = dir.join("model");
+    let (code, _, err) = tessera(
+        &[
+            "compile",
+            f.to_str().expect("utf-8"),
+            "--vocab",
+            "1,2,3",
+            "--max-len",
+            "4",
+            "-o",
+            out.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.exists(), "a failed compile left a model behind");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -284,25 +310,4 @@ fn compile_then_exec_with_candle() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot load the model"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn a_failed_compile_writes_nothing() {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-nomodel-{}", std::process::id()));
-    let d = dir.to_str().expect("utf-8 path");
-    let (code, _, err) = tessera(
-        &[
-            "compile",
-            "examples/argmax.tess",
-            "--vocab",
-            "1,2,3",
-            "--max-len",
-            "4",
-            "-o",
-            d,
-        ],
-        None,
-    );
-    assert_eq!(code, 1, "{err}");
-    assert!(!dir.exists(), "a failed compile left {d} behind");
 }
