@@ -429,6 +429,16 @@ impl CompiledModel {
         })
     }
 
+    /// Graphviz DOT of the model's blocks.
+    pub fn to_dot(&self) -> String {
+        self.model.to_dot()
+    }
+
+    /// Shapes and labels of every block (no raw weights).
+    pub fn describe(&self) -> String {
+        self.model.describe()
+    }
+
     /// The residual stream's dimension labels.
     pub fn residual(&self) -> &[String] {
         &self.model.residual

@@ -87,6 +87,9 @@ enum Command {
         /// Skip the check against the interpreter.
         #[arg(long)]
         no_verify: bool,
+        /// Also print the model: `dot` (Graphviz) or `shapes` (blocks, shapes, labels).
+        #[arg(long, value_parser = ["dot", "shapes"])]
+        emit: Option<String>,
     },
     /// Run a compiled model (candle) on an input.
     Exec {
@@ -334,6 +337,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             target,
             out,
             no_verify,
+            emit,
         } => {
             let session = load(file.as_ref(), target.entry.as_deref())?;
             let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
@@ -366,6 +370,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 (m, Some(r))
             };
             model.save(&entry, &out)?;
+            match emit.as_deref() {
+                Some("dot") => print!("{}", model.to_dot()),
+                Some(_) => print!("{}", model.describe()),
+                None => {}
+            }
             let s = model.stats();
             let how = match &checked {
                 Some(r) if r.exhaustive => format!("verified on all {} inputs", r.compared),

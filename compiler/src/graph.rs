@@ -234,3 +234,156 @@ impl Model {
             .collect())
     }
 }
+
+/// One block of the model as a graph node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Embed {
+        residual: usize,
+    },
+    Head {
+        layer: usize,
+        index: usize,
+        label: String,
+        key_size: usize,
+    },
+    Mlp {
+        layer: usize,
+        hidden: usize,
+        labels: Vec<String>,
+    },
+    Unembed {
+        values: usize,
+    },
+}
+
+impl Model {
+    /// The model as a petgraph graph: blocks in order, each reading the residual written by the
+    /// blocks before it (heads of one layer read the same residual; the MLP reads their sum).
+    pub fn block_graph(&self) -> petgraph::graph::DiGraph<Block, ()> {
+        let mut g = petgraph::graph::DiGraph::new();
+        let mut prev = vec![g.add_node(Block::Embed {
+            residual: self.residual.len(),
+        })];
+        for (l, layer) in self.layers.iter().enumerate() {
+            let mut heads = Vec::new();
+            for (i, h) in layer.heads.iter().enumerate() {
+                let n = g.add_node(Block::Head {
+                    layer: l + 1,
+                    index: i,
+                    label: h.label.clone(),
+                    key_size: h.wq.cols,
+                });
+                for &p in &prev {
+                    g.add_edge(p, n, ());
+                }
+                heads.push(n);
+            }
+            if !heads.is_empty() {
+                prev = heads;
+            }
+            if let Some(m) = &layer.mlp {
+                let n = g.add_node(Block::Mlp {
+                    layer: l + 1,
+                    hidden: m.b1.len(),
+                    labels: m.labels.clone(),
+                });
+                for &p in &prev {
+                    g.add_edge(p, n, ());
+                }
+                prev = vec![n];
+            }
+        }
+        let out = g.add_node(Block::Unembed {
+            values: self.unembed.dims.len(),
+        });
+        for &p in &prev {
+            g.add_edge(p, out, ());
+        }
+        g
+    }
+
+    /// Graphviz DOT of [`Model::block_graph`].
+    pub fn to_dot(&self) -> String {
+        let g = self.block_graph();
+        let mut out = String::from(
+            "digraph model {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
+        for idx in g.node_indices() {
+            let label = match &g[idx] {
+                Block::Embed { residual } => format!("embed\\nresidual {residual}"),
+                Block::Head {
+                    layer,
+                    index,
+                    label,
+                    key_size,
+                } => {
+                    format!("L{layer} head {index}\\n{label}\\nkey size {key_size}")
+                }
+                Block::Mlp {
+                    layer,
+                    hidden,
+                    labels,
+                } => {
+                    format!("L{layer} MLP\\n{hidden} hidden\\n{}", labels.join("\\n"))
+                }
+                Block::Unembed { values } => format!("unembed\\n{values} values"),
+            };
+            out.push_str(&format!(
+                "  n{} [label=\"{}\"];\n",
+                idx.index(),
+                label.replace('"', "'")
+            ));
+        }
+        for e in g.edge_indices() {
+            if let Some((a, b)) = g.edge_endpoints(e) {
+                out.push_str(&format!("  n{} -> n{};\n", a.index(), b.index()));
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// Shapes and labels (no raw weights): for snapshots and `stats`.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "residual ({}): {}\nvocab: {}\nmax_len: {}\n",
+            self.residual.len(),
+            self.residual.join(" "),
+            self.vocab
+                .iter()
+                .map(Val::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            self.max_len
+        );
+        for (l, layer) in self.layers.iter().enumerate() {
+            out.push_str(&format!("layer {}\n", l + 1));
+            for h in &layer.heads {
+                out.push_str(&format!(
+                    "  head {}: wq {}x{} ({} nonzero), wk {}x{} ({} nonzero), wov {}x{} ({} nonzero)\n",
+                    h.label, h.wq.rows, h.wq.cols, h.wq.nonzero(), h.wk.rows, h.wk.cols, h.wk.nonzero(), h.wov.rows, h.wov.cols, h.wov.nonzero()
+                ));
+            }
+            if let Some(m) = &layer.mlp {
+                out.push_str(&format!(
+                    "  mlp {} hidden ({}): w1 {} nonzero, w2 {} nonzero\n",
+                    m.b1.len(),
+                    m.labels.join(", "),
+                    m.w1.nonzero(),
+                    m.w2.nonzero()
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "unembed: {}\n",
+            self.unembed
+                .dims
+                .iter()
+                .map(|(d, v)| format!("{}={v}", self.residual.get(*d).map_or("?", String::as_str)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        out
+    }
+}

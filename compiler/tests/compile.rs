@@ -131,3 +131,19 @@ fn pointers_compile_exactly() {
         }
     }
 }
+
+/// The compiled `reverse`: residual labels, blocks and their shapes (no raw floats).
+#[test]
+fn reverse_model_snapshot() {
+    let (p, _) = Program::load("<t>", "", &STD);
+    let def = p.resolve_str("std::rasp::reverse").expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let (ir, _) = optimize(&ir, &OptLimits::default());
+    let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+    let model = ir_to_graph(&ir, &vocab, 4).expect("compiles");
+    insta::assert_snapshot!(format!(
+        "std::rasp::reverse, vocab a b c, max_len 4\n---\n{}\n{}",
+        model.describe(),
+        model.to_dot()
+    ));
+}

@@ -6,8 +6,9 @@
 //! (the same function as `tessera_compiler::graph::Model::forward`). CPU always works; CUDA is
 //! behind the `cuda` feature and, without it, asking for it is the error `NotCompiledWithCuda`.
 //!
-//! On disk a model is a directory with `model.safetensors` (the weights) and `graph.json` (the
-//! residual labels, vocabulary, maximum length, layer shapes and the output encoding). Loading
+//! On disk a model is a directory with `model.safetensors` (the weights), `graph.json` (the
+//! residual labels, vocabulary, maximum length, layer shapes and the output encoding) and
+//! `graph.dot` (the blocks, for Graphviz). Loading
 //! checks every tensor's presence, shape and finiteness before anything runs.
 
 use candle_core::{D, DType, Device, Tensor};
@@ -363,6 +364,7 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
     let written = (|| -> R<()> {
         candle_core::safetensors::save(&tensors, tmp.join("model.safetensors"))?;
         std::fs::write(tmp.join("graph.json"), json).map_err(|e| io(e, &tmp))?;
+        std::fs::write(tmp.join("graph.dot"), model.to_dot()).map_err(|e| io(e, &tmp))?;
         if dir.exists() {
             std::fs::remove_dir_all(dir).map_err(|e| io(e, dir))?;
         }
