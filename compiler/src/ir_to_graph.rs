@@ -168,10 +168,9 @@ impl Builder<'_> {
                 self.ready.insert(id, 0);
             }
             Op::Indices => {
-                let dims = (0..self.n)
-                    .map(|i| (self.dim(format!("indices:{i}")), Val::Int(i as i64)))
-                    .collect();
-                self.enc.insert(id, Enc { dims });
+                // One set of `indices:i` dimensions, shared with `best`'s key ranking.
+                let enc = self.indices_enc();
+                self.enc.insert(id, enc);
                 self.ready.insert(id, 0);
             }
             Op::Const(v) => {
@@ -811,6 +810,14 @@ impl Builder<'_> {
 
     fn assemble(self, vocab: &[Val], out: Enc) -> R<Model> {
         let d = self.residual.len();
+        // Every residual dimension has one meaning: embeddings find theirs by label.
+        let mut seen = BTreeSet::new();
+        if let Some(dup) = self.residual.iter().find(|l| !seen.insert(l.as_str())) {
+            return fail(
+                Span::default(),
+                format!("internal error: residual dimension `{dup}` allocated twice"),
+            );
+        }
         let index = |label: &str| self.residual.iter().position(|l| l == label);
         let mut token_embed = Mat::zeros(vocab.len() + 1, d);
         for (r, v) in vocab.iter().enumerate() {

@@ -147,3 +147,163 @@ fn reverse_model_snapshot() {
         model.to_dot()
     ));
 }
+
+/// Random well-typed programs (maps, zipmaps, composite selectors, aggregate, width, best,
+/// mean) compile to models equal to the interpreter on every input up to length 4.
+mod random_programs {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum K {
+        Str,
+        Int,
+        Bool,
+    }
+
+    /// One step: picks from the variables so far (by index) and adds one.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Map(usize, u8),
+        Zip(usize, usize, u8),
+        Width(Sel),
+        Aggregate(Sel, usize),
+        Best(Sel, usize),
+    }
+
+    #[derive(Debug, Clone)]
+    enum Sel {
+        Cmp(usize, usize, u8),
+        And(Box<Sel>, Box<Sel>),
+        Or(Box<Sel>, Box<Sel>),
+        Not(Box<Sel>),
+    }
+
+    fn sel() -> impl Strategy<Value = Sel> {
+        let leaf = (0usize..8, 0usize..8, 0u8..7).prop_map(|(a, b, o)| Sel::Cmp(a, b, o));
+        leaf.prop_recursive(2, 4, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| Sel::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Sel::Or(Box::new(a), Box::new(b))),
+                inner.prop_map(|a| Sel::Not(Box::new(a))),
+            ]
+        })
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0usize..8, 0u8..4).prop_map(|(a, f)| Step::Map(a, f)),
+            (0usize..8, 0usize..8, 0u8..3).prop_map(|(a, b, f)| Step::Zip(a, b, f)),
+            sel().prop_map(Step::Width),
+            (sel(), 0usize..8).prop_map(|(s, v)| Step::Aggregate(s, v)),
+            (sel(), 0usize..8).prop_map(|(s, v)| Step::Best(s, v)),
+        ]
+    }
+
+    /// Render a selector over variables of matching kinds (picked modulo the pool).
+    fn render_sel(s: &Sel, vars: &[K]) -> String {
+        match s {
+            Sel::Cmp(a, b, o) => {
+                let a = a % vars.len();
+                // Find a query variable of the same kind.
+                let same: Vec<usize> = (0..vars.len()).filter(|&i| vars[i] == vars[a]).collect();
+                let b = same[b % same.len()];
+                let op = ["==", "!=", "<", "<=", ">", ">=", "true"][*o as usize];
+                format!("select(s{a}, s{b}, {op})")
+            }
+            Sel::And(a, b) => format!("({} & {})", render_sel(a, vars), render_sel(b, vars)),
+            Sel::Or(a, b) => format!("({} | {})", render_sel(a, vars), render_sel(b, vars)),
+            Sel::Not(a) => format!("!{}", render_sel(a, vars)),
+        }
+    }
+
+    fn render(steps: &[Step], mean_last: bool) -> String {
+        let mut vars = vec![K::Str, K::Int];
+        let mut out = String::from("fn main() {\n    let s0 = tokens;\n    let s1 = indices;\n");
+        for st in steps {
+            let n = vars.len();
+            let (expr, k) = match st {
+                Step::Map(a, f) => {
+                    let a = a % n;
+                    match (vars[a], f % 2) {
+                        (K::Int, 0) => (format!("map(s{a}, |x| x % 3)"), K::Int),
+                        (K::Int, _) => (format!("map(s{a}, |x| x > 1)"), K::Bool),
+                        (K::Str, 0) => (
+                            format!("map(s{a}, |x| if x == \"a\" then \"b\" else x)"),
+                            K::Str,
+                        ),
+                        (K::Str, _) => (format!("map(s{a}, |x| x == \"c\")"), K::Bool),
+                        (K::Bool, _) => (format!("map(s{a}, |x| not x)"), K::Bool),
+                    }
+                }
+                Step::Zip(a, b, f) => {
+                    let a = a % n;
+                    let same: Vec<usize> = (0..n).filter(|&i| vars[i] == vars[a]).collect();
+                    let b = same[b % same.len()];
+                    match (vars[a], f % 2) {
+                        (K::Int, 0) => (format!("zipmap(s{a}, s{b}, |x, y| (x + y) % 4)"), K::Int),
+                        (K::Bool, _) => (format!("zipmap(s{a}, s{b}, |x, y| x and y)"), K::Bool),
+                        _ => (format!("zipmap(s{a}, s{b}, |x, y| x == y)"), K::Bool),
+                    }
+                }
+                Step::Width(s) => (format!("width({})", render_sel(s, &vars)), K::Int),
+                Step::Aggregate(s, v) => {
+                    let v = v % n;
+                    let d = match vars[v] {
+                        K::Str => "\"z\"",
+                        K::Int => "-1",
+                        K::Bool => "false",
+                    };
+                    (
+                        format!("aggregate({}, s{v}, default: {d})", render_sel(s, &vars)),
+                        vars[v],
+                    )
+                }
+                Step::Best(s, v) => {
+                    let v = v % n;
+                    (
+                        format!("best({}, s{v}, default: -1)", render_sel(s, &vars)),
+                        K::Int,
+                    )
+                }
+            };
+            out.push_str(&format!("    let s{n} = {expr};\n"));
+            vars.push(k);
+        }
+        let last = vars.len() - 1;
+        if mean_last && vars[last] == K::Bool {
+            out.push_str(&format!(
+                "    mean(select(indices, indices, <=), numeric(s{last}))\n}}\n"
+            ));
+        } else {
+            out.push_str(&format!("    s{last}\n}}\n"));
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn compiled_random_programs_equal_the_interpreter(steps in prop::collection::vec(step(), 1..5), mean_last: bool) {
+            let src = render(&steps, mean_last);
+            let (p, diags) = Program::load("<random>", &src, &STD);
+            prop_assert!(diags.is_empty(), "{}\n{:?}", src, diags);
+            let def = p.resolve_str("main").expect("main");
+            let args = EntryArgs::default();
+            let ir = ast_to_ir(&p, def, &args).expect("lowers");
+            let (ir, _) = optimize(&ir, &OptLimits::default());
+            let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+            let model = match ir_to_graph(&ir, &vocab, 4) {
+                Ok(m) => m,
+                Err(e) => return Err(TestCaseError::fail(format!("{src}\ndoes not compile: {}", e.message))),
+            };
+            for input in all_inputs(&vocab, 4) {
+                if let Ok(Output::Seq(s)) = Interp::new(&p, Some(&input)).run_entry(def, &args) {
+                    let got = model.forward(&input).expect("runs");
+                    prop_assert_eq!(&got, &s.vals, "{}\non {:?}", src, input.iter().map(Val::to_string).collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+}
