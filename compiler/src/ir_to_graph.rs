@@ -162,7 +162,7 @@ impl Builder<'_> {
             Op::Tokens => {
                 let dims = vocab
                     .iter()
-                    .map(|v| (self.dim(format!("tokens:{v}")), v.clone()))
+                    .map(|v| (self.dim(format!("tokens:{}", label(v))), v.clone()))
                     .collect();
                 self.enc.insert(id, Enc { dims });
                 self.ready.insert(id, 0);
@@ -420,7 +420,7 @@ impl Builder<'_> {
         }
         let raw: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}.raw:{v}")), v.clone()))
+            .map(|v| (self.dim(format!("%{id}.raw:{}", label(v))), v.clone()))
             .collect();
         let raw_of = |v: &Val| {
             raw.iter()
@@ -454,7 +454,7 @@ impl Builder<'_> {
         self.heads.entry(t).or_default().push(head);
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
         let time = t + 1;
         self.cleanup(id, &raw, &dims, time);
@@ -504,7 +504,7 @@ impl Builder<'_> {
         }
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
         let time = even_after(
             inputs
@@ -582,7 +582,7 @@ impl Builder<'_> {
     fn decode(&mut self, id: NodeId, raw: usize, points: &[(f64, Val)], time: usize) -> Enc {
         let dims: Vec<(usize, Val)> = points
             .iter()
-            .map(|(_, v)| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .map(|(_, v)| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
         for j in 0..points.len().saturating_sub(1) {
             let (xj, xk) = (points[j].0, points[j + 1].0);
@@ -640,7 +640,7 @@ impl Builder<'_> {
         })?;
         let raw: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}.raw:{v}")), v.clone()))
+            .map(|v| (self.dim(format!("%{id}.raw:{}", label(v))), v.clone()))
             .collect();
         let raw_of = |v: &Val| {
             raw.iter()
@@ -668,7 +668,7 @@ impl Builder<'_> {
         self.heads.entry(t).or_default().push(head);
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{v}")), v.clone()))
+            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
         let time = t + 1;
         self.cleanup(id, &raw, &dims, time);
@@ -823,7 +823,7 @@ impl Builder<'_> {
         for (r, v) in vocab.iter().enumerate() {
             token_embed.set(r, self.one, 1.0);
             token_embed.set(r, self.real, 1.0);
-            if let Some(c) = index(&format!("tokens:{v}")) {
+            if let Some(c) = index(&format!("tokens:{}", label(v))) {
                 token_embed.set(r, c, 1.0);
             }
         }
@@ -880,6 +880,15 @@ impl Builder<'_> {
             layers,
             unembed: Unembed { dims: out.dims },
         })
+    }
+}
+
+/// A value as it appears in residual labels: exact for floats (two floats that print alike
+/// under `%g` are still two dimensions with two labels).
+fn label(v: &Val) -> String {
+    match v {
+        Val::Float(x) => format!("{x:?}"),
+        other => other.to_string(),
     }
 }
 
