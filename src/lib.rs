@@ -471,6 +471,8 @@ pub struct VerifyOptions {
     pub seed: u64,
     /// Enumerate every input when there are at most this many.
     pub exhaustive_limit: usize,
+    /// Run the model with hard attention (uniform over the keys of maximal score).
+    pub hard: bool,
 }
 
 impl Default for VerifyOptions {
@@ -479,6 +481,7 @@ impl Default for VerifyOptions {
             samples: 10_000,
             seed: 1,
             exhaustive_limit: EXHAUSTIVE_LIMIT,
+            hard: false,
         }
     }
 }
@@ -531,7 +534,13 @@ impl Session {
             samples,
             seed,
             exhaustive_limit,
+            hard,
         } = options;
+        let attention = if hard {
+            tessera_compiler::graph::Attention::Hard
+        } else {
+            tessera_compiler::graph::Attention::Soft
+        };
         let model = self.compile(entry, vocab, max_len, args)?;
         let def = self.resolve_entry(entry)?;
         let entry_args = self.entry_args(def, args)?;
@@ -555,7 +564,7 @@ impl Session {
             match interp.run_entry(def, &entry_args) {
                 Ok(Output::Seq(want)) => {
                     report.compared += 1;
-                    let got = model.model.forward(input);
+                    let got = model.model.forward_with(input, attention);
                     if got.as_ref().ok() != Some(&want.vals) {
                         report.mismatch_count += 1;
                         if report.mismatches.len() < 5 {

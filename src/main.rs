@@ -73,6 +73,9 @@ enum Command {
         /// Seed of the random inputs.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Run the model with hard attention (uniform over the maximal scores).
+        #[arg(long)]
+        hard: bool,
     },
     /// Compile a program to a transformer, check it against the interpreter, and write it to
     /// DIR (`model.safetensors`, `graph.json`). A model that disagrees is not written.
@@ -286,6 +289,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             target,
             samples,
             seed,
+            hard,
         } => {
             let session = load(file.as_ref(), target.entry.as_deref())?;
             let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
@@ -298,6 +302,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     samples,
                     seed,
                     exhaustive_limit: tessera::EXHAUSTIVE_LIMIT,
+                    hard,
                 },
             )?;
             let s = model.stats();
@@ -358,6 +363,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         samples: 1000,
                         seed: 1,
                         exhaustive_limit: 20_000,
+                        hard: false,
                     },
                 )?;
                 if r.mismatch_count > 0 {

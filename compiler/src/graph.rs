@@ -102,6 +102,13 @@ pub struct Model {
     pub unembed: Unembed,
 }
 
+/// How attention weights are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attention {
+    Soft,
+    Hard,
+}
+
 /// Why a forward pass could not run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ForwardError {
@@ -153,6 +160,16 @@ impl Model {
 
     /// Run the model on tokens; the decoded output per input position.
     pub fn forward(&self, tokens: &[Val]) -> Result<Vec<Val>, ForwardError> {
+        self.forward_with(tokens, Attention::Soft)
+    }
+
+    /// Run with softmax attention, or with hard attention (each query attends uniformly to the
+    /// keys of maximal score: the idealised transformer RASP describes).
+    pub fn forward_with(
+        &self,
+        tokens: &[Val],
+        attention: Attention,
+    ) -> Result<Vec<Val>, ForwardError> {
         let n = tokens.len();
         if n > self.max_len {
             return Err(ForwardError::TooLong {
@@ -192,7 +209,20 @@ impl Model {
                         .map(|krow| qrow.iter().zip(krow).map(|(a, b)| a * b).sum())
                         .collect();
                     let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                    let w: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+                    let w: Vec<f64> = match attention {
+                        Attention::Soft => scores.iter().map(|s| (s - m).exp()).collect(),
+                        // Ties within a relative 1e-9 of the maximum share the weight.
+                        Attention::Hard => scores
+                            .iter()
+                            .map(|s| {
+                                if (m - s) <= 1e-9 * m.abs().max(1.0) {
+                                    1.0
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect(),
+                    };
                     let z: f64 = w.iter().sum();
                     for (ki, wk) in w.iter().enumerate() {
                         let a = wk / z;

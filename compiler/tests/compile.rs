@@ -65,6 +65,10 @@ fn verify_src(
         let want = Interp::new(&p, Some(&input)).run_entry(def, &args);
         if let Ok(Output::Seq(s)) = want {
             let got = model.forward(&input).expect("runs");
+            let hard = model
+                .forward_with(&input, tessera_compiler::graph::Attention::Hard)
+                .expect("runs");
+            assert_eq!(hard, s.vals, "{entry} (hard attention) on {input:?}");
             assert_eq!(
                 got,
                 s.vals,
