@@ -20,6 +20,7 @@
 //! # Ok::<(), tessera::Error>(())
 //! ```
 
+pub mod draw;
 pub mod repl;
 
 use std::fmt;
@@ -614,6 +615,32 @@ impl Session {
             }
         }
         Ok((model, report))
+    }
+}
+
+impl Session {
+    /// An SVG picture of `entry` as a transformer on `input` (see [`draw`]).
+    pub fn draw(
+        &self,
+        entry: &str,
+        input: &str,
+        args: &[(String, String)],
+    ) -> Result<String, Error> {
+        let def = self.resolve_entry(entry)?;
+        let entry_args = self.entry_args(def, args)?;
+        let ir =
+            tessera_compiler::ast_to_ir(&self.program, def, &entry_args).map_err(|e| Error {
+                kind: ErrorKind::Program,
+                diagnostics: vec![
+                    Diagnostic::error("E0600", "CompileError", e.message.clone())
+                        .with_primary(e.span, "cannot be drawn"),
+                ],
+                sources: self.program.sources.clone(),
+            })?;
+        let (ir, _) =
+            tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
+        let tokens: Vec<Val> = input.split_whitespace().map(Val::from_token).collect();
+        draw::draw(&ir, &tokens, &format!("{entry} on \"{input}\"")).map_err(Error::program)
     }
 }
 

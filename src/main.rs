@@ -105,6 +105,24 @@ enum Command {
         #[arg(long)]
         cuda: bool,
     },
+    /// Draw a program as a transformer on one input (SVG): layers, heads with their selector
+    /// on the input, MLPs with their values, the output.
+    Draw {
+        /// The program (optional with `--entry std::...`).
+        file: Option<PathBuf>,
+        /// The function to draw (default `main`).
+        #[arg(long)]
+        entry: Option<String>,
+        /// The input tokens.
+        #[arg(long, allow_hyphen_values = true)]
+        input: String,
+        /// Scalar parameters of the entry, as for `run`.
+        #[arg(long = "arg", value_name = "NAME=VALUE")]
+        args: Vec<String>,
+        /// The SVG file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
     /// The interactive REPL (reads a script from stdin when it is not a terminal).
     Repl,
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
@@ -421,6 +439,27 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Draw {
+            file,
+            entry,
+            input,
+            args,
+            out,
+        } => {
+            let session = load(file.as_ref(), entry.as_deref())?;
+            let entry = entry.unwrap_or_else(|| "main".to_string());
+            let svg = session.draw(&entry, &input, &parse_args(&args)?)?;
+            write_atomic(&out, svg.as_bytes())?;
+            if !cli.json {
+                eprintln!("wrote {}", out.display());
+            } else {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "out": out.display().to_string()})
+                );
+            }
+            Ok(())
+        }
         Command::Repl => {
             let mut repl = tessera::repl::Repl::new();
             let mut stdout = std::io::stdout();
@@ -502,6 +541,17 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Write a file completely or not at all (a temporary file renamed into place).
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let fail = |e: std::io::Error| Error::usage(format!("cannot write `{}`: {e}", path.display()));
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
 }
 
 /// The largest `--max-len` accepted for value-set inference.

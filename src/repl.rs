@@ -63,7 +63,9 @@ several lines while brackets are open. Every new definition is evaluated on the 
   :load FILE        add a file's definitions
   :defs             show the definitions so far
   :reset            forget all definitions and the example
-  :stats, :compile, :draw   need the compiler (not available yet)
+  :stats EXPR       compile EXPR for the example (its tokens, its length): layers, heads, sizes
+  :compile EXPR -o DIR      ... and write the model (model.safetensors, graph.json, graph.dot)
+  :draw EXPR -o F.svg       picture of EXPR as a transformer on the example
   :help             this text
   :quit             leave (or Ctrl-D); Ctrl-C abandons the current input";
 
@@ -196,9 +198,7 @@ impl Repl {
                 *self = Repl::new();
                 "definitions and example cleared\n".into()
             }
-            "stats" | "compile" | "draw" => format!(
-                ":{name} needs the compiler to model graphs, which Tessera does not have yet\n"
-            ),
+            "stats" | "compile" | "draw" => self.model_command(name, arg),
             other => {
                 let known: Vec<&str> = COMMANDS.iter().map(|c| &c[1..]).collect();
                 match tessera_lang::diag::did_you_mean(other, known) {
@@ -208,6 +208,66 @@ impl Repl {
             }
         };
         Step::Continue(text)
+    }
+
+    /// `:stats EXPR`, `:compile EXPR -o DIR`, `:draw EXPR -o FILE.svg`: compiled for the
+    /// running example (its distinct tokens are the vocabulary, its length the maximum length).
+    fn model_command(&mut self, name: &str, arg: &str) -> String {
+        let Some(example) = self.example.clone() else {
+            return format!(
+                ":{name} works on the running example: set one with `:example a b c`\n"
+            );
+        };
+        let (expr, out) = match arg.rsplit_once(" -o ") {
+            Some((e, o)) => (e.trim(), Some(o.trim())),
+            None => (arg.trim(), None),
+        };
+        if expr.is_empty() || (name != "stats" && out.is_none()) {
+            return match name {
+                "stats" => "usage: :stats EXPR\n".into(),
+                "compile" => "usage: :compile EXPR -o DIR\n".into(),
+                _ => "usage: :draw EXPR -o FILE.svg\n".into(),
+            };
+        }
+        self.counter += 1;
+        let fname = format!("__repl_{}", self.counter);
+        let source = format!("{}fn {fname}() = {expr}\n", self.defs);
+        let session = match Session::from_source("<repl>", &source) {
+            Ok(s) => s,
+            Err(e) => return e.render(false),
+        };
+        let mut vocab: Vec<&str> = example.split_whitespace().collect();
+        vocab.sort_unstable();
+        vocab.dedup();
+        let max_len = example.split_whitespace().count().max(1);
+        let result = match name {
+            "draw" => session.draw(&fname, &example, &[]).and_then(|svg| {
+                let path = out.unwrap_or("out.svg");
+                std::fs::write(path, svg)
+                    .map(|_| format!("wrote {path}\n"))
+                    .map_err(|e| crate::Error::usage(format!("cannot write `{path}`: {e}")))
+            }),
+            _ => session.compile(&fname, &vocab, max_len, &[]).and_then(|m| {
+                let s = m.stats();
+                let summary = format!(
+                    "{} layers, heads {}, MLP hidden {}, residual {}, {} params ({} nonzero) for vocab {{{}}}, max_len {max_len}\n",
+                    s.layers,
+                    s.heads_per_layer.iter().map(usize::to_string).collect::<Vec<_>>().join("/"),
+                    s.mlp_hidden_per_layer.iter().map(usize::to_string).collect::<Vec<_>>().join("/"),
+                    s.residual_width,
+                    s.params,
+                    s.nonzero_params,
+                    vocab.join(", ")
+                );
+                match (name, out) {
+                    ("compile", Some(dir)) => m
+                        .save(&fname, std::path::Path::new(dir))
+                        .map(|_| format!("wrote {dir}: {summary}")),
+                    _ => Ok(summary),
+                }
+            }),
+        };
+        result.unwrap_or_else(|e| e.render(false))
     }
 
     /// Add definitions; on success show each new one on the example.

@@ -19,6 +19,9 @@ pub struct Analysis {
     pub layers: usize,
     /// Heads used in each layer (index 0 is layer 1).
     pub heads: Vec<usize>,
+    /// For every IR node: the layer whose attention computes it (reductions), or after whose
+    /// attention it is available (maps: 0 means before the first attention).
+    pub node_layer: Vec<usize>,
 }
 
 impl Analysis {
@@ -93,5 +96,6 @@ pub fn analyse(ir: &Ir) -> Analysis {
     Analysis {
         layers,
         heads: heads.iter().map(BTreeSet::len).collect(),
+        node_layer: depth,
     }
 }

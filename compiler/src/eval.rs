@@ -32,8 +32,35 @@ fn kerr(e: KernelError, span: Span) -> EvalError {
     }
 }
 
+/// The value of one node on one input (for pictures and debugging).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeValue {
+    Seq(Vec<Val>),
+    Sel(Selector),
+    /// Not live (the output does not depend on it).
+    Unused,
+}
+
+/// Run the IR on input tokens and keep every live node's value.
+pub fn eval_all(ir: &Ir, tokens: &[Val]) -> Result<Vec<NodeValue>, EvalError> {
+    let (vals, _) = run(ir, tokens)?;
+    Ok(vals
+        .into_iter()
+        .map(|v| match v {
+            V::Seq(s) => NodeValue::Seq(s),
+            V::Sel(s) => NodeValue::Sel(s),
+            V::Unused => NodeValue::Unused,
+        })
+        .collect())
+}
+
 /// Run the IR on input tokens.
 pub fn eval(ir: &Ir, tokens: &[Val]) -> Result<Output, EvalError> {
+    let (mut vals, _) = run(ir, tokens)?;
+    output(ir, &mut vals)
+}
+
+fn run(ir: &Ir, tokens: &[Val]) -> Result<(Vec<V>, ()), EvalError> {
     let n = tokens.len();
     let live = ir.live();
     let mut vals: Vec<V> = (0..ir.nodes.len()).map(|_| V::Unused).collect();
@@ -151,6 +178,10 @@ pub fn eval(ir: &Ir, tokens: &[Val]) -> Result<Output, EvalError> {
         };
         vals[id] = v;
     }
+    Ok((vals, ()))
+}
+
+fn output(ir: &Ir, vals: &mut [V]) -> Result<Output, EvalError> {
     match &ir.output {
         Some(IrOutput::Scalar(v)) => Ok(Output::Scalar(v.clone())),
         Some(IrOutput::Seq(i)) => match std::mem::replace(&mut vals[*i], V::Unused) {

@@ -311,3 +311,28 @@ fn compile_then_exec_with_candle() {
     assert!(err.contains("cannot load the model"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn draw_writes_an_svg_with_one_band_per_layer() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-draw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("reverse.svg");
+    let (code, _, err) = tessera(
+        &[
+            "draw",
+            "examples/reverse.tess",
+            "--input",
+            "a b c d",
+            "-o",
+            f.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&f).expect("written");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains(">layer 1<") && svg.contains(">layer 2<") && !svg.contains(">layer 3<"));
+    // The aggregate head's 4x4 selector: 16 cells, 4 of them selected (the anti-diagonal).
+    assert_eq!(svg.matches("fill=\"#3b6fb6\"").count(), 4, "{svg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

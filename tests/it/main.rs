@@ -6,3 +6,4 @@ mod corpus;
 mod limits;
 mod props;
 mod repl;
+mod tutorial;
