@@ -499,21 +499,32 @@ impl Session {
         let start = std::time::Instant::now();
         let def = self.resolve_entry(entry)?;
         let entry_args = self.entry_args(def, args)?;
-        let compile_err = |message: String, span: tessera_lang::span::Span| Error {
-            kind: ErrorKind::Program,
-            diagnostics: vec![
-                Diagnostic::error("E0600", "CompileError", message)
-                    .with_primary(span, "cannot be compiled"),
-            ],
-            sources: self.program.sources.clone(),
+        let compile_err = |message: String, span: tessera_lang::span::Span| {
+            let d = Diagnostic::error("E0600", "CompileError", message);
+            // Size limits concern the whole model: they have no place in the source.
+            let d = if span == tessera_lang::span::Span::default() {
+                d
+            } else {
+                d.with_primary(span, "cannot be compiled")
+            };
+            Error {
+                kind: ErrorKind::Program,
+                diagnostics: vec![d],
+                sources: self.program.sources.clone(),
+            }
         };
         let ir = tessera_compiler::ast_to_ir(&self.program, def, &entry_args)
             .map_err(|e| compile_err(e.message, e.span))?;
-        let (ir, _) =
+        let (opt, _) =
             tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
         let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
-        let model = tessera_compiler::ir_to_graph::ir_to_graph(&ir, &vocab, max_len)
-            .map_err(|e| compile_err(e.message, e.span))?;
+        // Fusion trades layers for table size; when a fused table is too large, the unfused IR
+        // (more MLP sublayers, smaller tables) may still compile.
+        let model = match tessera_compiler::ir_to_graph::ir_to_graph(&opt, &vocab, max_len) {
+            Ok(m) => m,
+            Err(first) => tessera_compiler::ir_to_graph::ir_to_graph(&ir, &vocab, max_len)
+                .map_err(|_| compile_err(first.message, first.span))?,
+        };
         Ok(CompiledModel {
             model,
             compile_time: start.elapsed(),

@@ -36,6 +36,9 @@ use tessera_lang::kernels::cmp_vals;
 use tessera_lang::span::Span;
 use tessera_lang::value::Val;
 
+/// The most dense parameters a model may have (checked before anything is allocated).
+pub const MAX_PARAMS: usize = 200_000_000;
+
 /// The most rows a lookup table (a map, or a joint selector feature) may have.
 pub const MAX_TABLE: usize = 100_000;
 /// Holds hidden units at 0 at BOS.
@@ -403,6 +406,7 @@ impl Builder<'_> {
         let t = odd_after(even_after(ready));
         let kf = self.joint(sel, "k", &key_encs, t - 1)?;
         let qf = self.side(sel, "q", &queries, t - 1)?;
+        check_table(kf.len(), qf.len())?;
         let n = self.n as f64;
         let mut scores: Vec<Val> = score_enc.dims.iter().map(|(_, v)| v.clone()).collect();
         scores.sort();
@@ -561,7 +565,7 @@ impl Builder<'_> {
         let nn = self.n as f64;
         let beta = (4.0 * (nn + 1.0).powi(3)).ln() + 1.0;
         let raw = self.dim(format!("%{id}.raw"));
-        let head = self.head(label, &kf, &qf, pred, beta, beta, &[(self.bos, raw, 1.0)]);
+        let head = self.head(label, &kf, &qf, pred, beta, beta, &[(self.bos, raw, 1.0)])?;
         self.heads.entry(t).or_default().push(head);
         // Decode x = 1/(m+1) to a one-hot of m in 0..=N.
         let points: Vec<(f64, Val)> = (0..=self.n)
@@ -664,7 +668,7 @@ impl Builder<'_> {
             beta,
             beta / 2.0,
             &ov,
-        );
+        )?;
         self.heads.entry(t).or_default().push(head);
         let dims: Vec<(usize, Val)> = outs
             .iter()
@@ -758,7 +762,7 @@ impl Builder<'_> {
             beta,
             beta / 2.0,
             &ov,
-        );
+        )?;
         self.heads.entry(t).or_default().push(head);
         let time = t + 1;
         let enc = self.decode(id, raw, &points, time);
@@ -779,7 +783,8 @@ impl Builder<'_> {
         beta: f64,
         beta_bos: f64,
         ov: &[(usize, usize, f64)],
-    ) -> Head {
+    ) -> R<Head> {
+        check_table(kf.len(), qf.len())?;
         let dk = kf.len() + 1;
         let mut wq = Mat::zeros(0, dk);
         let mut wk = Mat::zeros(0, dk);
@@ -800,12 +805,12 @@ impl Builder<'_> {
         wk.data = encode_entries(&k_entries);
         let mut wov = Mat::zeros(0, 0);
         wov.data = encode_entries(&ov.iter().map(|(a, b, w)| (*a, *b, *w)).collect::<Vec<_>>());
-        Head {
+        Ok(Head {
             label: label.to_string(),
             wq,
             wk,
             wov,
-        }
+        })
     }
 
     fn assemble(self, vocab: &[Val], out: Enc) -> R<Model> {
@@ -834,6 +839,33 @@ impl Builder<'_> {
             if let Some(c) = index(&format!("indices:{}", p - 1)) {
                 pos_embed.set(p, c, 1.0);
             }
+        }
+        // Refuse before allocating: dense matrices of this size would not fit.
+        let head_params: usize = self
+            .heads
+            .values()
+            .flatten()
+            .map(|h| {
+                d.saturating_mul(h.wq.cols)
+                    .saturating_mul(2)
+                    .saturating_add(d.saturating_mul(d))
+            })
+            .fold(0usize, usize::saturating_add);
+        let mlp_params: usize = self
+            .units
+            .values()
+            .map(|u| u.len().saturating_mul(d).saturating_mul(2))
+            .fold(0usize, usize::saturating_add);
+        let total = head_params
+            .saturating_add(mlp_params)
+            .saturating_add((vocab.len() + self.n + 2).saturating_mul(d));
+        if total > MAX_PARAMS {
+            return fail(
+                Span::default(),
+                format!(
+                    "the model would have {total} dense parameters (residual width {d}), more than the limit {MAX_PARAMS}; use a smaller vocabulary or max_len"
+                ),
+            );
         }
         let last = self
             .units
@@ -923,6 +955,22 @@ fn size_head(h: &Head, d: usize) -> Head {
         wk: fill(&h.wk, d, h.wk.cols),
         wov: fill(&h.wov, d, d),
     }
+}
+
+/// The most (query tuple, key tuple) pairs a head's truth table may have.
+pub const MAX_HEAD_TABLE: usize = 20_000_000;
+
+fn check_table(keys: usize, queries: usize) -> R<()> {
+    let cells = keys.saturating_mul(queries);
+    if cells > MAX_HEAD_TABLE {
+        return fail(
+            Span::default(),
+            format!(
+                "a head would compare {queries} query tuples with {keys} key tuples ({cells} pairs), more than the limit {MAX_HEAD_TABLE}; use a smaller vocabulary or max_len"
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Every tuple of one value per encoding, with the dims that hold them.
