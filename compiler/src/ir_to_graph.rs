@@ -18,7 +18,8 @@
 //! `β = ln(4(N+1)³) + 1` the leakage is below a quarter of the gap between consecutive values
 //! 1/(m+1), and a step-function MLP decodes m exactly. `length` is the width of an all-true
 //! selector. Maps are lookup tables: one hidden unit per input tuple (`relu(Σ x − (k−1))`).
-//! Every MLP unit is held at 0 at BOS, so BOS never shows a value to later heads.
+//! Every MLP unit is held at 0 at BOS (a `bos` weight larger than anything the unit could reach
+//! there), so BOS never shows a value to later heads.
 //!
 //! `mean` gives BOS the score β/2 and the value 0, reads each key's number from its one-hot
 //! encoding, and decodes the result onto the finite set of possible means (see `mean_head`).
@@ -592,15 +593,19 @@ impl Builder<'_> {
             let (xj, xk) = (points[j].0, points[j + 1].0);
             let tj = (xj + xk) / 2.0;
             let k = 2.0 / (xk - xj);
+            // At BOS, `raw` is some average of the head's values, bounded by the largest |x|
+            // (plus one for BOS's own): the gate must exceed what the unit could then reach.
+            let reach = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0;
             // ge_j moves the one-hot from point j to point j+1.
             let plus: Vec<(usize, f64)> = vec![(dims[j + 1].0, 1.0), (dims[j].0, -1.0)];
             let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
             for (bias, outputs) in [(-k * tj + 0.5, plus), (-k * tj - 0.5, minus)] {
+                let gate = BOS_GATE.max(k * reach + bias.abs() + 1.0);
                 self.add_unit(
                     time,
                     format!("decode %{id}"),
                     Unit {
-                        inputs: vec![(raw, k), (self.bos, -BOS_GATE)],
+                        inputs: vec![(raw, k), (self.bos, -gate)],
                         bias,
                         outputs,
                     },

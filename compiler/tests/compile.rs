@@ -311,3 +311,32 @@ mod random_programs {
         }
     }
 }
+
+/// Long inputs: decoders with steep steps must still be silent at BOS (a regression: at
+/// max_len ≥ 128 the fixed BOS gate was too small and `sort` went wrong).
+#[test]
+fn sort_is_exact_on_long_inputs() {
+    let (p, _) = Program::load("<t>", "", &STD);
+    let def = p.resolve_str("std::rasp::sort").expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let (ir, _) = optimize(&ir, &OptLimits::default());
+    let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+    let model = ir_to_graph(&ir, &vocab, 140).expect("compiles");
+    let mut s: u64 = 12345;
+    for _ in 0..4 {
+        let len = 120 + (s % 20) as usize;
+        let input: Vec<Val> = (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                vocab[(s % 3) as usize].clone()
+            })
+            .collect();
+        let want = match Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default()) {
+            Ok(Output::Seq(s)) => s.vals,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(model.forward(&input).expect("runs"), want);
+    }
+}
