@@ -351,6 +351,19 @@ impl Session {
 }
 
 /// A program compiled to a transformer with exact weights.
+///
+/// ```
+/// use tessera::{Session, VerifyOptions};
+///
+/// let session = Session::stdlib();
+/// let (model, report) =
+///     session.verify("std::rasp::reverse", &["a", "b"], 5, &[], VerifyOptions::default())?;
+/// assert_eq!(report.mismatch_count, 0); // every input of length 0..=5 agrees
+/// assert_eq!(model.stats().layers, 3);
+/// let out = model.exec(&["a b b"], false)?; // candle, on the CPU
+/// assert_eq!(out[0].iter().map(ToString::to_string).collect::<Vec<_>>(), ["b", "b", "a"]);
+/// # Ok::<(), tessera::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct CompiledModel {
     model: tessera_compiler::graph::Model,
@@ -631,6 +644,12 @@ impl Session {
 
 impl Session {
     /// An SVG picture of `entry` as a transformer on `input` (see [`draw`]).
+    ///
+    /// ```
+    /// let svg = tessera::Session::stdlib().draw("std::rasp::sort", "3 1 2", &[])?;
+    /// assert!(svg.starts_with("<svg") && svg.contains("layer 2"));
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
     pub fn draw(
         &self,
         entry: &str,
