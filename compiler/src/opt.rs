@@ -646,14 +646,18 @@ impl CostFunction<ENode> for CompileCost {
     }
 }
 
-fn to_enode(op: &Op, ids: &[Id]) -> ENode {
+fn to_enode(op: &Op, numeric: bool, ids: &[Id]) -> ENode {
     let c = |i: NodeId| ids[i];
     match op {
         Op::Tokens => ENode::Tokens,
         Op::Indices => ENode::Indices,
         Op::Length => ENode::Length,
         Op::Const(v) => ENode::Const(Key::new(v.clone())),
-        Op::Elementwise { .. } => unreachable!("maps are added with their encoding"),
+        Op::Elementwise { inputs, f } => ENode::Map(
+            Key::new(f.clone()),
+            numeric,
+            inputs.iter().map(|&i| c(i)).collect(),
+        ),
         Op::Select {
             keys,
             queries,
@@ -700,14 +704,7 @@ pub fn optimize(ir: &Ir, limits: &OptLimits) -> (Ir, OptReport) {
     let mut ids: Vec<Id> = vec![Id::from(0usize); ir.nodes.len()];
     for id in ir.live() {
         let node = ir.node(id);
-        let enode = match &node.op {
-            Op::Elementwise { inputs, f } => ENode::Map(
-                Key::new(f.clone()),
-                node.numeric,
-                inputs.iter().map(|&i| ids[i]).collect(),
-            ),
-            op => to_enode(op, &ids),
-        };
+        let enode = to_enode(&node.op, node.numeric, &ids);
         let eid = g.add(enode);
         if g[eid].data.span.is_none() {
             g[eid].data.span = Some(node.span);
