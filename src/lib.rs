@@ -176,6 +176,25 @@ impl Session {
         }
     }
 
+    /// Lower `entry` to the compiler's IR (errors point at what cannot be lowered).
+    fn lower(
+        &self,
+        entry: &str,
+        args: &[(String, String)],
+        what: &str,
+    ) -> Result<tessera_compiler::Ir, Error> {
+        let def = self.resolve_entry(entry)?;
+        let entry_args = self.entry_args(def, args)?;
+        tessera_compiler::ast_to_ir(&self.program, def, &entry_args).map_err(|e| Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![
+                Diagnostic::error("E0600", "CompileError", e.message.clone())
+                    .with_primary(e.span, what.to_string()),
+            ],
+            sources: self.program.sources.clone(),
+        })
+    }
+
     /// Whether `entry` names a function or `let` of the program (or of the standard library).
     pub fn check_entry(&self, entry: &str) -> Result<(), Error> {
         self.resolve_entry(entry).map(|_| ())
@@ -322,17 +341,7 @@ impl Session {
         args: &[(String, String)],
         optimize: bool,
     ) -> Result<IrView, Error> {
-        let def = self.resolve_entry(entry)?;
-        let entry_args = self.entry_args(def, args)?;
-        let ir =
-            tessera_compiler::ast_to_ir(&self.program, def, &entry_args).map_err(|e| Error {
-                kind: ErrorKind::Program,
-                diagnostics: vec![
-                    Diagnostic::error("E0600", "CompileError", e.message.clone())
-                        .with_primary(e.span, "cannot be lowered to the IR"),
-                ],
-                sources: self.program.sources.clone(),
-            })?;
+        let ir = self.lower(entry, args, "cannot be lowered to the IR")?;
         let (ir, report) = if optimize {
             let (opt, report) =
                 tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
@@ -510,8 +519,6 @@ impl Session {
         args: &[(String, String)],
     ) -> Result<CompiledModel, Error> {
         let start = std::time::Instant::now();
-        let def = self.resolve_entry(entry)?;
-        let entry_args = self.entry_args(def, args)?;
         let compile_err = |message: String, span: tessera_lang::span::Span| {
             let d = Diagnostic::error("E0600", "CompileError", message);
             // Size limits concern the whole model: they have no place in the source.
@@ -526,8 +533,7 @@ impl Session {
                 sources: self.program.sources.clone(),
             }
         };
-        let ir = tessera_compiler::ast_to_ir(&self.program, def, &entry_args)
-            .map_err(|e| compile_err(e.message, e.span))?;
+        let ir = self.lower(entry, args, "cannot be compiled")?;
         let (opt, _) =
             tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
         let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
@@ -656,17 +662,7 @@ impl Session {
         input: &str,
         args: &[(String, String)],
     ) -> Result<String, Error> {
-        let def = self.resolve_entry(entry)?;
-        let entry_args = self.entry_args(def, args)?;
-        let ir =
-            tessera_compiler::ast_to_ir(&self.program, def, &entry_args).map_err(|e| Error {
-                kind: ErrorKind::Program,
-                diagnostics: vec![
-                    Diagnostic::error("E0600", "CompileError", e.message.clone())
-                        .with_primary(e.span, "cannot be drawn"),
-                ],
-                sources: self.program.sources.clone(),
-            })?;
+        let ir = self.lower(entry, args, "cannot be drawn")?;
         let (ir, _) =
             tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
         let tokens: Vec<Val> = input.split_whitespace().map(Val::from_token).collect();

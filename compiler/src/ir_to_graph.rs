@@ -457,15 +457,21 @@ impl Builder<'_> {
             wov: stash(&ov, 0),
         };
         self.heads.entry(t).or_default().push(head);
+        self.finish_one_hot(id, &raw, &outs, t);
+        Ok(())
+    }
+
+    /// The node's exact one-hot, cleaned up from the head's `raw` output in the MLP after the
+    /// attention at `t`.
+    fn finish_one_hot(&mut self, id: NodeId, raw: &[(usize, Val)], outs: &BTreeSet<Val>, t: usize) {
         let dims: Vec<(usize, Val)> = outs
             .iter()
             .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
         let time = t + 1;
-        self.cleanup(id, &raw, &dims, time);
+        self.cleanup(id, raw, &dims, time);
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
-        Ok(())
     }
 
     /// Units that turn a noisy one-hot (`raw`) into an exact one (`dims`): 0 below 0.25, 1 above
@@ -675,14 +681,7 @@ impl Builder<'_> {
             &ov,
         )?;
         self.heads.entry(t).or_default().push(head);
-        let dims: Vec<(usize, Val)> = outs
-            .iter()
-            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
-            .collect();
-        let time = t + 1;
-        self.cleanup(id, &raw, &dims, time);
-        self.enc.insert(id, Enc { dims });
-        self.ready.insert(id, time);
+        self.finish_one_hot(id, &raw, &outs, t);
         Ok(())
     }
 
