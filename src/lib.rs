@@ -28,12 +28,44 @@ use std::path::Path;
 use tessera_lang::check;
 use tessera_lang::diag::{self, Diagnostic};
 use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
-use tessera_lang::program::{DefId, DefKind, Program, TableLoader};
+use tessera_lang::program::{DefId, DefKind, Program as LoadedProgram, TableLoader};
 use tessera_lang::span::SourceMap;
 use tessera_lang::value::Val;
 use tessera_lang::values::{self, Domain};
 
 pub use tessera_lang::interp::Output;
+
+/// A program's result: a sequence, a selector, a scalar or a list (printed as LANGUAGE.md says
+/// with [`Output::render`], as JSON with [`Output::to_json`]).
+pub type Value = Output;
+
+/// One entry of a session, ready to evaluate on inputs.
+///
+/// ```
+/// let session = tessera::Session::stdlib();
+/// let hist = session.program("std::rasp::hist")?;
+/// assert_eq!(hist.eval("a b a")?.render(), "2 1 2");
+/// assert_eq!(hist.eval("x")?.render(), "1");
+/// # Ok::<(), tessera::Error>(())
+/// ```
+pub struct Program<'s> {
+    session: &'s Session,
+    entry: String,
+    args: Vec<(String, String)>,
+}
+
+impl Program<'_> {
+    /// Evaluate on whitespace-separated tokens (the reference interpreter).
+    pub fn eval(&self, input: &str) -> Result<Value, Error> {
+        self.session.run(&self.entry, Some(input), &self.args)
+    }
+
+    /// Set a scalar parameter (`--arg name=value`).
+    pub fn with_arg(mut self, name: &str, value: &str) -> Self {
+        self.args.push((name.to_string(), value.to_string()));
+        self
+    }
+}
 pub use tessera_lang::values::{VSet, ValueSets};
 
 /// The standard library as a module loader.
@@ -104,14 +136,14 @@ impl std::error::Error for Error {}
 
 /// A loaded, checked program with the standard library.
 pub struct Session {
-    program: Program,
+    program: LoadedProgram,
     warnings: Vec<Diagnostic>,
 }
 
 impl Session {
     /// Load source text (named `name` in diagnostics) and check it.
     pub fn from_source(name: &str, text: &str) -> Result<Session, Error> {
-        let (program, mut diags) = Program::load(name, text, &STD_LOADER);
+        let (program, mut diags) = LoadedProgram::load(name, text, &STD_LOADER);
         diags.extend(check::check_program(&program));
         let (errors, warnings): (Vec<_>, Vec<_>) = diags
             .into_iter()
@@ -135,7 +167,7 @@ impl Session {
 
     /// Only the standard library (run `std::rasp::*` entries by name).
     pub fn stdlib() -> Session {
-        let (program, _) = Program::load("<none>", "", &STD_LOADER);
+        let (program, _) = LoadedProgram::load("<none>", "", &STD_LOADER);
         Session {
             program,
             warnings: Vec::new(),
@@ -192,6 +224,16 @@ impl Session {
                     .with_primary(e.span, what.to_string()),
             ],
             sources: self.program.sources.clone(),
+        })
+    }
+
+    /// The entry `entry` as a [`Program`] to evaluate on inputs.
+    pub fn program(&self, entry: &str) -> Result<Program<'_>, Error> {
+        self.resolve_entry(entry)?;
+        Ok(Program {
+            session: self,
+            entry: entry.to_string(),
+            args: Vec::new(),
         })
     }
 
