@@ -617,7 +617,9 @@ impl Session {
         let model = self.compile(entry, vocab, max_len, args)?;
         let def = self.resolve_entry(entry)?;
         let entry_args = self.entry_args(def, args)?;
-        let vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        let mut vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        vals.sort();
+        vals.dedup();
         let mut total: usize = 0;
         let mut power: usize = 1;
         for _ in 0..=max_len {
