@@ -1,0 +1,66 @@
+//! Compiled-model speed: compile time and a batch of 64 inputs through the candle engine, for
+//! the programs Tracr's anchor times (`../shared/anchors/tracr-study.md` §6.2). Run with
+//! `RAYON_NUM_THREADS=1 cargo bench --bench engine`.
+
+use tessera::Session;
+
+fn main() {
+    divan::main();
+}
+
+const SIZES: &[usize] = &[5, 10, 20];
+
+fn batch(vocab: &[&str], n: usize) -> Vec<String> {
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..64)
+        .map(|_| {
+            (0..n)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    vocab[(s % vocab.len() as u64) as usize]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+fn bench_forward(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
+    let session = Session::stdlib();
+    let model = session.compile(entry, vocab, n, &[]).expect("compiles");
+    let inputs = batch(vocab, n);
+    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    bencher.bench_local(|| model.exec(divan::black_box(&refs), false).expect("runs"));
+}
+
+fn bench_compile(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
+    let session = Session::stdlib();
+    bencher.bench_local(|| session.compile(entry, vocab, n, &[]).expect("compiles"));
+}
+
+#[divan::bench(args = SIZES)]
+fn reverse_forward_b64(bencher: divan::Bencher, n: usize) {
+    bench_forward(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn sort_forward_b64(bencher: divan::Bencher, n: usize) {
+    bench_forward(bencher, "std::rasp::sort", &["a", "b", "c", "d", "e"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn hist_forward_b64(bencher: divan::Bencher, n: usize) {
+    bench_forward(bencher, "std::rasp::hist", &["a", "b", "c", "d"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn reverse_compile(bencher: divan::Bencher, n: usize) {
+    bench_compile(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn sort_compile(bencher: divan::Bencher, n: usize) {
+    bench_compile(bencher, "std::rasp::sort", &["a", "b", "c", "d", "e"], n);
+}
