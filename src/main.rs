@@ -6,6 +6,33 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tessera::{Error, ErrorKind, Session};
 
+// Output that never panics: a closed pipe (`tessera run … | head`) or a full disk ends the
+// write quietly instead of aborting with exit code 101.
+macro_rules! out_line {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+macro_rules! out_text {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+macro_rules! err_line {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+macro_rules! err_text {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "tessera",
@@ -201,9 +228,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                println!("{}", e.to_json());
+                out_line!("{}", e.to_json());
             } else {
-                eprint!("{}", e.render(std::io::stderr().is_terminal()));
+                err_text!("{}", e.render(std::io::stderr().is_terminal()));
             }
             ExitCode::from(match e.kind {
                 ErrorKind::Program => 1,
@@ -229,12 +256,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             let out = session.run(&entry, input.as_deref(), &parse_args(&args)?)?;
             if cli.json {
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": true, "output": out.to_json()})
                 );
             } else {
-                println!("{}", out.render());
+                out_line!("{}", out.render());
             }
             Ok(())
         }
@@ -250,13 +277,13 @@ fn run(cli: Cli) -> Result<(), Error> {
             let view = session.ir(&entry, &parse_args(&args)?, opt || explain_opt)?;
             let heads: Vec<String> = view.heads.iter().map(usize::to_string).collect();
             if cli.json {
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": true, "ir": view.listing, "layers": view.layers, "heads": view.heads, "opt": view.report})
                 );
             } else {
-                print!("{}", view.listing);
-                println!(
+                out_text!("{}", view.listing);
+                out_line!(
                     "# {} layers, heads per layer {}",
                     view.layers,
                     if heads.is_empty() {
@@ -266,7 +293,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     }
                 );
                 if explain_opt && let Some(r) = &view.report {
-                    print!("# optimisation: {r}");
+                    out_text!("# optimisation: {r}");
                 }
             }
             Ok(())
@@ -282,23 +309,24 @@ fn run(cli: Cli) -> Result<(), Error> {
             )?;
             let s = model.stats();
             if cli.json {
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": true, "entry": entry, "max_len": target.max_len, "stats": s})
                 );
             } else {
                 let join =
                     |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join("/");
-                println!("entry            {entry}");
-                println!("layers           {}", s.layers);
-                println!("heads per layer  {}", join(&s.heads_per_layer));
-                println!("MLP hidden       {}", join(&s.mlp_hidden_per_layer));
-                println!("residual width   {}", s.residual_width);
-                println!(
+                out_line!("entry            {entry}");
+                out_line!("layers           {}", s.layers);
+                out_line!("heads per layer  {}", join(&s.heads_per_layer));
+                out_line!("MLP hidden       {}", join(&s.mlp_hidden_per_layer));
+                out_line!("residual width   {}", s.residual_width);
+                out_line!(
                     "parameters       {} ({} nonzero)",
-                    s.params, s.nonzero_params
+                    s.params,
+                    s.nonzero_params
                 );
-                println!("compile time     {:.1} ms", s.compile_ms);
+                out_line!("compile time     {:.1} ms", s.compile_ms);
             }
             Ok(())
         }
@@ -325,7 +353,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             )?;
             let s = model.stats();
             if cli.json {
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": r.mismatch_count == 0, "entry": entry, "report": r, "stats": s})
                 );
@@ -335,7 +363,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 } else {
                     format!("{samples} random inputs (seed {seed})")
                 };
-                println!(
+                out_line!(
                     "{entry}: compiled to {} layers; checked {how}: {} compared, {} agree, {} disagree ({} inputs are program errors)",
                     s.layers,
                     r.compared,
@@ -344,7 +372,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     r.program_errors
                 );
                 for (input, want, got) in &r.mismatches {
-                    println!("  input `{input}`: interpreter `{want}`, model `{got}`");
+                    out_line!("  input `{input}`: interpreter `{want}`, model `{got}`");
                 }
             }
             if r.mismatch_count > 0 {
@@ -395,8 +423,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             model.save(&entry, &out)?;
             match emit.as_deref() {
-                Some("dot") => print!("{}", model.to_dot()),
-                Some(_) => print!("{}", model.describe()),
+                Some("dot") => out_text!("{}", model.to_dot()),
+                Some(_) => out_text!("{}", model.describe()),
                 None => {}
             }
             let s = model.stats();
@@ -406,12 +434,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 None => "not verified (--no-verify)".to_string(),
             };
             if cli.json {
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": true, "out": out.display().to_string(), "stats": s, "verified": checked})
                 );
             } else {
-                println!(
+                out_line!(
                     "{}: {} layers, {} params ({} nonzero); {how}",
                     out.display(),
                     s.layers,
@@ -433,9 +461,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .map(|o| o.iter().map(ToString::to_string).collect())
                 .unwrap_or_default();
             if cli.json {
-                println!("{}", serde_json::json!({"ok": true, "output": vals}));
+                out_line!("{}", serde_json::json!({"ok": true, "output": vals}));
             } else {
-                println!("{}", vals.join(" "));
+                out_line!("{}", vals.join(" "));
             }
             Ok(())
         }
@@ -451,9 +479,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             let svg = session.draw(&entry, &input, &parse_args(&args)?)?;
             write_atomic(&out, svg.as_bytes())?;
             if !cli.json {
-                eprintln!("wrote {}", out.display());
+                err_line!("wrote {}", out.display());
             } else {
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": true, "out": out.display().to_string()})
                 );
@@ -493,9 +521,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             let (vocab, max_len) = match (vocab, max_len) {
                 (None, None) => {
                     if cli.json {
-                        println!("{}", serde_json::json!({"ok": true, "diagnostics": []}));
+                        out_line!("{}", serde_json::json!({"ok": true, "diagnostics": []}));
                     } else {
-                        eprintln!("{name}: ok");
+                        err_line!("{name}: ok");
                     }
                     return Ok(());
                 }
@@ -524,19 +552,19 @@ fn run(cli: Cli) -> Result<(), Error> {
                     .iter()
                     .map(|(n, sp, s)| serde_json::json!({"name": n, "at": session.location(*sp), "values": s.render()}))
                     .collect();
-                println!(
+                out_line!(
                     "{}",
                     serde_json::json!({"ok": true, "entry": entry, "result": sets.result.render(), "lets": lets})
                 );
             } else {
-                println!(
+                out_line!(
                     "value sets of `{entry}` over vocab {{{}}}, max_len {max_len}:",
                     vocab.join(", ")
                 );
                 for (n, sp, s) in &sets.lets {
-                    println!("  {n} ({}): {}", session.location(*sp), s.render());
+                    out_line!("  {n} ({}): {}", session.location(*sp), s.render());
                 }
-                println!("  result: {}", sets.result.render());
+                out_line!("  result: {}", sets.result.render());
             }
             Ok(())
         }

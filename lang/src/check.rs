@@ -38,6 +38,19 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
         match &def.kind {
             DefKind::Fn(f) => {
                 let before = c.diags.len();
+                for (i, p) in f.params.iter().enumerate() {
+                    if let Some(prev) = f.params[..i].iter().find(|q| q.name.name == p.name.name) {
+                        c.diags.push(
+                            Diagnostic::error(
+                                "E0102",
+                                "DuplicateDefinition",
+                                format!("parameter `{}` is declared twice", p.name.name),
+                            )
+                            .with_primary(p.name.span, "declared again here")
+                            .with_secondary(prev.name.span, "first declared here"),
+                        );
+                    }
+                }
                 let params: Vec<Ty> = f
                     .params
                     .iter()
@@ -923,7 +936,7 @@ impl<'p> Checker<'p> {
                         "ArgumentCount",
                         "E0201",
                         format!(
-                            "{what} takes {} parameters, this lambda has {}",
+                            "{what} takes {} parameter(s), this lambda has {}",
                             kinds.len(),
                             params.len()
                         ),
@@ -949,8 +962,19 @@ impl<'p> Checker<'p> {
                 let is_local = matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
                 if !is_local
                     && let Ok(id) = self.program.resolve(module, path)
-                    && matches!(self.program.def(id).kind, DefKind::Fn(_))
+                    && let DefKind::Fn(fdef) = &self.program.def(id).kind
                 {
+                    let required = fdef.params.iter().filter(|p| p.default.is_none()).count();
+                    if kinds.len() < required || kinds.len() > fdef.params.len() {
+                        let msg = format!(
+                            "{what} gets {} argument(s), but `{}` takes {}",
+                            kinds.len(),
+                            self.program.qualified(id),
+                            fdef.params.len()
+                        );
+                        self.err(f.span, "ArgumentCount", "E0201", msg);
+                        return Kind::Any;
+                    }
                     let t =
                         self.instantiate(id, kinds.iter().map(|k| Ty::Scalar(*k)).collect(), span);
                     return match t {

@@ -336,3 +336,19 @@ fn draw_writes_an_svg_with_one_band_per_layer() {
     assert_eq!(svg.matches("fill=\"#3b6fb6\"").count(), 4, "{svg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    // `tessera … | head -c 1`: the reader goes away before the output is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["run", "--json", "--entry", "std::rasp::sort", "--input", &"b a ".repeat(300)])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let status = child.wait().expect("finishes");
+    assert_ne!(status.code(), Some(101), "panicked on a closed stdout");
+}
