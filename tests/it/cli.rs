@@ -341,7 +341,14 @@ fn draw_writes_an_svg_with_one_band_per_layer() {
 fn a_closed_stdout_is_not_a_panic() {
     // `tessera … | head -c 1`: the reader goes away before the output is written.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["run", "--json", "--entry", "std::rasp::sort", "--input", &"b a ".repeat(300)])
+        .args([
+            "run",
+            "--json",
+            "--entry",
+            "std::rasp::sort",
+            "--input",
+            &"b a ".repeat(300),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -351,4 +358,36 @@ fn a_closed_stdout_is_not_a_panic() {
     drop(child.stdout.take());
     let status = child.wait().expect("finishes");
     assert_ne!(status.code(), Some(101), "panicked on a closed stdout");
+}
+
+/// Every file of the bad-input corpus, through the binary: exit 1 or 2 with a diagnostic,
+/// never 101 (a panic).
+#[test]
+fn the_error_corpus_exits_cleanly_through_the_binary() {
+    let dir = format!("{}/tests/cases/errors", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the corpus")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tess"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 100, "the corpus has {} files", files.len());
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read");
+        let path = f.to_str().expect("utf-8 path");
+        if text.contains("# check-error:") {
+            let (code, _, err) = tessera(&["check", path], None);
+            assert_eq!(code, 1, "{path}: {err}");
+            assert!(err.contains("error["), "{path}: no diagnostic: {err}");
+        }
+        for line in text.lines() {
+            if let Some(input) = line.strip_prefix("# input:") {
+                let (code, _, err) = tessera(&["run", path, "--input", input.trim()], None);
+                assert!(
+                    matches!(code, 0..=2),
+                    "{path} on {input:?}: exit {code}: {err}"
+                );
+            }
+        }
+    }
 }
