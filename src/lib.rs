@@ -415,11 +415,41 @@ impl Session {
 /// assert_eq!(out[0].iter().map(ToString::to_string).collect::<Vec<_>>(), ["b", "b", "a"]);
 /// # Ok::<(), tessera::Error>(())
 /// ```
-#[derive(Debug, Clone)]
 pub struct CompiledModel {
     model: tessera_compiler::graph::Model,
     /// Lowering, optimisation and weight construction.
     pub compile_time: std::time::Duration,
+    /// The candle engine on the CPU, built on first use and kept.
+    cpu_engine: std::cell::OnceCell<tessera_engine::Engine>,
+}
+
+impl CompiledModel {
+    fn new(
+        model: tessera_compiler::graph::Model,
+        compile_time: std::time::Duration,
+    ) -> CompiledModel {
+        CompiledModel {
+            model,
+            compile_time,
+            cpu_engine: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl Clone for CompiledModel {
+    fn clone(&self) -> CompiledModel {
+        CompiledModel::new(self.model.clone(), self.compile_time)
+    }
+}
+
+impl fmt::Debug for CompiledModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledModel")
+            .field("layers", &self.model.layers.len())
+            .field("residual", &self.model.residual.len())
+            .field("compile_time", &self.compile_time)
+            .finish()
+    }
 }
 
 /// The size of a compiled model.
@@ -470,20 +500,27 @@ impl CompiledModel {
     pub fn load(dir: &Path) -> Result<(CompiledModel, String), Error> {
         let (model, entry) =
             tessera_engine::load(dir).map_err(|e| Error::program(e.to_string()))?;
-        Ok((
-            CompiledModel {
-                model,
-                compile_time: std::time::Duration::ZERO,
-            },
-            entry,
-        ))
+        Ok((CompiledModel::new(model, std::time::Duration::ZERO), entry))
     }
 
     /// Run a batch of inputs with candle (`cuda`: on the GPU, when built with the feature).
     pub fn exec(&self, inputs: &[&str], cuda: bool) -> Result<Vec<Vec<Val>>, Error> {
         let device = tessera_engine::device(cuda).map_err(|e| Error::usage(e.to_string()))?;
-        let engine = tessera_engine::Engine::new(&self.model, &device)
-            .map_err(|e| Error::program(e.to_string()))?;
+        let gpu_engine;
+        let engine = if cuda {
+            gpu_engine = tessera_engine::Engine::new(&self.model, &device)
+                .map_err(|e| Error::program(e.to_string()))?;
+            &gpu_engine
+        } else {
+            match self.cpu_engine.get() {
+                Some(e) => e,
+                None => {
+                    let e = tessera_engine::Engine::new(&self.model, &device)
+                        .map_err(|e| Error::program(e.to_string()))?;
+                    self.cpu_engine.get_or_init(|| e)
+                }
+            }
+        };
         let batch: Vec<Vec<Val>> = inputs
             .iter()
             .map(|s| s.split_whitespace().map(Val::from_token).collect())
@@ -586,10 +623,7 @@ impl Session {
             Err(first) => tessera_compiler::ir_to_graph::ir_to_graph(&ir, &vocab, max_len)
                 .map_err(|_| compile_err(first.message, first.span))?,
         };
-        Ok(CompiledModel {
-            model,
-            compile_time: start.elapsed(),
-        })
+        Ok(CompiledModel::new(model, start.elapsed()))
     }
 
     /// Compile `entry` and check the model against the interpreter: on every input when there
