@@ -423,16 +423,8 @@ impl Builder<'_> {
         if let Some(d) = &default {
             outs.insert(d.clone());
         }
-        let raw: Vec<(usize, Val)> = outs
-            .iter()
-            .map(|v| (self.dim(format!("%{id}.raw:{}", label(v))), v.clone()))
-            .collect();
-        let raw_of = |v: &Val| {
-            raw.iter()
-                .find(|(_, rv)| rv == v)
-                .map(|(d, _)| *d)
-                .unwrap_or(0)
-        };
+        let raw = self.raw_dims(id, &outs);
+        let raw_of = |v: &Val| dim_of(&raw, v);
         let dk = kf.len() + 1;
         let mut q_entries = Vec::new();
         let mut k_entries = Vec::new();
@@ -459,6 +451,13 @@ impl Builder<'_> {
         self.heads.entry(t).or_default().push(head);
         self.finish_one_hot(id, &raw, &outs, t);
         Ok(())
+    }
+
+    /// One residual dimension per possible value for a head's noisy one-hot output.
+    fn raw_dims(&mut self, id: NodeId, outs: &BTreeSet<Val>) -> Vec<(usize, Val)> {
+        outs.iter()
+            .map(|v| (self.dim(format!("%{id}.raw:{}", label(v))), v.clone()))
+            .collect()
     }
 
     /// The node's exact one-hot, cleaned up from the head's `raw` output in the MLP after the
@@ -525,11 +524,7 @@ impl Builder<'_> {
                 .unwrap_or(0),
         );
         for (t, v) in rows {
-            let out_dim = dims
-                .iter()
-                .find(|(_, dv)| *dv == v)
-                .map(|(d, _)| *d)
-                .unwrap_or(0);
+            let out_dim = dim_of(&dims, &v);
             let unit = Unit {
                 inputs: t.iter().map(|(d, _)| (*d, 1.0)).collect(),
                 bias: -(t.len() as f64 - 1.0),
@@ -653,16 +648,8 @@ impl Builder<'_> {
             message: "aggregate reads a node without an encoding".into(),
             span,
         })?;
-        let raw: Vec<(usize, Val)> = outs
-            .iter()
-            .map(|v| (self.dim(format!("%{id}.raw:{}", label(v))), v.clone()))
-            .collect();
-        let raw_of = |v: &Val| {
-            raw.iter()
-                .find(|(_, rv)| rv == v)
-                .map(|(d, _)| *d)
-                .unwrap_or(0)
-        };
+        let raw = self.raw_dims(id, &outs);
+        let raw_of = |v: &Val| dim_of(&raw, v);
         let mut ov: Vec<(usize, usize, f64)> = venc
             .dims
             .iter()
@@ -926,6 +913,11 @@ fn label(v: &Val) -> String {
         Val::Float(x) => format!("{x:?}"),
         other => other.to_string(),
     }
+}
+
+/// The dimension holding value `v` in a one-hot (`outs` always contains the values looked up).
+fn dim_of(dims: &[(usize, Val)], v: &Val) -> usize {
+    dims.iter().find(|(_, dv)| dv == v).map_or(0, |(d, _)| *d)
 }
 
 /// A head matrix whose entries are stashed until `assemble` knows the residual width.
