@@ -1,0 +1,272 @@
+//! Item memory: a codebook prepared once (packed, normalised, contiguous) so cleanup of one
+//! query or of a batch is a single pass over it.
+//!
+//! - BSC rows are the packed words; MAP rows are the packed sign bits of the bipolar vectors
+//!   (a bipolar dot product is `dim - 2·hamming`), so both use the popcount kernel.
+//! - HRR rows are the unit-normalised vectors; FHRR rows are `[re…, im…]` scaled by
+//!   `1/|v|`, so the real part of the Hermitian product is one `f32` dot product.
+//!
+//! The batch path scores four queries per pass over the codebook, so each codebook row is read
+//! from memory once per four queries. Ties go to the lowest index.
+
+use crate::{Hv, Model, Result, Space, VsaError, simd};
+
+/// A cleanup result: the index of the item and its similarity to the query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub index: usize,
+    pub similarity: f64,
+}
+
+#[derive(Debug, Clone)]
+enum Store {
+    /// Packed bits, `words` per row.
+    Bits { words: usize, rows: Vec<u64> },
+    /// Normalised real rows of `len` floats.
+    Real { len: usize, rows: Vec<f32> },
+}
+
+/// A prepared codebook.
+#[derive(Debug, Clone)]
+pub struct ItemMemory {
+    model: Model,
+    dim: usize,
+    n: usize,
+    null: (f64, f64),
+    store: Store,
+}
+
+/// A similarity threshold: raw, or as a z-score against the similarity of unrelated vectors
+/// (`Z(4.0)` accepts only matches four standard deviations above chance, at any dimension).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Similarity(f64),
+    Z(f64),
+}
+
+impl ItemMemory {
+    pub fn new(space: &Space, items: &[Hv]) -> Result<ItemMemory> {
+        for v in items {
+            space.check(v)?;
+        }
+        let dim = space.dim();
+        let store = match space.model() {
+            Model::Map | Model::Bsc => {
+                let words = dim.div_ceil(64);
+                let mut rows = Vec::with_capacity(words * items.len());
+                for v in items {
+                    rows.extend_from_slice(&query_bits(v));
+                }
+                Store::Bits { words, rows }
+            }
+            Model::Hrr | Model::Fhrr => {
+                let len = if space.model() == Model::Hrr {
+                    dim
+                } else {
+                    2 * dim
+                };
+                let mut rows = Vec::with_capacity(len * items.len());
+                for v in items {
+                    let r = real_row(v);
+                    let n = simd::dot_f32(&r, &r).sqrt();
+                    let s = if n > 0.0 { (1.0 / n) as f32 } else { 0.0 };
+                    rows.extend(r.iter().map(|x| x * s));
+                }
+                Store::Real { len, rows }
+            }
+        };
+        Ok(ItemMemory {
+            model: space.model(),
+            dim,
+            n: items.len(),
+            null: space.null_similarity(),
+            store,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    fn check(&self, q: &Hv) -> Result<()> {
+        let ok = q.model() == self.model
+            && match q {
+                Hv::Bsc(b) => b.words().len() == self.dim.div_ceil(64),
+                other => other.dim() == self.dim,
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(VsaError::Mismatch {
+                expected: format!("{} d={}", self.model.name(), self.dim),
+                found: format!("{} d={}", q.model().name(), q.dim()),
+            })
+        }
+    }
+
+    fn from_hamming(&self, h: u32) -> f64 {
+        let d = self.dim as f64;
+        match self.model {
+            Model::Bsc => 1.0 - f64::from(h) / d,
+            _ => (d - 2.0 * f64::from(h)) / d,
+        }
+    }
+
+    /// The similarity of `q` to every item, in item order.
+    pub fn similarities(&self, q: &Hv, out: &mut [f64]) -> Result<()> {
+        self.check(q)?;
+        if out.len() != self.n {
+            return Err(VsaError::Invalid(format!(
+                "similarities: output has {} slots for {} items",
+                out.len(),
+                self.n
+            )));
+        }
+        match &self.store {
+            Store::Bits { words, rows } => {
+                let qb = query_bits(q);
+                let mut h = vec![0u32; self.n];
+                simd::hamming_rows(&qb, rows, *words, &mut h);
+                for (o, &d) in out.iter_mut().zip(&h) {
+                    *o = self.from_hamming(d);
+                }
+            }
+            Store::Real { len, rows } => {
+                let r = real_row(q);
+                let qn = simd::dot_f32(&r, &r).sqrt();
+                for (o, row) in out.iter_mut().zip(rows.chunks_exact(*len)) {
+                    *o = if qn > 0.0 {
+                        simd::dot_f32(&r, row) / qn
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The nearest item (`None` only for an empty memory).
+    pub fn nearest(&self, q: &Hv) -> Result<Option<Hit>> {
+        if self.n == 0 {
+            self.check(q)?;
+            return Ok(None);
+        }
+        let mut sims = vec![0.0; self.n];
+        self.similarities(q, &mut sims)?;
+        Ok(best(&sims))
+    }
+
+    /// The nearest item of each query, four queries per pass over the codebook.
+    pub fn nearest_batch(&self, qs: &[Hv]) -> Result<Vec<Option<Hit>>> {
+        for q in qs {
+            self.check(q)?;
+        }
+        if self.n == 0 {
+            return Ok(vec![None; qs.len()]);
+        }
+        let mut out = Vec::with_capacity(qs.len());
+        match &self.store {
+            Store::Bits { words, rows } => {
+                let packed: Vec<Vec<u64>> = qs.iter().map(query_bits).collect();
+                let mut h = vec![0u32; self.n * 4];
+                let mut chunks = packed.chunks_exact(4);
+                for c in &mut chunks {
+                    simd::hamming_rows4([&c[0], &c[1], &c[2], &c[3]], rows, *words, &mut h);
+                    for j in 0..4 {
+                        out.push(self.best_hamming(h.iter().skip(j).step_by(4).copied()));
+                    }
+                }
+                for q in chunks.remainder() {
+                    let mut h1 = vec![0u32; self.n];
+                    simd::hamming_rows(q, rows, *words, &mut h1);
+                    out.push(self.best_hamming(h1.into_iter()));
+                }
+            }
+            Store::Real { .. } => {
+                let mut sims = vec![0.0; self.n];
+                for q in qs {
+                    self.similarities(q, &mut sims)?;
+                    out.push(best(&sims));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn best_hamming(&self, h: impl Iterator<Item = u32>) -> Option<Hit> {
+        let mut top: Option<(usize, u32)> = None;
+        for (i, d) in h.enumerate() {
+            if top.is_none_or(|(_, b)| d < b) {
+                top = Some((i, d));
+            }
+        }
+        top.map(|(index, d)| Hit {
+            index,
+            similarity: self.from_hamming(d),
+        })
+    }
+
+    /// The `k` most similar items, most similar first (ties by index).
+    pub fn top_k(&self, q: &Hv, k: usize) -> Result<Vec<Hit>> {
+        let mut sims = vec![0.0; self.n];
+        self.similarities(q, &mut sims)?;
+        let mut hits: Vec<Hit> = sims
+            .iter()
+            .enumerate()
+            .map(|(index, &similarity)| Hit { index, similarity })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then(a.index.cmp(&b.index))
+        });
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    /// The nearest item if it clears the threshold.
+    pub fn nearest_above(&self, q: &Hv, t: Threshold) -> Result<Option<Hit>> {
+        Ok(self.nearest(q)?.filter(|h| match t {
+            Threshold::Similarity(s) => h.similarity >= s,
+            Threshold::Z(z) => self.z_score(h.similarity) >= z,
+        }))
+    }
+
+    /// How many standard deviations `sim` lies above the similarity of unrelated vectors.
+    pub fn z_score(&self, sim: f64) -> f64 {
+        (sim - self.null.0) / self.null.1
+    }
+}
+
+fn best(sims: &[f64]) -> Option<Hit> {
+    let mut top: Option<Hit> = None;
+    for (index, &similarity) in sims.iter().enumerate() {
+        if top.is_none_or(|t| similarity > t.similarity) {
+            top = Some(Hit { index, similarity });
+        }
+    }
+    top
+}
+
+/// The packed bits a Hamming-based memory compares (BSC words; MAP sign bits).
+fn query_bits(v: &Hv) -> Vec<u64> {
+    match v {
+        Hv::Bsc(b) => b.words().to_vec(),
+        Hv::Map(m) => m.to_bits(),
+        _ => Vec::new(),
+    }
+}
+
+/// The real row a dot-product memory compares (HRR components; FHRR `[re…, im…]`).
+fn real_row(v: &Hv) -> Vec<f32> {
+    match v {
+        Hv::Hrr(h) => h.as_slice().to_vec(),
+        Hv::Fhrr(f) => f.re().iter().chain(f.im()).copied().collect(),
+        _ => Vec::new(),
+    }
+}
