@@ -77,6 +77,10 @@ impl Vsa for Bsc {
         simd::xor(&a.0, &b.0, &mut out.0);
     }
 
+    fn bind_batch(&self, a: &[BscVec], b: &[BscVec], out: &mut [BscVec]) {
+        xor_batch(a, b, out);
+    }
+
     fn unbind_into(&self, a: &BscVec, b: &BscVec, out: &mut BscVec) {
         simd::xor(&a.0, &b.0, &mut out.0);
     }
@@ -141,6 +145,14 @@ impl Vsa for Bsc {
         self.mask_last(&mut out.0);
     }
 
+    fn similarity_batch(&self, a: &[BscVec], b: &[BscVec], out: &mut [f64]) {
+        let mut h = vec![0u32; out.len()];
+        hamming_batch(a, b, &mut h);
+        for (o, d) in out.iter_mut().zip(h) {
+            *o = 1.0 - f64::from(d) / self.dim as f64;
+        }
+    }
+
     fn similarity(&self, a: &BscVec, b: &BscVec) -> f64 {
         1.0 - f64::from(simd::hamming(&a.0, &b.0)) / self.dim as f64
     }
@@ -153,5 +165,104 @@ impl Vsa for Bsc {
         (0..self.dim)
             .map(|i| f64::from(u8::from(v.bit(i))))
             .collect()
+    }
+}
+
+crate::kernel! {
+    /// Pairwise XOR of two batches: one feature dispatch for the whole batch.
+    pub fn xor_batch(a: &[BscVec], b: &[BscVec], out: &mut [BscVec]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            for ((w, p), q) in o.0.iter_mut().zip(&x.0).zip(&y.0) {
+                *w = p ^ q;
+            }
+        }
+    }
+}
+
+crate::kernel! {
+    /// Pairwise Hamming distances of two batches.
+    pub fn hamming_batch(a: &[BscVec], b: &[BscVec], out: &mut [u32]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            let mut n = 0u64;
+            for (p, q) in x.0.iter().zip(&y.0) {
+                n += u64::from((p ^ q).count_ones());
+            }
+            *o = n as u32;
+        }
+    }
+}
+
+/// A batch of BSC vectors in one contiguous buffer (rows of `words` words), the layout the
+/// batched kernels stream fastest: one loop over the whole batch, no per-row setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BscBatch {
+    words: usize,
+    data: Vec<u64>,
+}
+
+impl BscBatch {
+    pub fn new(rows: &[BscVec]) -> BscBatch {
+        let words = rows.first().map_or(0, |r| r.0.len());
+        BscBatch {
+            words,
+            data: rows.iter().flat_map(|r| r.0.iter().copied()).collect(),
+        }
+    }
+
+    pub fn zeros(rows: usize, dim: usize) -> BscBatch {
+        let words = dim.div_ceil(64);
+        BscBatch {
+            words,
+            data: vec![0; rows * words],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len().checked_div(self.words).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn row(&self, i: usize) -> Option<BscVec> {
+        self.data
+            .get(i * self.words..(i + 1) * self.words)
+            .map(|w| BscVec(w.to_vec()))
+    }
+
+    /// `out = a XOR b`, row by row (batches of equal shape).
+    pub fn bind_into(a: &BscBatch, b: &BscBatch, out: &mut BscBatch) {
+        simd::xor(&a.data, &b.data, &mut out.data);
+    }
+
+    /// `a ^= b` in place (no third buffer: a third less memory traffic than [`Self::bind_into`]).
+    pub fn bind_assign(a: &mut BscBatch, b: &BscBatch) {
+        xor_assign(&mut a.data, &b.data);
+    }
+
+    /// Hamming distance of each pair of rows.
+    pub fn hamming_into(a: &BscBatch, b: &BscBatch, out: &mut [u32]) {
+        hamming_pairs(&a.data, &b.data, a.words, out);
+    }
+}
+
+crate::kernel! {
+    fn hamming_pairs(a: &[u64], b: &[u64], words: usize, out: &mut [u32]) {
+        for ((o, x), y) in out.iter_mut().zip(a.chunks_exact(words)).zip(b.chunks_exact(words)) {
+            let mut n = 0u64;
+            for (p, q) in x.iter().zip(y) {
+                n += u64::from((p ^ q).count_ones());
+            }
+            *o = n as u32;
+        }
+    }
+}
+
+crate::kernel! {
+    fn xor_assign(a: &mut [u64], b: &[u64]) {
+        for (x, y) in a.iter_mut().zip(b) {
+            *x ^= y;
+        }
     }
 }

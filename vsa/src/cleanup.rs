@@ -156,6 +156,12 @@ impl ItemMemory {
             self.check(q)?;
             return Ok(None);
         }
+        if let Store::Bits { words, rows } = &self.store {
+            self.check(q)?;
+            let mut h = vec![0u32; self.n];
+            simd::hamming_rows(&query_bits(q), rows, *words, &mut h);
+            return Ok(self.best_hamming(h.into_iter()));
+        }
         let mut sims = vec![0.0; self.n];
         self.similarities(q, &mut sims)?;
         Ok(best(&sims))

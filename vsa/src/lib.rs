@@ -15,6 +15,7 @@
 //! assert!(s.similarity(&bound, &red).unwrap() < 0.55);
 //! ```
 
+pub mod bench;
 pub mod bsc;
 pub mod capacity;
 pub mod cleanup;

@@ -72,6 +72,10 @@ impl Vsa for Map {
         simd::mul_i8(&a.0, &b.0, &mut out.0);
     }
 
+    fn bind_batch(&self, a: &[MapVec], b: &[MapVec], out: &mut [MapVec]) {
+        mul_batch(a, b, out);
+    }
+
     fn unbind_into(&self, a: &MapVec, b: &MapVec, out: &mut MapVec) {
         simd::mul_i8(&a.0, &b.0, &mut out.0);
     }
@@ -87,12 +91,7 @@ impl Vsa for Map {
         for v in items {
             simd::add_i8(&v.0, &mut acc);
         }
-        for ((o, &s), &t) in out.0.iter_mut().zip(&acc).zip(&tie.0) {
-            *o = match s.signum() {
-                0 => t,
-                x => x as i8,
-            };
-        }
+        simd::sign_i32(&acc, &tie.0, &mut out.0);
     }
 
     fn similarity(&self, a: &MapVec, b: &MapVec) -> f64 {
@@ -102,5 +101,16 @@ impl Vsa for Map {
 
     fn components(&self, v: &MapVec) -> Vec<f64> {
         v.0.iter().map(|&x| f64::from(x)).collect()
+    }
+}
+
+crate::kernel! {
+    /// Pairwise bipolar products of two batches (see [`simd::mul_i8`]), one dispatch per batch.
+    pub fn mul_batch(a: &[MapVec], b: &[MapVec], out: &mut [MapVec]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            for ((w, p), q) in o.0.iter_mut().zip(&x.0).zip(&y.0) {
+                *w = (p ^ q) | 1;
+            }
+        }
     }
 }

@@ -42,10 +42,12 @@ fn detect() -> Level {
     Level::Baseline
 }
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! kernel {
-    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$m])*
-        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             fn inner($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
@@ -54,13 +56,13 @@ macro_rules! kernel {
                 fn v512($($arg: $ty),*) $(-> $ret)? { inner($($arg),*) }
                 #[target_feature(enable = "avx2,popcnt")]
                 fn v256($($arg: $ty),*) $(-> $ret)? { inner($($arg),*) }
-                match level() {
+                match $crate::simd::level() {
                     // SAFETY: `level()` returned this level only after `is_x86_feature_detected!`
                     // confirmed every feature the copy is compiled with.
-                    Level::Avx512 => return unsafe { v512($($arg),*) },
+                    $crate::simd::Level::Avx512 => return unsafe { v512($($arg),*) },
                     // SAFETY: as above, AVX2 and POPCNT were detected.
-                    Level::Avx2 => return unsafe { v256($($arg),*) },
-                    Level::Baseline => {}
+                    $crate::simd::Level::Avx2 => return unsafe { v256($($arg),*) },
+                    $crate::simd::Level::Baseline => {}
                 }
             }
             inner($($arg),*)
@@ -68,7 +70,7 @@ macro_rules! kernel {
     };
 }
 
-kernel! {
+crate::kernel! {
     /// `out[i] = a[i] ^ b[i]`.
     pub fn xor(a: &[u64], b: &[u64], out: &mut [u64]) {
         for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
@@ -77,7 +79,7 @@ kernel! {
     }
 }
 
-kernel! {
+crate::kernel! {
     /// Number of differing bits.
     pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
         let mut n = 0u64;
@@ -88,7 +90,7 @@ kernel! {
     }
 }
 
-kernel! {
+crate::kernel! {
     /// Hamming distances of `q` to `rows` consecutive rows of `words` words each in `book`.
     pub fn hamming_rows(q: &[u64], book: &[u64], words: usize, out: &mut [u32]) {
         for (o, row) in out.iter_mut().zip(book.chunks_exact(words)) {
@@ -101,7 +103,7 @@ kernel! {
     }
 }
 
-kernel! {
+crate::kernel! {
     /// Hamming distances of four queries to each row (one pass over the codebook serves four
     /// queries): `out[r * 4 + j]` is query `j` against row `r`.
     pub fn hamming_rows4(q: [&[u64]; 4], book: &[u64], words: usize, out: &mut [u32]) {
@@ -121,16 +123,18 @@ kernel! {
     }
 }
 
-kernel! {
-    /// `out[i] = a[i] * b[i]` on bipolar bytes.
+crate::kernel! {
+    /// `out[i] = a[i] * b[i]` on bipolar bytes (every value ±1): `(a ^ b) | 1` is the product
+    /// bit for bit (0x01·0x01, 0xFF·0xFF → 0x01; mixed → 0xFF), and unlike a byte multiply,
+    /// which x86 lacks, it is one vector instruction per 64 components.
     pub fn mul_i8(a: &[i8], b: &[i8], out: &mut [i8]) {
         for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-            *o = x.wrapping_mul(*y);
+            *o = (x ^ y) | 1;
         }
     }
 }
 
-kernel! {
+crate::kernel! {
     /// Dot product of byte vectors, accumulated in i32.
     pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         let mut n = 0i32;
@@ -141,7 +145,7 @@ kernel! {
     }
 }
 
-kernel! {
+crate::kernel! {
     /// `acc[i] += w * x[i]` (resonator and bundle accumulation).
     pub fn axpy_i8(w: i32, x: &[i8], acc: &mut [i32]) {
         for (a, v) in acc.iter_mut().zip(x) {
@@ -150,7 +154,16 @@ kernel! {
     }
 }
 
-kernel! {
+crate::kernel! {
+    /// The sign of each accumulator as ±1, with `tie` where it is 0.
+    pub fn sign_i32(acc: &[i32], tie: &[i8], out: &mut [i8]) {
+        for ((o, &a), &t) in out.iter_mut().zip(acc).zip(tie) {
+            *o = if a > 0 { 1 } else if a < 0 { -1 } else { t };
+        }
+    }
+}
+
+crate::kernel! {
     /// `acc[i] += x[i]` for bipolar bytes.
     pub fn add_i8(x: &[i8], acc: &mut [i32]) {
         for (a, v) in acc.iter_mut().zip(x) {
@@ -159,7 +172,7 @@ kernel! {
     }
 }
 
-kernel! {
+crate::kernel! {
     /// Dot product of f32 vectors (accumulated in f32 lanes, summed in f64 at the end).
     pub fn dot_f32(a: &[f32], b: &[f32]) -> f64 {
         let mut lanes = [0f32; 16];
