@@ -587,7 +587,20 @@ const MAX_LEN: usize = 4096;
 
 fn load(file: Option<&PathBuf>, entry: Option<&str>) -> Result<Session, Error> {
     match file {
-        Some(f) => Session::from_file(f),
+        Some(f) => {
+            let s = Session::from_file(f)?;
+            if !s.warnings().is_empty() {
+                err_text!(
+                    "{}",
+                    tessera_lang::diag::render(
+                        s.warnings(),
+                        s.sources(),
+                        std::io::stderr().is_terminal()
+                    )
+                );
+            }
+            Ok(s)
+        }
         None => match entry {
             Some(e) if e.contains("::") => Ok(Session::stdlib()),
             _ => Err(Error::usage(

@@ -14,7 +14,7 @@ use crate::program::{BUILTIN_SEQS, DefId, DefKind, ModId, Program, RESERVED};
 use crate::span::Span;
 use crate::types::{Enc, Kind, Ty};
 use crate::value::SCALAR_BUILTINS;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 const MAX_INSTANTIATION_DEPTH: usize = 64;
 /// Deeper than this (through calls), the checker stops looking; the interpreter's own limit
@@ -32,6 +32,8 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
         stack: Vec::new(),
         generic_failed: BTreeSet::new(),
         nest: 0,
+        inner_adds: HashSet::new(),
+        warned: HashSet::new(),
     };
     c.check_recursion();
     for (id, def) in program.defs.iter().enumerate() {
@@ -132,6 +134,8 @@ pub fn result_type(program: &Program, def: DefId) -> Ty {
         stack: Vec::new(),
         generic_failed: BTreeSet::new(),
         nest: 0,
+        inner_adds: HashSet::new(),
+        warned: HashSet::new(),
     };
     let d = program.def(def);
     match &d.kind {
@@ -163,6 +167,10 @@ struct Checker<'p> {
     generic_failed: BTreeSet<DefId>,
     /// Current nesting of `expr` (expressions and instantiated calls together).
     nest: usize,
+    /// `+` nodes that are the left operand of another `+` (not the top of a bundle chain).
+    inner_adds: HashSet<usize>,
+    /// Spans already warned about (a function body is checked once per instantiation).
+    warned: HashSet<Span>,
 }
 
 type Env = Vec<(String, Ty)>;
@@ -622,9 +630,26 @@ impl<'p> Checker<'p> {
                 self.unary(*op, t, e.span)
             }
             ExprKind::Binary(op, a, b) => {
+                let is_add = *op == BinOp::Add;
+                if is_add && matches!(a.kind, ExprKind::Binary(BinOp::Add, ..)) {
+                    self.inner_adds.insert(std::ptr::from_ref::<Expr>(a) as usize);
+                }
                 let ta = self.expr(a, env, module);
                 let tb = self.expr(b, env, module);
-                self.binary(*op, ta, tb, e.span)
+                let t = self.binary(*op, ta, tb, e.span);
+                if is_add
+                    && !self.inner_adds.contains(&(std::ptr::from_ref(e) as usize))
+                    && let Ty::Hv { space, .. } = &t
+                {
+                    let mut k = 1;
+                    let mut cur = e;
+                    while let ExprKind::Binary(BinOp::Add, l, _) = &cur.kind {
+                        k += 1;
+                        cur = l;
+                    }
+                    self.bundle_capacity(space, k, e.span, module);
+                }
+                t
             }
             ExprKind::If(c, a, b) => {
                 let tc = self.expr(c, env, module);
@@ -1463,7 +1488,12 @@ impl<'p> Checker<'p> {
             // Vector-symbolic forms: typed now, evaluated with the VSA layer.
             "bundle" => match &tys[0] {
                 Ty::List(t) => match t.as_ref() {
-                    t @ Ty::Hv { .. } => t.clone(),
+                    t @ Ty::Hv { space, .. } => {
+                        if let ExprKind::List(items) = &pos[0].kind {
+                            self.bundle_capacity(&space.clone(), items.len(), span, module);
+                        }
+                        t.clone()
+                    }
                     Ty::Unknown => Ty::Unknown,
                     other => {
                         self.mismatch(pos[0].span, format!("`bundle` needs a list of hypervectors of one space, found a list of {other}"));
@@ -1478,7 +1508,23 @@ impl<'p> Checker<'p> {
                     Ty::Unknown
                 }
             },
-            "permute" => self.want_hv(&tys[0], pos[0].span, name),
+            "permute" => {
+                let t = self.want_hv(&tys[0], pos[0].span, name);
+                match &tys[1] {
+                    Ty::Unknown | Ty::Scalar(Kind::Int | Kind::Any) => t,
+                    Ty::Seq(Enc::Cat, Kind::Int | Kind::Any) => match t {
+                        Ty::Hv { space, .. } => Ty::Hv { space, seq: true },
+                        other => other,
+                    },
+                    other => {
+                        self.mismatch(
+                            pos[1].span,
+                            format!("`permute` shifts by an int or an int sequence, found {other}"),
+                        );
+                        t
+                    }
+                }
+            }
             "sim" => {
                 let a = self.want_hv(&tys[0], pos[0].span, name);
                 let b = self.want_hv(&tys[1], pos[1].span, name);
@@ -1556,6 +1602,56 @@ impl<'p> Checker<'p> {
                 Ty::Bits(None)
             }
             _ => Ty::Bits(None),
+        }
+    }
+
+    /// Warn when a bundle of `k` hypervectors in `space` exceeds what cleanup against the
+    /// space's largest codebook recovers reliably (`tessera_vsa::capacity`, calibrated rule).
+    fn bundle_capacity(&mut self, space: &str, k: usize, span: Span, module: ModId) {
+        let scope = &self.program.modules[module].scope;
+        let Some(DefKind::Space { args, .. }) =
+            scope.get(space).map(|&id| &self.program.def(id).kind)
+        else {
+            return;
+        };
+        let dim = args
+            .iter()
+            .find(|a| a.name.as_ref().is_some_and(|n| n.name == "dim"))
+            .and_then(|a| match a.value.kind {
+                ExprKind::Int(d) => usize::try_from(d).ok(),
+                _ => None,
+            })
+            .unwrap_or(crate::interp::DEFAULT_DIM);
+        let n = scope
+            .values()
+            .filter_map(|&id| match &self.program.def(id).kind {
+                DefKind::Symbols { space: s, symbols } if s.name == space => Some(symbols.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(k)
+            .max(k);
+        let max = tessera_vsa::capacity::max_items(dim, n);
+        if k > max && self.warned.insert(span) {
+            self.diags.push(
+                Diagnostic::warning(
+                    "W0601",
+                    "BundleCapacity",
+                    format!(
+                        "a bundle of {k} hypervectors in `{space}` (d = {dim}) may not give its items back"
+                    ),
+                )
+                .with_primary(span, format!("{k} items; about {max} are reliable here"))
+                .with_note(format!(
+                    "rule: d >= {} * k * ln(n / {}) with n = {n} symbols to tell apart, calibrated by `tessera bench vsa`",
+                    tessera_vsa::capacity::RULE_C,
+                    tessera_vsa::capacity::DELTA
+                ))
+                .with_note(format!(
+                    "help: raise `dim` to at least {}",
+                    tessera_vsa::capacity::required_dim(k, n)
+                )),
+            );
         }
     }
 

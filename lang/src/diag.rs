@@ -47,6 +47,13 @@ impl Diagnostic {
         }
     }
 
+    pub fn warning(code: &'static str, kind: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, kind, message)
+        }
+    }
+
     /// The primary label: the span the caret goes under.
     pub fn with_primary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label {

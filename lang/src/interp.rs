@@ -19,6 +19,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::rc::Rc;
 
+mod vsa;
+pub use vsa::{DEFAULT_DIM, HvOutput, HvVal};
+
 /// How deep user function calls may nest before the interpreter stops with an error.
 pub const MAX_CALL_DEPTH: usize = 64;
 /// How deep expressions may nest (guards the native stack).
@@ -42,6 +45,12 @@ pub enum Value<'p> {
     List(Rc<Vec<Value<'p>>>),
     Lambda(Rc<Closure<'p>>),
     Func(DefId),
+    /// Hypervectors (one, or one per position).
+    Hv(Rc<HvVal>),
+    /// A `space` item named as a value.
+    Space(DefId),
+    /// A `symbols` item: a codebook.
+    Codebook(DefId),
 }
 
 #[derive(Debug)]
@@ -62,6 +71,10 @@ impl Value<'_> {
             Value::List(_) => "list",
             Value::Lambda(_) => "lambda",
             Value::Func(_) => "function",
+            Value::Hv(h) if h.seq => "hv sequence",
+            Value::Hv(_) => "hypervector",
+            Value::Space(_) => "space",
+            Value::Codebook(_) => "codebook",
         }
     }
 }
@@ -74,6 +87,7 @@ pub enum Output {
     Sel(Selector),
     List(Vec<Output>),
     Function(String),
+    Hv(HvOutput),
 }
 
 impl Output {
@@ -108,6 +122,7 @@ impl Output {
                     .join(", ")
             ),
             Output::Function(name) => format!("<fn {name}>"),
+            Output::Hv(h) => h.render(),
         }
     }
 
@@ -138,6 +153,7 @@ impl Output {
                 "value": items.iter().map(Output::to_json).collect::<Vec<_>>(),
             }),
             Output::Function(name) => json!({"type": "function", "value": name}),
+            Output::Hv(h) => h.to_json(),
         }
     }
 }
@@ -222,6 +238,8 @@ impl RuntimeError {
             "Unsupported" => "E0507",
             "RecursionLimit" => "E0508",
             "MissingInput" => "E0509",
+            "UnknownSymbol" => "E0510",
+            "LimitExceeded" => "E0511",
             "UnknownName" => "E0100",
             _ => "E0500",
         }
@@ -256,6 +274,9 @@ pub struct Interp<'p> {
     lets_in_progress: RefCell<Vec<DefId>>,
     depth: Cell<usize>,
     nest: Cell<usize>,
+    /// Spaces and codebooks, built on first use.
+    spaces: RefCell<HashMap<DefId, Rc<tessera_vsa::Space>>>,
+    books: RefCell<HashMap<DefId, (DefId, Rc<tessera_vsa::Codebook>)>>,
 }
 
 /// How to bind an entry function's parameters.
@@ -298,6 +319,8 @@ impl<'p> Interp<'p> {
             lets_in_progress: RefCell::new(Vec::new()),
             depth: Cell::new(0),
             nest: Cell::new(0),
+            spaces: RefCell::new(HashMap::new()),
+            books: RefCell::new(HashMap::new()),
         }
     }
 
@@ -369,6 +392,24 @@ impl<'p> Interp<'p> {
             Value::List(items) => Output::List(items.iter().map(|i| self.detach(i)).collect()),
             Value::Lambda(_) => Output::Function("lambda".into()),
             Value::Func(d) => Output::Function(self.program.qualified(*d)),
+            Value::Hv(h) => {
+                let (model, dim) = self
+                    .spaces
+                    .borrow()
+                    .get(&h.space)
+                    .map_or(("?", 0), |s| (s.model().name(), s.dim()));
+                Output::Hv(HvOutput {
+                    space: self.program.qualified(h.space),
+                    model,
+                    dim,
+                    seq: h.seq,
+                    vecs: h.vecs.iter().map(|v| v.as_ref().clone()).collect(),
+                })
+            }
+            Value::Space(d) => Output::Function(format!("space {}", self.program.qualified(*d))),
+            Value::Codebook(d) => {
+                Output::Function(format!("codebook {}", self.program.qualified(*d)))
+            }
         }
     }
 
@@ -427,7 +468,7 @@ impl<'p> Interp<'p> {
             ExprKind::Bool(b) => Ok(Value::Scalar(Val::Bool(*b))),
             ExprKind::None => Ok(Value::Scalar(Val::None)),
             ExprKind::Name(path) => self.eval_name(path, e.span, env, module),
-            ExprKind::Field(..) => Err(unsupported_vsa(e.span)),
+            ExprKind::Field(base, field) => self.vsa_field(base, field, e.span, env, module, d),
             ExprKind::List(items) => {
                 let vs = items
                     .iter()
@@ -439,6 +480,7 @@ impl<'p> Interp<'p> {
                 let a = self.eval(a, env, module, d)?;
                 self.unary(*op, a, e.span)
             }
+            ExprKind::Binary(BinOp::Add, ..) => self.eval_add_chain(e, env, module, d),
             ExprKind::Binary(op, a, b) => {
                 let a = self.eval(a, env, module, d)?;
                 let b = self.eval(b, env, module, d)?;
@@ -591,7 +633,11 @@ impl<'p> Interp<'p> {
                 let e: &'p Expr = e;
                 self.eval_let(id, e, span)
             }
-            DefKind::Space { .. } | DefKind::Symbols { .. } => Err(unsupported_vsa(span)),
+            DefKind::Space { .. } => {
+                self.vsa_space(id, span)?;
+                Ok(Value::Space(id))
+            }
+            DefKind::Symbols { .. } => Ok(Value::Codebook(id)),
             DefKind::Circuit(_) => Err(RuntimeError::new(
                 "Unsupported",
                 span,
@@ -641,6 +687,7 @@ impl<'p> Interp<'p> {
                 BinOp::And | BinOp::Or | BinOp::Amp | BinOp::Pipe | BinOp::Xor
             ));
         match (&a, &b) {
+            (Value::Hv(x), Value::Hv(y)) => self.vsa_binary(op, x, y, span),
             (Value::Sel(x), Value::Sel(y)) => {
                 let f: fn(bool, bool) -> bool = match op {
                     BinOp::And | BinOp::Amp => |p, q| p && q,
@@ -1097,7 +1144,7 @@ impl<'p> Interp<'p> {
                     "`{name}` belongs to circuits, which the interpreter does not evaluate yet"
                 ),
             )),
-            _ => Err(unsupported_vsa(span)),
+            _ => self.vsa_builtin(name, &a, span, env, module, d),
         }
     }
 
@@ -1219,14 +1266,6 @@ fn kernel_err(e: kernels::KernelError, span: Span) -> RuntimeError {
         r.notes.push(n);
     }
     r
-}
-
-fn unsupported_vsa(span: Span) -> RuntimeError {
-    RuntimeError::new(
-        "Unsupported",
-        span,
-        "vector-symbolic operations are parsed and type-checked, but the interpreter does not evaluate them yet",
-    )
 }
 
 fn as_sel<'a>(v: &'a Value<'_>, what: &str, span: Span) -> R<&'a Selector> {

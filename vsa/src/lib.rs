@@ -117,6 +117,51 @@ impl Hv {
         }
     }
 
+    /// A 64-bit fingerprint of the stored components (FNV-1a over their bytes): equal vectors
+    /// have equal fingerprints, so printed fingerprints tell vectors apart at a glance.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        match self {
+            Hv::Map(v) => v.as_slice().iter().for_each(|&x| eat(&x.to_le_bytes())),
+            Hv::Bsc(v) => v.words().iter().for_each(|w| eat(&w.to_le_bytes())),
+            Hv::Hrr(v) => v.as_slice().iter().for_each(|x| eat(&x.to_le_bytes())),
+            Hv::Fhrr(v) => v
+                .re()
+                .iter()
+                .chain(v.im())
+                .for_each(|x| eat(&x.to_le_bytes())),
+        }
+        h
+    }
+
+    /// The components as numbers (bits, ±1, reals, phase angles); BSC vectors give whole
+    /// words (`dim` rounded up to 64), the padding bits being 0.
+    pub fn components(&self) -> Vec<f64> {
+        match self {
+            Hv::Map(v) => v.as_slice().iter().map(|&x| f64::from(x)).collect(),
+            Hv::Bsc(v) => {
+                let w = v.words();
+                (0..w.len() * 64)
+                    .map(|i| f64::from(u8::from(w[i / 64] >> (i % 64) & 1 == 1)))
+                    .collect()
+            }
+            Hv::Hrr(v) => v.as_slice().iter().map(|&x| f64::from(x)).collect(),
+            Hv::Fhrr(v) => v
+                .re()
+                .iter()
+                .zip(v.im())
+                .map(|(&r, &i)| f64::from(i.atan2(r)))
+                .collect(),
+        }
+    }
+
+    /// The number of stored components (BSC: rounded up to whole 64-bit words).
     pub fn dim(&self) -> usize {
         match self {
             Hv::Map(v) => v.as_slice().len(),
