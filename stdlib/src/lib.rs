@@ -3,7 +3,10 @@
 //! `use std::rasp::{sort, hist};` in a program, or `tessera run --entry std::rasp::sort`.
 
 /// Every module, by its path, with its source.
-pub const MODULES: &[(&str, &str)] = &[("std::rasp", include_str!("../std/rasp.tess"))];
+pub const MODULES: &[(&str, &str)] = &[
+    ("std::rasp", include_str!("../std/rasp.tess")),
+    ("std::vsa", include_str!("../std/vsa.tess")),
+];
 
 /// The source of one module (`std::rasp`).
 pub fn module(path: &str) -> Option<&'static str> {
