@@ -84,6 +84,17 @@ pub fn analyse(ir: &Ir) -> Analysis {
                 use_head(layer, Some(*sel), &mut heads);
                 layer
             }
+            // `sum` bundles through attention; every other VSA operation is positionwise.
+            Op::Vsa {
+                op: crate::ir::VsaOp::Sum { .. },
+                inputs,
+            } => {
+                let (sel, values) = (inputs[0], inputs[1]);
+                let layer = depth[sel].max(depth[values] + 1);
+                use_head(layer, Some(sel), &mut heads);
+                layer
+            }
+            Op::Vsa { inputs, .. } => inputs.iter().map(|&i| depth[i]).max().unwrap_or(0),
         };
         depth[id] = d;
     }

@@ -7,14 +7,16 @@
 //! interpreter computes for it, so `eval(ast_to_ir(p)) == interp(p)` on every input; the tests
 //! check this on the standard library.
 
-use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
+use crate::ir::{Fun, HvConst, Ir, IrOutput, NodeId, Op, Pred, VsaBook, VsaOp, VsaSpace};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use tessera_lang::ast::{Arg, BinOp, Expr, ExprKind, FnDef, Ident, SelOp, Stmt, UnOp};
+use tessera_lang::interp::Interp;
 use tessera_lang::interp::{ArgValue, EntryArgs, is_builtin, is_scalar_type};
 use tessera_lang::program::{DefId, DefKind, ModId, Program};
 use tessera_lang::span::Span;
 use tessera_lang::value::{SCALAR_BUILTINS, Val};
+use tessera_vsa::Hv;
 
 const MAX_DEPTH: usize = 4000;
 
@@ -44,6 +46,12 @@ enum SV<'p> {
     List(Vec<SV<'p>>),
     Lambda(Rc<Closure<'p>>),
     Func(DefId),
+    /// One hypervector (the same at every position): folded now, as the interpreter computes it.
+    HvScalar(VsaSpace, Rc<Hv>),
+    /// A hypervector sequence node.
+    Hv(NodeId),
+    Space,
+    Book(VsaBook),
 }
 
 #[derive(Debug)]
@@ -64,6 +72,7 @@ pub fn ast_to_ir(program: &Program, def: DefId, args: &EntryArgs) -> R<Ir> {
         ir: Ir::default(),
         globals: BTreeMap::new(),
         depth: 0,
+        consts: Interp::new(program, None),
     };
     let d = program.def(def);
     let out = match &d.kind {
@@ -95,6 +104,12 @@ pub fn ast_to_ir(program: &Program, def: DefId, args: &EntryArgs) -> R<Ir> {
         SV::Scalar(v) => IrOutput::Scalar(v),
         SV::Seq(n) => IrOutput::Seq(n),
         SV::Sel(n) => IrOutput::Sel(n),
+        SV::Hv(_) | SV::HvScalar(..) => {
+            return fail(
+                d.span,
+                "a hypervector cannot be a model's output: read it with `cleanup` or `sim`",
+            );
+        }
         _ => {
             return fail(
                 d.span,
@@ -110,6 +125,8 @@ struct Lower<'p> {
     ir: Ir,
     globals: BTreeMap<DefId, SV<'p>>,
     depth: usize,
+    /// Builds spaces and codebooks exactly as the interpreter does (the same seeds and names).
+    consts: Interp<'p>,
 }
 
 fn is_arith(op: BinOp) -> bool {
@@ -225,6 +242,7 @@ impl<'p> Lower<'p> {
                     Fun::Unary(op, Box::new(f.remove(0)))
                 })
             }
+            ExprKind::Binary(BinOp::Add, ..) => self.add_chain(e, env, module),
             ExprKind::Binary(op, a, b) => {
                 let a = self.eval(a, env, module)?;
                 let b = self.eval(b, env, module)?;
@@ -365,9 +383,19 @@ impl<'p> Lower<'p> {
                 env.truncate(n);
                 v
             }
-            ExprKind::Field(..) => {
-                fail(e.span, "vector-symbolic operations cannot be compiled yet")
-            }
+            ExprKind::Field(base, field) => match self.eval(base, env, module)? {
+                SV::Book(b) => match b.book.index_of(&field.name) {
+                    Some(i) => Ok(SV::HvScalar(
+                        b.space.clone(),
+                        Rc::new(b.book.vectors()[i].clone()),
+                    )),
+                    None => fail(
+                        field.span,
+                        format!("the codebook `{}` has no symbol `{}`", b.name, field.name),
+                    ),
+                },
+                _ => fail(base.span, "only codebooks have fields"),
+            },
             ExprKind::Slice(..) => {
                 fail(e.span, "circuit slices cannot be compiled to a transformer")
             }
@@ -376,6 +404,19 @@ impl<'p> Lower<'p> {
     }
 
     fn binary(&mut self, op: BinOp, a: SV<'p>, b: SV<'p>, span: Span) -> R<SV<'p>> {
+        if is_hv(&a) || is_hv(&b) {
+            let vop = match op {
+                BinOp::Mul => VsaOp::Bind {
+                    space: self.hv_space(&a, span)?,
+                },
+                BinOp::Div => VsaOp::Unbind {
+                    space: self.hv_space(&a, span)?,
+                },
+                BinOp::Add => return self.bundle(vec![a, b], span),
+                _ => return fail(span, "hypervectors combine with `*`, `/` and `+`"),
+            };
+            return self.vsa(vop, vec![a, b], span);
+        }
         if let (SV::Sel(x), SV::Sel(y)) = (&a, &b) {
             let (x, y) = (*x, *y);
             let n = match op {
@@ -454,6 +495,11 @@ impl<'p> Lower<'p> {
         let def = self.program.def(id);
         match &def.kind {
             DefKind::Fn(_) => Ok(SV::Func(id)),
+            DefKind::Space { .. } => {
+                self.space_of(id, span)?;
+                Ok(SV::Space)
+            }
+            DefKind::Symbols { .. } => Ok(SV::Book(self.book_of(id, span)?)),
             DefKind::Let(e, _) => {
                 if let Some(v) = self.globals.get(&id) {
                     return Ok(v.clone());
@@ -463,10 +509,7 @@ impl<'p> Lower<'p> {
                 self.globals.insert(id, v.clone());
                 Ok(v)
             }
-            _ => fail(
-                span,
-                "vector-symbolic and circuit items cannot be compiled yet",
-            ),
+            _ => fail(span, "circuit items cannot be compiled to a transformer"),
         }
     }
 
@@ -551,6 +594,7 @@ impl<'p> Lower<'p> {
     ) -> R<SV<'p>> {
         let mut pos = Vec::new();
         let mut default = None;
+        let mut min = None;
         for a in args {
             let v = self.eval(&a.value, env, module)?;
             match &a.name {
@@ -558,8 +602,20 @@ impl<'p> Lower<'p> {
                     SV::Scalar(d) => default = Some(d),
                     _ => return fail(a.value.span, "a default must be a scalar"),
                 },
+                Some(n) if n.name == "min" && name == "cleanup" => match v {
+                    SV::Scalar(Val::Float(x)) => min = Some(x),
+                    SV::Scalar(Val::Int(i)) => min = Some(i as f64),
+                    _ => return fail(a.value.span, "`min` must be a number"),
+                },
                 Some(n) => return fail(n.span, format!("`{name}` has no option `{}`", n.name)),
                 None => pos.push(v),
+            }
+        }
+        if name == "cleanup" && pos.len() == 3 {
+            match pos.pop() {
+                Some(SV::Scalar(Val::Float(x))) => min = Some(x),
+                Some(SV::Scalar(Val::Int(i))) => min = Some(i as f64),
+                _ => return fail(span, "`min` must be a number"),
             }
         }
         if default.is_none() && pos.len() == 3 && matches!(name, "aggregate" | "gather" | "best") {
@@ -709,8 +765,204 @@ impl<'p> Lower<'p> {
                     Fun::Builtin(b, Box::new(f.remove(0)))
                 })
             }
+            "bundle" => match arg(0)? {
+                SV::List(items) => self.bundle(items, span),
+                _ => fail(span, "`bundle` needs a list of hypervectors"),
+            },
+            "permute" => {
+                let a = arg(0)?;
+                let space = self.hv_space(&a, span)?;
+                match arg(1)? {
+                    SV::Scalar(Val::Int(k)) => self.vsa(VsaOp::Permute { space, k }, vec![a], span),
+                    k @ SV::Seq(_) => self.vsa(VsaOp::PermuteBy { space }, vec![a, k], span),
+                    _ => fail(span, "`permute` shifts by an int or an int sequence"),
+                }
+            }
+            "sim" => {
+                let (a, b) = (arg(0)?, arg(1)?);
+                let space = self.hv_space(&a, span)?;
+                self.vsa(VsaOp::Sim { space }, vec![a, b], span)
+            }
+            "cleanup" => {
+                let a = arg(0)?;
+                match arg(1)? {
+                    SV::Book(book) => self.vsa(VsaOp::Cleanup { book, min }, vec![a], span),
+                    _ => fail(span, "`cleanup` needs a codebook"),
+                }
+            }
+            "embed" => {
+                let xs = arg(0)?;
+                match arg(1)? {
+                    SV::Book(book) => self.vsa(VsaOp::Embed { book }, vec![xs], span),
+                    _ => fail(span, "`embed` needs a codebook"),
+                }
+            }
+            "sum" => {
+                let (s, h) = (arg(0)?, arg(1)?);
+                let space = self.hv_space(&h, span)?;
+                self.vsa(VsaOp::Sum { space }, vec![s, h], span)
+            }
+            "factor" => fail(
+                span,
+                "`factor` (the resonator network) runs in the interpreter; it does not compile to a model",
+            ),
             _ => fail(span, format!("`{name}` cannot be compiled yet")),
         }
+    }
+}
+
+fn is_hv(v: &SV<'_>) -> bool {
+    matches!(v, SV::Hv(_) | SV::HvScalar(..))
+}
+
+impl<'p> Lower<'p> {
+    fn space_of(&mut self, id: DefId, span: Span) -> R<VsaSpace> {
+        let space = self.consts.vsa_space(id, span).map_err(|e| LowerError {
+            message: e.message,
+            span: e.span,
+        })?;
+        Ok(VsaSpace {
+            name: self.program.qualified(id),
+            space,
+        })
+    }
+
+    fn book_of(&mut self, id: DefId, span: Span) -> R<VsaBook> {
+        let (sid, book) = self.consts.vsa_book(id, span).map_err(|e| LowerError {
+            message: e.message,
+            span: e.span,
+        })?;
+        Ok(VsaBook {
+            name: self.program.qualified(id),
+            space: self.space_of(sid, span)?,
+            book,
+        })
+    }
+
+    /// The space of a hypervector operand.
+    fn hv_space(&self, v: &SV<'p>, span: Span) -> R<VsaSpace> {
+        match v {
+            SV::HvScalar(s, _) => Ok(s.clone()),
+            SV::Hv(n) => match &self.ir.node(*n).op {
+                Op::Vsa { op, .. } => Ok(op.space().clone()),
+                _ => fail(span, "expected a hypervector"),
+            },
+            _ => fail(span, "expected a hypervector"),
+        }
+    }
+
+    /// A `+` chain: one bundle when its first operand is a hypervector (as the interpreter
+    /// evaluates it), else the ordinary left fold.
+    fn add_chain(&mut self, e: &'p Expr, env: &mut Env<'p>, module: ModId) -> R<SV<'p>> {
+        let mut rhs: Vec<(&'p Expr, Span)> = Vec::new();
+        let mut cur = e;
+        while let ExprKind::Binary(BinOp::Add, l, r) = &cur.kind {
+            rhs.push((r, cur.span));
+            cur = l;
+        }
+        rhs.reverse();
+        let first = self.eval(cur, env, module)?;
+        if is_hv(&first) {
+            let mut items = vec![first];
+            for (r, _) in &rhs {
+                items.push(self.eval(r, env, module)?);
+            }
+            return self.bundle(items, e.span);
+        }
+        let mut acc = first;
+        for (r, span) in rhs {
+            let b = self.eval(r, env, module)?;
+            acc = self.binary(BinOp::Add, acc, b, span)?;
+        }
+        Ok(acc)
+    }
+
+    fn bundle(&mut self, items: Vec<SV<'p>>, span: Span) -> R<SV<'p>> {
+        let Some(first) = items.first() else {
+            return fail(span, "a bundle needs at least one hypervector");
+        };
+        let space = self.hv_space(first, span)?;
+        self.vsa(VsaOp::Bundle { space }, items, span)
+    }
+
+    /// Fold when every operand is a constant vector; otherwise add the node.
+    fn vsa(&mut self, op: VsaOp, parts: Vec<SV<'p>>, span: Span) -> R<SV<'p>> {
+        let space = op.space().space.clone();
+        let err = |e: tessera_vsa::VsaError| LowerError {
+            message: e.to_string(),
+            span,
+        };
+        let consts: Option<Vec<Rc<Hv>>> = parts
+            .iter()
+            .map(|p| match p {
+                SV::HvScalar(_, v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        let foldable = match &op {
+            VsaOp::Embed { .. }
+            | VsaOp::Sum { .. }
+            | VsaOp::PermuteBy { .. }
+            | VsaOp::Const { .. } => None,
+            _ => consts,
+        };
+        if let Some(c) = foldable {
+            let hv = |v: Hv| SV::HvScalar(op.space().clone(), Rc::new(v));
+            return Ok(match &op {
+                VsaOp::Bind { .. } => hv(space.bind(&c[0], &c[1]).map_err(err)?),
+                VsaOp::Unbind { .. } => hv(space.unbind(&c[0], &c[1]).map_err(err)?),
+                VsaOp::Bundle { .. } => {
+                    let refs: Vec<&Hv> = c.iter().map(|v| v.as_ref()).collect();
+                    hv(space.bundle(&refs).map_err(err)?)
+                }
+                VsaOp::Permute { k, .. } => hv(space.permute(&c[0], *k).map_err(err)?),
+                VsaOp::Sim { .. } => {
+                    SV::Scalar(Val::Float(space.similarity(&c[0], &c[1]).map_err(err)?))
+                }
+                VsaOp::Cleanup { book, min } => {
+                    let hit = book
+                        .book
+                        .memory()
+                        .nearest_batch(&[c[0].as_ref().clone()])
+                        .map_err(err)?;
+                    SV::Scalar(match hit.first() {
+                        Some(Some(h)) if min.is_none_or(|m| h.similarity >= m) => {
+                            Val::Str(Rc::from(book.book.symbols()[h.index].as_str()))
+                        }
+                        _ => Val::None,
+                    })
+                }
+                _ => return fail(span, "internal error: an unfoldable VSA operation"),
+            });
+        }
+        let mut inputs = Vec::with_capacity(parts.len());
+        for p in parts {
+            inputs.push(match p {
+                SV::Hv(n) | SV::Seq(n) | SV::Sel(n) => n,
+                SV::HvScalar(sp, v) => self.ir.add(
+                    Op::Vsa {
+                        op: VsaOp::Const {
+                            space: sp,
+                            vec: HvConst(v),
+                        },
+                        inputs: vec![],
+                    },
+                    false,
+                    span,
+                ),
+                SV::Scalar(x) => self.ir.add(Op::Const(x), false, span),
+                _ => {
+                    return fail(
+                        span,
+                        "expected a hypervector, a sequence or a selector here",
+                    );
+                }
+            });
+        }
+        let numeric = matches!(op, VsaOp::Sim { .. });
+        let makes_hv = op.makes_hv();
+        let id = self.ir.add(Op::Vsa { op, inputs }, numeric, span);
+        Ok(if makes_hv { SV::Hv(id) } else { SV::Seq(id) })
     }
 }
 

@@ -2,11 +2,13 @@
 //! against the interpreter. Sequence operations use `tessera_lang::kernels`, the same
 //! definitions the interpreter uses.
 
-use crate::ir::{Ir, IrOutput, Op, Pred};
+use crate::ir::{Ir, IrOutput, NodeId, Op, Pred, VsaOp};
+use std::rc::Rc;
 use tessera_lang::interp::{Output, Seq};
 use tessera_lang::kernels::{self, KernelError, Selector};
 use tessera_lang::span::Span;
 use tessera_lang::value::Val;
+use tessera_vsa::Hv;
 
 /// A failure while evaluating a node.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +22,7 @@ pub struct EvalError {
 enum V {
     Seq(Vec<Val>),
     Sel(Selector),
+    Hv(Vec<Rc<Hv>>),
     Unused,
 }
 
@@ -37,6 +40,8 @@ fn kerr(e: KernelError, span: Span) -> EvalError {
 pub enum NodeValue {
     Seq(Vec<Val>),
     Sel(Selector),
+    /// One hypervector per position.
+    Hv(Vec<Rc<Hv>>),
     /// Not live (the output does not depend on it).
     Unused,
 }
@@ -49,6 +54,7 @@ pub fn eval_all(ir: &Ir, tokens: &[Val]) -> Result<Vec<NodeValue>, EvalError> {
         .map(|v| match v {
             V::Seq(s) => NodeValue::Seq(s),
             V::Sel(s) => NodeValue::Sel(s),
+            V::Hv(h) => NodeValue::Hv(h),
             V::Unused => NodeValue::Unused,
         })
         .collect())
@@ -175,6 +181,7 @@ fn run(ir: &Ir, tokens: &[Val]) -> Result<(Vec<V>, ()), EvalError> {
                         .map_err(|e| kerr(e, span))?,
                 )
             }
+            Op::Vsa { op, inputs } => vsa(op, inputs, &vals, n, span)?,
         };
         vals[id] = v;
     }
@@ -212,4 +219,186 @@ fn output(ir: &Ir, vals: &mut [V]) -> Result<Output, EvalError> {
             position: None,
         }),
     }
+}
+
+fn vsa_fail(kind: &'static str, message: String, span: Span, q: Option<usize>) -> EvalError {
+    EvalError {
+        kind,
+        message,
+        span,
+        position: q,
+    }
+}
+
+/// One VSA node, computed with the same `tessera-vsa` calls the interpreter makes.
+fn vsa(op: &VsaOp, inputs: &[NodeId], vals: &[V], n: usize, span: Span) -> Result<V, EvalError> {
+    let hv = |i: usize| -> Result<&Vec<Rc<Hv>>, EvalError> {
+        match inputs.get(i).map(|&x| &vals[x]) {
+            Some(V::Hv(h)) => Ok(h),
+            _ => Err(vsa_fail(
+                "TypeError",
+                "malformed IR: a VSA input is not a hypervector".into(),
+                span,
+                None,
+            )),
+        }
+    };
+    let verr =
+        |e: tessera_vsa::VsaError, q: usize| vsa_fail("TypeError", e.to_string(), span, Some(q));
+    let space = &op.space().space;
+    Ok(match op {
+        VsaOp::Const { vec, .. } => V::Hv(vec![vec.0.clone(); n]),
+        VsaOp::Embed { book } => {
+            let xs = match inputs.first().map(|&x| &vals[x]) {
+                Some(V::Seq(s)) => s,
+                _ => {
+                    return Err(vsa_fail(
+                        "TypeError",
+                        "malformed IR: `embed` reads a sequence".into(),
+                        span,
+                        None,
+                    ));
+                }
+            };
+            let mut out = Vec::with_capacity(n);
+            for (q, v) in xs.iter().enumerate() {
+                let key = match v {
+                    Val::Str(s) => s.to_string(),
+                    other => other.to_string(),
+                };
+                match book.book.index_of(&key) {
+                    Some(i) => out.push(Rc::new(book.book.vectors()[i].clone())),
+                    None => {
+                        return Err(vsa_fail(
+                            "UnknownSymbol",
+                            format!("`{key}` is not a symbol of the codebook `{}`", book.name),
+                            span,
+                            Some(q),
+                        ));
+                    }
+                }
+            }
+            V::Hv(out)
+        }
+        VsaOp::Bind { .. } | VsaOp::Unbind { .. } => {
+            let (a, b) = (hv(0)?, hv(1)?);
+            let mut out = Vec::with_capacity(n);
+            for q in 0..n {
+                let r = if matches!(op, VsaOp::Bind { .. }) {
+                    space.bind(&a[q], &b[q])
+                } else {
+                    space.unbind(&a[q], &b[q])
+                };
+                out.push(Rc::new(r.map_err(|e| verr(e, q))?));
+            }
+            V::Hv(out)
+        }
+        VsaOp::Bundle { .. } => {
+            let items = (0..inputs.len()).map(hv).collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(n);
+            for q in 0..n {
+                let refs: Vec<&Hv> = items.iter().map(|h| h[q].as_ref()).collect();
+                out.push(Rc::new(space.bundle(&refs).map_err(|e| verr(e, q))?));
+            }
+            V::Hv(out)
+        }
+        VsaOp::Permute { k, .. } => {
+            let a = hv(0)?;
+            let mut out = Vec::with_capacity(n);
+            for (q, x) in a.iter().enumerate() {
+                out.push(Rc::new(space.permute(x, *k).map_err(|e| verr(e, q))?));
+            }
+            V::Hv(out)
+        }
+        VsaOp::PermuteBy { .. } => {
+            let a = hv(0)?;
+            let ks = match inputs.get(1).map(|&x| &vals[x]) {
+                Some(V::Seq(s)) => s,
+                _ => {
+                    return Err(vsa_fail(
+                        "TypeError",
+                        "malformed IR: `permute` by a sequence reads one".into(),
+                        span,
+                        None,
+                    ));
+                }
+            };
+            let mut out = Vec::with_capacity(n);
+            for (q, (x, k)) in a.iter().zip(ks).enumerate() {
+                let Val::Int(k) = k else {
+                    return Err(vsa_fail(
+                        "TypeError",
+                        format!("`permute` shifts by an int, found {}", k.kind_name()),
+                        span,
+                        Some(q),
+                    ));
+                };
+                out.push(Rc::new(space.permute(x, *k).map_err(|e| verr(e, q))?));
+            }
+            V::Hv(out)
+        }
+        VsaOp::Sum { .. } => {
+            let s = match inputs.first().map(|&x| &vals[x]) {
+                Some(V::Sel(s)) => s,
+                _ => {
+                    return Err(vsa_fail(
+                        "TypeError",
+                        "malformed IR: `sum` reads a selector".into(),
+                        span,
+                        None,
+                    ));
+                }
+            };
+            let h = hv(1)?;
+            let mut out = Vec::with_capacity(n);
+            for q in 0..s.n {
+                let refs: Vec<&Hv> = s
+                    .row(q)
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b)
+                    .map(|(k, _)| h[k].as_ref())
+                    .collect();
+                if refs.is_empty() {
+                    return Err(vsa_fail(
+                        "EmptySelection",
+                        "`sum` selected no key to bundle".into(),
+                        span,
+                        Some(q),
+                    ));
+                }
+                out.push(Rc::new(space.bundle(&refs).map_err(|e| verr(e, q))?));
+            }
+            V::Hv(out)
+        }
+        VsaOp::Sim { .. } => {
+            let (a, b) = (hv(0)?, hv(1)?);
+            let mut out = Vec::with_capacity(n);
+            for q in 0..n {
+                out.push(Val::Float(
+                    space.similarity(&a[q], &b[q]).map_err(|e| verr(e, q))?,
+                ));
+            }
+            V::Seq(out)
+        }
+        VsaOp::Cleanup { book, min } => {
+            let a = hv(0)?;
+            let queries: Vec<Hv> = a.iter().map(|x| x.as_ref().clone()).collect();
+            let hits = book
+                .book
+                .memory()
+                .nearest_batch(&queries)
+                .map_err(|e| verr(e, 0))?;
+            V::Seq(
+                hits.iter()
+                    .map(|h| match h {
+                        Some(h) if min.is_none_or(|m| h.similarity >= m) => {
+                            Val::Str(Rc::from(book.book.symbols()[h.index].as_str()))
+                        }
+                        _ => Val::None,
+                    })
+                    .collect(),
+            )
+        }
+    })
 }

@@ -42,7 +42,7 @@ impl Mat {
     }
 
     /// `x · self` for a row vector `x` of length `rows`.
-    fn apply(&self, x: &[f64]) -> Vec<f64> {
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; self.cols];
         for (r, &xv) in x.iter().enumerate() {
             if xv == 0.0 {
@@ -77,10 +77,40 @@ pub struct Mlp {
     pub w2: Mat,
 }
 
+/// A key-value memory read with argmax attention: at every position but BOS, the slot with the
+/// highest score `x·keys + bias` (the first one on a tie) writes its row of `values` into the
+/// residual. `cleanup` compiles to one: the keys are the codebook's vectors, the values the
+/// one-hot of each symbol (and a `none` slot when there is a threshold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Memory {
+    pub label: String,
+    /// Residual to slot scores (`d × slots`).
+    pub keys: Mat,
+    pub bias: Vec<f64>,
+    /// Slot to residual (`slots × d`).
+    pub values: Mat,
+}
+
+impl Memory {
+    /// The winning slot for one residual row.
+    pub fn slot(&self, x: &[f64]) -> usize {
+        let scores = self.keys.apply(x);
+        let mut best = 0;
+        for (j, (s, b)) in scores.iter().zip(&self.bias).enumerate() {
+            if s + b > scores[best] + self.bias[best] {
+                best = j;
+            }
+        }
+        best
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
     pub heads: Vec<Head>,
     pub mlp: Option<Mlp>,
+    /// Memories read after the MLP (all from the same residual).
+    pub memories: Vec<Memory>,
 }
 
 /// How to read the output from the residual: one dimension per possible value (argmax).
@@ -149,6 +179,11 @@ impl Model {
                 mats.extend([&m.w1, &m.w2]);
                 total += m.b1.len();
                 nonzero += m.b1.iter().filter(|x| **x != 0.0).count();
+            }
+            for m in &l.memories {
+                mats.extend([&m.keys, &m.values]);
+                total += m.bias.len();
+                nonzero += m.bias.iter().filter(|x| **x != 0.0).count();
             }
         }
         for m in mats {
@@ -249,6 +284,17 @@ impl Model {
                     }
                 }
             }
+            if !layer.memories.is_empty() {
+                for r in x.iter_mut().skip(1) {
+                    let slots: Vec<usize> = layer.memories.iter().map(|m| m.slot(r)).collect();
+                    for (m, j) in layer.memories.iter().zip(slots) {
+                        let row = &m.values.data[j * m.values.cols..(j + 1) * m.values.cols];
+                        for (a, b) in r.iter_mut().zip(row) {
+                            *a += b;
+                        }
+                    }
+                }
+            }
         }
         Ok(x[1..]
             .iter()
@@ -281,6 +327,11 @@ pub enum Block {
         layer: usize,
         hidden: usize,
         labels: Vec<String>,
+    },
+    Memory {
+        layer: usize,
+        label: String,
+        slots: usize,
     },
     Unembed {
         values: usize,
@@ -323,6 +374,21 @@ impl Model {
                 }
                 prev = vec![n];
             }
+            let mut mems = Vec::new();
+            for m in &layer.memories {
+                let n = g.add_node(Block::Memory {
+                    layer: l + 1,
+                    label: m.label.clone(),
+                    slots: m.bias.len(),
+                });
+                for &p in &prev {
+                    g.add_edge(p, n, ());
+                }
+                mems.push(n);
+            }
+            if !mems.is_empty() {
+                prev = mems;
+            }
         }
         let out = g.add_node(Block::Unembed {
             values: self.unembed.dims.len(),
@@ -357,6 +423,11 @@ impl Model {
                 } => {
                     format!("L{layer} MLP\\n{hidden} hidden\\n{}", labels.join("\\n"))
                 }
+                Block::Memory {
+                    layer,
+                    label,
+                    slots,
+                } => format!("L{layer} memory\\n{label}\\n{slots} slots"),
                 Block::Unembed { values } => format!("unembed\\n{values} values"),
             };
             out.push_str(&format!(
@@ -402,6 +473,15 @@ impl Model {
                     m.labels.join(", "),
                     m.w1.nonzero(),
                     m.w2.nonzero()
+                ));
+            }
+            for m in &layer.memories {
+                out.push_str(&format!(
+                    "  memory {}: {} slots, keys {} nonzero, values {} nonzero\n",
+                    m.label,
+                    m.bias.len(),
+                    m.keys.nonzero(),
+                    m.values.nonzero()
                 ));
             }
         }

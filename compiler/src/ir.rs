@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::rc::Rc;
 use tessera_lang::ast::{BinOp, UnOp};
 use tessera_lang::span::Span;
 use tessera_lang::value::Val;
@@ -84,6 +85,123 @@ impl Pred {
     }
 }
 
+/// A hypervector space carried by VSA nodes; compared and printed by name and parameters.
+#[derive(Clone)]
+pub struct VsaSpace {
+    pub name: String,
+    pub space: Rc<tessera_vsa::Space>,
+}
+
+impl std::fmt::Debug for VsaSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            self.name,
+            self.space.model().name(),
+            self.space.dim(),
+            self.space.seed()
+        )
+    }
+}
+
+impl PartialEq for VsaSpace {
+    fn eq(&self, o: &Self) -> bool {
+        format!("{self:?}") == format!("{o:?}")
+    }
+}
+
+/// A codebook carried by VSA nodes (its vectors and prepared item memory).
+#[derive(Clone)]
+pub struct VsaBook {
+    pub name: String,
+    pub space: VsaSpace,
+    pub book: Rc<tessera_vsa::Codebook>,
+}
+
+impl std::fmt::Debug for VsaBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{:?}", self.name, self.space)
+    }
+}
+
+impl PartialEq for VsaBook {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name && self.space == o.space
+    }
+}
+
+/// A constant hypervector, printed as its fingerprint.
+#[derive(Clone, PartialEq)]
+pub struct HvConst(pub Rc<tessera_vsa::Hv>);
+
+impl std::fmt::Debug for HvConst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{:016x}", self.0.fingerprint())
+    }
+}
+
+/// A vector-symbolic operation (its inputs are the node's `inputs`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum VsaOp {
+    /// A constant vector at every position. Inputs: none.
+    Const { space: VsaSpace, vec: HvConst },
+    /// Each position's categorical value to its symbol's vector. Inputs: `[xs]`.
+    Embed { book: VsaBook },
+    /// Inputs: `[a, b]`.
+    Bind { space: VsaSpace },
+    /// `a / b`. Inputs: `[a, b]`.
+    Unbind { space: VsaSpace },
+    /// One bundle of all inputs, normalised once.
+    Bundle { space: VsaSpace },
+    /// Cyclic shift by a constant. Inputs: `[a]`.
+    Permute { space: VsaSpace, k: i64 },
+    /// Cyclic shift by each position's own integer. Inputs: `[a, k]`.
+    PermuteBy { space: VsaSpace },
+    /// Bundle of the selected keys' vectors. Inputs: `[sel, values]`.
+    Sum { space: VsaSpace },
+    /// Similarity (a number). Inputs: `[a, b]`.
+    Sim { space: VsaSpace },
+    /// The nearest symbol (a categorical value; `none` below `min`). Inputs: `[a]`.
+    Cleanup { book: VsaBook, min: Option<f64> },
+}
+
+impl VsaOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            VsaOp::Const { .. } => "hv-const",
+            VsaOp::Embed { .. } => "embed",
+            VsaOp::Bind { .. } => "bind",
+            VsaOp::Unbind { .. } => "unbind",
+            VsaOp::Bundle { .. } => "bundle",
+            VsaOp::Permute { .. } | VsaOp::PermuteBy { .. } => "permute",
+            VsaOp::Sum { .. } => "sum",
+            VsaOp::Sim { .. } => "sim",
+            VsaOp::Cleanup { .. } => "cleanup",
+        }
+    }
+
+    /// The space of the vectors this operation reads or makes.
+    pub fn space(&self) -> &VsaSpace {
+        match self {
+            VsaOp::Const { space, .. }
+            | VsaOp::Bind { space }
+            | VsaOp::Unbind { space }
+            | VsaOp::Bundle { space }
+            | VsaOp::Permute { space, .. }
+            | VsaOp::PermuteBy { space }
+            | VsaOp::Sum { space }
+            | VsaOp::Sim { space } => space,
+            VsaOp::Embed { book } | VsaOp::Cleanup { book, .. } => &book.space,
+        }
+    }
+
+    /// Whether the result is a hypervector (not a symbol or a number).
+    pub fn makes_hv(&self) -> bool {
+        !matches!(self, VsaOp::Sim { .. } | VsaOp::Cleanup { .. })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Tokens,
@@ -120,6 +238,11 @@ pub enum Op {
         score: NodeId,
         default: Option<Val>,
     },
+    /// A vector-symbolic operation.
+    Vsa {
+        op: VsaOp,
+        inputs: Vec<NodeId>,
+    },
 }
 
 impl Op {
@@ -133,6 +256,7 @@ impl Op {
             Op::Aggregate { sel, values, .. } | Op::Mean { sel, values } => vec![*sel, *values],
             Op::Width { sel } => vec![*sel],
             Op::Best { sel, score, .. } => vec![*sel, *score],
+            Op::Vsa { inputs, .. } => inputs.clone(),
         }
     }
 
@@ -158,6 +282,7 @@ impl Op {
             Op::Mean { .. } => "mean",
             Op::Width { .. } => "width",
             Op::Best { .. } => "best",
+            Op::Vsa { op, .. } => op.name(),
         }
     }
 }
@@ -238,14 +363,28 @@ impl Ir {
                 } => {
                     format!(" default={d}")
                 }
+                Op::Vsa { op, .. } => match op {
+                    VsaOp::Const { space, vec } => format!(" {} {vec:?}", space.name),
+                    VsaOp::Embed { book } => format!(" {}", book.name),
+                    VsaOp::Permute { k, .. } => format!(" {k}"),
+                    VsaOp::Cleanup { book, min } => match min {
+                        Some(m) => format!(" {} min={m}", book.name),
+                        None => format!(" {}", book.name),
+                    },
+                    _ => String::new(),
+                },
                 _ => String::new(),
             };
             let enc = if n.numeric {
-                "num"
+                "num".to_string()
             } else if n.op.is_selector() {
-                "sel"
+                "sel".to_string()
+            } else if let Op::Vsa { op, .. } = &n.op
+                && op.makes_hv()
+            {
+                format!("hv<{}>", op.space().name)
             } else {
-                "cat"
+                "cat".to_string()
             };
             let _ = writeln!(
                 out,

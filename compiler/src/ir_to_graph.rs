@@ -30,12 +30,14 @@
 //! Not compiled yet (a clear error): `mean` over non-integers, and tables larger than
 //! [`MAX_TABLE`] rows.
 
-use crate::graph::{Head, Layer, Mat, Mlp, Model, Unembed};
+use crate::graph::{Head, Layer, Mat, Memory, Mlp, Model, Unembed};
+use crate::ir::VsaOp;
 use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
 use std::collections::{BTreeMap, BTreeSet};
 use tessera_lang::kernels::cmp_vals;
 use tessera_lang::span::Span;
 use tessera_lang::value::Val;
+use tessera_vsa::{Hv, Model as VsaModel};
 
 /// The most dense parameters a model may have (checked before anything is allocated).
 pub const MAX_PARAMS: usize = 200_000_000;
@@ -66,6 +68,18 @@ struct Enc {
     dims: Vec<(usize, Val)>,
 }
 
+/// A memory layer to be placed after an MLP sublayer, as sparse entries.
+#[derive(Debug, Clone)]
+struct MemorySpec {
+    label: String,
+    slots: usize,
+    /// (residual dim, slot, weight)
+    keys: Vec<(usize, usize, f64)>,
+    bias: Vec<f64>,
+    /// (slot, residual dim, weight)
+    values: Vec<(usize, usize, f64)>,
+}
+
 /// A hidden unit to be placed in some MLP sublayer: `relu(Σ w_i x_{d_i} + bias) `, writing
 /// `Σ c_j h` to output dims.
 #[derive(Debug, Clone)]
@@ -84,6 +98,14 @@ struct Builder<'a> {
     /// Units per MLP sublayer (time 2L: layer L).
     units: BTreeMap<usize, Vec<(String, Unit)>>,
     heads: BTreeMap<usize, Vec<Head>>,
+    /// Hypervector nodes: one residual dimension per component, holding ±1 (BSC bit b as 1-2b).
+    hv: BTreeMap<NodeId, Vec<usize>>,
+    /// Constant residual values set in every token's embedding row (not BOS's).
+    token_consts: Vec<(usize, f64)>,
+    /// Per-token embedding values: (token, dim, value).
+    token_values: Vec<(Val, usize, f64)>,
+    /// Memories per layer time (even: after that layer's MLP), as sparse entries.
+    memories: BTreeMap<usize, Vec<MemorySpec>>,
     real: usize,
     bos: usize,
     one: usize,
@@ -114,6 +136,10 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
         ready: BTreeMap::new(),
         units: BTreeMap::new(),
         heads: BTreeMap::new(),
+        hv: BTreeMap::new(),
+        token_consts: Vec::new(),
+        token_values: Vec::new(),
+        memories: BTreeMap::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -222,6 +248,7 @@ impl Builder<'_> {
                 score,
                 default,
             } => self.best_head(id, *sel, *score, default.clone(), span)?,
+            Op::Vsa { op, inputs } => self.vsa(id, op, inputs, span)?,
         }
         Ok(())
     }
@@ -822,6 +849,14 @@ impl Builder<'_> {
             if let Some(c) = index(&format!("tokens:{}", label(v))) {
                 token_embed.set(r, c, 1.0);
             }
+            for (c, x) in &self.token_consts {
+                token_embed.set(r, *c, *x);
+            }
+            for (t, c, x) in &self.token_values {
+                if t == v {
+                    token_embed.set(r, *c, *x);
+                }
+            }
         }
         token_embed.set(vocab.len(), self.one, 1.0);
         token_embed.set(vocab.len(), self.bos, 1.0);
@@ -847,8 +882,15 @@ impl Builder<'_> {
             .values()
             .map(|u| u.len().saturating_mul(d).saturating_mul(2))
             .fold(0usize, usize::saturating_add);
+        let memory_params: usize = self
+            .memories
+            .values()
+            .flatten()
+            .map(|m| m.slots.saturating_mul(d).saturating_mul(2))
+            .fold(0usize, usize::saturating_add);
         let total = head_params
             .saturating_add(mlp_params)
+            .saturating_add(memory_params)
             .saturating_add((vocab.len() + self.n + 2).saturating_mul(d));
         if total > MAX_PARAMS {
             return fail(
@@ -862,6 +904,7 @@ impl Builder<'_> {
             .units
             .keys()
             .chain(self.heads.keys())
+            .chain(self.memories.keys())
             .copied()
             .max()
             .unwrap_or(0);
@@ -892,7 +935,35 @@ impl Builder<'_> {
                 }
                 Mlp { labels, w1, b1, w2 }
             });
-            layers.push(Layer { heads, mlp });
+            let memories = self
+                .memories
+                .get(&(2 * l))
+                .map(|ms| {
+                    ms.iter()
+                        .map(|m| {
+                            let mut keys = Mat::zeros(d, m.slots);
+                            for (dim, j, w) in &m.keys {
+                                keys.add(*dim, *j, *w);
+                            }
+                            let mut values = Mat::zeros(m.slots, d);
+                            for (j, dim, w) in &m.values {
+                                values.add(*j, *dim, *w);
+                            }
+                            Memory {
+                                label: m.label.clone(),
+                                keys,
+                                bias: m.bias.clone(),
+                                values,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            layers.push(Layer {
+                heads,
+                mlp,
+                memories,
+            });
         }
         Ok(Model {
             residual: self.residual,
@@ -1047,5 +1118,428 @@ impl SelTree {
             SelTree::Or(a, b) => a.eval(q, k) || b.eval(q, k),
             SelTree::Not(a) => !a.eval(q, k),
         }
+    }
+}
+
+/// A MAP or BSC vector's components as ±1 (BSC bit b as 1 - 2b, so XOR is multiplication).
+fn bipolar(v: &Hv, dim: usize) -> Vec<f64> {
+    match v {
+        Hv::Map(m) => m.as_slice().iter().map(|&x| f64::from(x)).collect(),
+        Hv::Bsc(_) => v
+            .components()
+            .into_iter()
+            .take(dim)
+            .map(|b| 1.0 - 2.0 * b)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Builder<'_> {
+    fn hv_dims(&mut self, id: NodeId, d: usize) -> Vec<usize> {
+        (0..d).map(|i| self.dim(format!("%{id}:hv{i}"))).collect()
+    }
+
+    fn hv_of(&self, id: NodeId, span: Span) -> R<Vec<usize>> {
+        self.hv.get(&id).cloned().ok_or_else(|| CompileError {
+            message: "a VSA operation reads a node that is not a compiled hypervector".into(),
+            span,
+        })
+    }
+
+    fn ready_of(&self, ids: &[NodeId]) -> usize {
+        ids.iter()
+            .map(|i| *self.ready.get(i).unwrap_or(&0))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Units writing `sign(s)` of integer sums `s_i = Σ_j w·x_{j,i}` onto `out` (ties: `tie_i`):
+    /// `(1 - t)(relu(s) - relu(s - 1)) - (1 + t)(relu(-s) - relu(-s - 1)) + t`, exact on
+    /// integers. `scale` stretches sums whose nonzero values are at least `1/scale` apart from 0.
+    fn sign_units(
+        &mut self,
+        id: NodeId,
+        time: usize,
+        sums: &[Vec<(usize, f64)>],
+        tie: &[f64],
+        out: &[usize],
+        offset: f64,
+    ) {
+        let label = format!("bundle %{id}");
+        for (i, terms) in sums.iter().enumerate() {
+            let t = tie[i];
+            for (sign, w_out) in [(1.0, 1.0 - t), (-1.0, -(1.0 + t))] {
+                if w_out == 0.0 {
+                    continue;
+                }
+                let mut inputs: Vec<(usize, f64)> =
+                    terms.iter().map(|(d, w)| (*d, sign * w)).collect();
+                inputs.push((self.bos, -BOS_GATE));
+                for (bias, w) in [(-offset, w_out), (-offset - 1.0, -w_out)] {
+                    self.add_unit(
+                        time,
+                        label.clone(),
+                        Unit {
+                            inputs: inputs.clone(),
+                            bias,
+                            outputs: vec![(out[i], w)],
+                        },
+                    );
+                }
+            }
+        }
+        // The tie values, at every real position.
+        let outputs: Vec<(usize, f64)> = out
+            .iter()
+            .zip(tie)
+            .filter(|(_, t)| **t != 0.0)
+            .map(|(d, t)| (*d, *t))
+            .collect();
+        self.add_unit(
+            time,
+            label,
+            Unit {
+                inputs: vec![(self.real, 1.0), (self.bos, -BOS_GATE)],
+                bias: 0.0,
+                outputs,
+            },
+        );
+    }
+
+    /// Units writing the bipolar product `a_i · b_i = 2 relu(a + b - 1) + 2 relu(-a - b - 1) - 1`
+    /// (scaled by `w`) onto `out_i`, and the constant `-w` from one unit.
+    fn product_units(
+        &mut self,
+        id: NodeId,
+        time: usize,
+        a: &[usize],
+        b: &[usize],
+        out: &[(usize, f64)],
+        constant: f64,
+        what: &str,
+    ) {
+        let label = format!("{what} %{id}");
+        for i in 0..a.len() {
+            for sign in [1.0, -1.0] {
+                self.add_unit(
+                    time,
+                    label.clone(),
+                    Unit {
+                        inputs: vec![(a[i], sign), (b[i], sign), (self.bos, -BOS_GATE)],
+                        bias: -1.0,
+                        outputs: vec![(out[i].0, 2.0 * out[i].1)],
+                    },
+                );
+            }
+        }
+        let mut outputs: Vec<(usize, f64)> = Vec::new();
+        for (d, w) in out {
+            match outputs.iter_mut().find(|(e, _)| e == d) {
+                Some(e) => e.1 += constant * w,
+                None => outputs.push((*d, constant * w)),
+            }
+        }
+        outputs.retain(|(_, w)| *w != 0.0);
+        if !outputs.is_empty() {
+            self.add_unit(
+                time,
+                label,
+                Unit {
+                    inputs: vec![(self.real, 1.0), (self.bos, -BOS_GATE)],
+                    bias: 0.0,
+                    outputs,
+                },
+            );
+        }
+    }
+
+    /// Lower one VSA node (MAP and BSC spaces: every component is ±1 and every operation exact).
+    fn vsa(&mut self, id: NodeId, op: &VsaOp, inputs: &[NodeId], span: Span) -> R<()> {
+        let space = &op.space().space;
+        let model = space.model();
+        if !matches!(model, VsaModel::Map | VsaModel::Bsc) {
+            return fail(
+                span,
+                format!(
+                    "`{}` spaces do not compile to a model yet (map and bsc do); the interpreter runs them",
+                    model.name()
+                ),
+            );
+        }
+        let d = space.dim();
+        match op {
+            VsaOp::Const { vec, .. } => {
+                let dims = self.hv_dims(id, d);
+                for (c, x) in dims.iter().zip(bipolar(&vec.0, d)) {
+                    self.token_consts.push((*c, x));
+                }
+                self.hv.insert(id, dims);
+                self.ready.insert(id, 0);
+            }
+            VsaOp::Embed { book } => {
+                let x = inputs[0];
+                let dims = self.hv_dims(id, d);
+                let vecs: Vec<(Val, Vec<f64>)> = book
+                    .book
+                    .symbols()
+                    .iter()
+                    .zip(book.book.vectors())
+                    .map(|(s, v)| (Val::Str(s.as_str().into()), bipolar(v, d)))
+                    .collect();
+                let lookup = |v: &Val| -> Option<&Vec<f64>> {
+                    let key = match v {
+                        Val::Str(s) => s.to_string(),
+                        other => other.to_string(),
+                    };
+                    vecs.iter()
+                        .find(|(s, _)| s.to_string() == key)
+                        .map(|(_, c)| c)
+                };
+                if matches!(self.ir.node(x).op, Op::Tokens) {
+                    // Straight into the token embedding.
+                    let vocab: Vec<Val> = self.values(x);
+                    for t in vocab {
+                        if let Some(c) = lookup(&t) {
+                            for (dim, xv) in dims.iter().zip(c) {
+                                self.token_values.push((t.clone(), *dim, *xv));
+                            }
+                        }
+                    }
+                    self.ready.insert(id, 0);
+                } else {
+                    let enc = self.enc.get(&x).cloned().ok_or_else(|| CompileError {
+                        message: "`embed` reads a node without an encoding".into(),
+                        span,
+                    })?;
+                    let time = even_after(self.ready_of(&[x]));
+                    for (vd, v) in &enc.dims {
+                        if let Some(c) = lookup(v) {
+                            let outputs: Vec<(usize, f64)> =
+                                dims.iter().zip(c).map(|(o, w)| (*o, *w)).collect();
+                            self.add_unit(
+                                time,
+                                format!("embed %{id}"),
+                                Unit {
+                                    inputs: vec![(*vd, 1.0), (self.bos, -BOS_GATE)],
+                                    bias: 0.0,
+                                    outputs,
+                                },
+                            );
+                        }
+                    }
+                    self.ready.insert(id, time);
+                }
+                self.hv.insert(id, dims);
+            }
+            VsaOp::Bind { .. } | VsaOp::Unbind { .. } => {
+                let (a, b) = (self.hv_of(inputs[0], span)?, self.hv_of(inputs[1], span)?);
+                let dims = self.hv_dims(id, d);
+                let time = even_after(self.ready_of(inputs));
+                let out: Vec<(usize, f64)> = dims.iter().map(|&o| (o, 1.0)).collect();
+                self.product_units(id, time, &a, &b, &out, -1.0, "bind");
+                self.hv.insert(id, dims);
+                self.ready.insert(id, time);
+            }
+            VsaOp::Bundle { .. } => {
+                let items = inputs
+                    .iter()
+                    .map(|&i| self.hv_of(i, span))
+                    .collect::<R<Vec<_>>>()?;
+                let sums: Vec<Vec<(usize, f64)>> = (0..d)
+                    .map(|c| items.iter().map(|it| (it[c], 1.0)).collect())
+                    .collect();
+                let tie = bipolar(space.tie(), d);
+                let dims = self.hv_dims(id, d);
+                let time = even_after(self.ready_of(inputs));
+                self.sign_units(id, time, &sums, &tie, &dims, 0.0);
+                self.hv.insert(id, dims);
+                self.ready.insert(id, time);
+            }
+            VsaOp::Permute { k, .. } => {
+                // A permutation is a relabelling of the input's dimensions: no weights at all.
+                let a = self.hv_of(inputs[0], span)?;
+                let s = (*k).rem_euclid(d as i64) as usize;
+                let dims: Vec<usize> = (0..d).map(|j| a[(j + d - s) % d]).collect();
+                self.hv.insert(id, dims);
+                let r = self.ready_of(inputs);
+                self.ready.insert(id, r);
+            }
+            VsaOp::PermuteBy { .. } => {
+                let a = self.hv_of(inputs[0], span)?;
+                let kenc = self
+                    .enc
+                    .get(&inputs[1])
+                    .cloned()
+                    .ok_or_else(|| CompileError {
+                        message: "`permute` reads a shift without an encoding".into(),
+                        span,
+                    })?;
+                let dims = self.hv_dims(id, d);
+                let time = even_after(self.ready_of(inputs));
+                for (kd, kv) in &kenc.dims {
+                    let Val::Int(k) = kv else {
+                        return fail(
+                            span,
+                            format!("`permute` shifts by an int, but the shift can be `{kv}`"),
+                        );
+                    };
+                    let s = k.rem_euclid(d as i64) as usize;
+                    // out[(i + s) mod d] = a_i where the shift is k: relu(±a_i + 2g - 2).
+                    for i in 0..d {
+                        for sign in [1.0, -1.0] {
+                            self.add_unit(
+                                time,
+                                format!("permute %{id}"),
+                                Unit {
+                                    inputs: vec![(a[i], sign), (*kd, 2.0), (self.bos, -BOS_GATE)],
+                                    bias: -2.0,
+                                    outputs: vec![(dims[(i + s) % d], sign)],
+                                },
+                            );
+                        }
+                    }
+                }
+                self.hv.insert(id, dims);
+                self.ready.insert(id, time);
+            }
+            VsaOp::Sum { .. } => {
+                let (sel, values) = (inputs[0], inputs[1]);
+                let v = self.hv_of(values, span)?;
+                let (keys, queries, table) = self.selector(sel)?;
+                let vt = self.ready_of(&[values]);
+                let t = odd_after(self.features_ready(sel, &keys, &queries)?.max(vt));
+                let (kf, qf) = self.features(sel, &keys, &queries, t - 1)?;
+                // Selected keys score β, the rest (and BOS, whose vector is 0) score 0; the head
+                // reads the mean of the selected vectors with error below 2(N+1)e^{-β} < 1/(4N).
+                let nn = self.n as f64;
+                let beta = (8.0 * nn * (nn + 1.0)).ln() + 2.0;
+                let raw: Vec<usize> = (0..d).map(|i| self.dim(format!("%{id}.raw{i}"))).collect();
+                let ov: Vec<(usize, usize, f64)> =
+                    v.iter().zip(&raw).map(|(a, r)| (*a, *r, 1.0)).collect();
+                let head = self.head(&format!("sum %{id}"), &kf, &qf, &table, beta, 0.0, &ov)?;
+                self.heads.entry(t).or_default().push(head);
+                // A nonzero mean of w values ±1 is at least 1/w ≥ 1/N from 0: stretch by 2N and
+                // step at 0.5 and 1.5.
+                let scale = 2.0 * nn;
+                let sums: Vec<Vec<(usize, f64)>> = raw.iter().map(|r| vec![(*r, scale)]).collect();
+                let tie = bipolar(space.tie(), d);
+                let dims = self.hv_dims(id, d);
+                self.sign_units(id, t + 1, &sums, &tie, &dims, 0.5);
+                self.hv.insert(id, dims);
+                self.ready.insert(id, t + 1);
+            }
+            VsaOp::Sim { .. } => {
+                let (a, b) = (self.hv_of(inputs[0], span)?, self.hv_of(inputs[1], span)?);
+                let raw = self.dim(format!("%{id}.raw"));
+                let time = even_after(self.ready_of(inputs));
+                let df = d as f64;
+                // MAP: dot/d = Σ 2(h1 + h2)/d - 1; BSC: 1 - hamming/d = Σ (h1 + h2)/d.
+                let (w, c) = if model == VsaModel::Map {
+                    (1.0 / df, -1.0)
+                } else {
+                    (0.5 / df, -0.5)
+                };
+                let out: Vec<(usize, f64)> = (0..d).map(|_| (raw, w)).collect();
+                self.product_units(id, time, &a, &b, &out, -1.0, "sim");
+                // product_units adds -w per component (Σ = -d·w); correct to the constant `c`.
+                let fix = c + df * w;
+                if fix != 0.0 {
+                    self.add_unit(
+                        time,
+                        format!("sim %{id}"),
+                        Unit {
+                            inputs: vec![(self.real, 1.0), (self.bos, -BOS_GATE)],
+                            bias: 0.0,
+                            outputs: vec![(raw, fix)],
+                        },
+                    );
+                }
+                // Every value the interpreter can compute, exactly as it computes it.
+                let mut points: Vec<(f64, Val)> = (0..=d)
+                    .map(|k| {
+                        let x = if model == VsaModel::Map {
+                            ((d - k) as f64 - k as f64) / df
+                        } else {
+                            1.0 - (k as f64) / df
+                        };
+                        (x, Val::Float(x))
+                    })
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                points.dedup_by(|a, b| a.0 == b.0);
+                let enc = self.decode(id, raw, &points, time + 2);
+                self.enc.insert(id, enc);
+                self.ready.insert(id, time + 2);
+            }
+            VsaOp::Cleanup { book, min } => {
+                let a = self.hv_of(inputs[0], span)?;
+                let n_sym = book.book.len();
+                let mut keys = Vec::new();
+                let mut bias = Vec::new();
+                for (j, v) in book.book.vectors().iter().enumerate() {
+                    for (c, x) in a.iter().zip(bipolar(v, d)) {
+                        keys.push((*c, j, x));
+                    }
+                    // Ties go to the lowest index: distinct integer scores stay ordered.
+                    bias.push(-(j as f64) / (n_sym as f64 + 1.0));
+                }
+                let mut outs: Vec<Val> = book
+                    .book
+                    .symbols()
+                    .iter()
+                    .map(|s| Val::Str(s.as_str().into()))
+                    .collect();
+                let df = d as f64;
+                let sim_of = |dot: i64| -> f64 {
+                    if model == VsaModel::Map {
+                        dot as f64 / df
+                    } else {
+                        1.0 - (((d as i64 - dot) / 2) as f64) / df
+                    }
+                };
+                if let Some(m) = min {
+                    // The smallest reachable dot product (same parity as d) that passes.
+                    let passing = (0..=d)
+                        .map(|k| d as i64 - 2 * k as i64)
+                        .filter(|&t| sim_of(t) >= *m)
+                        .min();
+                    let none_score = match passing {
+                        Some(t) => t as f64 - 1.5,
+                        None => df + 2.0,
+                    };
+                    bias.push(none_score);
+                    outs.push(Val::None);
+                }
+                let slots = bias.len();
+                let mut seen = BTreeSet::new();
+                let dims: Vec<(usize, Val)> = outs
+                    .iter()
+                    .filter(|v| seen.insert((*v).clone()))
+                    .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+                    .collect();
+                let values: Vec<(usize, usize, f64)> = outs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| (j, dim_of(&dims, v), 1.0))
+                    .collect();
+                let r = self.ready_of(inputs);
+                let time = if r >= 2 && r.is_multiple_of(2) {
+                    r
+                } else {
+                    even_after(r)
+                };
+                self.memories.entry(time).or_default().push(MemorySpec {
+                    label: format!("cleanup %{id}"),
+                    slots,
+                    keys,
+                    bias,
+                    values,
+                });
+                self.enc.insert(id, Enc { dims });
+                self.ready.insert(id, time);
+            }
+        }
+        Ok(())
     }
 }

@@ -22,7 +22,7 @@
 //! optimisation never changes a result. Saturation is bounded by iterations, nodes and time,
 //! and the report says which bound stopped it.
 
-use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
+use crate::ir::{Fun, HvConst, Ir, IrOutput, NodeId, Op, Pred, VsaOp, VsaSpace};
 use egg::{
     Analysis, CostFunction, DidMerge, EGraph, Extractor, Id, Language, Rewrite, Runner,
     SearchMatches, Searcher, Subst, Symbol, Var,
@@ -33,6 +33,7 @@ use std::time::Duration;
 use tessera_lang::ast::{BinOp, UnOp};
 use tessera_lang::span::Span;
 use tessera_lang::value::Val;
+use tessera_vsa::{Hv, Model};
 
 /// A fused map may read at most this many sequences.
 pub const MAX_FUSED_INPUTS: usize = 3;
@@ -96,6 +97,7 @@ pub enum ENode {
     Mean([Id; 2]),
     Width([Id; 1]),
     Best(Option<Key<Val>>, [Id; 2]),
+    Vsa(Key<VsaOp>, Vec<Id>),
 }
 
 impl Language for ENode {
@@ -115,6 +117,7 @@ impl Language for ENode {
             (SelAnd(_), SelAnd(_)) | (SelOr(_), SelOr(_)) | (SelNot(_), SelNot(_)) => true,
             (Aggregate(a, _), Aggregate(b, _)) | (Best(a, _), Best(b, _)) => a == b,
             (Mean(_), Mean(_)) | (Width(_), Width(_)) => true,
+            (Vsa(a, xs), Vsa(b, ys)) => a == b && xs.len() == ys.len(),
             _ => false,
         }
     }
@@ -123,7 +126,7 @@ impl Language for ENode {
         use ENode::*;
         match self {
             Tokens | Indices | Length | Const(_) => &[],
-            Map(_, _, xs) => xs,
+            Map(_, _, xs) | Vsa(_, xs) => xs,
             Select(_, c) | SelAnd(c) | SelOr(c) | Aggregate(_, c) | Mean(c) | Best(_, c) => c,
             SelNot(c) | Width(c) => c,
         }
@@ -133,7 +136,7 @@ impl Language for ENode {
         use ENode::*;
         match self {
             Tokens | Indices | Length | Const(_) => &mut [],
-            Map(_, _, xs) => xs,
+            Map(_, _, xs) | Vsa(_, xs) => xs,
             Select(_, c) | SelAnd(c) | SelOr(c) | Aggregate(_, c) | Mean(c) | Best(_, c) => c,
             SelNot(c) | Width(c) => c,
         }
@@ -158,6 +161,7 @@ impl Analysis<ENode> for IrAnalysis {
         let numeric = match enode {
             ENode::Map(_, n, _) => *n,
             ENode::Mean(_) => true,
+            ENode::Vsa(op, _) => matches!(op.value, VsaOp::Sim { .. }),
             ENode::Aggregate(_, [_, v]) => egraph[*v].data.numeric,
             _ => false,
         };
@@ -305,6 +309,16 @@ pub fn rules() -> Vec<Rewrite<ENode, IrAnalysis>> {
         rule("sel-and-comm", sel_comm),
         rule("sel-and-true", sel_unit),
         rule("aggregate-identity", aggregate_identity),
+        rule("bind-comm", bind_comm),
+        rule("bind-assoc", bind_assoc),
+        rule("unbind-is-bind", unbind_is_bind),
+        rule("bind-cancel", bind_cancel),
+        rule("bind-self-inverse", bind_self_inverse),
+        rule("bind-identity", bind_identity),
+        rule("permute-over-bind", permute_over_bind),
+        rule("permute-compose", permute_compose),
+        rule("permute-over-bundle", permute_over_bundle),
+        rule("bundle-of-one", bundle_of_one),
     ]
 }
 
@@ -605,6 +619,258 @@ fn aggregate_identity(g: &G, class: Id) -> Vec<ENode> {
     out
 }
 
+// ---- Vector-symbolic algebra ---------------------------------------------------------------
+//
+// Each rule is exact (bit for bit) in the models it is enabled for: MAP and BSC compute with
+// integers and bits; commutativity holds exactly in every model (IEEE products commute);
+// permutations commute with elementwise operations (MAP, BSC, FHRR) but not with HRR's circular
+// convolution; a permutation commutes with a bundle only when the vote has no ties to break
+// (an odd count in MAP and BSC), since the tie vector stays in place.
+
+fn vsa_in(g: &G, class: Id) -> Vec<(VsaOp, Vec<Id>)> {
+    g[class]
+        .nodes
+        .iter()
+        .filter_map(|n| match n {
+            ENode::Vsa(op, xs) => Some((op.value.clone(), xs.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn exact_model(space: &VsaSpace) -> bool {
+    matches!(space.space.model(), Model::Map | Model::Bsc)
+}
+
+fn elementwise_model(space: &VsaSpace) -> bool {
+    space.space.model() != Model::Hrr
+}
+
+fn bind_comm(g: &G, class: Id) -> Vec<ENode> {
+    vsa_in(g, class)
+        .into_iter()
+        .filter_map(|(op, xs)| match (&op, xs.as_slice()) {
+            (VsaOp::Bind { .. }, [a, b]) => Some(ENode::Vsa(Key::new(op.clone()), vec![*b, *a])),
+            _ => None,
+        })
+        .collect()
+}
+
+fn bind_assoc(g: &G, class: Id) -> Vec<ENode> {
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        let (VsaOp::Bind { space }, [ab, c]) = (&op, xs.as_slice()) else {
+            continue;
+        };
+        if !exact_model(space) {
+            continue;
+        }
+        for (inner, ys) in vsa_in(g, *ab) {
+            if let (VsaOp::Bind { .. }, [a, b]) = (&inner, ys.as_slice()) {
+                let bc = g.lookup(ENode::Vsa(Key::new(op.clone()), vec![*b, *c]));
+                // Only re-associate onto a `b * c` that exists, so the e-graph stays finite.
+                if let Some(bc) = bc {
+                    out.push(ENode::Vsa(Key::new(op.clone()), vec![*a, bc]));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn bind_cancel(g: &G, class: Id) -> Vec<ENode> {
+    // (a * b) * b = a (and a * (a * b) = b, by commutativity) in self-inverse models.
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        let (VsaOp::Bind { space }, [ab, c]) = (&op, xs.as_slice()) else {
+            continue;
+        };
+        if !exact_model(space) {
+            continue;
+        }
+        for (inner, ys) in vsa_in(g, *ab) {
+            if let (VsaOp::Bind { .. }, [a, b]) = (&inner, ys.as_slice()) {
+                for (keep, gone) in [(a, b), (b, a)] {
+                    if g.find(*gone) == g.find(*c) && g.find(*keep) != g.find(class) {
+                        out.extend(g[*keep].nodes.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn unbind_is_bind(g: &G, class: Id) -> Vec<ENode> {
+    vsa_in(g, class)
+        .into_iter()
+        .filter_map(|(op, xs)| match &op {
+            VsaOp::Unbind { space } if exact_model(space) => Some(ENode::Vsa(
+                Key::new(VsaOp::Bind {
+                    space: space.clone(),
+                }),
+                xs,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The vector that binding leaves unchanged (MAP: all +1; BSC: all 0 bits).
+fn identity(space: &VsaSpace) -> Hv {
+    let x = space.space.symbol("", "identity");
+    space.space.bind(&x, &x).unwrap_or(x)
+}
+
+fn bind_self_inverse(g: &G, class: Id) -> Vec<ENode> {
+    vsa_in(g, class)
+        .into_iter()
+        .filter_map(|(op, xs)| match (&op, xs.as_slice()) {
+            (VsaOp::Bind { space }, [a, b]) if exact_model(space) && g.find(*a) == g.find(*b) => {
+                Some(ENode::Vsa(
+                    Key::new(VsaOp::Const {
+                        space: space.clone(),
+                        vec: HvConst(std::rc::Rc::new(identity(space))),
+                    }),
+                    vec![],
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_identity(g: &G, class: Id, space: &VsaSpace) -> bool {
+    let id = identity(space);
+    vsa_in(g, class)
+        .iter()
+        .any(|(op, _)| matches!(op, VsaOp::Const { vec, .. } if *vec.0 == id))
+}
+
+fn bind_identity(g: &G, class: Id) -> Vec<ENode> {
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        if let (VsaOp::Bind { space }, [a, b]) = (&op, xs.as_slice())
+            && exact_model(space)
+        {
+            for (x, other) in [(a, b), (b, a)] {
+                if is_identity(g, *other, space) && g.find(*x) != g.find(class) {
+                    out.extend(g[*x].nodes.iter().cloned());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn permute_over_bind(g: &G, class: Id) -> Vec<ENode> {
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        // bind(permute(a, k), permute(b, k)) -> permute(bind(a, b), k): one permutation, and
+        // it costs nothing (a relabelling).
+        if let (VsaOp::Bind { space }, [pa, pb]) = (&op, xs.as_slice())
+            && elementwise_model(space)
+        {
+            for (oa, ya) in vsa_in(g, *pa) {
+                for (ob, yb) in vsa_in(g, *pb) {
+                    if let (VsaOp::Permute { k: ka, .. }, VsaOp::Permute { k: kb, .. }) = (&oa, &ob)
+                        && ka == kb
+                    {
+                        let inner = g.lookup(ENode::Vsa(Key::new(op.clone()), vec![ya[0], yb[0]]));
+                        if let Some(inner) = inner {
+                            out.push(ENode::Vsa(Key::new(oa.clone()), vec![inner]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn permute_compose(g: &G, class: Id) -> Vec<ENode> {
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        let (VsaOp::Permute { space, k }, [a]) = (&op, xs.as_slice()) else {
+            continue;
+        };
+        let d = space.space.dim() as i64;
+        if k.rem_euclid(d) == 0 && g.find(*a) != g.find(class) {
+            out.extend(g[*a].nodes.iter().cloned());
+            continue;
+        }
+        for (inner, ys) in vsa_in(g, *a) {
+            if let VsaOp::Permute { k: j, .. } = inner {
+                let total = (k.rem_euclid(d) + j.rem_euclid(d)).rem_euclid(d);
+                out.push(ENode::Vsa(
+                    Key::new(VsaOp::Permute {
+                        space: space.clone(),
+                        k: total,
+                    }),
+                    ys.clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn permute_over_bundle(g: &G, class: Id) -> Vec<ENode> {
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        // bundle(permute(x1, k), …, permute(xn, k)) -> permute(bundle(x1, …, xn), k), n odd.
+        if let VsaOp::Bundle { space } = &op
+            && exact_model(space)
+            && xs.len() % 2 == 1
+        {
+            let mut k0 = None;
+            let mut inner = Vec::new();
+            for x in &xs {
+                let p = vsa_in(g, *x).into_iter().find_map(|(o, ys)| match o {
+                    VsaOp::Permute { k, .. } => Some((k, ys[0])),
+                    _ => None,
+                });
+                match (p, k0) {
+                    (Some((k, y)), None) => {
+                        k0 = Some(k);
+                        inner.push(y);
+                    }
+                    (Some((k, y)), Some(k1)) if k == k1 => inner.push(y),
+                    _ => {
+                        inner.clear();
+                        break;
+                    }
+                }
+            }
+            if let (Some(k), false) = (k0, inner.is_empty()) {
+                if let Some(b) = g.lookup(ENode::Vsa(Key::new(op.clone()), inner)) {
+                    out.push(ENode::Vsa(
+                        Key::new(VsaOp::Permute {
+                            space: space.clone(),
+                            k,
+                        }),
+                        vec![b],
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn bundle_of_one(g: &G, class: Id) -> Vec<ENode> {
+    let mut out = Vec::new();
+    for (op, xs) in vsa_in(g, class) {
+        if let (VsaOp::Bundle { space }, [a]) = (&op, xs.as_slice())
+            && exact_model(space)
+            && g.find(*a) != g.find(class)
+        {
+            out.extend(g[*a].nodes.iter().cloned());
+        }
+    }
+    out
+}
+
 /// Extraction cost: layers first, then heads, MLPs and nodes (RASP's depth rules).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Cost {
@@ -636,6 +902,12 @@ impl CostFunction<ENode> for CompileCost {
                 (depth(0).max(depth(1) + 1), 1, 0)
             }
             ENode::Width(_) => (depth(0), 1, 0),
+            ENode::Vsa(op, _) => match op.value {
+                VsaOp::Sum { .. } => (depth(0).max(depth(1) + 1), 1, 0),
+                // A permutation relabels residual dimensions; a constant is an embedding.
+                VsaOp::Permute { .. } | VsaOp::Const { .. } => (max, 0, 0),
+                _ => (max, 0, 1),
+            },
         };
         Cost {
             layers,
@@ -678,6 +950,9 @@ fn to_enode(op: &Op, numeric: bool, ids: &[Id]) -> ENode {
             score,
             default,
         } => ENode::Best(default.clone().map(Key::new), [c(*sel), c(*score)]),
+        Op::Vsa { op, inputs } => {
+            ENode::Vsa(Key::new(op.clone()), inputs.iter().map(|&i| c(i)).collect())
+        }
     }
 }
 
@@ -830,6 +1105,13 @@ fn extract(
                     default: d.as_ref().map(|k| k.value.clone()),
                 },
                 false,
+            ),
+            ENode::Vsa(op, xs) => (
+                Op::Vsa {
+                    op: op.value.clone(),
+                    inputs: xs.iter().map(c).collect(),
+                },
+                matches!(op.value, VsaOp::Sim { .. }),
             ),
         };
         let span = g[class].data.span.unwrap_or_default();

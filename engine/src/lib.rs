@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use tessera_compiler::graph::{Head, Layer, Mat, Mlp, Model, Unembed};
+use tessera_compiler::graph::{Head, Layer, Mat, Memory, Mlp, Model, Unembed};
 use tessera_lang::value::Val;
 
 /// Everything that can go wrong in the engine.
@@ -83,6 +83,16 @@ struct MlpT {
     w2: Tensor,
 }
 
+/// A memory's scores are computed in f64: slot tie-breaks are fractions of 1 on top of integer
+/// dot products as large as the dimension.
+struct MemT {
+    keys: Tensor,
+    bias: Tensor,
+    values: Tensor,
+}
+
+type LayerT = (Vec<HeadT>, Option<MlpT>, Vec<MemT>);
+
 /// A model's weights on a device, ready to run batches.
 pub struct Engine {
     device: Device,
@@ -90,7 +100,7 @@ pub struct Engine {
     max_len: usize,
     token_embed: Tensor,
     pos_embed: Tensor,
-    layers: Vec<(Vec<HeadT>, Option<MlpT>)>,
+    layers: Vec<LayerT>,
     unembed_dims: Tensor,
     unembed_vals: Vec<Val>,
 }
@@ -98,6 +108,10 @@ pub struct Engine {
 fn tensor(m: &Mat, device: &Device) -> R<Tensor> {
     let data: Vec<f32> = m.data.iter().map(|&x| x as f32).collect();
     Ok(Tensor::from_vec(data, (m.rows, m.cols), device)?)
+}
+
+fn tensor64(m: &Mat, device: &Device) -> R<Tensor> {
+    Ok(Tensor::from_vec(m.data.clone(), (m.rows, m.cols), device)?)
 }
 
 impl Engine {
@@ -127,7 +141,18 @@ impl Engine {
                 }),
                 None => None,
             };
-            layers.push((heads, mlp));
+            let mems = l
+                .memories
+                .iter()
+                .map(|m| {
+                    Ok(MemT {
+                        keys: tensor64(&m.keys, device)?,
+                        bias: Tensor::from_vec(m.bias.clone(), m.bias.len(), device)?,
+                        values: tensor(&m.values, device)?,
+                    })
+                })
+                .collect::<R<Vec<_>>>()?;
+            layers.push((heads, mlp, mems));
         }
         let dims: Vec<u32> = model.unembed.dims.iter().map(|(d, _)| *d as u32).collect();
         Ok(Engine {
@@ -183,7 +208,12 @@ impl Engine {
         let mut x = tok.broadcast_add(&pos)?;
         // Padded keys are never attended to.
         let mask = Tensor::from_vec(mask, (b, 1, l), &self.device)?;
-        for (heads, mlp) in &self.layers {
+        // Memories write nothing at BOS.
+        let not_bos: Vec<f32> = (0..b * l)
+            .map(|i| if i % l == 0 { 0.0 } else { 1.0 })
+            .collect();
+        let not_bos = Tensor::from_vec(not_bos, (b, l, 1), &self.device)?;
+        for (heads, mlp, mems) in &self.layers {
             let mut delta = x.zeros_like()?;
             for h in heads {
                 let q = x.broadcast_matmul(&h.wq)?;
@@ -202,6 +232,17 @@ impl Engine {
             if let Some(m) = mlp {
                 let h = x.broadcast_matmul(&m.w1)?.broadcast_add(&m.b1)?.relu()?;
                 x = (x + h.broadcast_matmul(&m.w2)?)?;
+            }
+            if !mems.is_empty() {
+                let x64 = x.to_dtype(DType::F64)?;
+                let mut delta = x.zeros_like()?;
+                for m in mems {
+                    let scores = x64.broadcast_matmul(&m.keys)?.broadcast_add(&m.bias)?;
+                    let slot = scores.argmax(D::Minus1)?.flatten_all()?;
+                    let rows = m.values.index_select(&slot, 0)?.reshape((b, l, d))?;
+                    delta = (delta + rows.broadcast_mul(&not_bos)?)?;
+                }
+                x = (x + delta)?;
             }
         }
         let picked = x.index_select(&self.unembed_dims, 2)?;
@@ -248,6 +289,14 @@ struct GraphJson {
 struct LayerJson {
     heads: Vec<HeadJson>,
     mlp: Option<MlpJson>,
+    #[serde(default)]
+    memories: Vec<MemoryJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MemoryJson {
+    label: String,
+    slots: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -329,7 +378,30 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
             }
             None => None,
         };
-        layers.push(LayerJson { heads, mlp });
+        let mut memories = Vec::new();
+        for (mi, m) in l.memories.iter().enumerate() {
+            tensors.insert(
+                format!("layers.{li}.memories.{mi}.keys"),
+                tensor64(&m.keys, &cpu)?,
+            );
+            tensors.insert(
+                format!("layers.{li}.memories.{mi}.bias"),
+                Tensor::from_vec(m.bias.clone(), m.bias.len(), &cpu)?,
+            );
+            tensors.insert(
+                format!("layers.{li}.memories.{mi}.values"),
+                tensor(&m.values, &cpu)?,
+            );
+            memories.push(MemoryJson {
+                label: m.label.clone(),
+                slots: m.bias.len(),
+            });
+        }
+        layers.push(LayerJson {
+            heads,
+            mlp,
+            memories,
+        });
     }
     let graph = GraphJson {
         format: FORMAT.into(),
@@ -407,7 +479,7 @@ pub fn load(dir: &Path) -> R<(Model, String)> {
                 cols.map(|c| format!(", {c}")).unwrap_or_default()
             )));
         }
-        let data: Vec<f32> = t.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        let data: Vec<f64> = t.flatten_all()?.to_dtype(DType::F64)?.to_vec1()?;
         if let Some(i) = data.iter().position(|x| !x.is_finite()) {
             return Err(EngineError::Load(format!(
                 "tensor `{name}` holds a non-finite value at index {i}"
@@ -416,7 +488,7 @@ pub fn load(dir: &Path) -> R<(Model, String)> {
         Ok(Mat {
             rows,
             cols: cols.unwrap_or(1),
-            data: data.into_iter().map(f64::from).collect(),
+            data,
         })
     };
     if g.max_len == 0 || g.max_len > 1 << 20 || vocab.is_empty() {
@@ -446,7 +518,24 @@ pub fn load(dir: &Path) -> R<(Model, String)> {
             }),
             None => None,
         };
-        layers.push(Layer { heads, mlp });
+        let mut memories = Vec::with_capacity(l.memories.len());
+        for (mi, m) in l.memories.iter().enumerate() {
+            memories.push(Memory {
+                label: m.label.clone(),
+                keys: get(&format!("layers.{li}.memories.{mi}.keys"), d, Some(m.slots))?,
+                bias: get(&format!("layers.{li}.memories.{mi}.bias"), m.slots, None)?.data,
+                values: get(
+                    &format!("layers.{li}.memories.{mi}.values"),
+                    m.slots,
+                    Some(d),
+                )?,
+            });
+        }
+        layers.push(Layer {
+            heads,
+            mlp,
+            memories,
+        });
     }
     let mut dims = Vec::with_capacity(g.unembed.len());
     for (dim, v) in &g.unembed {

@@ -632,7 +632,8 @@ impl<'p> Checker<'p> {
             ExprKind::Binary(op, a, b) => {
                 let is_add = *op == BinOp::Add;
                 if is_add && matches!(a.kind, ExprKind::Binary(BinOp::Add, ..)) {
-                    self.inner_adds.insert(std::ptr::from_ref::<Expr>(a) as usize);
+                    self.inner_adds
+                        .insert(std::ptr::from_ref::<Expr>(a) as usize);
                 }
                 let ta = self.expr(a, env, module);
                 let tb = self.expr(b, env, module);

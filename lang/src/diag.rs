@@ -47,7 +47,11 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, kind: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn warning(
+        code: &'static str,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, kind, message)

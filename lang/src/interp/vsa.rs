@@ -30,7 +30,11 @@ pub struct HvVal {
 
 impl HvVal {
     fn at(&self, q: usize) -> &Rc<Hv> {
-        if self.seq { &self.vecs[q] } else { &self.vecs[0] }
+        if self.seq {
+            &self.vecs[q]
+        } else {
+            &self.vecs[0]
+        }
     }
 }
 
@@ -94,8 +98,9 @@ fn vsa_err(e: VsaError, span: Span) -> RuntimeError {
 }
 
 impl<'p> Interp<'p> {
-    /// The space an item defines (built once per run).
-    pub(super) fn vsa_space(&self, id: DefId, span: Span) -> R<Rc<Space>> {
+    /// The space an item defines (built once per run). Public so the compiler builds exactly
+    /// the interpreter's spaces and codebooks.
+    pub fn vsa_space(&self, id: DefId, span: Span) -> R<Rc<Space>> {
         if let Some(s) = self.spaces.borrow().get(&id) {
             return Ok(s.clone());
         }
@@ -150,14 +155,13 @@ impl<'p> Interp<'p> {
                 ),
             )
         })?;
-        let space =
-            Rc::new(Space::new(m, dim, seed as u64).map_err(|e| vsa_err(e, dim_span))?);
+        let space = Rc::new(Space::new(m, dim, seed as u64).map_err(|e| vsa_err(e, dim_span))?);
         self.spaces.borrow_mut().insert(id, space.clone());
         Ok(space)
     }
 
     /// The codebook a `symbols` item defines (vectors and item memory built once per run).
-    pub(super) fn vsa_book(&self, id: DefId, span: Span) -> R<(DefId, Rc<Codebook>)> {
+    pub fn vsa_book(&self, id: DefId, span: Span) -> R<(DefId, Rc<Codebook>)> {
         if let Some(b) = self.books.borrow().get(&id) {
             return Ok(b.clone());
         }
@@ -210,7 +214,10 @@ impl<'p> Interp<'p> {
             return Err(RuntimeError::new(
                 "TypeError",
                 base.span,
-                format!("only codebooks have fields (`Color.red`), found {}", describe(&b)),
+                format!(
+                    "only codebooks have fields (`Color.red`), found {}",
+                    describe(&b)
+                ),
             ));
         };
         let (space, book) = self.vsa_book(id, span)?;
@@ -218,7 +225,11 @@ impl<'p> Interp<'p> {
             RuntimeError::new(
                 "UnknownName",
                 field.span,
-                format!("the codebook `{}` has no symbol `{}`", book.name(), field.name),
+                format!(
+                    "the codebook `{}` has no symbol `{}`",
+                    book.name(),
+                    field.name
+                ),
             )
         })?;
         Ok(self.hv(space, false, vec![book.vectors()[i].clone()]))
@@ -351,7 +362,10 @@ impl<'p> Interp<'p> {
                     other => Err(RuntimeError::new(
                         "TypeError",
                         e.span,
-                        format!("`bundle` needs a list of hypervectors, found {}", describe(&other)),
+                        format!(
+                            "`bundle` needs a list of hypervectors, found {}",
+                            describe(&other)
+                        ),
                     )),
                 }
             }
@@ -397,7 +411,10 @@ impl<'p> Interp<'p> {
                     other => Err(RuntimeError::new(
                         "TypeError",
                         ke.span,
-                        format!("`permute` shifts by an int or an int sequence, found {}", describe(&other)),
+                        format!(
+                            "`permute` shifts by an int or an int sequence, found {}",
+                            describe(&other)
+                        ),
                     )),
                 }
             }
@@ -478,7 +495,10 @@ impl<'p> Interp<'p> {
                             let e = RuntimeError::new(
                                 "UnknownSymbol",
                                 xe.span,
-                                format!("`{key}` is not a symbol of the codebook `{}`", book.name()),
+                                format!(
+                                    "`{key}` is not a symbol of the codebook `{}`",
+                                    book.name()
+                                ),
                             )
                             .with_note(format!("its symbols: {}", book.symbols().join(", ")));
                             Err(match q {
@@ -502,7 +522,10 @@ impl<'p> Interp<'p> {
                     other => Err(RuntimeError::new(
                         "TypeError",
                         xe.span,
-                        format!("`embed` needs a categorical sequence, found {}", describe(&other)),
+                        format!(
+                            "`embed` needs a categorical sequence, found {}",
+                            describe(&other)
+                        ),
                     )),
                 }
             }
@@ -543,7 +566,10 @@ impl<'p> Interp<'p> {
                         return Err(RuntimeError::new(
                             "TypeError",
                             le.span,
-                            format!("`factor` needs a list of codebooks, found {}", describe(&other)),
+                            format!(
+                                "`factor` needs a list of codebooks, found {}",
+                                describe(&other)
+                            ),
                         ));
                     }
                 };
