@@ -1209,6 +1209,7 @@ impl Builder<'_> {
 
     /// Units writing the bipolar product `a_i · b_i = 2 relu(a + b - 1) + 2 relu(-a - b - 1) - 1`
     /// (scaled by `w`) onto `out_i`, and the constant `-w` from one unit.
+    #[allow(clippy::too_many_arguments)]
     fn product_units(
         &mut self,
         id: NodeId,
@@ -1438,7 +1439,7 @@ impl Builder<'_> {
                 let (w, c) = if model == VsaModel::Map {
                     (1.0 / df, -1.0)
                 } else {
-                    (0.5 / df, -0.5)
+                    (0.5 / df, 0.0)
                 };
                 let out: Vec<(usize, f64)> = (0..d).map(|_| (raw, w)).collect();
                 self.product_units(id, time, &a, &b, &out, -1.0, "sim");

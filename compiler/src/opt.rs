@@ -842,16 +842,16 @@ fn permute_over_bundle(g: &G, class: Id) -> Vec<ENode> {
                     }
                 }
             }
-            if let (Some(k), false) = (k0, inner.is_empty()) {
-                if let Some(b) = g.lookup(ENode::Vsa(Key::new(op.clone()), inner)) {
-                    out.push(ENode::Vsa(
-                        Key::new(VsaOp::Permute {
-                            space: space.clone(),
-                            k,
-                        }),
-                        vec![b],
-                    ));
-                }
+            if let (Some(k), false) = (k0, inner.is_empty())
+                && let Some(b) = g.lookup(ENode::Vsa(Key::new(op.clone()), inner))
+            {
+                out.push(ENode::Vsa(
+                    Key::new(VsaOp::Permute {
+                        space: space.clone(),
+                        k,
+                    }),
+                    vec![b],
+                ));
             }
         }
     }

@@ -47,10 +47,10 @@ impl Bsc {
     }
 
     fn mask_last(&self, v: &mut [u64]) {
-        if self.dim % 64 != 0 {
-            if let Some(last) = v.last_mut() {
-                *last &= (1u64 << (self.dim % 64)) - 1;
-            }
+        if !self.dim.is_multiple_of(64)
+            && let Some(last) = v.last_mut()
+        {
+            *last &= (1u64 << (self.dim % 64)) - 1;
         }
     }
 }
@@ -87,7 +87,7 @@ impl Vsa for Bsc {
 
     fn permute_into(&self, a: &BscVec, k: i64, out: &mut BscVec) {
         let s = shift(k, self.dim);
-        if self.dim % 64 == 0 {
+        if self.dim.is_multiple_of(64) {
             // Whole-word rotation then a bit shift with carry between words.
             let (ws, bs) = (s / 64, s % 64);
             let n = self.words;

@@ -108,7 +108,7 @@ impl ItemMemory {
         }
     }
 
-    fn from_hamming(&self, h: u32) -> f64 {
+    fn sim_of_hamming(&self, h: u32) -> f64 {
         let d = self.dim as f64;
         match self.model {
             Model::Bsc => 1.0 - f64::from(h) / d,
@@ -132,7 +132,7 @@ impl ItemMemory {
                 let mut h = vec![0u32; self.n];
                 simd::hamming_rows(&qb, rows, *words, &mut h);
                 for (o, &d) in out.iter_mut().zip(&h) {
-                    *o = self.from_hamming(d);
+                    *o = self.sim_of_hamming(d);
                 }
             }
             Store::Real { len, rows } => {
@@ -213,7 +213,7 @@ impl ItemMemory {
         }
         top.map(|(index, d)| Hit {
             index,
-            similarity: self.from_hamming(d),
+            similarity: self.sim_of_hamming(d),
         })
     }
 

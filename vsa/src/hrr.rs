@@ -104,7 +104,7 @@ impl Vsa for Hrr {
             spec[k] = Complex32::from_polar(1.0, phi);
             spec[d - k] = spec[k].conj();
         }
-        if d % 2 == 0 && d > 1 {
+        if d.is_multiple_of(2) && d > 1 {
             spec[d / 2] = Complex32::new(sign(rng), 0.0);
         }
         self.from_spectrum(spec)

@@ -78,9 +78,9 @@ fn bsc_permutation_on_odd_dimensions() {
             let p = s.permute(&a, k).unwrap();
             assert_eq!(s.permute(&p, -k).unwrap(), a, "dim {dim} k {k}");
             let (ca, cp) = (s.components(&a).unwrap(), s.components(&p).unwrap());
-            for i in 0..dim {
+            for (i, c) in ca.iter().enumerate().take(dim) {
                 let j = (i as i64 + k).rem_euclid(dim as i64) as usize;
-                assert_eq!(ca[i], cp[j]);
+                assert_eq!(*c, cp[j]);
             }
         }
     }
@@ -161,7 +161,7 @@ fn flip(s: &Space, v: &Hv, frac: f64, rng: &mut Rng) -> Hv {
                 .iter()
                 .map(|&a| {
                     if rng.next_f64() < frac {
-                        (rng.next_f64() * 6.283) as f32
+                        (rng.next_f64() * std::f64::consts::TAU) as f32
                     } else {
                         a as f32
                     }

@@ -1,0 +1,218 @@
+//! Vector-symbolic programs through the compiler: the IR (before and after optimisation) computes
+//! what the interpreter computes in every model, the VSA rewrite rules fire where they are exact
+//! (and only there), and map/bsc programs compile to models that agree with the interpreter on
+//! every short input, in soft and hard attention.
+
+use tessera_compiler::ast_to_ir;
+use tessera_compiler::eval::eval;
+use tessera_compiler::graph::Attention;
+use tessera_compiler::ir_to_graph::ir_to_graph;
+use tessera_compiler::opt::{OptLimits, optimize};
+use tessera_lang::interp::{EntryArgs, Interp, Output};
+use tessera_lang::program::{Program, TableLoader};
+use tessera_lang::value::Val;
+
+const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
+
+/// The same programs in a space of each model (`{M}` is the model, `{D}` the dimension).
+const TEMPLATE: &str = r#"
+space S = {M}(dim: {D}, seed: 5);
+symbols T in S = [a, b, c];
+symbols R in S = [r, s];
+fn unbind() = cleanup(embed(tokens, T) * R.r / R.r, T)
+fn bundled() = cleanup(embed(tokens, T) + T.a + T.b, T, min: 0.2)
+fn similar() = sim(embed(tokens, T), T.a)
+fn sequence() {
+    let whole = sum(select(indices, indices, true), permute(embed(tokens, T), indices));
+    cleanup(permute(whole, 0 - indices), T)
+}
+fn prefix() = cleanup(sum(select(indices, indices, <=), embed(tokens, T) * R.s) / R.s, T)
+fn algebra() = cleanup(permute(permute(embed(tokens, T), 3), -3) * R.r * R.r, T)
+fn record() = cleanup((R.r * embed(tokens, T) + R.s * T.c + T.b) / R.r, T, min: 0.1)
+"#;
+
+const ENTRIES: [&str; 7] = [
+    "unbind", "bundled", "similar", "sequence", "prefix", "algebra", "record",
+];
+
+fn program(model: &str, dim: usize) -> Program {
+    let src = TEMPLATE
+        .replace("{M}", model)
+        .replace("{D}", &dim.to_string());
+    let (p, diags) = Program::load("<vsa>", &src, &STD);
+    assert!(diags.is_empty(), "{diags:?}");
+    let check = tessera_lang::check::check_program(&p);
+    assert!(
+        check
+            .iter()
+            .all(|d| d.severity != tessera_lang::diag::Severity::Error),
+        "{check:?}"
+    );
+    p
+}
+
+fn inputs(max_len: usize) -> Vec<Vec<Val>> {
+    let vocab = ["a", "b", "c"];
+    let mut out = vec![vec![]];
+    let mut layer: Vec<Vec<Val>> = vec![vec![]];
+    for _ in 0..max_len {
+        let mut next = Vec::new();
+        for s in &layer {
+            for v in vocab {
+                let mut t = s.clone();
+                t.push(Val::from_token(v));
+                next.push(t);
+            }
+        }
+        out.extend(next.iter().cloned());
+        layer = next;
+    }
+    out
+}
+
+fn same(
+    a: &Result<Output, impl std::fmt::Debug>,
+    b: &Result<Output, impl std::fmt::Debug>,
+) -> bool {
+    match (a, b) {
+        (Ok(x), Ok(y)) => x == y,
+        (Err(_), Err(_)) => true,
+        _ => false,
+    }
+}
+
+#[test]
+fn ir_equals_interpreter_in_every_model() {
+    for model in ["map", "bsc", "hrr", "fhrr"] {
+        let p = program(model, 128);
+        for entry in ENTRIES {
+            let def = p.resolve_str(entry).expect("entry");
+            let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+            let (opt, _) = optimize(&ir, &OptLimits::default());
+            for input in inputs(3) {
+                let want = Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default());
+                let got = eval(&ir, &input);
+                assert!(
+                    same(&want, &got),
+                    "{model} {entry} on {input:?}: {want:?} vs {got:?}"
+                );
+                let got = eval(&opt, &input);
+                assert!(
+                    same(&want, &got),
+                    "{model} {entry} optimised on {input:?}: {want:?} vs {got:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn vsa_rules_fire_only_where_exact() {
+    let fired = |model: &str, entry: &str| {
+        let p = program(model, 64);
+        let def = p.resolve_str(entry).expect("entry");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        optimize(&ir, &OptLimits::default()).1.rules_fired
+    };
+    let map = fired("map", "algebra");
+    for rule in ["permute-compose", "bind-cancel", "bind-comm"] {
+        assert!(
+            map.get(rule).is_some_and(|&n| n > 0),
+            "map: {rule} in {map:?}"
+        );
+    }
+    let hrr = fired("hrr", "algebra");
+    assert!(
+        hrr.get("permute-compose").is_some_and(|&n| n > 0),
+        "{hrr:?}"
+    );
+    assert!(
+        !hrr.contains_key("bind-cancel"),
+        "hrr has no exact self-inverse: {hrr:?}"
+    );
+    let unbind = fired("bsc", "unbind");
+    assert!(
+        unbind.get("unbind-is-bind").is_some_and(|&n| n > 0),
+        "{unbind:?}"
+    );
+    // After optimisation, `x * r * r` is `x`: no bind is left.
+    let p = program("map", 64);
+    let def = p.resolve_str("algebra").expect("entry");
+    let (opt, _) = optimize(
+        &ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers"),
+        &OptLimits::default(),
+    );
+    let text = opt.render();
+    assert!(
+        !text.contains("bind") && !text.contains("permute"),
+        "{text}"
+    );
+}
+
+#[test]
+fn map_and_bsc_programs_compile_exactly() {
+    for (model, dim) in [("map", 32), ("bsc", 40)] {
+        let p = program(model, dim);
+        for entry in ENTRIES {
+            let def = p.resolve_str(entry).expect("entry");
+            let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+            for optimise in [false, true] {
+                let ir = if optimise {
+                    optimize(&ir, &OptLimits::default()).0
+                } else {
+                    ir.clone()
+                };
+                let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+                let m = ir_to_graph(&ir, &vocab, 3)
+                    .unwrap_or_else(|e| panic!("{model} {entry}: {}", e.message));
+                let mut checked = 0;
+                for input in inputs(3) {
+                    let Ok(Output::Seq(want)) =
+                        Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default())
+                    else {
+                        continue;
+                    };
+                    let soft = m.forward(&input).expect("runs");
+                    assert_eq!(
+                        soft, want.vals,
+                        "{model} {entry} opt={optimise} on {input:?}"
+                    );
+                    let hard = m.forward_with(&input, Attention::Hard).expect("runs");
+                    assert_eq!(
+                        hard, want.vals,
+                        "{model} {entry} opt={optimise} (hard) on {input:?}"
+                    );
+                    checked += 1;
+                }
+                assert!(checked >= 39, "{model} {entry}: {checked}");
+            }
+        }
+    }
+}
+
+#[test]
+fn hrr_and_fhrr_refuse_to_compile_with_a_reason() {
+    for model in ["hrr", "fhrr"] {
+        let p = program(model, 32);
+        let def = p.resolve_str("unbind").expect("entry");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let e = ir_to_graph(&ir, &[Val::from_token("a")], 3).expect_err("refused");
+        assert!(e.message.contains("do not compile"), "{}", e.message);
+    }
+}
+
+#[test]
+fn constant_vsa_programs_fold_to_their_value() {
+    let src = "space S = bsc(dim: 2000, seed: 7);\n\
+               symbols C in S = [red, green];\n\
+               symbols R in S = [color];\n\
+               fn main() = cleanup(R.color * C.green / R.color, C)\n";
+    let (p, diags) = Program::load("<c>", src, &STD);
+    assert!(diags.is_empty());
+    let def = p.resolve_str("main").expect("main");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    assert_eq!(
+        eval(&ir, &[]).expect("runs"),
+        Output::Scalar(Val::Str("green".into()))
+    );
+}
