@@ -152,6 +152,18 @@ enum Command {
     },
     /// The interactive REPL (reads a script from stdin when it is not a terminal).
     Repl,
+    /// Benchmarks that print a table (`tessera bench vsa`: kernels, cleanup, resonator and
+    /// bundle capacity, one thread).
+    Bench {
+        /// What to measure: `vsa`.
+        suite: String,
+        /// Sections to run (default: all): ops, cleanup, resonator, capacity.
+        #[arg(long = "section", value_name = "NAME")]
+        sections: Vec<String>,
+        /// Small problem sizes: a smoke run in seconds.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
     /// `--max-len`, also infer the value set of the entry's result and of each of its `let`s.
     Check {
@@ -486,6 +498,36 @@ fn run(cli: Cli) -> Result<(), Error> {
                     serde_json::json!({"ok": true, "out": out.display().to_string()})
                 );
             }
+            Ok(())
+        }
+        Command::Bench {
+            suite,
+            sections,
+            quick,
+        } => {
+            if suite != "vsa" {
+                return Err(Error::usage(format!(
+                    "unknown benchmark suite `{suite}` (available: vsa)"
+                )));
+            }
+            const SECTIONS: [&str; 4] = ["ops", "cleanup", "resonator", "capacity"];
+            if let Some(bad) = sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                return Err(Error::usage(format!(
+                    "unknown section `{bad}` (sections: {})",
+                    SECTIONS.join(", ")
+                )));
+            }
+            let has = |name: &str| sections.is_empty() || sections.iter().any(|s| s == name);
+            let options = tessera_vsa::bench::BenchOptions {
+                ops: has("ops"),
+                cleanup: has("cleanup"),
+                resonator: has("resonator"),
+                capacity: has("capacity"),
+                quick,
+            };
+            let report = tessera_vsa::bench::run(&options)
+                .map_err(|e| Error::usage(format!("benchmark failed: {e}")))?;
+            out_text!("{report}");
             Ok(())
         }
         Command::Repl => {

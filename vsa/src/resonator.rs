@@ -51,6 +51,9 @@ pub struct ResonatorOptions {
     pub max_iters: Option<usize>,
     /// Restart from a random state on a limit cycle or a spurious fixed point.
     pub restarts: bool,
+    /// With `restarts`: also restart after this many sweeps without convergence (the network
+    /// can wander without ever repeating a state). `None`: never.
+    pub patience: Option<usize>,
     /// A fixed point counts as converged when the decoded product's similarity to the input lies
     /// this many standard deviations above chance.
     pub min_z: f64,
@@ -63,6 +66,7 @@ impl Default for ResonatorOptions {
         ResonatorOptions {
             max_iters: None,
             restarts: true,
+            patience: Some(100),
             min_z: 8.0,
             seed: 0x5eed,
         }
@@ -141,6 +145,7 @@ pub fn factor_batch(
                         budget,
                         min_fit,
                         opts.restarts,
+                        opts.patience,
                         &mut rng,
                     )
                 })
@@ -231,6 +236,7 @@ fn bipolar_factor(
     budget: usize,
     min_fit: f64,
     restarts: bool,
+    patience: Option<usize>,
     rng: &mut Rng,
 ) -> Factorization {
     let d = s.len();
@@ -253,6 +259,7 @@ fn bipolar_factor(
     let mut acc = vec![0i32; d];
     let mut seen = HashSet::new();
     let mut n_restarts = 0;
+    let mut since_restart = 0;
     let decode = |attn: &[Vec<i32>]| -> (Vec<usize>, f64) {
         let idx: Vec<usize> = attn.iter().map(|a| argmax_abs(a)).collect();
         let mut prod = codes[0][idx[0]].clone();
@@ -282,7 +289,9 @@ fn bipolar_factor(
         }
         let fixed = !changed;
         let cycled = !fixed && !seen.insert(state_hash(&est));
-        if fixed || cycled {
+        since_restart += 1;
+        let bored = patience.is_some_and(|p| since_restart >= p);
+        if fixed || cycled || bored {
             let (indices, fit) = decode(&attn);
             if fit >= min_fit {
                 return Factorization {
@@ -301,6 +310,7 @@ fn bipolar_factor(
                 }
                 seen.clear();
                 n_restarts += 1;
+                since_restart = 0;
             }
         }
     }
