@@ -15,6 +15,12 @@
 //! - `sel-not-not`, `sel-and-idem`, `sel-or-idem`, `sel-and-comm`, `sel-or-comm`,
 //!   `sel-and-true`, `sel-or-false`: selector algebra;
 //! - `aggregate-identity`: `aggregate(select(indices, indices, ==), x)` is `x`.
+//! - VSA algebra, each enabled only in the models where it holds bit for bit:
+//!   `bind-comm` (all), `bind-assoc`, `unbind-is-bind`, `bind-self-inverse` (`a * a` is the
+//!   identity vector), `bind-identity`, `bind-cancel` (`(a * b) * b` is `a`) and `bundle-of-one`
+//!   (map and bsc: integer and bit arithmetic), `permute-over-bind` (all but hrr, whose
+//!   convolution does not commute with a shift of both operands), `permute-compose` (all), and
+//!   `permute-over-bundle` (map and bsc with an odd count: no tie for the fixed tie vector to break).
 //!
 //! Common subexpressions are shared by the e-graph itself, and dead code is whatever extraction
 //! does not reach from the output. Every rule replaces a node by one that computes the same

@@ -391,3 +391,67 @@ fn the_error_corpus_exits_cleanly_through_the_binary() {
         }
     }
 }
+
+#[test]
+fn vsa_examples_run_compile_and_warn() {
+    let (code, out, err) = tessera(&["run", "examples/vsa_record.tess"], None);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "[ada, blue, star, large]\n"),
+        "{err}"
+    );
+    let (code, out, err) = tessera(
+        &["run", "examples/vsa_sequence.tess", "--input", "c a b b"],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (0, "c a b b\n"), "{err}");
+    // A VSA program through the whole pipeline: compile (verified), exec with candle.
+    let dir = std::env::temp_dir().join(format!("tessera-cli-vsa-{}", std::process::id()));
+    let d = dir.to_string_lossy().into_owned();
+    let (code, _, err) = tessera(
+        &[
+            "compile",
+            "examples/vsa_sequence.tess",
+            "--vocab",
+            "a,b,c,d",
+            "--max-len",
+            "3",
+            "-o",
+            &d,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = tessera(&["exec", &d, "--input", "d a c"], None);
+    assert_eq!((code, out.as_str()), (0, "d a c\n"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    // The capacity warning goes to stderr; the program still runs.
+    let src = dir.with_extension("tess");
+    std::fs::write(
+        &src,
+        "space S = map(dim: 100, seed: 1);\nsymbols T in S = [a, b, c, d, e];\n\
+         fn main() = cleanup(T.a + T.b + T.c + T.d + T.e, T)\n",
+    )
+    .expect("write");
+    let (code, _, err) = tessera(&["run", &src.to_string_lossy()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("W0601") && err.contains("raise `dim`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&src);
+}
+
+#[test]
+fn bench_vsa_quick_prints_tables_and_refuses_unknown_suites() {
+    let (code, out, err) = tessera(&["bench", "vsa", "--quick", "--section", "resonator"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("| MAP | 1000 | 20 | 50 |") && out.contains("100.0%"),
+        "{out}"
+    );
+    let (code, _, err) = tessera(&["bench", "nope"], None);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = tessera(&["bench", "vsa", "--section", "nope"], None);
+    assert_eq!(code, 2, "{err}");
+}

@@ -69,10 +69,19 @@ impl HvOutput {
     }
 
     pub fn to_json(&self) -> serde_json::Value {
-        let comps = |v: &Hv| {
+        let integral = matches!(self.model, "map" | "bsc");
+        let comps = |v: &Hv| -> Vec<serde_json::Value> {
             let mut c = v.components();
             c.truncate(self.dim);
-            c
+            c.into_iter()
+                .map(|x| {
+                    if integral {
+                        serde_json::json!(x as i64)
+                    } else {
+                        serde_json::json!(x)
+                    }
+                })
+                .collect()
         };
         let value = if self.seq {
             serde_json::json!(self.vecs.iter().map(comps).collect::<Vec<_>>())
