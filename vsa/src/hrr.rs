@@ -65,6 +65,20 @@ impl Hrr {
         HrrVec(spec.iter().map(|c| c.re * s).collect())
     }
 
+    /// The approximate inverse (Plate's involution: `x*[i] = x[-i mod d]`), exact for unitary
+    /// vectors such as the atoms, and better behaved than the exact inverse on noisy ones.
+    pub fn involution(&self, v: &HrrVec) -> HrrVec {
+        let d = self.dim;
+        HrrVec((0..d).map(|i| v.0[(d - i) % d]).collect())
+    }
+
+    /// Unbinding with the approximate inverse: `a ⊛ b*` (circular correlation).
+    pub fn unbind_approx(&self, a: &HrrVec, b: &HrrVec) -> HrrVec {
+        let mut out = self.zero();
+        self.combine(a, b, &mut out, |x, y| x * y.conj());
+        out
+    }
+
     fn combine(
         &self,
         a: &HrrVec,

@@ -77,6 +77,33 @@ pub trait Vsa {
         }
     }
 
+    /// Pairwise unbinding of two equally long batches into a third (no allocation).
+    fn unbind_batch(&self, a: &[Self::Vector], b: &[Self::Vector], out: &mut [Self::Vector]) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            self.unbind_into(x, y, o);
+        }
+    }
+
+    /// Permute every vector of a batch by `k` into a second batch (no allocation).
+    fn permute_batch(&self, a: &[Self::Vector], k: i64, out: &mut [Self::Vector]) {
+        for (o, x) in out.iter_mut().zip(a) {
+            self.permute_into(x, k, o);
+        }
+    }
+
+    /// Bundle each group of vectors into the matching output (no allocation per group beyond
+    /// the model's accumulator).
+    fn bundle_batch(
+        &self,
+        groups: &[&[&Self::Vector]],
+        tie: &Self::Vector,
+        out: &mut [Self::Vector],
+    ) {
+        for (o, g) in out.iter_mut().zip(groups) {
+            self.bundle_into(g, tie, o);
+        }
+    }
+
     /// Pairwise similarity of two equally long batches.
     fn similarity_batch(&self, a: &[Self::Vector], b: &[Self::Vector], out: &mut [f64]) {
         for ((o, x), y) in out.iter_mut().zip(a).zip(b) {

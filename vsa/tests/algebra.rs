@@ -255,3 +255,49 @@ fn resonator_rejects_bad_problems() {
     let other = Space::new(Model::Bsc, 500, 1).unwrap();
     assert!(resonator::factor(&s, &other.symbol("A", "x"), &[&a, &a], &opts).is_err());
 }
+
+#[test]
+fn hrr_exact_and_approximate_inverses() {
+    use tessera_vsa::{Hrr, Vsa};
+    let h = Hrr::new(1024);
+    let mut rng = Rng::new(4);
+    let (a, b) = (h.random(&mut rng), h.random(&mut rng));
+    let ab = h.bind(&a, &b);
+    // Unitary atoms: the involution is the exact inverse, so both unbindings agree.
+    let exact = h.unbind(&ab, &b);
+    let approx = h.unbind_approx(&ab, &b);
+    assert!(h.similarity(&exact, &a) > 0.9999);
+    assert!(h.similarity(&approx, &a) > 0.9999);
+    assert!(h.similarity(&h.bind(&b, &h.involution(&b)), &h.unbind(&b, &b)) > 0.9999);
+    // On a noisy key (a bundle), the approximate inverse still recovers the filler.
+    let c = h.random(&mut rng);
+    let key = h.bundle(&[&b, &c, &a], &a);
+    let rec = h.bind(&key, &a);
+    assert!(h.similarity(&h.unbind_approx(&rec, &key), &a) > 0.3);
+}
+
+#[test]
+fn batched_kernels_equal_single_calls() {
+    use tessera_vsa::{Map, Vsa};
+    let m = Map::new(300);
+    let mut rng = Rng::new(8);
+    let a: Vec<_> = (0..5).map(|_| m.random(&mut rng)).collect();
+    let b: Vec<_> = (0..5).map(|_| m.random(&mut rng)).collect();
+    let mut out = vec![m.zero(); 5];
+    m.unbind_batch(&a, &b, &mut out);
+    for i in 0..5 {
+        assert_eq!(out[i], m.unbind(&a[i], &b[i]));
+    }
+    m.permute_batch(&a, 7, &mut out);
+    for i in 0..5 {
+        assert_eq!(out[i], m.permute(&a[i], 7));
+    }
+    let groups: Vec<Vec<&tessera_vsa::MapVec>> = (0..5)
+        .map(|i| vec![&a[i], &b[i], &a[(i + 1) % 5]])
+        .collect();
+    let refs: Vec<&[&tessera_vsa::MapVec]> = groups.iter().map(|g| g.as_slice()).collect();
+    m.bundle_batch(&refs, &a[0], &mut out);
+    for i in 0..5 {
+        assert_eq!(out[i], m.bundle(&groups[i], &a[0]));
+    }
+}
