@@ -42,6 +42,10 @@ use tessera_vsa::{Hv, Model as VsaModel};
 /// The most dense parameters a model may have (checked before anything is allocated).
 pub const MAX_PARAMS: usize = 200_000_000;
 
+/// The most nonzero weights the VSA lowering may plan (checked before each operation allocates
+/// its units, so a huge `dim` is refused instead of exhausting memory).
+pub const MAX_VSA_ENTRIES: usize = 20_000_000;
+
 /// The most rows a lookup table (a map, or a joint selector feature) may have.
 pub const MAX_TABLE: usize = 100_000;
 /// Holds hidden units at 0 at BOS.
@@ -106,6 +110,8 @@ struct Builder<'a> {
     token_values: Vec<(Val, usize, f64)>,
     /// Memories per layer time (even: after that layer's MLP), as sparse entries.
     memories: BTreeMap<usize, Vec<MemorySpec>>,
+    /// Sparse weights the VSA lowering has planned so far (bounded by [`MAX_VSA_ENTRIES`]).
+    vsa_entries: usize,
     real: usize,
     bos: usize,
     one: usize,
@@ -140,6 +146,7 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
         token_consts: Vec::new(),
         token_values: Vec::new(),
         memories: BTreeMap::new(),
+        vsa_entries: 0,
         one: 0,
         bos: 1,
         real: 2,
@@ -1269,6 +1276,26 @@ impl Builder<'_> {
             );
         }
         let d = space.dim();
+        // Nonzero weights this operation will create, planned before anything is allocated.
+        let values_of = |b: &Self, i: usize| b.enc.get(&inputs[i]).map_or(1, |e| e.dims.len());
+        let planned = match op {
+            VsaOp::Const { .. } | VsaOp::Permute { .. } => d,
+            VsaOp::Embed { .. } => d.saturating_mul(values_of(self, 0)),
+            VsaOp::Bind { .. } | VsaOp::Unbind { .. } | VsaOp::Sim { .. } => d.saturating_mul(12),
+            VsaOp::Bundle { .. } => d.saturating_mul(4 * (inputs.len() + 2)),
+            VsaOp::PermuteBy { .. } => d.saturating_mul(8).saturating_mul(values_of(self, 1)),
+            VsaOp::Sum { .. } => d.saturating_mul(16),
+            VsaOp::Cleanup { book, .. } => d.saturating_mul(book.book.len() + 1),
+        };
+        self.vsa_entries = self.vsa_entries.saturating_add(planned);
+        if self.vsa_entries > MAX_VSA_ENTRIES {
+            return fail(
+                span,
+                format!(
+                    "the hypervector layers would need more than {MAX_VSA_ENTRIES} weights (dim {d}); use a smaller `dim`, vocabulary or max_len"
+                ),
+            );
+        }
         match op {
             VsaOp::Const { vec, .. } => {
                 let dims = self.hv_dims(id, d);

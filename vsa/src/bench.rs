@@ -342,7 +342,9 @@ pub fn resonator_row(
     let mut iters: Vec<usize> = out.iter().map(|f| f.iterations).collect();
     iters.sort_unstable();
     let restarts: usize = out.iter().map(|f| f.restarts).sum();
-    let budget = opts.max_iters.unwrap_or_else(|| 200.max(m.pow(3) / 1000));
+    let budget = opts
+        .max_iters
+        .unwrap_or_else(|| resonator::default_budget(m));
     Ok(format!(
         "| {} | {d} | {m} | {trials} | {budget} | **{:.1}%** | {:.1}% | {} / {} | {restarts} | {:.2} s |\n",
         model.name().to_uppercase(),

@@ -46,8 +46,7 @@ pub struct Factorization {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResonatorOptions {
-    /// The iteration budget (sweeps over all factors); `None`: max(200, M³/1000) with M the
-    /// largest codebook, the budget behind the published operational capacities.
+    /// The iteration budget (sweeps over all factors); `None`: [`default_budget`].
     pub max_iters: Option<usize>,
     /// Restart from a random state on a limit cycle or a spurious fixed point.
     pub restarts: bool,
@@ -71,6 +70,15 @@ impl Default for ResonatorOptions {
             seed: 0x5eed,
         }
     }
+}
+
+/// The most sweeps a default budget allows (so a huge codebook cannot make `factor` hang).
+pub const MAX_DEFAULT_BUDGET: usize = 5_000;
+
+/// max(200, M³/1000) sweeps for codebooks of at most M symbols (the budget behind the published
+/// operational capacities), capped at [`MAX_DEFAULT_BUDGET`].
+pub fn default_budget(m: usize) -> usize {
+    200.max(m.saturating_pow(3) / 1000).min(MAX_DEFAULT_BUDGET)
 }
 
 /// The largest factor count `factor` accepts.
@@ -118,10 +126,7 @@ pub fn factor_batch(
         space.check(p)?;
     }
     let m = books.iter().map(|b| b.len()).max().unwrap_or(1);
-    let budget = opts
-        .max_iters
-        .unwrap_or_else(|| 200.max(m.pow(3) / 1000))
-        .max(1);
+    let budget = opts.max_iters.unwrap_or_else(|| default_budget(m)).max(1);
     let (_, sd) = space.null_similarity();
     let min_fit = opts.min_z * sd;
     match space.model() {
