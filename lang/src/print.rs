@@ -77,7 +77,7 @@ fn item_source(item: &Item, out: &mut String) {
             let _ = write!(out, "let {}{t} = {};", name.name, expr_source(value));
         }
         ItemKind::Use(UseDecl::File { path, .. }) => {
-            let _ = write!(out, "use {path:?};");
+            let _ = write!(out, "use {};", string_source(path));
         }
         ItemKind::Use(UseDecl::Module { path, items }) => {
             let p = path
@@ -163,26 +163,29 @@ fn float_source(x: f64) -> String {
     }
 }
 
+/// A string literal the lexer reads back as `s` (only its own escapes: `\" \\ \n \t \0`).
+pub fn string_source(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            '\0' => o.push_str("\\0"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
 /// Source text for one expression.
 pub fn expr_source(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Int(i) => i.to_string(),
         ExprKind::Float(x) => float_source(*x),
-        ExprKind::Str(s) => {
-            let mut o = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => o.push_str("\\\""),
-                    '\\' => o.push_str("\\\\"),
-                    '\n' => o.push_str("\\n"),
-                    '\t' => o.push_str("\\t"),
-                    '\0' => o.push_str("\\0"),
-                    c => o.push(c),
-                }
-            }
-            o.push('"');
-            o
-        }
+        ExprKind::Str(s) => string_source(s),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::None => "none".into(),
         ExprKind::Name(p) => p

@@ -222,3 +222,19 @@ proptest! {
         prop_assert_eq!(strip(&m1), strip(&m2), "printed: {}", printed);
     }
 }
+
+/// Found by the `parse` fuzz target: a `use` path with control characters was printed with
+/// Rust's `\u{..}` escapes, which Tessera's lexer does not read.
+#[test]
+fn fuzz_regression_use_path_with_control_characters_round_trips() {
+    let src = "use \"does_not_exist.\u{3}\u{16}ss\";\nfn main() = \"a\u{7}\\tb\"\n";
+    let (m1, d1) = parse_module(src, FileId(0));
+    assert!(d1.is_empty(), "{d1:?}");
+    let printed = to_source(&m1);
+    let (m2, d2) = parse_module(&printed, FileId(0));
+    assert!(
+        d2.is_empty(),
+        "printed source does not parse: {printed}\n{d2:?}"
+    );
+    assert_eq!(strip(&m1), strip(&m2));
+}

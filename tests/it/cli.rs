@@ -455,3 +455,41 @@ fn bench_vsa_quick_prints_tables_and_refuses_unknown_suites() {
     let (code, _, err) = tessera(&["bench", "vsa", "--section", "nope"], None);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Killing `tessera compile` while it works leaves the output directory absent or complete
+/// (written under a temporary name and renamed into place), never half-written.
+#[test]
+fn interrupted_compile_leaves_no_partial_output() {
+    let base = std::env::temp_dir().join(format!("tessera-interrupt-{}", std::process::id()));
+    for delay_ms in [50u64, 150, 400, 1200] {
+        let out = base.join(format!("m{delay_ms}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "compile",
+                "--entry",
+                "std::rasp::sort",
+                "--vocab",
+                "a,b,c,d,e,f",
+                "--max-len",
+                "24",
+                "--no-verify",
+                "-o",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawns");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        if out.exists() {
+            // Complete: both files, and the model loads.
+            assert!(out.join("graph.json").exists() && out.join("model.safetensors").exists());
+            let (code, _, err) = tessera(&["exec", &out.to_string_lossy(), "--input", "b a"], None);
+            assert_eq!(code, 0, "{err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
