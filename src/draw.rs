@@ -8,7 +8,7 @@
 
 use tessera_compiler::analysis::analyse;
 use tessera_compiler::eval::{NodeValue, eval_all};
-use tessera_compiler::ir::{Ir, IrOutput, Op};
+use tessera_compiler::ir::{Ir, IrOutput, Op, VsaOp};
 use tessera_lang::value::Val;
 
 const CELL: f64 = 16.0;
@@ -74,6 +74,11 @@ impl Svg {
 fn seq(vals: &[NodeValue], id: usize) -> Vec<Val> {
     match vals.get(id) {
         Some(NodeValue::Seq(s)) => s.clone(),
+        // A hypervector per position: its fingerprint (equal vectors look alike).
+        Some(NodeValue::Hv(h)) => h
+            .iter()
+            .map(|v| Val::Str(format!("#{:04x}", v.fingerprint() >> 48).as_str().into()))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -124,6 +129,10 @@ pub fn draw(ir: &Ir, tokens: &[Val], title: &str) -> Result<String, String> {
                         | Op::Width { .. }
                         | Op::Best { .. }
                         | Op::Length
+                        | Op::Vsa {
+                            op: VsaOp::Sum { .. },
+                            ..
+                        }
                 )
             })
             .collect();
@@ -131,7 +140,12 @@ pub fn draw(ir: &Ir, tokens: &[Val], title: &str) -> Result<String, String> {
             .iter()
             .copied()
             .filter(|&i| {
-                a.node_layer[i] == layer && matches!(ir.node(i).op, Op::Elementwise { .. })
+                a.node_layer[i] == layer
+                    && match &ir.node(i).op {
+                        Op::Elementwise { .. } => true,
+                        Op::Vsa { op, .. } => !matches!(op, VsaOp::Sum { .. }),
+                        _ => false,
+                    }
             })
             .collect();
         if heads.is_empty() && maps.is_empty() {
@@ -157,6 +171,10 @@ pub fn draw(ir: &Ir, tokens: &[Val], title: &str) -> Result<String, String> {
                 Op::Best { sel, score, .. } => {
                     (Some(*sel), format!("head: best by %{score} → %{h}"))
                 }
+                Op::Vsa { inputs, .. } if inputs.len() == 2 => (
+                    Some(inputs[0]),
+                    format!("head: sum (bundle) %{} → %{h}", inputs[1]),
+                ),
                 _ => (None, format!("head: length → %{h}")),
             };
             svg.text(PAD + 12.0, y + 12.0, 12.0, "bold", "start", &what);
@@ -217,6 +235,17 @@ pub fn draw(ir: &Ir, tokens: &[Val], title: &str) -> Result<String, String> {
             for &m in &maps {
                 let (inputs, f) = match &ir.node(m).op {
                     Op::Elementwise { inputs, f } => (inputs.clone(), f.render()),
+                    Op::Vsa { op, inputs } => (
+                        inputs.clone(),
+                        match op {
+                            VsaOp::Embed { book } | VsaOp::Cleanup { book, .. } => {
+                                format!("{} {}", op.name(), book.name)
+                            }
+                            VsaOp::Permute { k, .. } => format!("permute by {k}"),
+                            VsaOp::Const { space, .. } => format!("a constant of {}", space.name),
+                            other => other.name().to_string(),
+                        },
+                    ),
                     _ => (Vec::new(), String::new()),
                 };
                 let ins: Vec<String> = inputs.iter().map(|i| format!("%{i}")).collect();
