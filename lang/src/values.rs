@@ -103,6 +103,8 @@ enum AV<'p> {
     List(Vec<AV<'p>>),
     Lambda(Rc<(&'p [Ident], &'p Expr, Env<'p>, ModId)>),
     Func(DefId),
+    /// A codebook (`symbols` item): `cleanup` and `factor` give its symbols.
+    Book(DefId),
 }
 
 type Env<'p> = Vec<(&'p str, AV<'p>)>;
@@ -203,6 +205,8 @@ impl<'p> Infer<'p, '_> {
     fn vals(&self, v: AV<'p>, span: Span) -> R<VSet> {
         match v {
             AV::Vals(s) => Ok(s),
+            // A codebook where a value is expected: nothing to say about it.
+            AV::Book(_) => Ok(VSet::Unbounded),
             _ => fail(span, "expected a sequence or a scalar"),
         }
     }
@@ -379,7 +383,24 @@ impl<'p> Infer<'p, '_> {
                 self.globals.insert(id, v.clone());
                 Ok(v)
             }
+            DefKind::Symbols { .. } => Ok(AV::Book(id)),
             _ => Ok(AV::Vals(VSet::Unbounded)),
+        }
+    }
+
+    /// The symbols of a codebook, as the values `cleanup` can give.
+    fn symbols(&self, book: &AV<'p>) -> VSet {
+        match book {
+            AV::Book(id) => match &self.program.def(*id).kind {
+                DefKind::Symbols { symbols, .. } => VSet::Finite(
+                    symbols
+                        .iter()
+                        .map(|s| Val::Str(Rc::from(s.name.as_str())))
+                        .collect(),
+                ),
+                _ => VSet::Unbounded,
+            },
+            _ => VSet::Unbounded,
         }
     }
 
@@ -502,10 +523,12 @@ impl<'p> Infer<'p, '_> {
     ) -> R<AV<'p>> {
         let mut pos = Vec::new();
         let mut default = None;
+        let mut has_min = false;
         for a in args {
             let v = self.eval(&a.value, env, module)?;
             match &a.name {
                 Some(n) if n.name == "default" => default = Some(self.vals(v, a.value.span)?),
+                Some(n) if n.name == "min" => has_min = true,
                 Some(_) => {}
                 None => pos.push(v),
             }
@@ -547,6 +570,25 @@ impl<'p> Infer<'p, '_> {
                 Ok(AV::Vals(map1(&xs, |v| value::to_numeric(v).ok())))
             }
             "categorical" => arg(0),
+            // `cleanup` gives a symbol of its codebook, or `none` under a threshold.
+            "cleanup" => {
+                let syms = self.symbols(&arg(1)?);
+                Ok(AV::Vals(if has_min || pos.len() > 2 {
+                    syms.union(&VSet::one(Val::None))
+                } else {
+                    syms
+                }))
+            }
+            // `factor` gives one symbol (or `none`) per codebook.
+            "factor" => match arg(1)? {
+                AV::List(books) => Ok(AV::List(
+                    books
+                        .iter()
+                        .map(|b| AV::Vals(self.symbols(b).union(&VSet::one(Val::None))))
+                        .collect(),
+                )),
+                _ => Ok(AV::Vals(VSet::Unbounded)),
+            },
             _ if SCALAR_BUILTINS.contains(&name) => {
                 let xs = self.vals(arg(0)?, span)?;
                 Ok(AV::Vals(map1(&xs, |v| value::scalar_builtin(name, v).ok())))
