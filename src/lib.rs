@@ -34,6 +34,9 @@ use tessera_lang::value::Val;
 use tessera_lang::values::{self, Domain};
 
 pub use tessera_lang::interp::Output;
+/// The vector-symbolic kernels (spaces, hypervectors, item memories, resonator networks), for
+/// use without the language: `tessera::vsa::Space::new(tessera::vsa::Model::Bsc, 10_000, 7)`.
+pub use tessera_vsa as vsa;
 
 /// A program's result: a sequence, a selector, a scalar or a list (printed as LANGUAGE.md says
 /// with [`Output::render`], as JSON with [`Output::to_json`]).
