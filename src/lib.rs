@@ -141,6 +141,17 @@ impl std::error::Error for Error {}
 pub struct Session {
     program: LoadedProgram,
     warnings: Vec<Diagnostic>,
+    limits: Limits,
+}
+
+/// The limits of compilation: model size (before anything is allocated) and equality
+/// saturation. Defaults as documented in docs/reliability.md; the CLI flags `--max-params`,
+/// `--max-table`, `--max-head-table`, `--max-vsa-weights`, `--opt-iterations`, `--opt-nodes`
+/// and `--opt-time-ms` change them.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub graph: tessera_compiler::ir_to_graph::GraphLimits,
+    pub opt: tessera_compiler::opt::OptLimits,
 }
 
 impl Session {
@@ -152,7 +163,11 @@ impl Session {
             .into_iter()
             .partition(|d| d.severity == diag::Severity::Error);
         if errors.is_empty() {
-            Ok(Session { program, warnings })
+            Ok(Session {
+                program,
+                warnings,
+                limits: Limits::default(),
+            })
         } else {
             Err(Error {
                 kind: ErrorKind::Program,
@@ -173,6 +188,7 @@ impl Session {
         let (program, _) = LoadedProgram::load("<none>", "", &STD_LOADER);
         Session {
             program,
+            limits: Limits::default(),
             warnings: Vec::new(),
         }
     }
@@ -301,6 +317,16 @@ impl Session {
         Ok(out)
     }
 
+    /// The compilation limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Change the compilation limits (model size, equality saturation).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.warnings
     }
@@ -388,8 +414,7 @@ impl Session {
     ) -> Result<IrView, Error> {
         let ir = self.lower(entry, args, "cannot be lowered to the IR")?;
         let (ir, report) = if optimize {
-            let (opt, report) =
-                tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
+            let (opt, report) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
             (opt, Some(report.render()))
         } else {
             (ir, None)
@@ -616,16 +641,19 @@ impl Session {
             }
         };
         let ir = self.lower(entry, args, "cannot be compiled")?;
-        let (opt, _) =
-            tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
+        let (opt, _) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
         let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
         // Fusion trades layers for table size; when a fused table is too large, the unfused IR
         // (more MLP sublayers, smaller tables) may still compile.
-        let model = match tessera_compiler::ir_to_graph::ir_to_graph(&opt, &vocab, max_len) {
-            Ok(m) => m,
-            Err(first) => tessera_compiler::ir_to_graph::ir_to_graph(&ir, &vocab, max_len)
-                .map_err(|_| compile_err(first.message, first.span))?,
-        };
+        let limits = &self.limits.graph;
+        let model =
+            match tessera_compiler::ir_to_graph::ir_to_graph_with(&opt, &vocab, max_len, limits) {
+                Ok(m) => m,
+                Err(first) => {
+                    tessera_compiler::ir_to_graph::ir_to_graph_with(&ir, &vocab, max_len, limits)
+                        .map_err(|_| compile_err(first.message, first.span))?
+                }
+            };
         Ok(CompiledModel::new(model, start.elapsed()))
     }
 
@@ -744,8 +772,7 @@ impl Session {
         args: &[(String, String)],
     ) -> Result<String, Error> {
         let ir = self.lower(entry, args, "cannot be drawn")?;
-        let (ir, _) =
-            tessera_compiler::opt::optimize(&ir, &tessera_compiler::opt::OptLimits::default());
+        let (ir, _) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
         let tokens: Vec<Val> = input.split_whitespace().map(Val::from_token).collect();
         draw::draw(&ir, &tokens, &format!("{entry} on \"{input}\"")).map_err(Error::program)
     }

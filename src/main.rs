@@ -204,9 +204,57 @@ struct Target {
     /// Scalar parameters of the entry, as for `run`.
     #[arg(long = "arg", value_name = "NAME=VALUE")]
     args: Vec<String>,
+    /// Refuse models with more dense parameters than this (checked before allocating).
+    #[arg(long, value_name = "N")]
+    max_params: Option<usize>,
+    /// The most rows of a lookup table (a map, a joint selector feature, the means of `mean`).
+    #[arg(long, value_name = "N")]
+    max_table: Option<usize>,
+    /// The most (query, key) pairs a head's truth table may have.
+    #[arg(long, value_name = "N")]
+    max_head_table: Option<usize>,
+    /// The most weights the hypervector layers may plan.
+    #[arg(long, value_name = "N")]
+    max_vsa_weights: Option<usize>,
+    /// Equality saturation: at most this many iterations.
+    #[arg(long, value_name = "N")]
+    opt_iterations: Option<usize>,
+    /// Equality saturation: at most this many e-nodes.
+    #[arg(long, value_name = "N")]
+    opt_nodes: Option<usize>,
+    /// Equality saturation: at most this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    opt_time_ms: Option<u64>,
 }
 
 impl Target {
+    /// The session's limits with this command's flags applied.
+    fn limits(&self) -> tessera::Limits {
+        let mut l = tessera::Limits::default();
+        if let Some(n) = self.max_params {
+            l.graph.max_params = n;
+        }
+        if let Some(n) = self.max_table {
+            l.graph.max_table = n;
+        }
+        if let Some(n) = self.max_head_table {
+            l.graph.max_head_table = n;
+        }
+        if let Some(n) = self.max_vsa_weights {
+            l.graph.max_vsa_entries = n;
+        }
+        if let Some(n) = self.opt_iterations {
+            l.opt.iterations = n;
+        }
+        if let Some(n) = self.opt_nodes {
+            l.opt.nodes = n;
+        }
+        if let Some(ms) = self.opt_time_ms {
+            l.opt.time = std::time::Duration::from_millis(ms);
+        }
+        l
+    }
+
     fn vocab(&self) -> Result<Vec<&str>, Error> {
         let v: Vec<&str> = self
             .vocab
@@ -311,7 +359,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Stats { file, target } => {
-            let session = load(file.as_ref(), target.entry.as_deref())?;
+            let mut session = load(file.as_ref(), target.entry.as_deref())?;
+            session.set_limits(target.limits());
             let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
             let model = session.compile(
                 &entry,
@@ -349,7 +398,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             seed,
             hard,
         } => {
-            let session = load(file.as_ref(), target.entry.as_deref())?;
+            let mut session = load(file.as_ref(), target.entry.as_deref())?;
+            session.set_limits(target.limits());
             let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
             let (model, r) = session.verify(
                 &entry,
@@ -402,7 +452,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             no_verify,
             emit,
         } => {
-            let session = load(file.as_ref(), target.entry.as_deref())?;
+            let mut session = load(file.as_ref(), target.entry.as_deref())?;
+            session.set_limits(target.limits());
             let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
             let vocab = target.vocab()?;
             let args = parse_args(&target.args)?;

@@ -48,6 +48,28 @@ pub const MAX_VSA_ENTRIES: usize = 20_000_000;
 
 /// The most rows a lookup table (a map, or a joint selector feature) may have.
 pub const MAX_TABLE: usize = 100_000;
+
+/// The size limits of a compilation (each refused with an error that names it, before the
+/// memory is allocated). `tessera compile|verify|stats` set them with `--max-params`,
+/// `--max-table`, `--max-head-table` and `--max-vsa-weights`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphLimits {
+    pub max_params: usize,
+    pub max_table: usize,
+    pub max_head_table: usize,
+    pub max_vsa_entries: usize,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        GraphLimits {
+            max_params: MAX_PARAMS,
+            max_table: MAX_TABLE,
+            max_head_table: MAX_HEAD_TABLE,
+            max_vsa_entries: MAX_VSA_ENTRIES,
+        }
+    }
+}
 /// Holds hidden units at 0 at BOS.
 const BOS_GATE: f64 = 1.0e4;
 
@@ -112,13 +134,19 @@ struct Builder<'a> {
     memories: BTreeMap<usize, Vec<MemorySpec>>,
     /// Sparse weights the VSA lowering has planned so far (bounded by [`MAX_VSA_ENTRIES`]).
     vsa_entries: usize,
+    limits: GraphLimits,
     real: usize,
     bos: usize,
     one: usize,
 }
 
-/// Compile an (optimised) IR for a vocabulary and a maximum length.
+/// Compile an (optimised) IR for a vocabulary and a maximum length, with the default limits.
 pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
+    ir_to_graph_with(ir, vocab, max_len, &GraphLimits::default())
+}
+
+/// [`ir_to_graph`] with chosen size limits.
+pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLimits) -> R<Model> {
     let out_node = match &ir.output {
         Some(IrOutput::Seq(n)) => *n,
         Some(IrOutput::Sel(n)) => {
@@ -147,6 +175,7 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
         token_values: Vec::new(),
         memories: BTreeMap::new(),
         vsa_entries: 0,
+        limits: *limits,
         one: 0,
         bos: 1,
         real: 2,
@@ -363,7 +392,7 @@ impl Builder<'_> {
                 .map(|(d, v)| (*d, vec![v.clone()]))
                 .collect());
         }
-        let tuples = product(encs, self.ir.node(sel).span)?;
+        let tuples = product(encs, self.ir.node(sel).span, self.limits.max_table)?;
         let mut out = Vec::with_capacity(tuples.len());
         for t in tuples {
             let label = format!(
@@ -441,7 +470,7 @@ impl Builder<'_> {
         let t = odd_after(even_after(ready));
         let kf = self.joint(sel, "k", &key_encs, t - 1)?;
         let qf = self.side(sel, "q", &queries, t - 1)?;
-        check_table(kf.len(), qf.len())?;
+        check_table(kf.len(), qf.len(), self.limits.max_head_table)?;
         let n = self.n as f64;
         let mut scores: Vec<Val> = score_enc.dims.iter().map(|(_, v)| v.clone()).collect();
         scores.sort();
@@ -535,7 +564,7 @@ impl Builder<'_> {
                 })
             })
             .collect::<R<_>>()?;
-        let tuples = product(&encs, span)?;
+        let tuples = product(&encs, span, self.limits.max_table)?;
         let mut outs: BTreeSet<Val> = BTreeSet::new();
         let mut rows = Vec::with_capacity(tuples.len());
         for t in tuples {
@@ -757,12 +786,13 @@ impl Builder<'_> {
             .collect();
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         points.dedup_by(|a, b| a.0 == b.0);
-        if points.len() > MAX_TABLE {
+        if points.len() > self.limits.max_table {
             return fail(
                 span,
                 format!(
-                    "{} possible means exceed the limit {MAX_TABLE}",
-                    points.len()
+                    "{} possible means exceed the limit {} (--max-table)",
+                    points.len(),
+                    self.limits.max_table
                 ),
             );
         }
@@ -809,7 +839,7 @@ impl Builder<'_> {
         beta_bos: f64,
         ov: &[(usize, usize, f64)],
     ) -> R<Head> {
-        check_table(kf.len(), qf.len())?;
+        check_table(kf.len(), qf.len(), self.limits.max_head_table)?;
         let dk = kf.len() + 1;
         let mut wq = Mat::zeros(0, dk);
         let mut wk = Mat::zeros(0, dk);
@@ -899,11 +929,12 @@ impl Builder<'_> {
             .saturating_add(mlp_params)
             .saturating_add(memory_params)
             .saturating_add((vocab.len() + self.n + 2).saturating_mul(d));
-        if total > MAX_PARAMS {
+        let max_params = self.limits.max_params;
+        if total > max_params {
             return fail(
                 Span::default(),
                 format!(
-                    "the model would have {total} dense parameters (residual width {d}), more than the limit {MAX_PARAMS}; use a smaller vocabulary or max_len"
+                    "the model would have {total} dense parameters (residual width {d}), more than the limit {max_params} (--max-params); use a smaller vocabulary or max_len"
                 ),
             );
         }
@@ -1034,13 +1065,13 @@ fn size_head(h: &Head, d: usize) -> Head {
 /// The most (query tuple, key tuple) pairs a head's truth table may have.
 pub const MAX_HEAD_TABLE: usize = 20_000_000;
 
-fn check_table(keys: usize, queries: usize) -> R<()> {
+fn check_table(keys: usize, queries: usize, limit: usize) -> R<()> {
     let cells = keys.saturating_mul(queries);
-    if cells > MAX_HEAD_TABLE {
+    if cells > limit {
         return fail(
             Span::default(),
             format!(
-                "a head would compare {queries} query tuples with {keys} key tuples ({cells} pairs), more than the limit {MAX_HEAD_TABLE}; use a smaller vocabulary or max_len"
+                "a head would compare {queries} query tuples with {keys} key tuples ({cells} pairs), more than the limit {limit} (--max-head-table); use a smaller vocabulary or max_len"
             ),
         );
     }
@@ -1048,12 +1079,15 @@ fn check_table(keys: usize, queries: usize) -> R<()> {
 }
 
 /// Every tuple of one value per encoding, with the dims that hold them.
-fn product(encs: &[Enc], span: Span) -> R<Vec<Vec<(usize, Val)>>> {
-    let size: usize = encs.iter().map(|e| e.dims.len()).product();
-    if size > MAX_TABLE {
+fn product(encs: &[Enc], span: Span, limit: usize) -> R<Vec<Vec<(usize, Val)>>> {
+    let size: usize = encs
+        .iter()
+        .map(|e| e.dims.len())
+        .fold(1usize, usize::saturating_mul);
+    if size > limit {
         return fail(
             span,
-            format!("a lookup table of {size} rows is larger than the limit {MAX_TABLE}"),
+            format!("a lookup table of {size} rows is larger than the limit {limit} (--max-table)"),
         );
     }
     let mut out: Vec<Vec<(usize, Val)>> = vec![Vec::new()];
@@ -1288,11 +1322,12 @@ impl Builder<'_> {
             VsaOp::Cleanup { book, .. } => d.saturating_mul(book.book.len() + 1),
         };
         self.vsa_entries = self.vsa_entries.saturating_add(planned);
-        if self.vsa_entries > MAX_VSA_ENTRIES {
+        let max_vsa = self.limits.max_vsa_entries;
+        if self.vsa_entries > max_vsa {
             return fail(
                 span,
                 format!(
-                    "the hypervector layers would need more than {MAX_VSA_ENTRIES} weights (dim {d}); use a smaller `dim`, vocabulary or max_len"
+                    "the hypervector layers would need more than {max_vsa} weights (dim {d}, --max-vsa-weights); use a smaller `dim`, vocabulary or max_len"
                 ),
             );
         }

@@ -493,3 +493,40 @@ fn interrupted_compile_leaves_no_partial_output() {
     }
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn compile_limits_have_flags_and_name_themselves() {
+    let base = [
+        "stats",
+        "--entry",
+        "std::rasp::sort",
+        "--vocab",
+        "a,b,c",
+        "--max-len",
+        "8",
+    ];
+    let (code, _, err) = tessera(&[&base[..], &["--max-params", "1000"]].concat(), None);
+    assert_eq!(code, 1);
+    assert!(err.contains("--max-params"), "{err}");
+    let (code, _, err) = tessera(&[&base[..], &["--max-table", "3"]].concat(), None);
+    assert_eq!(code, 1);
+    assert!(err.contains("--max-table"), "{err}");
+    let (code, out, err) = tessera(&[&base[..], &["--opt-iterations", "0"]].concat(), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("layers"), "{out}");
+    let (code, _, err) = tessera(
+        &[
+            "stats",
+            "examples/vsa_sequence.tess",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "3",
+            "--max-vsa-weights",
+            "100",
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--max-vsa-weights"), "{err}");
+}
