@@ -595,6 +595,7 @@ impl<'p> Lower<'p> {
         let mut pos = Vec::new();
         let mut default = None;
         let mut min = None;
+        let mut z = None;
         for a in args {
             let v = self.eval(&a.value, env, module)?;
             match &a.name {
@@ -606,6 +607,11 @@ impl<'p> Lower<'p> {
                     SV::Scalar(Val::Float(x)) => min = Some(x),
                     SV::Scalar(Val::Int(i)) => min = Some(i as f64),
                     _ => return fail(a.value.span, "`min` must be a number"),
+                },
+                Some(n) if n.name == "z" && name == "cleanup" => match v {
+                    SV::Scalar(Val::Float(x)) => z = Some(x),
+                    SV::Scalar(Val::Int(i)) => z = Some(i as f64),
+                    _ => return fail(a.value.span, "`z` must be a number"),
                 },
                 Some(n) => return fail(n.span, format!("`{name}` has no option `{}`", n.name)),
                 None => pos.push(v),
@@ -786,7 +792,18 @@ impl<'p> Lower<'p> {
             "cleanup" => {
                 let a = arg(0)?;
                 match arg(1)? {
-                    SV::Book(book) => self.vsa(VsaOp::Cleanup { book, min }, vec![a], span),
+                    SV::Book(book) => {
+                        // `z:` as the interpreter reads it: mean + z·sd of unrelated vectors.
+                        let min = match z {
+                            Some(z) => {
+                                let (mean, sd) = book.space.space.null_similarity();
+                                let t = mean + z * sd;
+                                Some(min.map_or(t, |m: f64| m.max(t)))
+                            }
+                            None => min,
+                        };
+                        self.vsa(VsaOp::Cleanup { book, min }, vec![a], span)
+                    }
                     _ => fail(span, "`cleanup` needs a codebook"),
                 }
             }

@@ -1215,7 +1215,7 @@ impl<'p> Checker<'p> {
                 (&[], if name == "zipmap" { (3, 3) } else { (2, 2) })
             }
             "map" => (&[], (2, 2)),
-            "cleanup" => (&["min"], (2, 3)),
+            "cleanup" => (&["min", "z"], (2, 3)),
             "bundle" | "width" | "numeric" | "categorical" | "table" => (&[], (1, 1)),
             "concat" => (&[], (1, usize::MAX)),
             _ => (&[], (1, 1)),

@@ -528,7 +528,7 @@ impl<'p> Infer<'p, '_> {
             let v = self.eval(&a.value, env, module)?;
             match &a.name {
                 Some(n) if n.name == "default" => default = Some(self.vals(v, a.value.span)?),
-                Some(n) if n.name == "min" => has_min = true,
+                Some(n) if n.name == "min" || n.name == "z" => has_min = true,
                 Some(_) => {}
                 None => pos.push(v),
             }

@@ -448,24 +448,33 @@ impl<'p> Interp<'p> {
                 })
             }
             "cleanup" => {
-                a.expect(2, &["min"])?;
+                a.expect(2, &["min", "z"])?;
                 let h = want_hv(ev(a.req(0)?)?, a.req(0)?)?;
                 let be = a.req(1)?;
                 let (_, book) = want_book(ev(be)?, be)?;
-                let min = match a.named("min").or_else(|| a.pos(2)) {
-                    None => None,
-                    Some(e) => match ev(e)? {
-                        Value::Scalar(Val::Float(x)) => Some(x),
-                        Value::Scalar(Val::Int(i)) => Some(i as f64),
-                        other => {
-                            return Err(RuntimeError::new(
-                                "TypeError",
-                                e.span,
-                                format!("`min` is a number, found {}", describe(&other)),
-                            ));
-                        }
-                    },
+                let number = |e: &'p Expr, what: &str| -> R<f64> {
+                    match ev(e)? {
+                        Value::Scalar(Val::Float(x)) => Ok(x),
+                        Value::Scalar(Val::Int(i)) => Ok(i as f64),
+                        other => Err(RuntimeError::new(
+                            "TypeError",
+                            e.span,
+                            format!("`{what}` is a number, found {}", describe(&other)),
+                        )),
+                    }
                 };
+                let mut min = match a.named("min").or_else(|| a.pos(2)) {
+                    None => None,
+                    Some(e) => Some(number(e, "min")?),
+                };
+                // `z:` is a threshold in standard deviations above chance, the same in every
+                // model and dimension: similarity ≥ mean + z·sd of unrelated vectors.
+                if let Some(e) = a.named("z") {
+                    let z = number(e, "z")?;
+                    let (mean, sd) = self.space_of(&h, span)?.null_similarity();
+                    let t = mean + z * sd;
+                    min = Some(min.map_or(t, |m: f64| m.max(t)));
+                }
                 let n = if h.seq { self.n } else { 1 };
                 let queries: Vec<Hv> = (0..n).map(|q| h.at(q).as_ref().clone()).collect();
                 let hits = book
