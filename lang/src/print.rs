@@ -89,6 +89,10 @@ fn item_source(item: &Item, out: &mut String) {
                 UseItems::All => {
                     let _ = write!(out, "use {p}::*;");
                 }
+                // `use foo;` (no module path): the grammar keeps the one name as an item.
+                UseItems::Some(v) if path.is_empty() && v.len() == 1 => {
+                    let _ = write!(out, "use {};", v[0].name);
+                }
                 UseItems::Some(v) => {
                     let names = v
                         .iter()

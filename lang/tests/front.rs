@@ -238,3 +238,16 @@ fn fuzz_regression_use_path_with_control_characters_round_trips() {
     );
     assert_eq!(strip(&m1), strip(&m2));
 }
+
+/// Found by the `parse` fuzz target: `use foo;` (one name, no module path) printed as
+/// `use ::{foo};`, which does not parse.
+#[test]
+fn fuzz_regression_single_name_use_round_trips() {
+    let src = "use foo;\nuse std::rasp::sort;\nfn main() = 0\n";
+    let (m1, d1) = parse_module(src, FileId(0));
+    assert!(d1.is_empty(), "{d1:?}");
+    let printed = to_source(&m1);
+    let (m2, d2) = parse_module(&printed, FileId(0));
+    assert!(d2.is_empty(), "printed source does not parse: {printed}\n{d2:?}");
+    assert_eq!(strip(&m1), strip(&m2));
+}
