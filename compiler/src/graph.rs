@@ -92,16 +92,16 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// The winning slot for one residual row.
-    pub fn slot(&self, x: &[f64]) -> usize {
+    /// The winning slot for one residual row (`None` for a memory without slots).
+    pub fn slot(&self, x: &[f64]) -> Option<usize> {
         let scores = self.keys.apply(x);
-        let mut best = 0;
+        let mut best: Option<(usize, f64)> = None;
         for (j, (s, b)) in scores.iter().zip(&self.bias).enumerate() {
-            if s + b > scores[best] + self.bias[best] {
-                best = j;
+            if best.is_none_or(|(_, v)| s + b > v) {
+                best = Some((j, s + b));
             }
         }
-        best
+        best.map(|(j, _)| j)
     }
 }
 
@@ -286,9 +286,16 @@ impl Model {
             }
             if !layer.memories.is_empty() {
                 for r in x.iter_mut().skip(1) {
-                    let slots: Vec<usize> = layer.memories.iter().map(|m| m.slot(r)).collect();
+                    let slots: Vec<Option<usize>> =
+                        layer.memories.iter().map(|m| m.slot(r)).collect();
                     for (m, j) in layer.memories.iter().zip(slots) {
-                        let row = &m.values.data[j * m.values.cols..(j + 1) * m.values.cols];
+                        let Some(row) = j.and_then(|j| {
+                            m.values
+                                .data
+                                .get(j * m.values.cols..(j + 1) * m.values.cols)
+                        }) else {
+                            continue;
+                        };
                         for (a, b) in r.iter_mut().zip(row) {
                             *a += b;
                         }

@@ -141,6 +141,9 @@ impl Engine {
                 }),
                 None => None,
             };
+            if l.memories.iter().any(|m| m.bias.is_empty()) {
+                return Err(EngineError::Load("a memory layer has no slots".into()));
+            }
             let mems = l
                 .memories
                 .iter()
@@ -520,6 +523,11 @@ pub fn load(dir: &Path) -> R<(Model, String)> {
         };
         let mut memories = Vec::with_capacity(l.memories.len());
         for (mi, m) in l.memories.iter().enumerate() {
+            if m.slots == 0 {
+                return Err(EngineError::Load(format!(
+                    "graph.json: memory {mi} of layer {li} has no slots"
+                )));
+            }
             memories.push(Memory {
                 label: m.label.clone(),
                 keys: get(&format!("layers.{li}.memories.{mi}.keys"), d, Some(m.slots))?,

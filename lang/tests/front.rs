@@ -248,6 +248,9 @@ fn fuzz_regression_single_name_use_round_trips() {
     assert!(d1.is_empty(), "{d1:?}");
     let printed = to_source(&m1);
     let (m2, d2) = parse_module(&printed, FileId(0));
-    assert!(d2.is_empty(), "printed source does not parse: {printed}\n{d2:?}");
+    assert!(
+        d2.is_empty(),
+        "printed source does not parse: {printed}\n{d2:?}"
+    );
     assert_eq!(strip(&m1), strip(&m2));
 }

@@ -15,6 +15,8 @@
 //! assert!(s.similarity(&bound, &red).unwrap() < 0.55);
 //! ```
 
+#![deny(clippy::unwrap_used)]
+
 pub mod bench;
 pub mod bsc;
 pub mod capacity;
