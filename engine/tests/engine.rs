@@ -190,5 +190,14 @@ fn vsa_models_run_in_candle_and_round_trip() {
             model.forward(input).expect("runs")
         );
     }
+    // A memory whose slot count was tampered with is refused, with the place named.
+    let json = std::fs::read_to_string(dir.join("graph.json")).expect("reads");
+    let zero = json.replacen("\"slots\": ", "\"slots\": 0, \"was\": ", 1);
+    assert_ne!(zero, json);
+    std::fs::write(dir.join("graph.json"), zero).expect("writes");
+    match load(&dir) {
+        Err(EngineError::Load(m)) => assert!(m.contains("no slots"), "{m}"),
+        other => panic!("a slotless memory loaded: {:?}", other.map(|_| ())),
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
