@@ -793,15 +793,8 @@ impl<'p> Lower<'p> {
                 let a = arg(0)?;
                 match arg(1)? {
                     SV::Book(book) => {
-                        // `z:` as the interpreter reads it: mean + z·sd of unrelated vectors.
-                        let min = match z {
-                            Some(z) => {
-                                let (mean, sd) = book.space.space.null_similarity();
-                                let t = mean + z * sd;
-                                Some(min.map_or(t, |m: f64| m.max(t)))
-                            }
-                            None => min,
-                        };
+                        // `z:` as the interpreter reads it.
+                        let min = book.space.space.threshold(min, z);
                         self.vsa(VsaOp::Cleanup { book, min }, vec![a], span)
                     }
                     _ => fail(span, "`cleanup` needs a codebook"),
@@ -871,14 +864,8 @@ impl<'p> Lower<'p> {
     /// A `+` chain: one bundle when its first operand is a hypervector (as the interpreter
     /// evaluates it), else the ordinary left fold.
     fn add_chain(&mut self, e: &'p Expr, env: &mut Env<'p>, module: ModId) -> R<SV<'p>> {
-        let mut rhs: Vec<(&'p Expr, Span)> = Vec::new();
-        let mut cur = e;
-        while let ExprKind::Binary(BinOp::Add, l, r) = &cur.kind {
-            rhs.push((r, cur.span));
-            cur = l;
-        }
-        rhs.reverse();
-        let first = self.eval(cur, env, module)?;
+        let (head, rhs) = tessera_lang::ast::add_chain(e);
+        let first = self.eval(head, env, module)?;
         if is_hv(&first) {
             let mut items = vec![first];
             for (r, _) in &rhs {
@@ -937,17 +924,13 @@ impl<'p> Lower<'p> {
                     SV::Scalar(Val::Float(space.similarity(&c[0], &c[1]).map_err(err)?))
                 }
                 VsaOp::Cleanup { book, min } => {
-                    let hit = book
-                        .book
-                        .memory()
-                        .nearest_batch(&[c[0].as_ref().clone()])
-                        .map_err(err)?;
-                    SV::Scalar(match hit.first() {
-                        Some(Some(h)) if min.is_none_or(|m| h.similarity >= m) => {
-                            Val::Str(Rc::from(book.book.symbols()[h.index].as_str()))
-                        }
-                        _ => Val::None,
-                    })
+                    let vals =
+                        tessera_lang::kernels::cleanup(&book.book, &[c[0].as_ref().clone()], *min)
+                            .map_err(|e| LowerError {
+                                message: e.message,
+                                span,
+                            })?;
+                    SV::Scalar(vals.into_iter().next().unwrap_or(Val::None))
                 }
                 _ => return fail(span, "internal error: an unfoldable VSA operation"),
             });

@@ -262,10 +262,7 @@ fn vsa(op: &VsaOp, inputs: &[NodeId], vals: &[V], n: usize, span: Span) -> Resul
             };
             let mut out = Vec::with_capacity(n);
             for (q, v) in xs.iter().enumerate() {
-                let key = match v {
-                    Val::Str(s) => s.to_string(),
-                    other => other.to_string(),
-                };
+                let key = v.to_string();
                 match book.book.index_of(&key) {
                     Some(i) => out.push(Rc::new(book.book.vectors()[i].clone())),
                     None => {
@@ -350,26 +347,9 @@ fn vsa(op: &VsaOp, inputs: &[NodeId], vals: &[V], n: usize, span: Span) -> Resul
                 }
             };
             let h = hv(1)?;
-            let mut out = Vec::with_capacity(n);
-            for q in 0..s.n {
-                let refs: Vec<&Hv> = s
-                    .row(q)
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b)
-                    .map(|(k, _)| h[k].as_ref())
-                    .collect();
-                if refs.is_empty() {
-                    return Err(vsa_fail(
-                        "EmptySelection",
-                        "`sum` selected no key to bundle".into(),
-                        span,
-                        Some(q),
-                    ));
-                }
-                out.push(Rc::new(space.bundle(&refs).map_err(|e| verr(e, q))?));
-            }
-            V::Hv(out)
+            let out =
+                kernels::bundle_selected(space, s, |k| h[k].as_ref()).map_err(|e| kerr(e, span))?;
+            V::Hv(out.into_iter().map(Rc::new).collect())
         }
         VsaOp::Sim { .. } => {
             let (a, b) = (hv(0)?, hv(1)?);
@@ -384,21 +364,7 @@ fn vsa(op: &VsaOp, inputs: &[NodeId], vals: &[V], n: usize, span: Span) -> Resul
         VsaOp::Cleanup { book, min } => {
             let a = hv(0)?;
             let queries: Vec<Hv> = a.iter().map(|x| x.as_ref().clone()).collect();
-            let hits = book
-                .book
-                .memory()
-                .nearest_batch(&queries)
-                .map_err(|e| verr(e, 0))?;
-            V::Seq(
-                hits.iter()
-                    .map(|h| match h {
-                        Some(h) if min.is_none_or(|m| h.similarity >= m) => {
-                            Val::Str(Rc::from(book.book.symbols()[h.index].as_str()))
-                        }
-                        _ => Val::None,
-                    })
-                    .collect(),
-            )
+            V::Seq(kernels::cleanup(&book.book, &queries, *min).map_err(|e| kerr(e, span))?)
         }
     })
 }

@@ -1351,10 +1351,7 @@ impl Builder<'_> {
                     .map(|(s, v)| (Val::Str(s.as_str().into()), bipolar(v, d)))
                     .collect();
                 let lookup = |v: &Val| -> Option<&Vec<f64>> {
-                    let key = match v {
-                        Val::Str(s) => s.to_string(),
-                        other => other.to_string(),
-                    };
+                    let key = v.to_string();
                     vecs.iter()
                         .find(|(s, _)| s.to_string() == key)
                         .map(|(_, c)| c)

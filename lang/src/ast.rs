@@ -224,3 +224,17 @@ pub enum Stmt {
     },
     Error(Span),
 }
+
+/// A left-associated `+` chain `a + b + c`: its first operand, then each further operand with
+/// the span of the `+` node that adds it (in evaluation order). Every pass that treats a chain
+/// of hypervector `+` as one bundle walks it with this.
+pub fn add_chain(e: &Expr) -> (&Expr, Vec<(&Expr, Span)>) {
+    let mut rhs = Vec::new();
+    let mut cur = e;
+    while let ExprKind::Binary(BinOp::Add, l, r) = &cur.kind {
+        rhs.push((r.as_ref(), cur.span));
+        cur = l;
+    }
+    rhs.reverse();
+    (cur, rhs)
+}

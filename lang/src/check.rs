@@ -642,12 +642,7 @@ impl<'p> Checker<'p> {
                     && !self.inner_adds.contains(&(std::ptr::from_ref(e) as usize))
                     && let Ty::Hv { space, .. } = &t
                 {
-                    let mut k = 1;
-                    let mut cur = e;
-                    while let ExprKind::Binary(BinOp::Add, l, _) = &cur.kind {
-                        k += 1;
-                        cur = l;
-                    }
+                    let k = crate::ast::add_chain(e).1.len() + 1;
                     self.bundle_capacity(space, k, e.span, module);
                 }
                 t

@@ -285,3 +285,63 @@ pub fn width(s: &Selector) -> Vec<Val> {
         .map(|q| Val::Int(s.row(q).iter().filter(|&&b| b).count() as i64))
         .collect()
 }
+
+/// `sum(s, hvs)`: per query, one bundle of the selected keys' vectors (`hv(k)` is key `k`'s
+/// vector); nothing selected is `EmptySelection`, like `aggregate`.
+pub fn bundle_selected<'a>(
+    space: &tessera_vsa::Space,
+    s: &Selector,
+    hv: impl Fn(usize) -> &'a tessera_vsa::Hv,
+) -> Result<Vec<tessera_vsa::Hv>, KernelError> {
+    let mut out = Vec::with_capacity(s.n);
+    for q in 0..s.n {
+        let refs: Vec<&tessera_vsa::Hv> = s
+            .row(q)
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b)
+            .map(|(k, _)| hv(k))
+            .collect();
+        if refs.is_empty() {
+            return Err(KernelError {
+                kind: "EmptySelection",
+                message: "`sum` selected no key to bundle".into(),
+                position: Some(q),
+                note: None,
+            });
+        }
+        out.push(space.bundle(&refs).map_err(|e| KernelError {
+            kind: "TypeError",
+            message: e.to_string(),
+            position: Some(q),
+            note: None,
+        })?);
+    }
+    Ok(out)
+}
+
+/// `cleanup(a, C, min: m)` on each query: the nearest symbol's name, or `none` below `min`.
+pub fn cleanup(
+    book: &tessera_vsa::Codebook,
+    queries: &[tessera_vsa::Hv],
+    min: Option<f64>,
+) -> Result<Vec<Val>, KernelError> {
+    let hits = book
+        .memory()
+        .nearest_batch(queries)
+        .map_err(|e| KernelError {
+            kind: "TypeError",
+            message: e.to_string(),
+            position: None,
+            note: None,
+        })?;
+    Ok(hits
+        .iter()
+        .map(|hit| match hit {
+            Some(h) if min.is_none_or(|m| h.similarity >= m) => {
+                Val::Str(book.symbols()[h.index].as_str().into())
+            }
+            _ => Val::None,
+        })
+        .collect())
+}

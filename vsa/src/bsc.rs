@@ -160,12 +160,6 @@ impl Vsa for Bsc {
     fn null_similarity(&self) -> (f64, f64) {
         (0.5, 0.5 / (self.dim as f64).sqrt())
     }
-
-    fn components(&self, v: &BscVec) -> Vec<f64> {
-        (0..self.dim)
-            .map(|i| f64::from(u8::from(v.bit(i))))
-            .collect()
-    }
 }
 
 crate::kernel! {

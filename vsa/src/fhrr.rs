@@ -110,11 +110,4 @@ impl Vsa for Fhrr {
     fn similarity(&self, a: &FhrrVec, b: &FhrrVec) -> f64 {
         (simd::dot_f32(&a.re, &b.re) + simd::dot_f32(&a.im, &b.im)) / self.dim as f64
     }
-
-    fn components(&self, v: &FhrrVec) -> Vec<f64> {
-        v.re.iter()
-            .zip(&v.im)
-            .map(|(&r, &i)| f64::from(i.atan2(r)))
-            .collect()
-    }
 }

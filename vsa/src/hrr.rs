@@ -173,8 +173,4 @@ impl Vsa for Hrr {
             simd::dot_f32(&a.0, &b.0) / n
         }
     }
-
-    fn components(&self, v: &HrrVec) -> Vec<f64> {
-        v.0.iter().map(|&x| f64::from(x)).collect()
-    }
 }

@@ -327,6 +327,17 @@ impl Space {
         }
     }
 
+    /// The similarity a cleanup must reach: the larger of `min` and the similarity `z` standard
+    /// deviations above that of unrelated vectors (`cleanup(…, min: m, z: k)` in the language).
+    pub fn threshold(&self, min: Option<f64>, z: Option<f64>) -> Option<f64> {
+        let (mean, sd) = self.null_similarity();
+        let from_z = z.map(|z| mean + z * sd);
+        match (min, from_z) {
+            (Some(m), Some(t)) => Some(m.max(t)),
+            (m, t) => m.or(t),
+        }
+    }
+
     /// Bundle (superpose) the vectors and normalise once: majority for BSC, sign for MAP,
     /// unit norm for HRR, unit phasors for FHRR.
     pub fn bundle(&self, items: &[&Hv]) -> Result<Hv> {
@@ -362,13 +373,9 @@ impl Space {
     /// The components as numbers (bits, ±1, reals, phase angles).
     pub fn components(&self, v: &Hv) -> Result<Vec<f64>> {
         self.check(v)?;
-        Ok(match (&self.kernel, v) {
-            (Kernel::Map(k), Hv::Map(x)) => k.components(x),
-            (Kernel::Bsc(k), Hv::Bsc(x)) => k.components(x),
-            (Kernel::Hrr(k), Hv::Hrr(x)) => k.components(x),
-            (Kernel::Fhrr(k), Hv::Fhrr(x)) => k.components(x),
-            _ => return Err(self.mismatch(v)),
-        })
+        let mut c = v.components();
+        c.truncate(self.dim);
+        Ok(c)
     }
 
     pub(crate) fn hrr(&self) -> Option<&Hrr> {

@@ -98,10 +98,6 @@ impl Vsa for Map {
         // Bipolar vectors have squared norm `dim`.
         f64::from(simd::dot_i8(&a.0, &b.0)) / self.dim as f64
     }
-
-    fn components(&self, v: &MapVec) -> Vec<f64> {
-        v.0.iter().map(|&x| f64::from(x)).collect()
-    }
 }
 
 crate::kernel! {

@@ -1,5 +1,5 @@
 //! The one trait every VSA model implements. Adding a model (BSBC, VTB, …) is one file with one
-//! `impl Vsa`, plus its line in [`crate::Model`].
+//! `impl Vsa`, plus its variants in [`crate::Model`], [`crate::Hv`] and the space's kernel enum.
 
 use crate::rng::Rng;
 
@@ -42,9 +42,6 @@ pub trait Vsa {
     fn null_similarity(&self) -> (f64, f64) {
         (0.0, 1.0 / (self.dim() as f64).sqrt())
     }
-
-    /// The components as numbers (bits, ±1, reals, or phase angles), for printing and JSON.
-    fn components(&self, v: &Self::Vector) -> Vec<f64>;
 
     fn bind(&self, a: &Self::Vector, b: &Self::Vector) -> Self::Vector {
         let mut out = self.zero();

@@ -44,6 +44,29 @@ pub struct Factorization {
     pub outcome: Outcome,
 }
 
+impl Factorization {
+    /// The outcome follows from the fit: a decoded product that explains the input is convergence.
+    fn new(
+        indices: Vec<usize>,
+        fit: f64,
+        iterations: usize,
+        restarts: usize,
+        min_fit: f64,
+    ) -> Factorization {
+        Factorization {
+            indices,
+            fit,
+            iterations,
+            restarts,
+            outcome: if fit >= min_fit {
+                Outcome::Converged
+            } else {
+                Outcome::Budget
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResonatorOptions {
     /// The iteration budget (sweeps over all factors); `None`: [`default_budget`].
@@ -299,13 +322,7 @@ fn bipolar_factor(
         if fixed || cycled || bored {
             let (indices, fit) = decode(&attn);
             if fit >= min_fit {
-                return Factorization {
-                    indices,
-                    fit,
-                    iterations: it,
-                    restarts: n_restarts,
-                    outcome: Outcome::Converged,
-                };
+                return Factorization::new(indices, fit, it, n_restarts, min_fit);
             }
             if restarts {
                 for e in est.iter_mut() {
@@ -320,17 +337,7 @@ fn bipolar_factor(
         }
     }
     let (indices, fit) = decode(&attn);
-    Factorization {
-        indices,
-        fit,
-        iterations: budget,
-        restarts: n_restarts,
-        outcome: if fit >= min_fit {
-            Outcome::Converged
-        } else {
-            Outcome::Budget
-        },
-    }
+    Factorization::new(indices, fit, budget, n_restarts, min_fit)
 }
 
 #[derive(Debug, Clone)]
@@ -467,13 +474,7 @@ fn phasor_factor(
         last_idx = idx.clone();
         if delta < 1e-6 * f as f64 || stable >= 20 {
             if fit >= min_fit {
-                return Factorization {
-                    indices: idx,
-                    fit,
-                    iterations: it,
-                    restarts: n_restarts,
-                    outcome: Outcome::Converged,
-                };
+                return Factorization::new(idx, fit, it, n_restarts, min_fit);
             }
             if restarts {
                 for e in est.iter_mut() {
@@ -489,15 +490,5 @@ fn phasor_factor(
         }
     }
     let (indices, fit) = decode(&attn);
-    Factorization {
-        indices,
-        fit,
-        iterations: budget,
-        restarts: n_restarts,
-        outcome: if fit >= min_fit {
-            Outcome::Converged
-        } else {
-            Outcome::Budget
-        },
-    }
+    Factorization::new(indices, fit, budget, n_restarts, min_fit)
 }

@@ -10,7 +10,8 @@
 //! - `sum` over an empty selection is the error `EmptySelection`, like `aggregate`.
 
 use super::{BuiltinArgs, Interp, R, RuntimeError, Value, describe};
-use crate::ast::{BinOp, Expr, ExprKind, Ident};
+use crate::ast::{BinOp, Expr, Ident};
+use crate::kernels;
 use crate::program::{DefId, DefKind, ModId};
 use crate::span::Span;
 use crate::value::Val;
@@ -308,14 +309,8 @@ impl<'p> Interp<'p> {
         module: ModId,
         d: usize,
     ) -> R<Value<'p>> {
-        let mut rhs: Vec<(&'p Expr, Span)> = Vec::new();
-        let mut cur = e;
-        while let ExprKind::Binary(BinOp::Add, l, r) = &cur.kind {
-            rhs.push((r, cur.span));
-            cur = l;
-        }
-        rhs.reverse();
-        let first = self.eval(cur, env, module, d)?;
+        let (head, rhs) = crate::ast::add_chain(e);
+        let first = self.eval(head, env, module, d)?;
         if matches!(first, Value::Hv(_)) {
             let mut items = vec![first];
             for (r, _) in &rhs {
@@ -463,33 +458,21 @@ impl<'p> Interp<'p> {
                         )),
                     }
                 };
-                let mut min = match a.named("min").or_else(|| a.pos(2)) {
+                let min = match a.named("min").or_else(|| a.pos(2)) {
                     None => None,
                     Some(e) => Some(number(e, "min")?),
                 };
                 // `z:` is a threshold in standard deviations above chance, the same in every
-                // model and dimension: similarity ≥ mean + z·sd of unrelated vectors.
-                if let Some(e) = a.named("z") {
-                    let z = number(e, "z")?;
-                    let (mean, sd) = self.space_of(&h, span)?.null_similarity();
-                    let t = mean + z * sd;
-                    min = Some(min.map_or(t, |m: f64| m.max(t)));
-                }
+                // model and dimension.
+                let z = match a.named("z") {
+                    None => None,
+                    Some(e) => Some(number(e, "z")?),
+                };
+                let min = self.space_of(&h, span)?.threshold(min, z);
                 let n = if h.seq { self.n } else { 1 };
                 let queries: Vec<Hv> = (0..n).map(|q| h.at(q).as_ref().clone()).collect();
-                let hits = book
-                    .memory()
-                    .nearest_batch(&queries)
-                    .map_err(|e| vsa_err(e, span))?;
-                let vals: Vec<Val> = hits
-                    .iter()
-                    .map(|hit| match hit {
-                        Some(hit) if min.is_none_or(|m| hit.similarity >= m) => {
-                            Val::Str(Rc::from(book.symbols()[hit.index].as_str()))
-                        }
-                        _ => Val::None,
-                    })
-                    .collect();
+                let vals = kernels::cleanup(&book, &queries, min)
+                    .map_err(|e| super::kernel_err(e, span))?;
                 Ok(if h.seq {
                     self.seq(vals, false)
                 } else {
@@ -503,10 +486,8 @@ impl<'p> Interp<'p> {
                 let xs = ev(xe)?;
                 let (space, book) = want_book(ev(be)?, be)?;
                 let lookup = |v: &Val, q: Option<usize>| -> R<Hv> {
-                    let key = match v {
-                        Val::Str(s) => s.to_string(),
-                        other => other.to_string(),
-                    };
+                    // A token's text is its symbol's name (`Val` prints strings bare).
+                    let key = v.to_string();
                     match book.index_of(&key) {
                         Some(i) => Ok(book.vectors()[i].clone()),
                         None => {
@@ -553,25 +534,8 @@ impl<'p> Interp<'p> {
                 let sel = super::as_sel(&sv, "sum", span)?;
                 let h = want_hv(ev(a.req(1)?)?, a.req(1)?)?;
                 let s = self.space_of(&h, span)?;
-                let mut out = Vec::with_capacity(sel.n);
-                for q in 0..sel.n {
-                    let refs: Vec<&Hv> = sel
-                        .row(q)
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, b)| **b)
-                        .map(|(k, _)| h.at(k).as_ref())
-                        .collect();
-                    if refs.is_empty() {
-                        return Err(RuntimeError::new(
-                            "EmptySelection",
-                            span,
-                            "`sum` selected no key to bundle",
-                        )
-                        .at(q));
-                    }
-                    out.push(s.bundle(&refs).map_err(|e| vsa_err(e, span).at(q))?);
-                }
+                let out = kernels::bundle_selected(&s, sel, |k| h.at(k).as_ref())
+                    .map_err(|e| super::kernel_err(e, span))?;
                 Ok(self.hv(h.space, true, out))
             }
             "factor" => {
