@@ -1,6 +1,7 @@
 //! The sequence kernels of the language: building selectors and reading through them.
 //!
-//! These are the definitions of `select`, `aggregate`, `mean`, `width` and `best` on concrete
+//! These are the definitions of `select`, `aggregate`, `mean`, `width`, `best`, and of the
+//! vector-symbolic `sum` and `cleanup`, on concrete
 //! data. The interpreter calls them, and so does every later evaluator of the same operations
 //! (the IR evaluator of the compiler), so there is one definition of each.
 
