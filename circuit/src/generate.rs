@@ -1,0 +1,1 @@
+//! Equivalence-preserving generation (see below).
