@@ -107,6 +107,15 @@ impl Error {
         }
     }
 
+    /// Two circuits that should be equivalent are not.
+    pub fn circuit_mismatch(message: impl Into<String>) -> Error {
+        Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![Diagnostic::error("E0703", "NotEquivalent", message)],
+            sources: SourceMap::new(),
+        }
+    }
+
     /// Render as rustc-style text.
     pub fn render(&self, color: bool) -> String {
         diag::render(&self.diagnostics, &self.sources, color)
@@ -136,6 +145,22 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<tessera_circuit::CircuitError> for Error {
+    fn from(e: tessera_circuit::CircuitError) -> Error {
+        use tessera_circuit::CircuitError as C;
+        let (kind, code, name) = match &e {
+            C::Parse { .. } => (ErrorKind::Program, "E0701", "CircuitParse"),
+            C::Io(_) => (ErrorKind::Program, "E0702", "CircuitIo"),
+            C::Usage(_) => (ErrorKind::Usage, "E0900", "Usage"),
+        };
+        Error {
+            kind,
+            diagnostics: vec![Diagnostic::error(code, name, e.to_string())],
+            sources: SourceMap::new(),
+        }
+    }
+}
 
 /// A loaded, checked program with the standard library.
 pub struct Session {

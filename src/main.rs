@@ -155,14 +155,57 @@ enum Command {
     /// Benchmarks that print a table (`tessera bench vsa`: kernels, cleanup, resonator and
     /// bundle capacity, one thread).
     Bench {
-        /// What to measure: `vsa`.
+        /// What to measure: `vsa` or `circuits`.
         suite: String,
+        /// `circuits`: the benchmark folder with manifest.csv (default ../shared/data/circuits).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// `circuits`: synthesis effort (fast, default, high).
+        #[arg(long, default_value = "default")]
+        effort: String,
+        /// `circuits`: seconds of restarts per circuit for `--effort high`.
+        #[arg(long, default_value_t = 5.0)]
+        budget_s: f64,
+        /// `circuits`: only circuits whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// `circuits`: also write each result as `DIR/<name>.aig` (for cross-checks with ABC).
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
         /// Sections to run (default: all): ops, cleanup, resonator, capacity.
         #[arg(long = "section", value_name = "NAME")]
         sections: Vec<String>,
         /// Small problem sizes: a smoke run in seconds.
         #[arg(long)]
         quick: bool,
+    },
+    /// Optimise a circuit (AIGER, BLIF, BENCH, .truth or Verilog; format by extension), prove
+    /// the result equivalent to the input, and write it. Prints ANDs and levels before and after.
+    Synth {
+        /// The input circuit.
+        input: PathBuf,
+        /// Where to write the result (format by extension: .aig .aag .blif .bench .truth .v).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// How hard to try: fast (resyn2-like), default (compress2rs-like, repeated), high
+        /// (default, then randomised restarts within `--budget-s`).
+        #[arg(long, default_value = "default")]
+        effort: String,
+        /// Run this script instead, ABC style: `b; rw; rf; rs -K 8 -N 2; rwz; rfz; fraig`.
+        #[arg(long)]
+        script: Option<String>,
+        /// Seconds of restarts for `--effort high`.
+        #[arg(long, default_value_t = 10.0)]
+        budget_s: f64,
+        /// Skip the equivalence proof (the result is written unchecked).
+        #[arg(long)]
+        no_verify: bool,
+    },
+    /// Prove two circuits equivalent output by output (inputs and outputs matched by position),
+    /// or print an input on which they differ (exit code 1).
+    Cec {
+        a: PathBuf,
+        b: PathBuf,
     },
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
     /// `--max-len`, also infer the value set of the entry's result and of each of its `let`s.
@@ -555,10 +598,18 @@ fn run(cli: Cli) -> Result<(), Error> {
             suite,
             sections,
             quick,
+            data,
+            effort,
+            budget_s,
+            filter,
+            write,
         } => {
+            if suite == "circuits" {
+                return bench_circuits(data, &effort, budget_s, filter.as_deref(), quick, write);
+            }
             if suite != "vsa" {
                 return Err(Error::usage(format!(
-                    "unknown benchmark suite `{suite}` (available: vsa)"
+                    "unknown benchmark suite `{suite}` (available: vsa, circuits)"
                 )));
             }
             const SECTIONS: [&str; 4] = ["ops", "cleanup", "resonator", "capacity"];
@@ -580,6 +631,31 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .map_err(|e| Error::usage(format!("benchmark failed: {e}")))?;
             out_text!("{report}");
             Ok(())
+        }
+        Command::Synth {
+            input,
+            output,
+            effort,
+            script,
+            budget_s,
+            no_verify,
+        } => synth(&input, &output, &effort, script.as_deref(), budget_s, no_verify),
+        Command::Cec { a, b } => {
+            let ga = circuit::io::read_file(&a)?;
+            let gb = circuit::io::read_file(&b)?;
+            match circuit::cec::cec(&ga, &gb)? {
+                circuit::cec::Verdict::Equivalent(method) => {
+                    out_line!(
+                        "equivalent: {} outputs over {} inputs, proved by {method}",
+                        ga.num_outputs(),
+                        ga.num_inputs()
+                    );
+                    Ok(())
+                }
+                circuit::cec::Verdict::Different { output, input } => {
+                    Err(not_equivalent(&ga, &gb, output, &input))
+                }
+            }
         }
         Command::Repl => {
             let mut repl = tessera::repl::Repl::new();
@@ -733,4 +809,115 @@ fn read_stdin() -> Result<Option<String>, Error> {
             "cannot read the input from stdin: {e}"
         ))),
     }
+}
+
+use tessera_circuit as circuit;
+
+fn budget(seconds: f64) -> Result<std::time::Duration, Error> {
+    if !(seconds.is_finite() && (0.0..=86_400.0).contains(&seconds)) {
+        return Err(Error::usage("`--budget-s` must be between 0 and 86400"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+fn effort(name: &str) -> Result<circuit::synth::Effort, Error> {
+    circuit::synth::Effort::parse(name).ok_or_else(|| {
+        Error::usage(format!(
+            "unknown effort `{name}` (expected fast, default or high)"
+        ))
+    })
+}
+
+fn not_equivalent(a: &circuit::Aig, b: &circuit::Aig, output: usize, input: &[bool]) -> Error {
+    let bits: String = input.iter().map(|&x| if x { '1' } else { '0' }).collect();
+    let name = a.output_name(output).map_or(String::new(), |n| format!(" (`{n}`)"));
+    Error::circuit_mismatch(format!(
+        "not equivalent: output {output}{name} is {} in the first circuit and {} in the second on input {bits} (input 0 first)",
+        a.eval(input)[output] as u8,
+        b.eval(input)[output] as u8
+    ))
+}
+
+fn synth(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    effort_name: &str,
+    script: Option<&str>,
+    budget_s: f64,
+    no_verify: bool,
+) -> Result<(), Error> {
+    let effort = effort(effort_name)?;
+    let budget = budget(budget_s)?;
+    // Check the output format before the work.
+    circuit::io::Format::from_path(output)?;
+    let g = circuit::io::read_file(input)?;
+    let start = std::time::Instant::now();
+    let out = match script {
+        Some(s) => {
+            let steps = circuit::synth::parse_script(s).map_err(Error::usage)?;
+            circuit::synth::run_script(&g, &steps)
+        }
+        None => circuit::synth::run_with_budget(&g, effort, budget),
+    };
+    let took = start.elapsed();
+    let proof = if no_verify {
+        "not checked (--no-verify)".to_string()
+    } else {
+        match circuit::cec::cec(&g, &out)? {
+            circuit::cec::Verdict::Equivalent(m) => m.to_string(),
+            circuit::cec::Verdict::Different { output, input } => {
+                return Err(not_equivalent(&g, &out, output, &input));
+            }
+        }
+    };
+    circuit::io::write_file(output, &out)?;
+    out_line!(
+        "{}: {} inputs, {} outputs, {} ANDs, {} levels",
+        input.display(),
+        g.num_inputs(),
+        g.num_outputs(),
+        g.num_ands(),
+        g.levels()
+    );
+    out_line!(
+        "{}: {} ANDs, {} levels ({:.2} s)",
+        output.display(),
+        out.num_ands(),
+        out.levels(),
+        took.as_secs_f64()
+    );
+    out_line!("equivalence: {proof}");
+    Ok(())
+}
+
+fn bench_circuits(
+    data: Option<PathBuf>,
+    effort_name: &str,
+    budget_s: f64,
+    filter: Option<&str>,
+    quick: bool,
+    write: Option<PathBuf>,
+) -> Result<(), Error> {
+    let effort = effort(effort_name)?;
+    let budget = budget(budget_s)?;
+    let dir = data.unwrap_or_else(|| PathBuf::from("../shared/data/circuits"));
+    let entries = circuit::bench::read_manifest(&dir.join("manifest.csv"))?;
+    let mut rows = Vec::new();
+    for e in entries {
+        if filter.is_some_and(|f| !e.name.contains(f)) || (quick && e.ands_in > 500) {
+            continue;
+        }
+        let (row, result) = circuit::bench::run_one(&dir, &e, effort, budget)?;
+        if let Some(w) = &write {
+            std::fs::create_dir_all(w)
+                .map_err(|err| Error::usage(format!("cannot create {}: {err}", w.display())))?;
+            circuit::io::write_file(&w.join(format!("{}.aig", e.name)), &result)?;
+        }
+        rows.push(row);
+    }
+    out_text!("{}", circuit::bench::table(&rows));
+    if rows.iter().any(|r| !r.proved) {
+        return Err(Error::circuit_mismatch("some results are not equivalent to their input"));
+    }
+    Ok(())
 }

@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !e.name.contains(&filter) {
             continue;
         }
-        let r = bench::run_one(dir, &e, effort, budget)?;
+        let (r, _) = bench::run_one(dir, &e, effort, budget)?;
         eprintln!("{} {} {} -> {} (c2rs {:?}) {:.2}s {}", e.suite, e.name, e.ands_in, r.ands, e.compress2rs, r.cpu.as_secs_f64(), r.proof);
         rows.push(r);
     }

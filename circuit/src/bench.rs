@@ -96,7 +96,7 @@ pub fn load(dir: &Path, e: &Entry) -> Result<(Aig, Aig), CircuitError> {
 }
 
 /// Synthesises and proves one entry.
-pub fn run_one(dir: &Path, e: &Entry, effort: Effort, budget: Duration) -> Result<Row, CircuitError> {
+pub fn run_one(dir: &Path, e: &Entry, effort: Effort, budget: Duration) -> Result<(Row, Aig), CircuitError> {
     let t0 = cpu_time();
     let w0 = Instant::now();
     let (start, reference) = load(dir, e)?;
@@ -110,7 +110,7 @@ pub fn run_one(dir: &Path, e: &Entry, effort: Effort, budget: Duration) -> Resul
         Verdict::Equivalent(m) => (m.to_string(), true),
         Verdict::Different { output, .. } => (format!("NOT EQUIVALENT (output {output})"), false),
     };
-    Ok(Row {
+    let row = Row {
         entry: e.clone(),
         inputs: out.num_inputs(),
         outputs: out.num_outputs(),
@@ -119,7 +119,8 @@ pub fn run_one(dir: &Path, e: &Entry, effort: Effort, budget: Duration) -> Resul
         cpu,
         proof,
         proved,
-    })
+    };
+    Ok((row, out))
 }
 
 fn opt(x: Option<usize>) -> String {
