@@ -157,7 +157,7 @@ enum Command {
     Bench {
         /// What to measure: `vsa` or `circuits`.
         suite: String,
-        /// `circuits`: the benchmark folder with manifest.csv (default ../shared/data/circuits).
+        /// `circuits`: the benchmark folder with manifest.csv (default circuit/data, a copy of shared/data/circuits).
         #[arg(long)]
         data: Option<PathBuf>,
         /// `circuits`: synthesis effort (fast, default, high).
@@ -900,7 +900,7 @@ fn bench_circuits(
 ) -> Result<(), Error> {
     let effort = effort(effort_name)?;
     let budget = budget(budget_s)?;
-    let dir = data.unwrap_or_else(|| PathBuf::from("../shared/data/circuits"));
+    let dir = data.unwrap_or_else(|| PathBuf::from("circuit/data"));
     let entries = circuit::bench::read_manifest(&dir.join("manifest.csv"))?;
     let mut rows = Vec::new();
     for e in entries {

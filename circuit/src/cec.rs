@@ -64,9 +64,23 @@ impl Verdict {
     }
 }
 
+/// Which proof engine to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Exhaustive simulation where it fits (see [`EXHAUSTIVE_INPUTS`]), SAT sweeping beyond.
+    Auto,
+    /// SAT sweeping whatever the input count (for tests of the SAT engine).
+    SatSweep,
+}
+
 /// Checks that `a` and `b` compute the same function, output by output (inputs and outputs
 /// matched by position).
 pub fn cec(a: &Aig, b: &Aig) -> Result<Verdict, CircuitError> {
+    cec_with(a, b, Engine::Auto)
+}
+
+/// [`cec`] with a chosen engine.
+pub fn cec_with(a: &Aig, b: &Aig, engine: Engine) -> Result<Verdict, CircuitError> {
     if a.num_inputs() != b.num_inputs() || a.num_outputs() != b.num_outputs() {
         return Err(CircuitError::Usage(format!(
             "the circuits have different interfaces: {} inputs / {} outputs against {} / {}",
@@ -83,7 +97,7 @@ pub fn cec(a: &Aig, b: &Aig) -> Result<Verdict, CircuitError> {
     if oa == ob {
         return Ok(Verdict::Equivalent(Method::Structural));
     }
-    let verdict = if exhaustive_fits(n, m.num_nodes()) {
+    let verdict = if engine == Engine::Auto && exhaustive_fits(n, m.num_nodes()) {
         exhaustive(&mut m, &oa, &ob)
     } else {
         sweep(&m, &oa, &ob)
