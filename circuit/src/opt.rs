@@ -172,7 +172,7 @@ pub fn rewrite(g: &Aig, zero: bool) -> Aig {
 
 /// A reconvergence-driven cut of at most `k` leaves for `root`: starting from its fanins,
 /// repeatedly expands the leaf that adds the fewest new leaves.
-fn reconv_cut(net: &Net, root: u32, k: usize) -> Vec<u32> {
+pub(crate) fn reconv_cut(net: &Net, root: u32, k: usize) -> Vec<u32> {
     let mut visited: HashSet<u32> = HashSet::new();
     visited.insert(root);
     let mut leaves: Vec<u32> = Vec::new();

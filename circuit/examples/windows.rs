@@ -1,0 +1,21 @@
+//! Generation on 8-input/2-output windows: `cargo run --release -p tessera-circuit --example windows -- DIR PER_CIRCUIT SAMPLES`.
+use std::path::Path;
+use tessera_circuit::{bench, generate};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = Path::new(args.get(1).map_or("circuit/data", |s| s.as_str()));
+    let per: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let samples: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(8);
+    let mut wins = Vec::new();
+    for e in bench::read_manifest(&dir.join("manifest.csv"))? {
+        let (g, _) = bench::load(dir, &e)?;
+        wins.extend(generate::windows(&g, 8, per));
+    }
+    for policy in [generate::Policy::Greedy, generate::Policy::Teacher, generate::Policy::Random] {
+        let t = std::time::Instant::now();
+        let s = generate::bench_windows(&wins, policy, if policy == generate::Policy::Random { 1 } else { samples }, 200);
+        println!("{policy:?}: {s:?} in {:.1}s", t.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
