@@ -782,6 +782,191 @@ impl Session {
     }
 }
 
+/// A program bit-blasted into a circuit, synthesised, and checked.
+#[derive(Debug, Clone)]
+pub struct CompiledCircuit {
+    /// The synthesised circuit (inputs `in{pos}={token}`, outputs `out{pos}={value}` and `error`).
+    pub circuit: tessera_compiler::to_circuit::CircuitModel,
+    /// ANDs straight from bit-blasting, before synthesis.
+    pub raw_ands: usize,
+    /// How the synthesised circuit was proved equal to the bit-blasted one.
+    pub proof: String,
+    /// The check against the interpreter (`None` when skipped).
+    pub verified: Option<CircuitReport>,
+}
+
+/// How a circuit was checked against the interpreter.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CircuitReport {
+    pub exhaustive: bool,
+    pub compared: usize,
+    /// Inputs on which the interpreter stops with an error (the circuit's `error` output
+    /// must be set there, and is checked).
+    pub program_errors: usize,
+}
+
+/// Inputs with more than this many sequences are checked on a sample.
+const CIRCUIT_EXHAUSTIVE_LIMIT: usize = 200_000;
+
+impl Session {
+    /// Bit-blast `entry` into one and-inverter graph over the one-hot encoded input (see
+    /// `tessera_compiler::to_circuit`), synthesise it (proved equivalent), and with `verify`
+    /// check it against the interpreter on every input of at most `max_len` tokens (a seeded
+    /// sample of 20,000 when there are more than 200,000). A disagreement is an error naming
+    /// the input.
+    ///
+    /// ```
+    /// let s = tessera::Session::stdlib();
+    /// let c = s.compile_circuit("std::rasp::reverse", &["a", "b", "c"], 3, &[], true)?;
+    /// assert_eq!(c.verified.unwrap().compared, 1 + 3 + 9 + 27);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn compile_circuit(
+        &self,
+        entry: &str,
+        vocab: &[&str],
+        max_len: usize,
+        args: &[(String, String)],
+        verify: bool,
+    ) -> Result<CompiledCircuit, Error> {
+        let compile_err = |e: tessera_compiler::ir_to_graph::CompileError| {
+            let d = Diagnostic::error("E0600", "CompileError", e.message);
+            let d = if e.span == tessera_lang::span::Span::default() {
+                d
+            } else {
+                d.with_primary(e.span, "cannot be compiled to a circuit")
+            };
+            Error {
+                kind: ErrorKind::Program,
+                diagnostics: vec![d],
+                sources: self.program.sources.clone(),
+            }
+        };
+        let ir = self.lower(entry, args, "cannot be compiled")?;
+        let (opt, _) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
+        let vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        let raw = match tessera_compiler::to_circuit::ir_to_circuit(&opt, &vals, max_len) {
+            Ok(c) => c,
+            Err(first) => tessera_compiler::to_circuit::ir_to_circuit(&ir, &vals, max_len)
+                .map_err(|_| compile_err(first))?,
+        };
+        let raw_ands = raw.aig.num_ands();
+        let mut aig =
+            tessera_circuit::synth::run(&raw.aig, tessera_circuit::synth::Effort::Default);
+        aig.copy_names(&raw.aig);
+        let proof = match tessera_circuit::cec::cec(&raw.aig, &aig)? {
+            tessera_circuit::cec::Verdict::Equivalent(m) => m.to_string(),
+            tessera_circuit::cec::Verdict::Different { output, .. } => {
+                return Err(Error::circuit_mismatch(format!(
+                    "internal error: synthesis changed output {output}"
+                )));
+            }
+        };
+        let circuit = tessera_compiler::to_circuit::CircuitModel { aig, ..raw };
+        let verified = if verify {
+            Some(self.check_circuit(entry, args, &circuit)?)
+        } else {
+            None
+        };
+        Ok(CompiledCircuit {
+            circuit,
+            raw_ands,
+            proof,
+            verified,
+        })
+    }
+
+    fn check_circuit(
+        &self,
+        entry: &str,
+        args: &[(String, String)],
+        c: &tessera_compiler::to_circuit::CircuitModel,
+    ) -> Result<CircuitReport, Error> {
+        let def = self.resolve_entry(entry)?;
+        let entry_args = self.entry_args(def, args)?;
+        let vals = c.vocab.clone();
+        let mut total: usize = 0;
+        let mut power: usize = 1;
+        for _ in 0..=c.max_len {
+            total = total.saturating_add(power);
+            power = power.saturating_mul(vals.len().max(1));
+        }
+        let exhaustive = total <= CIRCUIT_EXHAUSTIVE_LIMIT;
+        let mut report = CircuitReport {
+            exhaustive,
+            compared: 0,
+            program_errors: 0,
+        };
+        let show = |v: &[Val]| v.iter().map(Val::to_string).collect::<Vec<_>>().join(" ");
+        let mut check = |input: &[Val]| -> Result<(), Error> {
+            let interp = Interp::new(&self.program, Some(input));
+            let want = interp.run_entry(def, &entry_args);
+            let got = c.run(input);
+            report.compared += 1;
+            let ok = match (&want, &got) {
+                (Ok(Output::Seq(w)), Some(Ok(Some(g)))) => {
+                    w.vals.len() == g.len() && w.vals.iter().zip(g).all(|(a, b)| a.eq_val(b))
+                }
+                (Err(_), Some(Err(()))) => {
+                    report.program_errors += 1;
+                    true
+                }
+                _ => false,
+            };
+            if ok {
+                return Ok(());
+            }
+            let want = match want {
+                Ok(Output::Seq(w)) => show(&w.vals),
+                Ok(other) => format!("{other:?}"),
+                Err(e) => format!("error {}", e.kind),
+            };
+            let got = match got {
+                Some(Ok(Some(g))) => show(&g),
+                Some(Ok(None)) => "an output group that is not one-hot".into(),
+                Some(Err(())) => "the error output".into(),
+                None => "no encoding".into(),
+            };
+            Err(Error::circuit_mismatch(format!(
+                "the circuit disagrees with the interpreter on `{}`: interpreter {want}, circuit {got}",
+                show(input)
+            )))
+        };
+        if exhaustive {
+            let mut current: Vec<Vec<Val>> = vec![Vec::new()];
+            check(&[])?;
+            for _ in 0..c.max_len {
+                let mut next = Vec::with_capacity(current.len() * vals.len());
+                for s in &current {
+                    for v in &vals {
+                        let mut t = s.clone();
+                        t.push(v.clone());
+                        check(&t)?;
+                        next.push(t);
+                    }
+                }
+                current = next;
+            }
+        } else {
+            let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            for _ in 0..20_000 {
+                let len = (next() % (c.max_len as u64 + 1)) as usize;
+                let input: Vec<Val> = (0..len)
+                    .map(|_| vals[(next() % vals.len().max(1) as u64) as usize].clone())
+                    .collect();
+                check(&input)?;
+            }
+        }
+        Ok(report)
+    }
+}
+
 impl Session {
     /// An SVG picture of `entry` as a transformer on `input` (see [`draw`]).
     ///

@@ -120,6 +120,11 @@ enum Command {
         /// Also print the model: `dot` (Graphviz) or `shapes` (blocks, shapes, labels).
         #[arg(long, value_parser = ["dot", "shapes"])]
         emit: Option<String>,
+        /// What to compile to: `model` (a transformer; `-o` is a directory) or `circuit` (an
+        /// and-inverter graph over the one-hot input; `-o` is a file, format by extension:
+        /// .aig .aag .blif .bench .v).
+        #[arg(long = "target", value_parser = ["model", "circuit"], default_value = "model")]
+        kind: String,
     },
     /// Run a compiled model (candle) on an input.
     Exec {
@@ -203,10 +208,7 @@ enum Command {
     },
     /// Prove two circuits equivalent output by output (inputs and outputs matched by position),
     /// or print an input on which they differ (exit code 1).
-    Cec {
-        a: PathBuf,
-        b: PathBuf,
-    },
+    Cec { a: PathBuf, b: PathBuf },
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
     /// `--max-len`, also infer the value set of the entry's result and of each of its `let`s.
     Check {
@@ -494,10 +496,18 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             no_verify,
             emit,
+            kind,
         } => {
             let mut session = load(file.as_ref(), target.entry.as_deref())?;
             session.set_limits(target.limits());
-            let entry = target.entry.clone().unwrap_or_else(|| "main".to_string());
+            let entry = target
+                .entry
+                .clone()
+                .or_else(|| library_entry(file.as_ref()))
+                .unwrap_or_else(|| "main".to_string());
+            if kind == "circuit" {
+                return compile_circuit(&session, &entry, &target, &out, no_verify, cli.json);
+            }
             let vocab = target.vocab()?;
             let args = parse_args(&target.args)?;
             let (model, checked) = if no_verify {
@@ -639,7 +649,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             script,
             budget_s,
             no_verify,
-        } => synth(&input, &output, &effort, script.as_deref(), budget_s, no_verify),
+        } => synth(
+            &input,
+            &output,
+            &effort,
+            script.as_deref(),
+            budget_s,
+            no_verify,
+        ),
         Command::Cec { a, b } => {
             let ga = circuit::io::read_file(&a)?;
             let gb = circuit::io::read_file(&b)?;
@@ -754,7 +771,17 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
 /// The largest `--max-len` accepted for value-set inference.
 const MAX_LEN: usize = 4096;
 
+/// A library function named in place of the file (`tessera compile std::rasp::reverse …`).
+fn library_entry(file: Option<&PathBuf>) -> Option<String> {
+    let f = file?;
+    let name = f.to_str()?;
+    (name.starts_with("std::") && !f.exists()).then(|| name.to_string())
+}
+
 fn load(file: Option<&PathBuf>, entry: Option<&str>) -> Result<Session, Error> {
+    if library_entry(file).is_some() {
+        return Ok(Session::stdlib());
+    }
     match file {
         Some(f) => {
             let s = Session::from_file(f)?;
@@ -830,7 +857,9 @@ fn effort(name: &str) -> Result<circuit::synth::Effort, Error> {
 
 fn not_equivalent(a: &circuit::Aig, b: &circuit::Aig, output: usize, input: &[bool]) -> Error {
     let bits: String = input.iter().map(|&x| if x { '1' } else { '0' }).collect();
-    let name = a.output_name(output).map_or(String::new(), |n| format!(" (`{n}`)"));
+    let name = a
+        .output_name(output)
+        .map_or(String::new(), |n| format!(" (`{n}`)"));
     Error::circuit_mismatch(format!(
         "not equivalent: output {output}{name} is {} in the first circuit and {} in the second on input {bits} (input 0 first)",
         a.eval(input)[output] as u8,
@@ -917,7 +946,62 @@ fn bench_circuits(
     }
     out_text!("{}", circuit::bench::table(&rows));
     if rows.iter().any(|r| !r.proved) {
-        return Err(Error::circuit_mismatch("some results are not equivalent to their input"));
+        return Err(Error::circuit_mismatch(
+            "some results are not equivalent to their input",
+        ));
+    }
+    Ok(())
+}
+
+fn compile_circuit(
+    session: &Session,
+    entry: &str,
+    target: &Target,
+    out: &std::path::Path,
+    no_verify: bool,
+    json: bool,
+) -> Result<(), Error> {
+    circuit::io::Format::from_path(out)?;
+    let vocab = target.vocab()?;
+    let args = parse_args(&target.args)?;
+    let c = session.compile_circuit(entry, &vocab, target.max_len, &args, !no_verify)?;
+    circuit::io::write_file(out, &c.circuit.aig)?;
+    let how = match &c.verified {
+        Some(r) if r.exhaustive => {
+            format!("agrees with the interpreter on all {} inputs", r.compared)
+        }
+        Some(r) => format!(
+            "agrees with the interpreter on {} sampled inputs",
+            r.compared
+        ),
+        None => "not checked against the interpreter (--no-verify)".to_string(),
+    };
+    if json {
+        out_line!(
+            "{}",
+            serde_json::json!({
+                "ok": true,
+                "out": out.display().to_string(),
+                "inputs": c.circuit.aig.num_inputs(),
+                "outputs": c.circuit.aig.num_outputs(),
+                "ands": c.circuit.aig.num_ands(),
+                "ands_before_synthesis": c.raw_ands,
+                "levels": c.circuit.aig.levels(),
+                "verified": c.verified.as_ref().map(|r| serde_json::json!({"exhaustive": r.exhaustive, "compared": r.compared})),
+                "synthesis_proof": c.proof,
+            })
+        );
+    } else {
+        out_line!(
+            "{}: {} inputs, {} outputs, {} ANDs ({} before synthesis, proved equivalent by {}), {} levels; {how}",
+            out.display(),
+            c.circuit.aig.num_inputs(),
+            c.circuit.aig.num_outputs(),
+            c.circuit.aig.num_ands(),
+            c.raw_ands,
+            c.proof,
+            c.circuit.aig.levels()
+        );
     }
     Ok(())
 }

@@ -12,9 +12,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (g, _) = bench::load(dir, &e)?;
         wins.extend(generate::windows(&g, 8, per));
     }
-    for policy in [generate::Policy::Greedy, generate::Policy::Teacher, generate::Policy::Random] {
+    for policy in [
+        generate::Policy::Greedy,
+        generate::Policy::Teacher,
+        generate::Policy::Random,
+    ] {
         let t = std::time::Instant::now();
-        let s = generate::bench_windows(&wins, policy, if policy == generate::Policy::Random { 1 } else { samples }, 200);
+        let s = generate::bench_windows(
+            &wins,
+            policy,
+            if policy == generate::Policy::Random {
+                1
+            } else {
+                samples
+            },
+            200,
+        );
         println!("{policy:?}: {s:?} in {:.1}s", t.elapsed().as_secs_f64());
     }
     Ok(())

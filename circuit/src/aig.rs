@@ -55,7 +55,12 @@ impl std::ops::Not for Lit {
 
 impl fmt::Debug for Lit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", if self.is_compl() { "!" } else { "" }, self.var())
+        write!(
+            f,
+            "{}{}",
+            if self.is_compl() { "!" } else { "" },
+            self.var()
+        )
     }
 }
 
@@ -267,7 +272,11 @@ impl Aig {
     /// The depth of the deepest output.
     pub fn levels(&self) -> u32 {
         let lev = self.node_levels();
-        self.outputs.iter().map(|o| lev[o.index()]).max().unwrap_or(0)
+        self.outputs
+            .iter()
+            .map(|o| lev[o.index()])
+            .max()
+            .unwrap_or(0)
     }
 
     /// How many times each node is used (by ANDs and by outputs).
@@ -293,11 +302,11 @@ impl Aig {
             live[o.index()] = true;
         }
         for v in (0..self.nodes.len()).rev() {
-            if live[v] {
-                if let Node::And(a, b) = self.nodes[v] {
-                    live[a.index()] = true;
-                    live[b.index()] = true;
-                }
+            if live[v]
+                && let Node::And(a, b) = self.nodes[v]
+            {
+                live[a.index()] = true;
+                live[b.index()] = true;
             }
         }
         let mut g = Aig::new();
@@ -307,11 +316,17 @@ impl Aig {
         }
         for (v, n) in self.nodes.iter().enumerate() {
             if let (true, Node::And(a, b)) = (live[v], n) {
-                map[v] = g.and(map[a.index()].xor(a.is_compl()), map[b.index()].xor(b.is_compl()));
+                map[v] = g.and(
+                    map[a.index()].xor(a.is_compl()),
+                    map[b.index()].xor(b.is_compl()),
+                );
             }
         }
         for (i, o) in self.outputs.iter().enumerate() {
-            g.add_output(map[o.index()].xor(o.is_compl()), self.output_names[i].clone());
+            g.add_output(
+                map[o.index()].xor(o.is_compl()),
+                self.output_names[i].clone(),
+            );
         }
         g
     }
@@ -351,7 +366,10 @@ impl Aig {
                 }
             };
         }
-        self.outputs.iter().map(|o| val[o.index()] ^ o.is_compl()).collect()
+        self.outputs
+            .iter()
+            .map(|o| val[o.index()] ^ o.is_compl())
+            .collect()
     }
 
     /// The transitive fanin cone (AND variables only) of `roots`, in topological order.
@@ -382,7 +400,11 @@ impl Aig {
                 map[v] = self.and(Aig::map_lit(&map, a), Aig::map_lit(&map, b));
             }
         }
-        other.outputs.iter().map(|&o| Aig::map_lit(&map, o)).collect()
+        other
+            .outputs
+            .iter()
+            .map(|&o| Aig::map_lit(&map, o))
+            .collect()
     }
 }
 

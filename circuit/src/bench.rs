@@ -91,12 +91,21 @@ pub fn load(dir: &Path, e: &Entry) -> Result<(Aig, Aig), CircuitError> {
     let truth = base.join(format!("{}.truth", e.name));
     let start = crate::io::read_file(&truth)?;
     let init = base.join(format!("{}.init.aig", e.name));
-    let reference = if init.exists() { crate::io::read_file(&init)? } else { start.clone() };
+    let reference = if init.exists() {
+        crate::io::read_file(&init)?
+    } else {
+        start.clone()
+    };
     Ok((start, reference))
 }
 
 /// Synthesises and proves one entry.
-pub fn run_one(dir: &Path, e: &Entry, effort: Effort, budget: Duration) -> Result<(Row, Aig), CircuitError> {
+pub fn run_one(
+    dir: &Path,
+    e: &Entry,
+    effort: Effort,
+    budget: Duration,
+) -> Result<(Row, Aig), CircuitError> {
     let t0 = cpu_time();
     let w0 = Instant::now();
     let (start, reference) = load(dir, e)?;
@@ -135,7 +144,9 @@ pub fn table(rows: &[Row]) -> String {
     );
     for r in rows {
         let e = &r.entry;
-        let ratio = e.compress2rs.map_or("-".into(), |c| format!("{:.3}", r.ands as f64 / c.max(1) as f64));
+        let ratio = e.compress2rs.map_or("-".into(), |c| {
+            format!("{:.3}", r.ands as f64 / c.max(1) as f64)
+        });
         let _ = writeln!(
             s,
             "| {} | {} | {}/{} | {} ({}) | {} | {} | {} | {} | **{}** ({}) | {} | {:.2} | {} |",
@@ -153,7 +164,11 @@ pub fn table(rows: &[Row]) -> String {
             r.levels,
             ratio,
             r.cpu.as_secs_f64(),
-            if r.proved { r.proof.clone() } else { format!("**{}**", r.proof) }
+            if r.proved {
+                r.proof.clone()
+            } else {
+                format!("**{}**", r.proof)
+            }
         );
     }
     let mut suites: Vec<&str> = rows.iter().map(|r| r.entry.suite.as_str()).collect();
@@ -161,7 +176,8 @@ pub fn table(rows: &[Row]) -> String {
     s.push_str("\n| suite | circuits | ANDs in | ABC resyn2 | ABC compress2rs | **tessera** | tessera / compress2rs | proved | CPU s |\n|---|---|---|---|---|---|---|---|---|\n");
     for suite in suites {
         let rs: Vec<&Row> = rows.iter().filter(|r| r.entry.suite == suite).collect();
-        let sum = |f: &dyn Fn(&Row) -> Option<usize>| -> usize { rs.iter().filter_map(|r| f(r)).sum() };
+        let sum =
+            |f: &dyn Fn(&Row) -> Option<usize>| -> usize { rs.iter().filter_map(|r| f(r)).sum() };
         let ours = sum(&|r| Some(r.ands));
         let c2 = sum(&|r| r.entry.compress2rs);
         let _ = writeln!(

@@ -41,9 +41,14 @@ impl std::fmt::Display for Method {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Method::Structural => f.write_str("structural (identical after hashing)"),
-            Method::Exhaustive { inputs } => write!(f, "exhaustive simulation (2^{inputs} patterns)"),
+            Method::Exhaustive { inputs } => {
+                write!(f, "exhaustive simulation (2^{inputs} patterns)")
+            }
             Method::SatSweep { sat_calls, merged } => {
-                write!(f, "SAT sweeping ({sat_calls} SAT calls, {merged} internal equivalences)")
+                write!(
+                    f,
+                    "SAT sweeping ({sat_calls} SAT calls, {merged} internal equivalences)"
+                )
             }
         }
     }
@@ -116,7 +121,8 @@ pub fn cec_with(a: &Aig, b: &Aig, engine: Engine) -> Result<Verdict, CircuitErro
 
 fn exhaustive_fits(inputs: usize, nodes: usize) -> bool {
     inputs <= EXHAUSTIVE_INPUTS
-        || (inputs < 40 && (nodes as u64).saturating_mul(1u64 << inputs.saturating_sub(6)) <= EXHAUSTIVE_WORK)
+        || (inputs < 40
+            && (nodes as u64).saturating_mul(1u64 << inputs.saturating_sub(6)) <= EXHAUSTIVE_WORK)
 }
 
 fn exhaustive(m: &mut Aig, oa: &[Lit], ob: &[Lit]) -> Verdict {
@@ -189,10 +195,14 @@ impl Encoder {
                 Node::Input(_) => self.vars[v as usize] = Some(self.sat.new_lit()),
                 Node::And(a, b) => {
                     if expanded {
-                        let (Some(xa), Some(xb)) = (self.vars[a.index()], self.vars[b.index()]) else {
+                        let (Some(xa), Some(xb)) = (self.vars[a.index()], self.vars[b.index()])
+                        else {
                             continue;
                         };
-                        let (xa, xb) = (if a.is_compl() { !xa } else { xa }, if b.is_compl() { !xb } else { xb });
+                        let (xa, xb) = (
+                            if a.is_compl() { !xa } else { xa },
+                            if b.is_compl() { !xb } else { xb },
+                        );
                         let x = self.sat.new_lit();
                         self.sat.add_clause(&[!x, xa]);
                         self.sat.add_clause(&[!x, xb]);
@@ -233,7 +243,9 @@ impl Encoder {
                     .iter()
                     .map(|&v| {
                         self.vars[v as usize]
-                            .and_then(|s| value.get(&s.var().index()).map(|&b| b ^ !s.is_positive()))
+                            .and_then(|s| {
+                                value.get(&s.var().index()).map(|&b| b ^ !s.is_positive())
+                            })
                             .unwrap_or(false)
                     })
                     .collect(),
@@ -268,7 +280,9 @@ fn sweep(m: &Aig, oa: &[Lit], ob: &[Lit]) -> Verdict {
         );
         if let Some(w) = (0..WORDS).find(|&w| xa[w] != xb[w]) {
             let bit = (xa[w] ^ xb[w]).trailing_zeros();
-            let input = (0..n).map(|i| pats[i * WORDS + w] >> bit & 1 == 1).collect();
+            let input = (0..n)
+                .map(|i| pats[i * WORDS + w] >> bit & 1 == 1)
+                .collect();
             return Verdict::Different { output: k, input };
         }
     }
@@ -326,7 +340,10 @@ fn prove_classes(m: &Aig, enc: &mut Encoder, val: &[u64], words: usize) -> Vec<(
             }
             Some(input) => {
                 // Refine every class with the counterexample (plus 63 random neighbours).
-                let w: Vec<u64> = input.iter().map(|&b| (rng.next_word() & !1) | b as u64).collect();
+                let w: Vec<u64> = input
+                    .iter()
+                    .map(|&b| (rng.next_word() & !1) | b as u64)
+                    .collect();
                 let cval = sim::simulate_nodes(m, 1, |i, _| w[i]);
                 refine(&mut repr, &cval, v);
             }
@@ -374,7 +391,11 @@ fn refine(repr: &mut [Option<(u32, bool)>], cval: &[u64], from: usize) {
     let mut new_rep: HashMap<(u32, u64), u32> = HashMap::new();
     for v in from..repr.len() {
         let Some((r, phase)) = repr[v] else { continue };
-        let want = if phase { !cval[r as usize] } else { cval[r as usize] };
+        let want = if phase {
+            !cval[r as usize]
+        } else {
+            cval[r as usize]
+        };
         if cval[v] == want {
             continue;
         }

@@ -62,7 +62,11 @@ pub struct Target {
 impl Target {
     pub fn new(tables: Vec<Tt>) -> Target {
         let care = tables.iter().map(|t| Tt::one(t.vars())).collect();
-        Target { tables, care, circuit: None }
+        Target {
+            tables,
+            care,
+            circuit: None,
+        }
     }
 
     /// The target of an existing circuit (its truth tables; the circuit kept for the teacher).
@@ -133,7 +137,9 @@ impl<'t> Decoder<'t> {
 
     /// Every node built so far, positive literals (the `Ref` vocabulary).
     pub fn built(&self) -> Vec<Lit> {
-        (1 + self.inputs.len()..self.graph.num_nodes()).map(|v| Lit::new(v as u32, false)).collect()
+        (1 + self.inputs.len()..self.graph.num_nodes())
+            .map(|v| Lit::new(v as u32, false))
+            .collect()
     }
 
     fn leaf_table(&self, t: Token) -> Option<Tt> {
@@ -249,27 +255,56 @@ pub struct Generated {
 
 /// Generates a circuit for `target` with `policy`, at most `max_tokens` tokens; `samples`
 /// seeded runs, the smallest kept.
-pub fn generate(target: &Target, policy: Policy, samples: usize, max_tokens: usize, seed: u64) -> Generated {
+pub fn generate(
+    target: &Target,
+    policy: Policy,
+    samples: usize,
+    max_tokens: usize,
+    seed: u64,
+) -> Generated {
     let mut best: Option<Generated> = None;
     for s in 0..samples.max(1) {
-        let g = generate_once(target, policy, max_tokens, seed.wrapping_mul(0x9E37_79B9).wrapping_add(s as u64), s);
+        let g = generate_once(
+            target,
+            policy,
+            max_tokens,
+            seed.wrapping_mul(0x9E37_79B9).wrapping_add(s as u64),
+            s,
+        );
         let better = match &best {
             None => true,
-            Some(b) => (g.success, std::cmp::Reverse(g.graph.num_ands())) > (b.success, std::cmp::Reverse(b.graph.num_ands())),
+            Some(b) => {
+                (g.success, std::cmp::Reverse(g.graph.num_ands()))
+                    > (b.success, std::cmp::Reverse(b.graph.num_ands()))
+            }
         };
         if better {
             best = Some(g);
         }
     }
-    best.unwrap_or(Generated { graph: Aig::new(), tokens: 0, success: false })
+    best.unwrap_or(Generated {
+        graph: Aig::new(),
+        tokens: 0,
+        success: false,
+    })
 }
 
-fn generate_once(target: &Target, policy: Policy, max_tokens: usize, seed: u64, sample: usize) -> Generated {
+fn generate_once(
+    target: &Target,
+    policy: Policy,
+    max_tokens: usize,
+    seed: u64,
+    sample: usize,
+) -> Generated {
     let mut d = Decoder::new(target);
     let mut rng = Patterns::new(seed);
     let n = target.vars();
     if n > MAX_GEN_VARS {
-        return Generated { graph: d.graph, tokens: 0, success: false };
+        return Generated {
+            graph: d.graph,
+            tokens: 0,
+            success: false,
+        };
     }
     while !d.done() && d.tokens < max_tokens {
         match policy {
@@ -280,12 +315,16 @@ fn generate_once(target: &Target, policy: Policy, max_tokens: usize, seed: u64, 
                     target.tables[k].not().and(&target.care[k]),
                 );
                 let mut plan = Vec::new();
-                planner(&d, &on, &off, &mut rng, &mut plan, 0);
+                planner(&d, &on, &off, &mut rng, &mut plan);
                 for t in plan {
                     if !d.push(t) {
                         // The planner only proposes consistent tokens; a refusal means a bug,
                         // and the cutoff has kept the circuit correct regardless.
-                        return Generated { graph: d.graph, tokens: d.tokens, success: false };
+                        return Generated {
+                            graph: d.graph,
+                            tokens: d.tokens,
+                            success: false,
+                        };
                     }
                     if d.tokens >= max_tokens {
                         break;
@@ -296,12 +335,21 @@ fn generate_once(target: &Target, policy: Policy, max_tokens: usize, seed: u64, 
                 let teacher = teacher_circuit(target, sample);
                 for (k, &o) in teacher.outputs().iter().enumerate() {
                     if d.output != k || !replay(&mut d, &teacher, o, max_tokens) {
-                        return Generated { graph: d.graph.cleanup(), tokens: d.tokens, success: false };
+                        return Generated {
+                            graph: d.graph.cleanup(),
+                            tokens: d.tokens,
+                            success: false,
+                        };
                     }
                 }
             }
             Policy::Random => {
-                let mut cands: Vec<Token> = vec![Token::And, Token::Nand, Token::Const(false), Token::Const(true)];
+                let mut cands: Vec<Token> = vec![
+                    Token::And,
+                    Token::Nand,
+                    Token::Const(false),
+                    Token::Const(true),
+                ];
                 for i in 0..n {
                     cands.push(Token::Input(i, false));
                     cands.push(Token::Input(i, true));
@@ -316,7 +364,11 @@ fn generate_once(target: &Target, policy: Policy, max_tokens: usize, seed: u64, 
                     .into_iter()
                     .map(|t| {
                         let r = rng.next_word() >> 1;
-                        let penalty = if matches!(t, Token::And | Token::Nand) { (depth as u64 + 1) << 58 } else { 0 };
+                        let penalty = if matches!(t, Token::And | Token::Nand) {
+                            (depth as u64 + 1) << 58
+                        } else {
+                            0
+                        };
                         (r.saturating_add(penalty), t)
                     })
                     .collect();
@@ -328,13 +380,22 @@ fn generate_once(target: &Target, policy: Policy, max_tokens: usize, seed: u64, 
         }
     }
     let success = d.done();
-    Generated { graph: d.graph.cleanup(), tokens: d.tokens, success }
+    Generated {
+        graph: d.graph.cleanup(),
+        tokens: d.tokens,
+        success,
+    }
 }
 
 /// The circuit the teacher replays: the target's truth tables synthesised and optimised
 /// (don't-cares filled with zeros).
 fn teacher_circuit(target: &Target, sample: usize) -> Aig {
-    let tables: Vec<Tt> = target.tables.iter().zip(&target.care).map(|(t, c)| t.and(c)).collect();
+    let tables: Vec<Tt> = target
+        .tables
+        .iter()
+        .zip(&target.care)
+        .map(|(t, c)| t.and(c))
+        .collect();
     let full_care = target.care.iter().all(Tt::is_one);
     let start = match (&target.circuit, full_care, sample % 2) {
         (Some(c), true, 1) => c.clone(),
@@ -343,7 +404,11 @@ fn teacher_circuit(target: &Target, sample: usize) -> Aig {
     match (sample / 2) % 3 {
         0 => crate::synth::run(&start, crate::synth::Effort::Default),
         1 => crate::synth::run(&start, crate::synth::Effort::Fast),
-        _ => crate::synth::run_with_budget(&start, crate::synth::Effort::High, std::time::Duration::from_millis(40)),
+        _ => crate::synth::run_with_budget(
+            &start,
+            crate::synth::Effort::High,
+            std::time::Duration::from_millis(40),
+        ),
     }
 }
 
@@ -362,9 +427,14 @@ fn replay(d: &mut Decoder, teacher: &Aig, lit: Lit, max_tokens: usize) -> bool {
         };
         return d.push(tok);
     }
-    let Some((a, b)) = teacher.fanins(lit.var()) else { return false };
-    d.push(if lit.is_compl() { Token::Nand } else { Token::And })
-        && replay(d, teacher, a, max_tokens)
+    let Some((a, b)) = teacher.fanins(lit.var()) else {
+        return false;
+    };
+    d.push(if lit.is_compl() {
+        Token::Nand
+    } else {
+        Token::And
+    }) && replay(d, teacher, a, max_tokens)
         && replay(d, teacher, b, max_tokens)
 }
 
@@ -378,11 +448,13 @@ fn teacher_table(g: &Aig, lit: Lit, n: usize) -> Tt {
     if let Some(&o) = outs.last() {
         h.add_output(o, None);
     }
-    crate::sim::output_tables(&h).pop().unwrap_or_else(|| Tt::zero(n))
+    crate::sim::output_tables(&h)
+        .pop()
+        .unwrap_or_else(|| Tt::zero(n))
 }
 
 /// Plans the tokens of a subtree that is 1 on `on` and 0 on `off`.
-fn planner(d: &Decoder, on: &Tt, off: &Tt, rng: &mut Patterns, out: &mut Vec<Token>, depth: usize) {
+fn planner(d: &Decoder, on: &Tt, off: &Tt, rng: &mut Patterns, out: &mut Vec<Token>) {
     if on.is_zero() {
         out.push(Token::Const(false));
         return;
@@ -405,7 +477,10 @@ fn planner(d: &Decoder, on: &Tt, off: &Tt, rng: &mut Patterns, out: &mut Vec<Tok
         cands.push((Token::Ref(l), t));
     }
     // A candidate that already is the function.
-    if let Some((t, _)) = cands.iter().find(|(_, t)| on.implies(t) && t.and(off).is_zero()) {
+    if let Some((t, _)) = cands
+        .iter()
+        .find(|(_, t)| on.implies(t) && t.and(off).is_zero())
+    {
         out.push(*t);
         return;
     }
@@ -429,7 +504,7 @@ fn planner(d: &Decoder, on: &Tt, off: &Tt, rng: &mut Patterns, out: &mut Vec<Tok
         out.push(*tok);
         let (must, exclude) = if nand { (off, on) } else { (on, off) };
         // Second child: 1 on `must`, 0 where the first child is 1 on `exclude`.
-        planner(d, must, &exclude.and(t), rng, out, depth + 1);
+        planner(d, must, &exclude.and(t), rng, out);
         return;
     }
     // Shannon split on the variable that best separates on from off:
@@ -453,10 +528,10 @@ fn planner(d: &Decoder, on: &Tt, off: &Tt, rng: &mut Patterns, out: &mut Vec<Tok
     out.push(Token::Nand);
     out.push(Token::Nand);
     out.push(Token::Input(bestv, false));
-    planner(d, &on.and(&x), &off.and(&x), rng, out, depth + 1);
+    planner(d, &on.and(&x), &off.and(&x), rng, out);
     out.push(Token::Nand);
     out.push(Token::Input(bestv, true));
-    planner(d, &on.and_not(&x), &off.and_not(&x), rng, out, depth + 1);
+    planner(d, &on.and_not(&x), &off.and_not(&x), rng, out);
 }
 
 /// `k`-input, 2-output windows of `g` (at most `max`, distinct functions): for sampled nodes
@@ -493,7 +568,12 @@ pub fn windows(g: &Aig, k: usize, max: usize) -> Vec<Aig> {
         }
         cone.extend(inside.iter().copied());
         cone.sort_unstable();
-        let local_size = |w: u32| -> usize { g.cone(&[Lit::new(w, false)]).iter().filter(|x| inside.contains(x)).count() };
+        let local_size = |w: u32| -> usize {
+            g.cone(&[Lit::new(w, false)])
+                .iter()
+                .filter(|x| inside.contains(x))
+                .count()
+        };
         let second = cone
             .iter()
             .copied()
@@ -505,12 +585,16 @@ pub fn windows(g: &Aig, k: usize, max: usize) -> Vec<Aig> {
         map.insert(0, Lit::FALSE);
         for &c in &cone {
             if let Some((a, b)) = g.fanins(c) {
-                let (Some(&ma), Some(&mb)) = (map.get(&a.var()), map.get(&b.var())) else { continue };
+                let (Some(&ma), Some(&mb)) = (map.get(&a.var()), map.get(&b.var())) else {
+                    continue;
+                };
                 let l = win.and(ma.xor(a.is_compl()), mb.xor(b.is_compl()));
                 map.insert(c, l);
             }
         }
-        let (Some(&ov), Some(&ow)) = (map.get(&v), map.get(&w)) else { continue };
+        let (Some(&ov), Some(&ow)) = (map.get(&v), map.get(&w)) else {
+            continue;
+        };
         win.add_output(ov, None);
         win.add_output(ow, None);
         let win = win.cleanup();
@@ -539,7 +623,10 @@ pub struct GenStats {
 /// Generates every window's function with `policy` and compares sizes with the window itself
 /// and with `synth::run(Fast)` (resyn2-like); every result is re-proved with [`crate::cec`].
 pub fn bench_windows(wins: &[Aig], policy: Policy, samples: usize, max_tokens: usize) -> GenStats {
-    let mut s = GenStats { windows: wins.len(), ..GenStats::default() };
+    let mut s = GenStats {
+        windows: wins.len(),
+        ..GenStats::default()
+    };
     for (i, w) in wins.iter().enumerate() {
         let target = Target::from_aig(w);
         let g = generate(&target, policy, samples, max_tokens, i as u64);
@@ -575,7 +662,9 @@ mod tests {
             for _ in 0..10 {
                 let tables: Vec<Tt> = (0..2)
                     .map(|_| {
-                        let words: Vec<u64> = (0..crate::tt::words_for(n)).map(|_| r.next_word()).collect();
+                        let words: Vec<u64> = (0..crate::tt::words_for(n))
+                            .map(|_| r.next_word())
+                            .collect();
                         Tt::from_words(n, words)
                     })
                     .collect();

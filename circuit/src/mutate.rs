@@ -17,7 +17,9 @@ pub enum Mutation {
 /// AND.
 pub fn apply(g: &Aig, m: Mutation) -> Option<Aig> {
     let target = match m {
-        Mutation::FlipFanin { node, .. } | Mutation::FlipNode { node } | Mutation::AndToOr { node } => node,
+        Mutation::FlipFanin { node, .. }
+        | Mutation::FlipNode { node }
+        | Mutation::AndToOr { node } => node,
     };
     if !g.is_and(target) {
         return None;

@@ -222,7 +222,8 @@ impl Net {
                     }
                 }
                 self.fanin[f as usize] = [na, nb];
-                let merge = trivial(na, nb).or_else(|| self.strash.get(&(na, nb)).map(|&g| Lit::new(g, false)));
+                let merge = trivial(na, nb)
+                    .or_else(|| self.strash.get(&(na, nb)).map(|&g| Lit::new(g, false)));
                 match merge {
                     Some(t) if t.var() != f => {
                         self.refs[t.index()] += 1;
@@ -257,7 +258,10 @@ impl Net {
         while let Some(v) = stack.pop() {
             for c in self.fanin[v as usize] {
                 self.refs[c.index()] -= 1;
-                if self.refs[c.index()] == 0 && self.kind[c.index()] == Kind::And && !leaves.contains(&c.var()) {
+                if self.refs[c.index()] == 0
+                    && self.kind[c.index()] == Kind::And
+                    && !leaves.contains(&c.var())
+                {
                     out.push(c.var());
                     stack.push(c.var());
                 }
@@ -303,7 +307,10 @@ impl Net {
                     if l.var() == root {
                         return None;
                     }
-                    if self.kind[l.index()] == Kind::And && self.refs[l.index()] == 0 && !counted.contains(&l.var()) {
+                    if self.kind[l.index()] == Kind::And
+                        && self.refs[l.index()] == 0
+                        && !counted.contains(&l.var())
+                    {
                         counted.push(l.var());
                         cost += 1;
                     }
@@ -316,10 +323,10 @@ impl Net {
             }
         }
         let out = cand.outputs().first().copied().unwrap_or(Lit::FALSE);
-        if let Some(l) = map[out.index()] {
-            if l.var() == root {
-                return None;
-            }
+        if let Some(l) = map[out.index()]
+            && l.var() == root
+        {
+            return None;
         }
         Some(cost)
     }
@@ -360,7 +367,12 @@ impl Net {
 
     /// The truth table of `root` over `leaves` (at most 16), or `None` when the cone reaches a
     /// node outside the leaves that is not the constant (the cut is no longer valid).
-    pub fn cut_function(&self, root: u32, leaves: &[u32], max_cone: usize) -> Option<crate::tt::Tt> {
+    pub fn cut_function(
+        &self,
+        root: u32,
+        leaves: &[u32],
+        max_cone: usize,
+    ) -> Option<crate::tt::Tt> {
         use crate::tt::Tt;
         let k = leaves.len();
         let mut val: HashMap<u32, Tt> = HashMap::new();

@@ -42,12 +42,14 @@ pub fn balance(g: &Aig) -> Aig {
         let mut leaves: Vec<Lit> = Vec::new();
         let mut stack = vec![a, b];
         while let Some(c) = stack.pop() {
-            if !c.is_compl() && refs[c.index()] == 1 && leaves.len() < 64 {
-                if let Node::And(x, y) = g.node(c.var()) {
-                    stack.push(x);
-                    stack.push(y);
-                    continue;
-                }
+            if !c.is_compl()
+                && refs[c.index()] == 1
+                && leaves.len() < 64
+                && let Node::And(x, y) = g.node(c.var())
+            {
+                stack.push(x);
+                stack.push(y);
+                continue;
             }
             leaves.push(Aig::map_lit(&map, c));
         }
@@ -153,18 +155,25 @@ pub fn rewrite(g: &Aig, zero: bool) -> Aig {
             if cut.len() < 2 || cut.contains(&v) || cut.iter().any(|&l| net.is_dead(l)) {
                 continue;
             }
-            let Some(f) = net.cut_function(v, cut, 24) else { continue };
+            let Some(f) = net.cut_function(v, cut, 24) else {
+                continue;
+            };
             let cand = cache.entry(f.clone()).or_insert_with(|| synth_tt(&f));
-            let Some(gn) = gain(&mut net, v, cut, cand) else { continue };
+            let Some(gn) = gain(&mut net, v, cut, cand) else {
+                continue;
+            };
             if best.as_ref().is_none_or(|b| gn > b.0) {
                 best = Some((gn, cut.clone(), f));
             }
         }
-        if let Some((gn, cut, f)) = best {
-            if gn > 0 || (zero && gn == 0) {
-                let cand = cache.entry(f.clone()).or_insert_with(|| synth_tt(&f)).clone();
-                commit(&mut net, v, &cut, &cand);
-            }
+        if let Some((gn, cut, f)) = best
+            && (gn > 0 || (zero && gn == 0))
+        {
+            let cand = cache
+                .entry(f.clone())
+                .or_insert_with(|| synth_tt(&f))
+                .clone();
+            commit(&mut net, v, &cut, &cand);
         }
     }
     net.to_aig()
@@ -187,7 +196,11 @@ pub(crate) fn reconv_cut(net: &Net, root: u32, k: usize) -> Vec<u32> {
             if !net.is_and(l) {
                 continue;
             }
-            let cost = net.fanins(l).iter().filter(|c| !visited.contains(&c.var())).count();
+            let cost = net
+                .fanins(l)
+                .iter()
+                .filter(|c| !visited.contains(&c.var()))
+                .count();
             let better = match best {
                 None => true,
                 Some((bc, bi)) => cost < bc || (cost == bc && net.refs(l) > net.refs(leaves[bi])),
@@ -225,12 +238,14 @@ pub fn refactor(g: &Aig, k: usize, zero: bool) -> Aig {
         if leaves.len() < 3 || leaves.contains(&0) {
             continue;
         }
-        let Some(f) = net.cut_function(v, &leaves, 400) else { continue };
+        let Some(f) = net.cut_function(v, &leaves, 400) else {
+            continue;
+        };
         let cand = synth_tt(&f);
-        if let Some(gn) = gain(&mut net, v, &leaves, &cand) {
-            if gn > 0 || (zero && gn == 0) {
-                commit(&mut net, v, &leaves, &cand);
-            }
+        if let Some(gn) = gain(&mut net, v, &leaves, &cand)
+            && (gn > 0 || (zero && gn == 0))
+        {
+            commit(&mut net, v, &leaves, &cand);
         }
     }
     net.to_aig()
@@ -238,7 +253,13 @@ pub fn refactor(g: &Aig, k: usize, zero: bool) -> Aig {
 
 /// The divisors of `root`'s window: the leaves, the cone inside them (minus the MFFC), and
 /// nodes whose fanins are already divisors, each with its truth table over the leaves.
-fn divisors(net: &Net, root: u32, leaves: &[u32], mffc: &HashSet<u32>, max: usize) -> Option<(Vec<u32>, Vec<Tt>)> {
+fn divisors(
+    net: &Net,
+    root: u32,
+    leaves: &[u32],
+    mffc: &HashSet<u32>,
+    max: usize,
+) -> Option<(Vec<u32>, Vec<Tt>)> {
     let k = leaves.len();
     let mut tt: HashMap<u32, Tt> = HashMap::new();
     let mut order: Vec<u32> = Vec::new();
@@ -296,11 +317,12 @@ fn divisors(net: &Net, root: u32, leaves: &[u32], mffc: &HashSet<u32>, max: usiz
                 continue;
             }
             let [a, b] = net.fanins(f);
-            if tt.contains_key(&a.var()) && tt.contains_key(&b.var()) {
-                if let Some(t) = eval(&tt, f) {
-                    tt.insert(f, t);
-                    order.push(f);
-                }
+            if tt.contains_key(&a.var())
+                && tt.contains_key(&b.var())
+                && let Some(t) = eval(&tt, f)
+            {
+                tt.insert(f, t);
+                order.push(f);
             }
         }
     }
@@ -327,7 +349,9 @@ pub fn resub(g: &Aig, k: usize, depth: usize) -> Aig {
         net.mffc_ref(&mffc_nodes);
         let size = mffc_nodes.len();
         let mffc: HashSet<u32> = mffc_nodes.into_iter().collect();
-        let Some((divs, mut tabs)) = divisors(&net, v, &leaves, &mffc, 100) else { continue };
+        let Some((divs, mut tabs)) = divisors(&net, v, &leaves, &mffc, 100) else {
+            continue;
+        };
         let Some(target) = tabs.pop() else { continue };
         if let Some(l) = find_resub(&divs, &tabs, &target, size, depth, &mut net) {
             if l.var() != v && !net.depends_on(l, v) {
@@ -342,7 +366,14 @@ pub fn resub(g: &Aig, k: usize, depth: usize) -> Aig {
 
 /// Finds (and builds) an expression of `target` over the divisors with fewer new ANDs than
 /// `size`.
-fn find_resub(divs: &[u32], tabs: &[Tt], target: &Tt, size: usize, depth: usize, net: &mut Net) -> Option<Lit> {
+fn find_resub(
+    divs: &[u32],
+    tabs: &[Tt],
+    target: &Tt,
+    size: usize,
+    depth: usize,
+    net: &mut Net,
+) -> Option<Lit> {
     let lit = |i: usize, c: bool| Lit::new(divs[i], c);
     // 0-resub.
     let nt = target.not();
@@ -471,7 +502,11 @@ mod tests {
         for _ in 0..ands {
             let a = pool[(r.next_word() as usize) % pool.len()].xor(r.next_word() & 1 == 1);
             let b = pool[(r.next_word() as usize) % pool.len()].xor(r.next_word() & 1 == 1);
-            let c = if r.next_word() % 4 == 0 { g.xor(a, b) } else { g.and(a, b) };
+            let c = if r.next_word().is_multiple_of(4) {
+                g.xor(a, b)
+            } else {
+                g.and(a, b)
+            };
             pool.push(c);
         }
         for k in 0..outputs {
@@ -496,7 +531,10 @@ mod tests {
                 let v = cec(&g, &h).unwrap();
                 assert!(v.is_equivalent(), "{name} seed {seed}: {v:?}");
                 if name != "balance" && name != "rewrite-z" {
-                    assert!(h.num_ands() <= g.cleanup().num_ands(), "{name} grew the graph");
+                    assert!(
+                        h.num_ands() <= g.cleanup().num_ands(),
+                        "{name} grew the graph"
+                    );
                 }
             }
         }
@@ -515,6 +553,10 @@ mod tests {
         let before = g.cleanup().num_ands();
         let h = crate::synth::run(&g, crate::synth::Effort::Default);
         assert!(cec(&g, &h).unwrap().is_equivalent());
-        assert!(h.num_ands() == 2 && before > 2, "{before} -> {}", h.num_ands());
+        assert!(
+            h.num_ands() == 2 && before > 2,
+            "{before} -> {}",
+            h.num_ands()
+        );
     }
 }

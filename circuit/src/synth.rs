@@ -21,7 +21,11 @@ fn sop_estimate(f: &Tt) -> (usize, Factored, bool) {
     let nf = f.not();
     let neg = factor(&isop(&nf, &nf));
     let (gp, gn) = (pos.gates(), neg.gates());
-    if gp <= gn { (gp, pos, false) } else { (gn, neg, true) }
+    if gp <= gn {
+        (gp, pos, false)
+    } else {
+        (gn, neg, true)
+    }
 }
 
 impl<'a> TtBuilder<'a> {
@@ -208,18 +212,35 @@ pub fn parse_script(s: &str) -> Result<Vec<Step>, String> {
                 ("-K", Some(v)) if (4..=16).contains(&v) => k = Some(v),
                 ("-N", Some(v)) if (1..=3).contains(&v) => n = Some(v),
                 ("-l", _) => {}
-                _ => return Err(format!("`{cmd}`: unknown or out-of-range option `{flag}` (use -K 4..16, -N 1..3)")),
+                _ => {
+                    return Err(format!(
+                        "`{cmd}`: unknown or out-of-range option `{flag}` (use -K 4..16, -N 1..3)"
+                    ));
+                }
             }
         }
         out.push(match name {
             "b" | "balance" => Step::Balance,
             "rw" | "rewrite" => Step::Rewrite { zero: false },
             "rwz" => Step::Rewrite { zero: true },
-            "rf" | "refactor" => Step::Refactor { zero: false, cut: k.unwrap_or(10) },
-            "rfz" => Step::Refactor { zero: true, cut: k.unwrap_or(10) },
-            "rs" | "resub" => Step::Resub { cut: k.unwrap_or(8), depth: n.unwrap_or(1) },
+            "rf" | "refactor" => Step::Refactor {
+                zero: false,
+                cut: k.unwrap_or(10),
+            },
+            "rfz" => Step::Refactor {
+                zero: true,
+                cut: k.unwrap_or(10),
+            },
+            "rs" | "resub" => Step::Resub {
+                cut: k.unwrap_or(8),
+                depth: n.unwrap_or(1),
+            },
             "fraig" | "sweep" => Step::Sweep,
-            _ => return Err(format!("unknown step `{name}` (expected b, rw, rwz, rf, rfz, rs, fraig)")),
+            _ => {
+                return Err(format!(
+                    "unknown step `{name}` (expected b, rw, rwz, rf, rfz, rs, fraig)"
+                ));
+            }
         });
     }
     Ok(out)
@@ -283,7 +304,7 @@ pub fn run_with_budget(g: &Aig, effort: Effort, budget: Duration) -> Aig {
             cur = run_script(&cur, &c2rs);
             if better(&cur, &best) {
                 best = cur.clone();
-            } else if round % 6 == 0 {
+            } else if round.is_multiple_of(6) {
                 cur = best.clone();
             }
         }
@@ -299,5 +320,9 @@ pub fn resynthesize_outputs(g: &Aig) -> Aig {
     }
     let mut t = from_tables(&crate::sim::output_tables(g));
     t.copy_names(g);
-    if t.num_ands() < g.num_ands() { t } else { opt::refactor(g, 12, true) }
+    if t.num_ands() < g.num_ands() {
+        t
+    } else {
+        opt::refactor(g, 12, true)
+    }
 }

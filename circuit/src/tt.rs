@@ -110,7 +110,11 @@ impl Tt {
     }
     pub fn count_ones(&self) -> usize {
         let c: usize = self.words.iter().map(|w| w.count_ones() as usize).sum();
-        if self.vars < 6 { c >> (6 - self.vars) } else { c }
+        if self.vars < 6 {
+            c >> (6 - self.vars)
+        } else {
+            c
+        }
     }
     pub fn not(&self) -> Tt {
         Tt {
@@ -133,7 +137,12 @@ impl Tt {
     fn zip(&self, o: &Tt, f: impl Fn(u64, u64) -> u64) -> Tt {
         Tt {
             vars: self.vars,
-            words: self.words.iter().zip(&o.words).map(|(&a, &b)| f(a, b)).collect(),
+            words: self
+                .words
+                .iter()
+                .zip(&o.words)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
         }
     }
     /// `self ⊆ o`.
@@ -339,9 +348,9 @@ mod tests {
     use super::*;
 
     fn eval_cubes(cubes: &[Cube], m: usize) -> bool {
-        cubes
-            .iter()
-            .any(|c| (0..32).all(|i| c.mask >> i & 1 == 0 || ((m >> i & 1) as u32) == (c.pol >> i & 1)))
+        cubes.iter().any(|c| {
+            (0..32).all(|i| c.mask >> i & 1 == 0 || ((m >> i & 1) as u32) == (c.pol >> i & 1))
+        })
     }
 
     fn eval_factored(f: &Factored, m: usize) -> bool {

@@ -17,7 +17,10 @@ fn check(name: &str, g: &Aig, engine: Engine, stride: usize) -> (usize, usize) {
             continue;
         }
         for m in [
-            Mutation::FlipFanin { node: v, which: (k / stride) % 2 },
+            Mutation::FlipFanin {
+                node: v,
+                which: (k / stride) % 2,
+            },
             Mutation::FlipNode { node: v },
             Mutation::AndToOr { node: v },
         ] {
@@ -26,11 +29,17 @@ fn check(name: &str, g: &Aig, engine: Engine, stride: usize) -> (usize, usize) {
             let verdict = cec::cec_with(g, &bad, engine).unwrap();
             match (&verdict, differs) {
                 (Verdict::Different { output, input }, true) => {
-                    assert_ne!(g.eval(input)[*output], bad.eval(input)[*output], "{name} {m:?}: bad witness");
+                    assert_ne!(
+                        g.eval(input)[*output],
+                        bad.eval(input)[*output],
+                        "{name} {m:?}: bad witness"
+                    );
                     caught += 1;
                 }
                 (Verdict::Equivalent(_), false) => {}
-                _ => panic!("{name} {m:?} ({engine:?}): verdict {verdict:?}, truth tables differ: {differs}"),
+                _ => panic!(
+                    "{name} {m:?} ({engine:?}): verdict {verdict:?}, truth tables differ: {differs}"
+                ),
             }
             total += differs as usize;
         }

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod ir;
 pub mod ir_to_graph;
 pub mod opt;
+pub mod to_circuit;
 
 pub use ast_to_ir::{LowerError, ast_to_ir};
 pub use eval::{EvalError, eval};

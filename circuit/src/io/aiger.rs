@@ -28,21 +28,25 @@ fn code(num: &[u32], l: Lit) -> u32 {
 }
 
 fn symbols(g: &Aig, out: &mut Vec<u8>) {
+    // Input and output names must differ (ABC refuses an input and an output of one name).
+    let nm = super::names(g, |n| !n.is_empty());
     for i in 0..g.num_inputs() {
-        if let Some(n) = g.input_name(i) {
-            out.extend_from_slice(format!("i{i} {}\n", one_line(n)).as_bytes());
+        if g.input_name(i).is_some() {
+            out.extend_from_slice(format!("i{i} {}\n", one_line(&nm.inputs[i])).as_bytes());
         }
     }
     for i in 0..g.num_outputs() {
-        if let Some(n) = g.output_name(i) {
-            out.extend_from_slice(format!("o{i} {}\n", one_line(n)).as_bytes());
+        if g.output_name(i).is_some() {
+            out.extend_from_slice(format!("o{i} {}\n", one_line(&nm.outputs[i])).as_bytes());
         }
     }
     out.extend_from_slice(b"c\nwritten by tessera\n");
 }
 
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '_' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect()
 }
 
 /// The ANDs as (lhs, rhs0, rhs1) AIGER codes with `rhs0 >= rhs1`.
@@ -151,7 +155,10 @@ impl<'a> Reader<'a> {
             if x > u64::from(u32::MAX) || shift > 28 {
                 return Err(fail(
                     self.loc(),
-                    &format!("a delta in the binary AND section is too large (byte {})", self.pos),
+                    &format!(
+                        "a delta in the binary AND section is too large (byte {})",
+                        self.pos
+                    ),
                 ));
             }
             if b & 0x80 == 0 {
@@ -195,20 +202,27 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
         _ => {
             return Err(fail(
                 loc,
-                &format!("expected the header `aag M I L O A` or `aig M I L O A`, found `{header}`"),
+                &format!(
+                    "expected the header `aag M I L O A` or `aig M I L O A`, found `{header}`"
+                ),
             ));
         }
     };
     let rest: Vec<&str> = parts.collect();
     if rest.len() < 5 || rest.len() > 9 {
-        return Err(fail(loc, "expected five numbers `M I L O A` after the format word"));
+        return Err(fail(
+            loc,
+            "expected five numbers `M I L O A` after the format word",
+        ));
     }
     let mut h = Vec::new();
     for p in &rest {
-        h.push(
-            p.parse::<u32>()
-                .map_err(|_| fail(loc, &format!("expected a number in the header, found `{p}`")))?,
-        );
+        h.push(p.parse::<u32>().map_err(|_| {
+            fail(
+                loc,
+                &format!("expected a number in the header, found `{p}`"),
+            )
+        })?);
     }
     let (m, ni, nl, no, na) = (h[0], h[1], h[2], h[3], h[4]);
     if h.len() > 5 && h[5..].iter().any(|&x| x != 0) {
@@ -218,15 +232,24 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
         ));
     }
     if nl != 0 {
-        return Err(fail(loc, &format!("{nl} latches: only combinational circuits are supported")));
+        return Err(fail(
+            loc,
+            &format!("{nl} latches: only combinational circuits are supported"),
+        ));
     }
     if m > MAX_VARS || no > MAX_VARS {
-        return Err(fail(loc, &format!("the header asks for {m} variables; the limit is {MAX_VARS}")));
+        return Err(fail(
+            loc,
+            &format!("the header asks for {m} variables; the limit is {MAX_VARS}"),
+        ));
     }
     if u64::from(ni) + u64::from(na) > u64::from(m) || (binary && ni + na != m) {
         return Err(fail(
             loc,
-            &format!("the header says M = {m} but I + L + A = {}", u64::from(ni) + u64::from(na)),
+            &format!(
+                "the header says M = {m} but I + L + A = {}",
+                u64::from(ni) + u64::from(na)
+            ),
         ));
     }
     // Every input, output and AND takes at least one byte, so a header larger than the file
@@ -235,7 +258,10 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
     if u64::from(m) > budget || u64::from(no) > budget {
         return Err(fail(
             loc,
-            &format!("the header declares {m} variables and {no} outputs, more than a file of {} bytes can hold", data.len()),
+            &format!(
+                "the header declares {m} variables and {no} outputs, more than a file of {} bytes can hold",
+                data.len()
+            ),
         ));
     }
     let max_code = 2 * m + 1;
@@ -250,10 +276,16 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
             let line = r.expect_line("an input literal")?;
             let c = numbers(r.loc(), line, 1, "an input literal")?[0];
             if c < 2 || c % 2 == 1 || c > max_code {
-                return Err(fail(r.loc(), &format!("input literal {c} must be even, at least 2 and at most {max_code}")));
+                return Err(fail(
+                    r.loc(),
+                    &format!("input literal {c} must be even, at least 2 and at most {max_code}"),
+                ));
             }
             if def[(c / 2) as usize].is_some() {
-                return Err(fail(r.loc(), &format!("variable {} is defined twice", c / 2)));
+                return Err(fail(
+                    r.loc(),
+                    &format!("variable {} is defined twice", c / 2),
+                ));
             }
             c / 2
         };
@@ -264,7 +296,10 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
         let line = r.expect_line("an output literal")?;
         let c = numbers(r.loc(), line, 1, "an output literal")?[0];
         if c > max_code {
-            return Err(fail(r.loc(), &format!("output literal {c} is larger than 2M+1 = {max_code}")));
+            return Err(fail(
+                r.loc(),
+                &format!("output literal {c} is larger than 2M+1 = {max_code}"),
+            ));
         }
         outs.push((c, r.loc().line));
     }
@@ -276,8 +311,18 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
             let lhs = 2 * (ni + k + 1);
             let d0 = r.varint()?;
             let d1 = r.varint()?;
-            let x = lhs.checked_sub(d0).ok_or_else(|| fail(r.loc(), &format!("AND {lhs}: delta {d0} is larger than the literal")))?;
-            let y = x.checked_sub(d1).ok_or_else(|| fail(r.loc(), &format!("AND {lhs}: delta {d1} is larger than the first input")))?;
+            let x = lhs.checked_sub(d0).ok_or_else(|| {
+                fail(
+                    r.loc(),
+                    &format!("AND {lhs}: delta {d0} is larger than the literal"),
+                )
+            })?;
+            let y = x.checked_sub(d1).ok_or_else(|| {
+                fail(
+                    r.loc(),
+                    &format!("AND {lhs}: delta {d1} is larger than the first input"),
+                )
+            })?;
             (lhs, x, y)
         } else {
             let line = r.expect_line("an AND `lhs rhs0 rhs1`")?;
@@ -286,7 +331,12 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
         };
         let loc = r.loc();
         if lhs < 2 || lhs % 2 == 1 || lhs > max_code || x > max_code || y > max_code {
-            return Err(fail(loc, &format!("AND `{lhs} {x} {y}`: the output must be even and every literal at most {max_code}")));
+            return Err(fail(
+                loc,
+                &format!(
+                    "AND `{lhs} {x} {y}`: the output must be even and every literal at most {max_code}"
+                ),
+            ));
         }
         if def[(lhs / 2) as usize].is_some() || gates.contains_key(&(lhs / 2)) {
             return Err(fail(loc, &format!("variable {} is defined twice", lhs / 2)));
@@ -303,7 +353,13 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
                 continue;
             }
             let Some(&(x, y, line)) = gates.get(&v) else {
-                return Err(fail(Loc { file, line: gates.get(&root).map_or(0, |g| g.2) }, &format!("literal {} is used but never defined", 2 * v)));
+                return Err(fail(
+                    Loc {
+                        file,
+                        line: gates.get(&root).map_or(0, |g| g.2),
+                    },
+                    &format!("literal {} is used but never defined", 2 * v),
+                ));
             };
             if expanded {
                 let (Some(a), Some(b)) = (def[(x / 2) as usize], def[(y / 2) as usize]) else {
@@ -314,7 +370,10 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
                 continue;
             }
             if state[v as usize] == 1 {
-                return Err(fail(Loc { file, line }, &format!("AND {} depends on itself (a combinational cycle)", 2 * v)));
+                return Err(fail(
+                    Loc { file, line },
+                    &format!("AND {} depends on itself (a combinational cycle)", 2 * v),
+                ));
             }
             state[v as usize] = 1;
             stack.push((v, true));
@@ -322,10 +381,16 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
                 let u = c / 2;
                 if def[u as usize].is_none() {
                     if !gates.contains_key(&u) {
-                        return Err(fail(Loc { file, line }, &format!("literal {c} is used but never defined")));
+                        return Err(fail(
+                            Loc { file, line },
+                            &format!("literal {c} is used but never defined"),
+                        ));
                     }
                     if state[u as usize] == 1 {
-                        return Err(fail(Loc { file, line }, &format!("AND {} depends on itself (a combinational cycle)", 2 * v)));
+                        return Err(fail(
+                            Loc { file, line },
+                            &format!("AND {} depends on itself (a combinational cycle)", 2 * v),
+                        ));
                     }
                     stack.push((u, false));
                 }
@@ -334,7 +399,10 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
     }
     for (c, line) in outs {
         let Some(l) = def[(c / 2) as usize] else {
-            return Err(fail(Loc { file, line }, &format!("output literal {c} is never defined")));
+            return Err(fail(
+                Loc { file, line },
+                &format!("output literal {c} is never defined"),
+            ));
         };
         g.add_output(l.xor(c % 2 == 1), None);
     }
@@ -346,7 +414,10 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
         let loc = r.loc();
         let (kind, rest) = line.split_at(line.char_indices().nth(1).map_or(line.len(), |(i, _)| i));
         let Some((idx, name)) = rest.split_once(' ') else {
-            return Err(fail(loc, &format!("expected a symbol `i<k> name` or `o<k> name`, or `c`, found `{line}`")));
+            return Err(fail(
+                loc,
+                &format!("expected a symbol `i<k> name` or `o<k> name`, or `c`, found `{line}`"),
+            ));
         };
         let idx: usize = idx
             .parse()
@@ -354,9 +425,21 @@ pub fn read(data: &[u8], file: &str) -> Result<Aig, CircuitError> {
         match kind {
             "i" if idx < g.num_inputs() => g.set_input_name(idx, Some(name.to_string())),
             "o" if idx < g.num_outputs() => g.set_output_name(idx, Some(name.to_string())),
-            "i" | "o" => return Err(fail(loc, &format!("symbol `{line}` names a position that does not exist"))),
+            "i" | "o" => {
+                return Err(fail(
+                    loc,
+                    &format!("symbol `{line}` names a position that does not exist"),
+                ));
+            }
             "l" | "b" | "c" | "j" | "f" => {}
-            _ => return Err(fail(loc, &format!("expected a symbol `i<k> name` or `o<k> name`, or `c`, found `{line}`"))),
+            _ => {
+                return Err(fail(
+                    loc,
+                    &format!(
+                        "expected a symbol `i<k> name` or `o<k> name`, or `c`, found `{line}`"
+                    ),
+                ));
+            }
         }
     }
     Ok(g)

@@ -73,7 +73,11 @@ pub fn parse(data: &[u8], format: Format, file: &str) -> Result<Aig, CircuitErro
 
 fn text<'a>(data: &'a [u8], file: &str) -> Result<&'a str, CircuitError> {
     std::str::from_utf8(data).map_err(|e| {
-        let line = data[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = data[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         fail(Loc { file, line }, "this file is not UTF-8 text")
     })
 }
@@ -102,8 +106,14 @@ pub fn read_file(path: &Path) -> Result<Aig, CircuitError> {
 /// format chosen by the extension.
 pub fn write_file(path: &Path, g: &Aig) -> Result<(), CircuitError> {
     let bytes = render(g, Format::from_path(path)?)?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("circuit");
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("circuit");
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let io = |e: std::io::Error| CircuitError::Io(format!("cannot write {}: {e}", path.display()));
     std::fs::write(&tmp, bytes).map_err(io)?;
@@ -132,7 +142,11 @@ pub(crate) fn names(g: &Aig, valid: impl Fn(&str) -> bool) -> Names {
         }
         n
     };
-    let inputs = (0..g.num_inputs()).map(|i| pick(g.input_name(i), format!("i{i}"))).collect();
-    let outputs = (0..g.num_outputs()).map(|i| pick(g.output_name(i), format!("o{i}"))).collect();
+    let inputs = (0..g.num_inputs())
+        .map(|i| pick(g.input_name(i), format!("i{i}")))
+        .collect();
+    let outputs = (0..g.num_outputs())
+        .map(|i| pick(g.output_name(i), format!("o{i}")))
+        .collect();
     Names { inputs, outputs }
 }

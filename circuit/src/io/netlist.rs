@@ -75,7 +75,10 @@ impl Netlist {
         let mut env: HashMap<String, Lit> = HashMap::new();
         for (n, line) in &self.inputs {
             if env.contains_key(n) {
-                return Err(fail(Loc { file, line: *line }, &format!("input `{n}` is declared twice")));
+                return Err(fail(
+                    Loc { file, line: *line },
+                    &format!("input `{n}` is declared twice"),
+                ));
             }
             let l = g.add_input(Some(n.clone()));
             env.insert(n.clone(), l);
@@ -88,7 +91,10 @@ impl Netlist {
                     continue;
                 }
                 let Some((e, def_line)) = self.defs.get(name) else {
-                    return Err(fail(Loc { file, line }, &format!("signal `{name}` is used but never defined")));
+                    return Err(fail(
+                        Loc { file, line },
+                        &format!("signal `{name}` is used but never defined"),
+                    ));
                 };
                 if expanded {
                     let l = e.build(&mut g, &env);
@@ -97,7 +103,13 @@ impl Netlist {
                     continue;
                 }
                 if on_stack.insert(name, ()).is_some() {
-                    return Err(fail(Loc { file, line: *def_line }, &format!("signal `{name}` depends on itself (a combinational cycle)")));
+                    return Err(fail(
+                        Loc {
+                            file,
+                            line: *def_line,
+                        },
+                        &format!("signal `{name}` depends on itself (a combinational cycle)"),
+                    ));
                 }
                 stack.push((name, true, line));
                 let mut deps = Vec::new();
@@ -105,7 +117,15 @@ impl Netlist {
                 for d in deps {
                     if !env.contains_key(d) {
                         if on_stack.contains_key(d) {
-                            return Err(fail(Loc { file, line: *def_line }, &format!("signal `{name}` depends on itself through `{d}` (a combinational cycle)")));
+                            return Err(fail(
+                                Loc {
+                                    file,
+                                    line: *def_line,
+                                },
+                                &format!(
+                                    "signal `{name}` depends on itself through `{d}` (a combinational cycle)"
+                                ),
+                            ));
                         }
                         stack.push((d, false, *def_line));
                     }
@@ -164,7 +184,10 @@ pub fn read_blif(text: &str, file: &str) -> Result<Aig, CircuitError> {
         match kw {
             ".model" => {
                 if seen_model {
-                    return Err(fail(loc, "a second `.model`: hierarchical BLIF is not supported"));
+                    return Err(fail(
+                        loc,
+                        "a second `.model`: hierarchical BLIF is not supported",
+                    ));
                 }
                 seen_model = true;
             }
@@ -183,18 +206,43 @@ pub fn read_blif(text: &str, file: &str) -> Result<Aig, CircuitError> {
                     let (cube, val) = match (ins.len(), parts.as_slice()) {
                         (0, [v]) => ("", *v),
                         (_, [c, v]) => (*c, *v),
-                        _ => return Err(fail(rloc, &format!("expected a cover row of {} input characters and an output value, found `{}`", ins.len(), row.trim()))),
+                        _ => {
+                            return Err(fail(
+                                rloc,
+                                &format!(
+                                    "expected a cover row of {} input characters and an output value, found `{}`",
+                                    ins.len(),
+                                    row.trim()
+                                ),
+                            ));
+                        }
                     };
-                    if cube.len() != ins.len() || !cube.chars().all(|c| matches!(c, '0' | '1' | '-')) {
-                        return Err(fail(rloc, &format!("expected {} characters from `0`, `1`, `-` in the cover row, found `{cube}`", ins.len())));
+                    if cube.len() != ins.len()
+                        || !cube.chars().all(|c| matches!(c, '0' | '1' | '-'))
+                    {
+                        return Err(fail(
+                            rloc,
+                            &format!(
+                                "expected {} characters from `0`, `1`, `-` in the cover row, found `{cube}`",
+                                ins.len()
+                            ),
+                        ));
                     }
                     let v = match val {
                         "1" => true,
                         "0" => false,
-                        _ => return Err(fail(rloc, &format!("expected the output value `0` or `1`, found `{val}`"))),
+                        _ => {
+                            return Err(fail(
+                                rloc,
+                                &format!("expected the output value `0` or `1`, found `{val}`"),
+                            ));
+                        }
                     };
                     if rows.first().is_some_and(|r| r.1 != v) {
-                        return Err(fail(rloc, "a cover mixes on-set (`1`) and off-set (`0`) rows"));
+                        return Err(fail(
+                            rloc,
+                            "a cover mixes on-set (`1`) and off-set (`0`) rows",
+                        ));
                     }
                     rows.push((cube.to_string(), v));
                     i += 1;
@@ -216,21 +264,50 @@ pub fn read_blif(text: &str, file: &str) -> Result<Aig, CircuitError> {
                     .collect();
                 let onset = rows.first().is_none_or(|r| r.1);
                 let sum = Expr::Or(terms);
-                net.define(out.clone(), if onset { sum } else { Expr::Not(Box::new(sum)) }, loc)?;
+                net.define(
+                    out.clone(),
+                    if onset { sum } else { Expr::Not(Box::new(sum)) },
+                    loc,
+                )?;
             }
             ".end" => break,
-            ".latch" => return Err(fail(loc, "`.latch`: only combinational circuits are supported")),
-            ".subckt" | ".gate" | ".mlatch" => return Err(fail(loc, &format!("`{kw}`: hierarchical or mapped BLIF is not supported"))),
+            ".latch" => {
+                return Err(fail(
+                    loc,
+                    "`.latch`: only combinational circuits are supported",
+                ));
+            }
+            ".subckt" | ".gate" | ".mlatch" => {
+                return Err(fail(
+                    loc,
+                    &format!("`{kw}`: hierarchical or mapped BLIF is not supported"),
+                ));
+            }
             ".exdc" => break,
-            ".default_input_arrival" | ".default_output_required" | ".input_arrival" | ".output_required" | ".wire_load_slope" | ".area" | ".delay" => {}
-            _ => return Err(fail(loc, &format!("expected a BLIF command (`.model`, `.inputs`, `.outputs`, `.names`, `.end`), found `{kw}`"))),
+            ".default_input_arrival"
+            | ".default_output_required"
+            | ".input_arrival"
+            | ".output_required"
+            | ".wire_load_slope"
+            | ".area"
+            | ".delay" => {}
+            _ => {
+                return Err(fail(
+                    loc,
+                    &format!(
+                        "expected a BLIF command (`.model`, `.inputs`, `.outputs`, `.names`, `.end`), found `{kw}`"
+                    ),
+                ));
+            }
         }
     }
     net.into_aig(file)
 }
 
 fn blif_name_ok(n: &str) -> bool {
-    !n.is_empty() && !n.starts_with('.') && !n.contains(|c: char| c.is_whitespace() || c == '#' || c == '\\' || c.is_control())
+    !n.is_empty()
+        && !n.starts_with('.')
+        && !n.contains(|c: char| c.is_whitespace() || c == '#' || c == '\\' || c.is_control())
 }
 
 pub fn write_blif(g: &Aig) -> String {
@@ -268,7 +345,13 @@ pub fn write_blif(g: &Aig) -> String {
         }
     }
     for (k, &o) in g.outputs().iter().enumerate() {
-        let _ = writeln!(s, ".names {} {}\n{} 1", node(o.index()), nm.outputs[k], if o.is_compl() { '0' } else { '1' });
+        let _ = writeln!(
+            s,
+            ".names {} {}\n{} 1",
+            node(o.index()),
+            nm.outputs[k],
+            if o.is_compl() { '0' } else { '1' }
+        );
     }
     s.push_str(".end\n");
     s
@@ -303,33 +386,90 @@ pub fn read_bench(text: &str, file: &str) -> Result<Aig, CircuitError> {
                 "gnd" => Expr::Const(false),
                 _ => {
                     let Some((op, args)) = call(rhs) else {
-                        return Err(fail(loc, &format!("expected a gate `NAME(a, b, ...)`, found `{rhs}`")));
+                        return Err(fail(
+                            loc,
+                            &format!("expected a gate `NAME(a, b, ...)`, found `{rhs}`"),
+                        ));
                     };
                     let xs: Vec<Expr> = args.iter().map(|a| Expr::Name(a.clone())).collect();
                     let arity = |ok: bool, what: &str| {
-                        if ok { Ok(()) } else { Err(fail(loc, &format!("`{op}` takes {what}, found {} arguments", args.len()))) }
+                        if ok {
+                            Ok(())
+                        } else {
+                            Err(fail(
+                                loc,
+                                &format!("`{op}` takes {what}, found {} arguments", args.len()),
+                            ))
+                        }
                     };
                     let not = |e| Expr::Not(Box::new(e));
                     match op.as_str() {
-                        "AND" => { arity(!xs.is_empty(), "at least one argument")?; Expr::And(xs) }
-                        "NAND" => { arity(!xs.is_empty(), "at least one argument")?; not(Expr::And(xs)) }
-                        "OR" => { arity(!xs.is_empty(), "at least one argument")?; Expr::Or(xs) }
-                        "NOR" => { arity(!xs.is_empty(), "at least one argument")?; not(Expr::Or(xs)) }
-                        "XOR" => { arity(!xs.is_empty(), "at least one argument")?; Expr::Xor(xs) }
-                        "XNOR" => { arity(!xs.is_empty(), "at least one argument")?; not(Expr::Xor(xs)) }
-                        "NOT" | "INV" => { arity(xs.len() == 1, "one argument")?; not(xs.into_iter().next().unwrap_or(Expr::Const(false))) }
-                        "BUF" | "BUFF" => { arity(xs.len() == 1, "one argument")?; xs.into_iter().next().unwrap_or(Expr::Const(false)) }
-                        "DFF" => return Err(fail(loc, "`DFF`: only combinational circuits are supported")),
-                        _ => return Err(fail(loc, &format!("unknown gate `{op}` (expected AND, NAND, OR, NOR, XOR, XNOR, NOT, BUF)"))),
+                        "AND" => {
+                            arity(!xs.is_empty(), "at least one argument")?;
+                            Expr::And(xs)
+                        }
+                        "NAND" => {
+                            arity(!xs.is_empty(), "at least one argument")?;
+                            not(Expr::And(xs))
+                        }
+                        "OR" => {
+                            arity(!xs.is_empty(), "at least one argument")?;
+                            Expr::Or(xs)
+                        }
+                        "NOR" => {
+                            arity(!xs.is_empty(), "at least one argument")?;
+                            not(Expr::Or(xs))
+                        }
+                        "XOR" => {
+                            arity(!xs.is_empty(), "at least one argument")?;
+                            Expr::Xor(xs)
+                        }
+                        "XNOR" => {
+                            arity(!xs.is_empty(), "at least one argument")?;
+                            not(Expr::Xor(xs))
+                        }
+                        "NOT" | "INV" => {
+                            arity(xs.len() == 1, "one argument")?;
+                            not(xs.into_iter().next().unwrap_or(Expr::Const(false)))
+                        }
+                        "BUF" | "BUFF" => {
+                            arity(xs.len() == 1, "one argument")?;
+                            xs.into_iter().next().unwrap_or(Expr::Const(false))
+                        }
+                        "DFF" => {
+                            return Err(fail(
+                                loc,
+                                "`DFF`: only combinational circuits are supported",
+                            ));
+                        }
+                        _ => {
+                            return Err(fail(
+                                loc,
+                                &format!(
+                                    "unknown gate `{op}` (expected AND, NAND, OR, NOR, XOR, XNOR, NOT, BUF)"
+                                ),
+                            ));
+                        }
                     }
                 }
             };
             net.define(lhs, e, loc)?;
         } else {
             match call(l) {
-                Some((kw, args)) if kw == "INPUT" && args.len() == 1 => net.inputs.push((args[0].clone(), line)),
-                Some((kw, args)) if kw == "OUTPUT" && args.len() == 1 => net.outputs.push((args[0].clone(), line)),
-                _ => return Err(fail(loc, &format!("expected `INPUT(name)`, `OUTPUT(name)` or `name = GATE(...)`, found `{l}`"))),
+                Some((kw, args)) if kw == "INPUT" && args.len() == 1 => {
+                    net.inputs.push((args[0].clone(), line))
+                }
+                Some((kw, args)) if kw == "OUTPUT" && args.len() == 1 => {
+                    net.outputs.push((args[0].clone(), line))
+                }
+                _ => {
+                    return Err(fail(
+                        loc,
+                        &format!(
+                            "expected `INPUT(name)`, `OUTPUT(name)` or `name = GATE(...)`, found `{l}`"
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -337,7 +477,8 @@ pub fn read_bench(text: &str, file: &str) -> Result<Aig, CircuitError> {
 }
 
 fn bench_name_ok(n: &str) -> bool {
-    !n.is_empty() && !n.contains(|c: char| c.is_whitespace() || "(),=#".contains(c) || c.is_control())
+    !n.is_empty()
+        && !n.contains(|c: char| c.is_whitespace() || "(),=#".contains(c) || c.is_control())
 }
 
 pub fn write_bench(g: &Aig) -> Result<String, CircuitError> {

@@ -16,7 +16,14 @@ pub fn read(text: &str, file: &str) -> Result<Vec<Tt>, CircuitError> {
             continue;
         }
         if let Some(p) = line.find(|c| c != '0' && c != '1') {
-            return Err(fail(loc, &format!("expected only `0` and `1`, found `{}` at column {}", &line[p..].chars().next().unwrap_or(' '), p + 1)));
+            return Err(fail(
+                loc,
+                &format!(
+                    "expected only `0` and `1`, found `{}` at column {}",
+                    &line[p..].chars().next().unwrap_or(' '),
+                    p + 1
+                ),
+            ));
         }
         let len = line.len();
         if !len.is_power_of_two() {
@@ -24,11 +31,20 @@ pub fn read(text: &str, file: &str) -> Result<Vec<Tt>, CircuitError> {
         }
         let n = len.trailing_zeros() as usize;
         if n > MAX_VARS {
-            return Err(fail(loc, &format!("a table of {n} inputs; at most {MAX_VARS} are supported")));
+            return Err(fail(
+                loc,
+                &format!("a table of {n} inputs; at most {MAX_VARS} are supported"),
+            ));
         }
         if let Some((w, first)) = width {
             if w != n {
-                return Err(fail(loc, &format!("expected {} characters like line {first}, found {len}", 1usize << w)));
+                return Err(fail(
+                    loc,
+                    &format!(
+                        "expected {} characters like line {first}, found {len}",
+                        1usize << w
+                    ),
+                ));
             }
         } else {
             width = Some((n, i + 1));
@@ -37,7 +53,10 @@ pub fn read(text: &str, file: &str) -> Result<Vec<Tt>, CircuitError> {
         tables.push(Tt::from_fn(n, |m| bytes[len - 1 - m] == b'1'));
     }
     if tables.is_empty() {
-        return Err(fail(Loc { file, line: 1 }, "expected at least one line of `0`/`1` characters"));
+        return Err(fail(
+            Loc { file, line: 1 },
+            "expected at least one line of `0`/`1` characters",
+        ));
     }
     Ok(tables)
 }

@@ -37,7 +37,10 @@ fn lex(text: &str, file: &str) -> Result<Vec<(Tok, usize)>, CircuitError> {
                 i += 1;
             }
             if i >= b.len() {
-                return Err(fail(Loc { file, line: start }, "a `/*` comment is never closed"));
+                return Err(fail(
+                    Loc { file, line: start },
+                    "a `/*` comment is never closed",
+                ));
             }
             i += 2;
         } else if c.is_ascii_alphabetic() || c == b'_' {
@@ -59,12 +62,17 @@ fn lex(text: &str, file: &str) -> Result<Vec<(Tok, usize)>, CircuitError> {
             }
             out.push((Tok::Num(text[s..i].to_string()), line));
         } else {
-            let sym = ["~^", "^~", "(", ")", "[", "]", ",", ";", "=", "~", "!", "&", "|", "^", ":"]
-                .into_iter()
-                .find(|s| b[i..].starts_with(s.as_bytes()));
+            let sym = [
+                "~^", "^~", "(", ")", "[", "]", ",", ";", "=", "~", "!", "&", "|", "^", ":",
+            ]
+            .into_iter()
+            .find(|s| b[i..].starts_with(s.as_bytes()));
             let Some(sym) = sym else {
                 let ch = text[i..].chars().next().unwrap_or('?');
-                return Err(fail(Loc { file, line }, &format!("unexpected character `{ch}`")));
+                return Err(fail(
+                    Loc { file, line },
+                    &format!("unexpected character `{ch}`"),
+                ));
             };
             i += sym.len();
             out.push((Tok::Sym(sym), line));
@@ -84,8 +92,15 @@ const MAX_DEPTH: usize = 500;
 
 impl<'a> Parser<'a> {
     fn loc(&self) -> Loc<'a> {
-        let line = self.toks.get(self.pos).or(self.toks.last()).map_or(1, |t| t.1);
-        Loc { file: self.file, line }
+        let line = self
+            .toks
+            .get(self.pos)
+            .or(self.toks.last())
+            .map_or(1, |t| t.1);
+        Loc {
+            file: self.file,
+            line,
+        }
     }
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos).map(|t| &t.0)
@@ -106,7 +121,14 @@ impl<'a> Parser<'a> {
         }
     }
     fn expect(&mut self, s: &str) -> Result<(), CircuitError> {
-        if self.eat(s) { Ok(()) } else { Err(fail(self.loc(), &format!("expected `{s}`, found {}", self.found()))) }
+        if self.eat(s) {
+            Ok(())
+        } else {
+            Err(fail(
+                self.loc(),
+                &format!("expected `{s}`, found {}", self.found()),
+            ))
+        }
     }
     fn id(&mut self) -> Result<String, CircuitError> {
         match self.peek() {
@@ -115,17 +137,25 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 Ok(s)
             }
-            _ => Err(fail(self.loc(), &format!("expected a name, found {}", self.found()))),
+            _ => Err(fail(
+                self.loc(),
+                &format!("expected a name, found {}", self.found()),
+            )),
         }
     }
     fn number(&mut self) -> Result<usize, CircuitError> {
         match self.peek() {
             Some(Tok::Num(s)) => {
-                let v = s.parse().map_err(|_| fail(self.loc(), &format!("expected a bit index, found `{s}`")))?;
+                let v = s
+                    .parse()
+                    .map_err(|_| fail(self.loc(), &format!("expected a bit index, found `{s}`")))?;
                 self.pos += 1;
                 Ok(v)
             }
-            _ => Err(fail(self.loc(), &format!("expected a bit index, found {}", self.found()))),
+            _ => Err(fail(
+                self.loc(),
+                &format!("expected a bit index, found {}", self.found()),
+            )),
         }
     }
     /// A name with an optional bit select: `x` or `x[3]`.
@@ -169,7 +199,10 @@ impl<'a> Parser<'a> {
     fn expr(&mut self) -> Result<Expr, CircuitError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(fail(self.loc(), &format!("expression nested deeper than {MAX_DEPTH}")));
+            return Err(fail(
+                self.loc(),
+                &format!("expression nested deeper than {MAX_DEPTH}"),
+            ));
         }
         let r = self.binary(0);
         self.depth -= 1;
@@ -203,7 +236,10 @@ impl<'a> Parser<'a> {
         if self.eat("~") || self.eat("!") {
             self.depth += 1;
             if self.depth > MAX_DEPTH {
-                return Err(fail(self.loc(), &format!("expression nested deeper than {MAX_DEPTH}")));
+                return Err(fail(
+                    self.loc(),
+                    &format!("expression nested deeper than {MAX_DEPTH}"),
+                ));
             }
             let e = self.unary();
             self.depth -= 1;
@@ -218,7 +254,12 @@ impl<'a> Parser<'a> {
             let v = match s.as_str() {
                 "0" | "1'b0" | "1'h0" | "1'd0" => false,
                 "1" | "1'b1" | "1'h1" | "1'd1" => true,
-                _ => return Err(fail(self.loc(), &format!("expected a one-bit constant (`1'b0`, `1'b1`), found `{s}`"))),
+                _ => {
+                    return Err(fail(
+                        self.loc(),
+                        &format!("expected a one-bit constant (`1'b0`, `1'b1`), found `{s}`"),
+                    ));
+                }
             };
             self.pos += 1;
             return Ok(Expr::Const(v));
@@ -228,10 +269,18 @@ impl<'a> Parser<'a> {
 }
 
 pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
-    let mut p = Parser { toks: lex(text, file)?, pos: 0, file, depth: 0 };
+    let mut p = Parser {
+        toks: lex(text, file)?,
+        pos: 0,
+        file,
+        depth: 0,
+    };
     if p.id()? != "module" {
         p.pos -= 1;
-        return Err(fail(p.loc(), &format!("expected `module`, found {}", p.found())));
+        return Err(fail(
+            p.loc(),
+            &format!("expected `module`, found {}", p.found()),
+        ));
     }
     p.id()?;
     if p.eat("(") && !p.eat(")") {
@@ -248,11 +297,23 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
     let mut gate_no = 0;
     loop {
         let loc = p.loc();
-        let kw = p.id().map_err(|_| fail(loc, &format!("expected a declaration, `assign`, a gate or `endmodule`, found {}", p.found())))?;
+        let kw = p.id().map_err(|_| {
+            fail(
+                loc,
+                &format!(
+                    "expected a declaration, `assign`, a gate or `endmodule`, found {}",
+                    p.found()
+                ),
+            )
+        })?;
         match kw.as_str() {
             "endmodule" => break,
-            "input" => net.inputs.extend(p.decl()?.into_iter().map(|n| (n, loc.line))),
-            "output" => net.outputs.extend(p.decl()?.into_iter().map(|n| (n, loc.line))),
+            "input" => net
+                .inputs
+                .extend(p.decl()?.into_iter().map(|n| (n, loc.line))),
+            "output" => net
+                .outputs
+                .extend(p.decl()?.into_iter().map(|n| (n, loc.line))),
             "wire" => {
                 p.decl()?;
             }
@@ -278,7 +339,10 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
                 p.expect(")")?;
                 p.expect(";")?;
                 if args.len() < 2 {
-                    return Err(fail(loc, &format!("`{kw}` needs an output and at least one input")));
+                    return Err(fail(
+                        loc,
+                        &format!("`{kw}` needs an output and at least one input"),
+                    ));
                 }
                 let out = args.remove(0);
                 let xs: Vec<Expr> = args.into_iter().map(Expr::Name).collect();
@@ -297,7 +361,14 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
                 gate_no += 1;
                 net.define(out, e, loc)?;
             }
-            other => return Err(fail(loc, &format!("expected a declaration, `assign`, a gate or `endmodule`, found `{other}`"))),
+            other => {
+                return Err(fail(
+                    loc,
+                    &format!(
+                        "expected a declaration, `assign`, a gate or `endmodule`, found `{other}`"
+                    ),
+                ));
+            }
         }
     }
     let _ = gate_no;
@@ -306,9 +377,26 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
 
 fn id_ok(n: &str) -> bool {
     let mut c = n.chars();
-    c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_' || x == '$')
-        && !matches!(n, "module" | "endmodule" | "input" | "output" | "wire" | "assign" | "and" | "or" | "nand" | "nor" | "xor" | "xnor" | "not" | "buf")
+        && !matches!(
+            n,
+            "module"
+                | "endmodule"
+                | "input"
+                | "output"
+                | "wire"
+                | "assign"
+                | "and"
+                | "or"
+                | "nand"
+                | "nor"
+                | "xor"
+                | "xnor"
+                | "not"
+                | "buf"
+        )
 }
 
 pub fn write(g: &Aig) -> String {
@@ -321,10 +409,17 @@ pub fn write(g: &Aig) -> String {
             _ => format!("_n{v}"),
         }
     };
-    let lit = |l: crate::aig::Lit| format!("{}{}", if l.is_compl() { "~" } else { "" }, node(l.index()));
+    let lit =
+        |l: crate::aig::Lit| format!("{}{}", if l.is_compl() { "~" } else { "" }, node(l.index()));
     let mut s = String::from("// written by tessera\nmodule top (");
     let ports: Vec<&String> = nm.inputs.iter().chain(&nm.outputs).collect();
-    s.push_str(&ports.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "));
+    s.push_str(
+        &ports
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     s.push_str(");\n");
     for n in &nm.inputs {
         let _ = writeln!(s, "  input {n};");
