@@ -369,6 +369,12 @@ impl Session {
         args: &[(String, String)],
     ) -> Result<Output, Error> {
         let def = self.resolve_entry(entry)?;
+        if matches!(self.program.def(def).kind, DefKind::Circuit(_)) {
+            let bits = self.circuit_run(def, input)?;
+            return Ok(Output::Scalar(Val::Str(
+                tessera_lang::circuit::render_bits(&bits).into(),
+            )));
+        }
         let tokens: Option<Vec<Val>> =
             input.map(|s| s.split_whitespace().map(Val::from_token).collect());
         let entry_args = self.entry_args(def, args)?;
@@ -386,6 +392,162 @@ impl Session {
 }
 
 impl Session {
+    fn circuit_error(&self, e: tessera_lang::circuit::CircuitError) -> Error {
+        Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![e.to_diagnostic()],
+            sources: self.program.sources.clone(),
+        }
+    }
+
+    /// Runs circuit `def` on whitespace-separated arguments, one per parameter (decimal,
+    /// `0b…`, `0x…` or `8'hff`).
+    fn circuit_run(&self, def: DefId, input: Option<&str>) -> Result<Vec<bool>, Error> {
+        use tessera_lang::circuit;
+        let sig = circuit::signature(&self.program, def).map_err(|e| self.circuit_error(e))?;
+        let words: Vec<&str> = input
+            .map(|s| s.split_whitespace().collect())
+            .unwrap_or_default();
+        if words.len() != sig.params.len() {
+            let names: Vec<String> = sig
+                .params
+                .iter()
+                .map(|(n, w)| format!("{n}: bits[{w}]"))
+                .collect();
+            return Err(Error::usage(format!(
+                "circuit `{}` takes {} arguments ({}), the input has {}",
+                self.program.def(def).name,
+                sig.params.len(),
+                names.join(", "),
+                words.len()
+            )));
+        }
+        let mut args = Vec::new();
+        for ((name, w), word) in sig.params.iter().zip(&words) {
+            args.push(
+                circuit::parse_bits(word, *w)
+                    .map_err(|m| Error::usage(format!("argument `{name}`: {m}")))?,
+            );
+        }
+        circuit::run(&self.program, def, &args, &circuit::DiskTables)
+            .map_err(|e| self.circuit_error(e))
+    }
+
+    /// Whether `entry` is a `circuit` item.
+    pub fn is_circuit(&self, entry: &str) -> bool {
+        self.resolve_entry(entry)
+            .is_ok_and(|d| matches!(self.program.def(d).kind, DefKind::Circuit(_)))
+    }
+
+    /// Compile a `circuit` item to an and-inverter graph (inputs `a[0]`…, outputs `out[0]`…),
+    /// synthesise it (proved equivalent), and with `verify` check it against the interpreter:
+    /// on every input when the parameters have at most 20 bits in all, otherwise on 10,000
+    /// seeded random inputs.
+    ///
+    /// ```
+    /// let s = tessera::Session::from_source(
+    ///     "add.tess",
+    ///     "circuit add(a: bits[4], b: bits[4]) -> bits[5] { a + b }",
+    /// )?;
+    /// let c = s.compile_circuit_item("add", true)?;
+    /// assert_eq!(c.verified.unwrap().compared, 256);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn compile_circuit_item(&self, entry: &str, verify: bool) -> Result<CompiledItem, Error> {
+        use tessera_lang::circuit;
+        let def = self.resolve_entry(entry)?;
+        let sig = circuit::signature(&self.program, def).map_err(|e| self.circuit_error(e))?;
+        let raw =
+            tessera_compiler::to_circuit::circuit_item(&self.program, def, &circuit::DiskTables)
+                .map_err(|e| self.circuit_error(e))?;
+        let raw_ands = raw.num_ands();
+        let mut aig = tessera_circuit::synth::run(&raw, tessera_circuit::synth::Effort::Default);
+        aig.copy_names(&raw);
+        let proof = match tessera_circuit::cec::cec(&raw, &aig)? {
+            tessera_circuit::cec::Verdict::Equivalent(m) => m.to_string(),
+            tessera_circuit::cec::Verdict::Different { output, .. } => {
+                return Err(Error::circuit_mismatch(format!(
+                    "internal error: synthesis changed output {output}"
+                )));
+            }
+        };
+        let verified = if verify {
+            // The interpreter's elaborator over 64-bit words runs 64 inputs at a time; the
+            // circuit is simulated on the same words.
+            let total: usize = sig.params.iter().map(|(_, w)| *w).sum();
+            let exhaustive = total <= 20;
+            let count: usize = if exhaustive { 1 << total } else { 10_000 };
+            let mut rng = tessera_circuit::sim::Patterns::new(7);
+            let mut done = 0;
+            while done < count {
+                let lanes = (count - done).min(64);
+                let words: Vec<u64> = (0..total)
+                    .map(|i| {
+                        if exhaustive {
+                            (0..lanes).fold(0u64, |w, j| w | (((done + j) >> i & 1) as u64) << j)
+                        } else {
+                            rng.next_word()
+                        }
+                    })
+                    .collect();
+                let mut args = Vec::new();
+                let mut at = 0;
+                for (_, w) in &sig.params {
+                    args.push(words[at..at + w].to_vec());
+                    at += w;
+                }
+                let want = circuit::elaborate(
+                    &self.program,
+                    def,
+                    &mut circuit::Words,
+                    args,
+                    &circuit::DiskTables,
+                )
+                .map_err(|e| self.circuit_error(e))?;
+                let vals = tessera_circuit::sim::simulate_nodes(&aig, 1, |i, _| words[i]);
+                let mask = if lanes == 64 { !0 } else { (1u64 << lanes) - 1 };
+                for (k, &o) in aig.outputs().iter().enumerate() {
+                    let got = tessera_circuit::sim::lit_words(&vals, 1, o)
+                        .next()
+                        .unwrap_or(0);
+                    let bad = (got ^ want[k]) & mask;
+                    if bad != 0 {
+                        let j = bad.trailing_zeros();
+                        let lane = |w: &u64| w >> j & 1 == 1;
+                        let show: Vec<String> = sig
+                            .params
+                            .iter()
+                            .scan(0, |at, (n, w)| {
+                                let bits: Vec<bool> =
+                                    words[*at..*at + w].iter().map(lane).collect();
+                                *at += w;
+                                Some(format!("{n} = {}", circuit::render_bits(&bits)))
+                            })
+                            .collect();
+                        return Err(Error::circuit_mismatch(format!(
+                            "the circuit disagrees with the interpreter on output bit {k} for {}",
+                            show.join(", ")
+                        )));
+                    }
+                }
+                done += lanes;
+            }
+            Some(CircuitReport {
+                exhaustive,
+                compared: count,
+                program_errors: 0,
+            })
+        } else {
+            None
+        };
+        Ok(CompiledItem {
+            aig,
+            raw_ands,
+            proof,
+            verified,
+        })
+    }
+
     /// Value-set inference: the values the entry's result and each of its `let`s can take over
     /// every input of at most `max_len` tokens from `vocab`.
     pub fn value_sets(
@@ -792,6 +954,15 @@ pub struct CompiledCircuit {
     /// How the synthesised circuit was proved equal to the bit-blasted one.
     pub proof: String,
     /// The check against the interpreter (`None` when skipped).
+    pub verified: Option<CircuitReport>,
+}
+
+/// A `circuit` item compiled, synthesised and checked.
+#[derive(Debug, Clone)]
+pub struct CompiledItem {
+    pub aig: tessera_circuit::Aig,
+    pub raw_ands: usize,
+    pub proof: String,
     pub verified: Option<CircuitReport>,
 }
 

@@ -236,16 +236,11 @@ struct Target {
     #[arg(long)]
     entry: Option<String>,
     /// Comma-separated vocabulary, e.g. `a,b,c`.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_hyphen_values = true,
-        required = true
-    )]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     vocab: Vec<String>,
     /// Maximum input length.
     #[arg(long)]
-    max_len: usize,
+    max_len: Option<usize>,
     /// Scalar parameters of the entry, as for `run`.
     #[arg(long = "arg", value_name = "NAME=VALUE")]
     args: Vec<String>,
@@ -310,12 +305,18 @@ impl Target {
         if v.is_empty() {
             return Err(Error::usage("`--vocab` needs at least one token"));
         }
-        if self.max_len == 0 || self.max_len > MAX_LEN {
-            return Err(Error::usage(format!(
-                "`--max-len` must be between 1 and {MAX_LEN}"
-            )));
-        }
+        self.max_len()?;
         Ok(v)
+    }
+
+    fn max_len(&self) -> Result<usize, Error> {
+        match self.max_len {
+            Some(n) if (1..=MAX_LEN).contains(&n) => Ok(n),
+            Some(_) => Err(Error::usage(format!(
+                "`--max-len` must be between 1 and {MAX_LEN}"
+            ))),
+            None => Err(Error::usage("`--max-len` is required")),
+        }
     }
 }
 
@@ -410,14 +411,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             let model = session.compile(
                 &entry,
                 &target.vocab()?,
-                target.max_len,
+                target.max_len()?,
                 &parse_args(&target.args)?,
             )?;
             let s = model.stats();
             if cli.json {
                 out_line!(
                     "{}",
-                    serde_json::json!({"ok": true, "entry": entry, "max_len": target.max_len, "stats": s})
+                    serde_json::json!({"ok": true, "entry": entry, "max_len": target.max_len()?, "stats": s})
                 );
             } else {
                 let join =
@@ -449,7 +450,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let (model, r) = session.verify(
                 &entry,
                 &target.vocab()?,
-                target.max_len,
+                target.max_len()?,
                 &parse_args(&target.args)?,
                 tessera::VerifyOptions {
                     samples,
@@ -466,7 +467,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 );
             } else {
                 let how = if r.exhaustive {
-                    format!("every input of length 0..={}", target.max_len)
+                    format!("every input of length 0..={}", target.max_len()?)
                 } else {
                     format!("{samples} random inputs (seed {seed})")
                 };
@@ -508,18 +509,23 @@ fn run(cli: Cli) -> Result<(), Error> {
             if kind == "circuit" {
                 return compile_circuit(&session, &entry, &target, &out, no_verify, cli.json);
             }
+            if session.is_circuit(&entry) {
+                return Err(Error::usage(format!(
+                    "`{entry}` is a circuit item: compile it with `--target circuit -o FILE.aig`"
+                )));
+            }
             let vocab = target.vocab()?;
             let args = parse_args(&target.args)?;
             let (model, checked) = if no_verify {
                 (
-                    session.compile(&entry, &vocab, target.max_len, &args)?,
+                    session.compile(&entry, &vocab, target.max_len()?, &args)?,
                     None,
                 )
             } else {
                 let (m, r) = session.verify(
                     &entry,
                     &vocab,
-                    target.max_len,
+                    target.max_len()?,
                     &args,
                     tessera::VerifyOptions {
                         samples: 1000,
@@ -962,9 +968,51 @@ fn compile_circuit(
     json: bool,
 ) -> Result<(), Error> {
     circuit::io::Format::from_path(out)?;
+    if session.is_circuit(entry) {
+        let c = session.compile_circuit_item(entry, !no_verify)?;
+        circuit::io::write_file(out, &c.aig)?;
+        let how = match &c.verified {
+            Some(r) if r.exhaustive => {
+                format!("agrees with the interpreter on all {} inputs", r.compared)
+            }
+            Some(r) => format!(
+                "agrees with the interpreter on {} random inputs",
+                r.compared
+            ),
+            None => "not checked against the interpreter (--no-verify)".to_string(),
+        };
+        if json {
+            out_line!(
+                "{}",
+                serde_json::json!({
+                    "ok": true,
+                    "out": out.display().to_string(),
+                    "inputs": c.aig.num_inputs(),
+                    "outputs": c.aig.num_outputs(),
+                    "ands": c.aig.num_ands(),
+                    "ands_before_synthesis": c.raw_ands,
+                    "levels": c.aig.levels(),
+                    "verified": c.verified,
+                    "synthesis_proof": c.proof,
+                })
+            );
+        } else {
+            out_line!(
+                "{}: {} inputs, {} outputs, {} ANDs ({} before synthesis, proved equivalent by {}), {} levels; {how}",
+                out.display(),
+                c.aig.num_inputs(),
+                c.aig.num_outputs(),
+                c.aig.num_ands(),
+                c.raw_ands,
+                c.proof,
+                c.aig.levels()
+            );
+        }
+        return Ok(());
+    }
     let vocab = target.vocab()?;
     let args = parse_args(&target.args)?;
-    let c = session.compile_circuit(entry, &vocab, target.max_len, &args, !no_verify)?;
+    let c = session.compile_circuit(entry, &vocab, target.max_len()?, &args, !no_verify)?;
     circuit::io::write_file(out, &c.circuit.aig)?;
     let how = match &c.verified {
         Some(r) if r.exhaustive => {

@@ -659,3 +659,56 @@ impl Blaster<'_> {
         Ok(SeqBits { values, bits: out })
     }
 }
+
+/// And-inverter-graph literals as a bit domain for [`tessera_lang::circuit::elaborate`].
+pub struct AigBits {
+    pub g: Aig,
+}
+
+impl tessera_lang::circuit::BitAlgebra for AigBits {
+    type B = Lit;
+    fn constant(&mut self, v: bool) -> Lit {
+        Lit::FALSE.xor(v)
+    }
+    fn and(&mut self, a: &Lit, b: &Lit) -> Lit {
+        self.g.and(*a, *b)
+    }
+    fn not(&mut self, a: &Lit) -> Lit {
+        !*a
+    }
+    fn or(&mut self, a: &Lit, b: &Lit) -> Lit {
+        self.g.or(*a, *b)
+    }
+    fn xor(&mut self, a: &Lit, b: &Lit) -> Lit {
+        self.g.xor(*a, *b)
+    }
+    fn mux(&mut self, s: &Lit, t: &Lit, e: &Lit) -> Lit {
+        self.g.mux(*s, *t, *e)
+    }
+}
+
+/// A `circuit` item as an AIG: one input per parameter bit (`a[0]` is the least significant
+/// bit of `a`), one output per result bit (`out[0]`, ...). The same elaborator as the
+/// interpreter builds it, over AIG literals.
+pub fn circuit_item(
+    program: &tessera_lang::program::Program,
+    def: tessera_lang::program::DefId,
+    tables: &dyn tessera_lang::circuit::TableFiles,
+) -> Result<Aig, tessera_lang::circuit::CircuitError> {
+    let sig = tessera_lang::circuit::signature(program, def)?;
+    let mut alg = AigBits { g: Aig::new() };
+    let mut args = Vec::new();
+    for (name, w) in &sig.params {
+        args.push(
+            (0..*w)
+                .map(|i| alg.g.add_input(Some(format!("{name}[{i}]"))))
+                .collect(),
+        );
+    }
+    let out = tessera_lang::circuit::elaborate(program, def, &mut alg, args, tables)?;
+    let mut g = alg.g;
+    for (i, l) in out.into_iter().enumerate() {
+        g.add_output(l, Some(format!("out[{i}]")));
+    }
+    Ok(g.cleanup())
+}

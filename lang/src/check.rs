@@ -96,20 +96,12 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
                     );
                 }
             }
-            DefKind::Circuit(f) => {
-                // Circuits get their meaning with the circuit issue; check their names now.
-                let mut env: Vec<(String, Ty)> = f
-                    .params
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.name.name.clone(),
-                            p.ty.as_ref()
-                                .map_or(Ty::Bits(None), |t| c.type_of_annotation(t, def.module)),
-                        )
-                    })
-                    .collect();
-                c.expr(&f.body, &mut env, def.module);
+            DefKind::Circuit(_) => {
+                // The circuit elaborated over widths alone raises every error running it
+                // would (unknown names included).
+                if let Err(e) = crate::circuit::check(program, id, &crate::circuit::DiskTables) {
+                    c.diags.push(e.to_diagnostic());
+                }
             }
         }
     }

@@ -288,3 +288,88 @@ fn bad_circuit_inputs_exit_1_or_2_never_101() {
             .exists()
     );
 }
+
+#[test]
+fn circuit_items_compile_and_agree_with_the_interpreter() {
+    let out = temp("alu.aig");
+    let o = out.to_str().expect("utf-8");
+    let (code, text, err) = tessera(&[
+        "compile",
+        "tests/cases/lang/circuit_ops.tess",
+        "--entry",
+        "alu",
+        "--target",
+        "circuit",
+        "-o",
+        o,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("19 inputs, 8 outputs")
+            && text.contains("agrees with the interpreter on all 524288 inputs"),
+        "{text}"
+    );
+    let g = io::read_file(&out).expect("reads back");
+    assert_eq!(g.input_name(0), Some("op[0]"));
+    // A wide circuit is checked on a sample.
+    let s = Session::from_source(
+        "m.tess",
+        "circuit mul(a: bits[12], b: bits[12]) -> bits[24] { a * b }",
+    )
+    .expect("loads");
+    let c = s.compile_circuit_item("mul", true).expect("compiles");
+    let r = c.verified.expect("verified");
+    assert!(!r.exhaustive && r.compared == 10_000);
+    let x: Vec<bool> = (0..24).map(|i| i % 3 == 0).collect();
+    let (a, b) = (
+        x[..12]
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| acc << 1 | b as u64),
+        x[12..]
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| acc << 1 | b as u64),
+    );
+    let got = c
+        .aig
+        .eval(&x)
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &b| acc << 1 | b as u64);
+    assert_eq!(got, a * b);
+    // A circuit is not a transformer.
+    let (code, _, err) = tessera(&[
+        "compile",
+        "tests/cases/lang/circuit_ops.tess",
+        "--entry",
+        "alu",
+        "-o",
+        o,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("compile it with `--target circuit"), "{err}");
+    let (code, _, err) = tessera(&[
+        "run",
+        "tests/cases/lang/circuit_ops.tess",
+        "--entry",
+        "alu",
+        "--input",
+        "1 2",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("takes 3 arguments (op: bits[3], x: bits[8], y: bits[8]), the input has 2"),
+        "{err}"
+    );
+    let (code, _, err) = tessera(&[
+        "run",
+        "tests/cases/lang/circuit_ops.tess",
+        "--entry",
+        "alu",
+        "--input",
+        "9 2 2",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`9` does not fit in bits[3]"), "{err}");
+}
