@@ -160,7 +160,7 @@ enum Command {
     /// Benchmarks that print a table (`tessera bench vsa`: kernels, cleanup, resonator and
     /// bundle capacity, one thread).
     Bench {
-        /// What to measure: `vsa` or `circuits`.
+        /// What to measure: `vsa`, `circuits` or `generation`.
         suite: String,
         /// `circuits`: the benchmark folder with manifest.csv (default circuit/data, a copy of shared/data/circuits).
         #[arg(long)]
@@ -620,12 +620,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             filter,
             write,
         } => {
+            if suite == "generation" {
+                let dir = data.unwrap_or_else(|| PathBuf::from("circuit/data"));
+                let per = if quick { 3 } else { 20 };
+                let report = circuit::generate::report(&dir, per, 4)?;
+                out_text!("{report}");
+                return Ok(());
+            }
             if suite == "circuits" {
                 return bench_circuits(data, &effort, budget_s, filter.as_deref(), quick, write);
             }
             if suite != "vsa" {
                 return Err(Error::usage(format!(
-                    "unknown benchmark suite `{suite}` (available: vsa, circuits)"
+                    "unknown benchmark suite `{suite}` (available: vsa, circuits, generation)"
                 )));
             }
             const SECTIONS: [&str; 4] = ["ops", "cleanup", "resonator", "capacity"];

@@ -12,6 +12,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (g, _) = bench::load(dir, &e)?;
         wins.extend(generate::windows(&g, 8, per));
     }
+    // With a fourth argument, write every window and its Teacher result (for ABC).
+    if let Some(out) = args.get(4) {
+        std::fs::create_dir_all(out)?;
+        for (i, w) in wins.iter().enumerate() {
+            tessera_circuit::io::write_file(&Path::new(out).join(format!("w{i:03}.aig")), w)?;
+            let t = generate::Target::from_aig(w);
+            let g = generate::generate(&t, generate::Policy::Teacher, samples, 200, i as u64);
+            tessera_circuit::io::write_file(&Path::new(out).join(format!("w{i:03}.gen.aig")), &g.graph)?;
+        }
+    }
     for policy in [
         generate::Policy::Greedy,
         generate::Policy::Teacher,

@@ -647,6 +647,47 @@ pub fn bench_windows(wins: &[Aig], policy: Policy, samples: usize, max_tokens: u
     s
 }
 
+/// The generation benchmark as a Markdown table: windows of every circuit of the manifest in
+/// `dir`, each policy's success rate, proofs, and AND totals against the windows themselves and
+/// `synth::run(Fast)` (resyn2-like).
+pub fn report(dir: &std::path::Path, per_circuit: usize, samples: usize) -> Result<String, crate::CircuitError> {
+    use std::fmt::Write;
+    let mut wins = Vec::new();
+    for e in crate::bench::read_manifest(&dir.join("manifest.csv"))? {
+        let (g, _) = crate::bench::load(dir, &e)?;
+        wins.extend(windows(&g, 8, per_circuit));
+    }
+    let mut s = format!(
+        "{} windows of 8 inputs and 2 outputs ({} per circuit at most), max 200 tokens\n\n| policy | samples | success | proved equivalent | ANDs generated (failures count the window) | ANDs in the windows | ANDs after resyn2-like `synth --effort fast` | windows no larger than resyn2 | CPU s |\n|---|---|---|---|---|---|---|---|---|\n",
+        wins.len(),
+        per_circuit
+    );
+    for (policy, n) in [(Policy::Greedy, samples), (Policy::Teacher, samples), (Policy::Random, 1)] {
+        let t0 = crate::bench::cpu_time();
+        let w0 = std::time::Instant::now();
+        let st = bench_windows(&wins, policy, n, 200);
+        let cpu = match (t0, crate::bench::cpu_time()) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => w0.elapsed(),
+        };
+        let _ = writeln!(
+            s,
+            "| {policy:?} | {n} | {}/{} | {}/{} | {} | {} | {} | {}/{} | {:.1} |",
+            st.success,
+            st.windows,
+            st.proved,
+            st.success,
+            st.ands_generated,
+            st.ands_window,
+            st.ands_resyn2,
+            st.no_worse_than_resyn2,
+            st.windows,
+            cpu.as_secs_f64()
+        );
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
