@@ -19,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tessera_circuit::io::write_file(&Path::new(out).join(format!("w{i:03}.aig")), w)?;
             let t = generate::Target::from_aig(w);
             let g = generate::generate(&t, generate::Policy::Teacher, samples, 200, i as u64);
-            tessera_circuit::io::write_file(&Path::new(out).join(format!("w{i:03}.gen.aig")), &g.graph)?;
+            tessera_circuit::io::write_file(
+                &Path::new(out).join(format!("w{i:03}.gen.aig")),
+                &g.graph,
+            )?;
         }
     }
     for policy in [

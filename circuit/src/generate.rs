@@ -650,7 +650,11 @@ pub fn bench_windows(wins: &[Aig], policy: Policy, samples: usize, max_tokens: u
 /// The generation benchmark as a Markdown table: windows of every circuit of the manifest in
 /// `dir`, each policy's success rate, proofs, and AND totals against the windows themselves and
 /// `synth::run(Fast)` (resyn2-like).
-pub fn report(dir: &std::path::Path, per_circuit: usize, samples: usize) -> Result<String, crate::CircuitError> {
+pub fn report(
+    dir: &std::path::Path,
+    per_circuit: usize,
+    samples: usize,
+) -> Result<String, crate::CircuitError> {
     use std::fmt::Write;
     let mut wins = Vec::new();
     for e in crate::bench::read_manifest(&dir.join("manifest.csv"))? {
@@ -662,7 +666,11 @@ pub fn report(dir: &std::path::Path, per_circuit: usize, samples: usize) -> Resu
         wins.len(),
         per_circuit
     );
-    for (policy, n) in [(Policy::Greedy, samples), (Policy::Teacher, samples), (Policy::Random, 1)] {
+    for (policy, n) in [
+        (Policy::Greedy, samples),
+        (Policy::Teacher, samples),
+        (Policy::Random, 1),
+    ] {
         let t0 = crate::bench::cpu_time();
         let w0 = std::time::Instant::now();
         let st = bench_windows(&wins, policy, n, 200);

@@ -154,12 +154,16 @@ pub fn from_tables(tables: &[Tt]) -> Aig {
     g.cleanup()
 }
 
+/// `Default` runs the equality-saturation pass on graphs of at most this many ANDs.
+pub const EQSAT_MAX_ANDS: usize = 3000;
+
 /// How hard `run` tries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effort {
     /// `resyn2`-like: balance, rewrite, refactor.
     Fast,
-    /// `compress2rs`-like, with resubstitution, repeated while it improves.
+    /// `fraig`, then `compress2rs`-like (with resubstitution) repeated while it improves, then
+    /// equality saturation over windows and `compress2rs` again.
     Default,
     /// `Default`, then randomised restarts within a time budget, keeping the smallest.
     High,
@@ -180,10 +184,22 @@ impl Effort {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     Balance,
-    Rewrite { zero: bool },
-    Refactor { zero: bool, cut: usize },
-    Resub { cut: usize, depth: usize },
+    Rewrite {
+        zero: bool,
+    },
+    Refactor {
+        zero: bool,
+        cut: usize,
+    },
+    Resub {
+        cut: usize,
+        depth: usize,
+    },
     Sweep,
+    /// Equality saturation over window terms (egg), DAG-aware extraction.
+    Eqsat {
+        zero: bool,
+    },
 }
 
 impl Step {
@@ -194,6 +210,7 @@ impl Step {
             Step::Refactor { zero, cut } => opt::refactor(g, cut, zero),
             Step::Resub { cut, depth } => opt::resub(g, cut, depth),
             Step::Sweep => opt::sweep(g),
+            Step::Eqsat { zero } => crate::eqsat::eqsat(g, zero).0,
         }
     }
 }
@@ -236,9 +253,11 @@ pub fn parse_script(s: &str) -> Result<Vec<Step>, String> {
                 depth: n.unwrap_or(1),
             },
             "fraig" | "sweep" => Step::Sweep,
+            "es" | "eqsat" => Step::Eqsat { zero: false },
+            "esz" => Step::Eqsat { zero: true },
             _ => {
                 return Err(format!(
-                    "unknown step `{name}` (expected b, rw, rwz, rf, rfz, rs, fraig)"
+                    "unknown step `{name}` (expected b, rw, rwz, rf, rfz, rs, es, esz, fraig)"
                 ));
             }
         });
@@ -288,6 +307,14 @@ pub fn run_with_budget(g: &Aig, effort: Effort, budget: Duration) -> Aig {
                 }
                 best = next;
             }
+            // Equality saturation over windows finds restructurings the local passes miss;
+            // it costs milliseconds per window, so only on graphs of moderate size.
+            if best.num_ands() <= EQSAT_MAX_ANDS {
+                let next = run_script(&crate::eqsat::eqsat(&best, true).0, &c2rs);
+                if better(&next, &best) {
+                    best = next;
+                }
+            }
         }
     }
     if effort == Effort::High {
@@ -296,9 +323,10 @@ pub fn run_with_budget(g: &Aig, effort: Effort, budget: Duration) -> Aig {
         while start.elapsed() < budget {
             round += 1;
             // Perturb (re-derive from a different structure), then compress again.
-            cur = match round % 3 {
+            cur = match round % 4 {
                 0 => opt::balance(&opt::refactor(&cur, 12, true)),
                 1 => opt::rewrite(&opt::balance(&cur), true),
+                2 => crate::eqsat::eqsat(&cur, true).0,
                 _ => resynthesize_outputs(&cur),
             };
             cur = run_script(&cur, &c2rs);
