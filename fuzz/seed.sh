@@ -3,7 +3,7 @@
 # Usage: fuzz/seed.sh   (writes fuzz/corpus/{parse,check,interp,vsa}; they are git-ignored)
 set -euo pipefail
 cd "$(dirname "$0")"
-for t in parse check interp vsa; do mkdir -p "corpus/$t"; done
+for t in parse check interp vsa circuit; do mkdir -p "corpus/$t"; done
 i=0
 for f in ../tests/cases/*/*.tess ../stdlib/std/*.tess ../examples/*.tess; do
     i=$((i + 1))
@@ -16,4 +16,16 @@ done
 for j in 0 1 2 3 4 5 6 7; do
     printf "$(printf '\\x%02x' $j $((j * 37 % 256)) 3 7 1 2 $((j + 2)) $((j * 11 % 256)))" > "corpus/vsa/seed$j"
 done
-echo "seeded $i files"
+# circuit: a format byte (0 aig, 1 aag, 2 blif, 3 bench, 4 verilog, 5 truth), then a file.
+k=0
+for f in ../circuit/data/epfl/ctrl.aig ../circuit/data/iwls2023/*.init.aig; do
+    k=$((k + 1)); { printf '\x00'; cat "$f"; } > "corpus/circuit/aig$k"
+done
+for f in ../circuit/data/iwls2023/ex1*.truth ../circuit/data/iwls2023/ex3*.truth; do
+    k=$((k + 1)); { printf '\x05'; cat "$f"; } > "corpus/circuit/truth$k"
+done
+printf '\x01aag 3 2 0 1 1\n2\n4\n6\n6 2 4\ni0 a\ni1 b\no0 y\n' > corpus/circuit/aag1
+printf '\x02.model m\n.inputs a b\n.outputs y\n.names a b y\n1- 1\n-1 1\n.end\n' > corpus/circuit/blif1
+printf '\x03INPUT(a)\nINPUT(b)\nOUTPUT(y)\ny = XOR(a, b)\n' > corpus/circuit/bench1
+printf '\x04module m(a, b, y); input [1:0] a; input b; output y; assign y = a[0] & ~b | a[1] ^ b; endmodule\n' > corpus/circuit/v1
+echo "seeded $i files (+$k circuits)"
