@@ -19,6 +19,7 @@
 pub mod aig;
 pub mod bench;
 pub mod cec;
+pub mod dc;
 pub mod eqsat;
 pub mod generate;
 pub mod io;

@@ -334,7 +334,22 @@ fn divisors(
 
 /// Resubstitution with windows of up to `k` leaves; `depth` 1 adds one new AND, 2 up to two.
 pub fn resub(g: &Aig, k: usize, depth: usize) -> Aig {
+    resub_with(g, k, depth, false)
+}
+
+/// [`resub`] that, for graphs of at most 16 inputs, matches divisors only on the leaf patterns
+/// that occur (satisfiability don't-cares of the window, exact from global truth tables).
+pub fn resub_dc(g: &Aig, k: usize, depth: usize) -> Aig {
+    resub_with(g, k, depth, true)
+}
+
+fn resub_with(g: &Aig, k: usize, depth: usize, dc: bool) -> Aig {
     let g = g.cleanup();
+    let mut global = if dc {
+        crate::dc::GlobalTables::new(&g)
+    } else {
+        None
+    };
     let k = k.clamp(4, 14);
     let mut net = Net::from_aig(&g);
     for v in 0..g.num_nodes() as u32 {
@@ -353,7 +368,11 @@ pub fn resub(g: &Aig, k: usize, depth: usize) -> Aig {
             continue;
         };
         let Some(target) = tabs.pop() else { continue };
-        if let Some(l) = find_resub(&divs, &tabs, &target, size, depth, &mut net) {
+        let care = match global.as_mut() {
+            Some(gt) => gt.care(&net, &leaves),
+            None => Tt::one(leaves.len()),
+        };
+        if let Some(l) = find_resub(&divs, &tabs, &target, size, depth, &mut net, &care) {
             if l.var() != v && !net.depends_on(l, v) {
                 net.replace(v, l);
             } else {
@@ -373,15 +392,19 @@ fn find_resub(
     size: usize,
     depth: usize,
     net: &mut Net,
+    care: &Tt,
 ) -> Option<Lit> {
     let lit = |i: usize, c: bool| Lit::new(divs[i], c);
+    // Equal, and contained, on the care set (all patterns without don't-cares).
+    let same = |x: &Tt, y: &Tt| x.xor(y).and(care).is_zero();
+    let within = |x: &Tt, y: &Tt| x.and_not(y).and(care).is_zero();
     // 0-resub.
     let nt = target.not();
     for (i, t) in tabs.iter().enumerate() {
-        if t == target {
+        if same(t, target) {
             return Some(lit(i, false));
         }
-        if *t == nt {
+        if same(t, &nt) {
             return Some(lit(i, true));
         }
     }
@@ -394,24 +417,24 @@ fn find_resub(
     for (i, t) in tabs.iter().enumerate() {
         for c in [false, true] {
             let tc = if c { t.not() } else { t.clone() };
-            if target.implies(&tc) {
+            if within(target, &tc) {
                 pos.push((i, c, tc.clone()));
             }
-            if tc.implies(target) {
+            if within(&tc, target) {
                 neg.push((i, c, tc));
             }
         }
     }
     for a in 0..pos.len() {
         for b in a + 1..pos.len() {
-            if pos[a].2.and(&pos[b].2) == *target {
+            if same(&pos[a].2.and(&pos[b].2), target) {
                 return Some(net.and(lit(pos[a].0, pos[a].1), lit(pos[b].0, pos[b].1)));
             }
         }
     }
     for a in 0..neg.len() {
         for b in a + 1..neg.len() {
-            if neg[a].2.or(&neg[b].2) == *target {
+            if same(&neg[a].2.or(&neg[b].2), target) {
                 return Some(!net.and(!lit(neg[a].0, neg[a].1), !lit(neg[b].0, neg[b].1)));
             }
         }
@@ -426,7 +449,7 @@ fn find_resub(
         for b in a + 1..p.len() {
             let ab = p[a].2.and(&p[b].2);
             for c in b + 1..p.len() {
-                if ab.and(&p[c].2) == *target {
+                if same(&ab.and(&p[c].2), target) {
                     let x = net.and(lit(p[a].0, p[a].1), lit(p[b].0, p[b].1));
                     return Some(net.and(x, lit(p[c].0, p[c].1)));
                 }
@@ -437,7 +460,7 @@ fn find_resub(
         for b in a + 1..n.len() {
             let ab = n[a].2.or(&n[b].2);
             for c in b + 1..n.len() {
-                if ab.or(&n[c].2) == *target {
+                if same(&ab.or(&n[c].2), target) {
                     let x = net.and(!lit(n[a].0, n[a].1), !lit(n[b].0, n[b].1));
                     return Some(!net.and(x, !lit(n[c].0, n[c].1)));
                 }
@@ -454,7 +477,7 @@ fn find_resub(
     for x in p {
         for a in 0..all.len() {
             for b in a + 1..all.len() {
-                if x.2.and(&all[a].2.or(&all[b].2)) == *target {
+                if same(&x.2.and(&all[a].2.or(&all[b].2)), target) {
                     let o = !net.and(!lit(all[a].0, all[a].1), !lit(all[b].0, all[b].1));
                     return Some(net.and(lit(x.0, x.1), o));
                 }
@@ -464,7 +487,7 @@ fn find_resub(
     for x in n {
         for a in 0..all.len() {
             for b in a + 1..all.len() {
-                if x.2.or(&all[a].2.and(&all[b].2)) == *target {
+                if same(&x.2.or(&all[a].2.and(&all[b].2)), target) {
                     let y = net.and(lit(all[a].0, all[a].1), lit(all[b].0, all[b].1));
                     return Some(!net.and(!lit(x.0, x.1), !y));
                 }

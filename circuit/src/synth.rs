@@ -37,7 +37,7 @@ impl<'a> TtBuilder<'a> {
         }
     }
 
-    fn factored(&mut self, f: &Factored) -> Lit {
+    pub fn factored(&mut self, f: &Factored) -> Lit {
         match f {
             Factored::Const(b) => Lit::FALSE.xor(*b),
             Factored::Lit(i, p) => self.leaves[*i].xor(!p),
@@ -132,6 +132,14 @@ impl<'a> TtBuilder<'a> {
     }
 }
 
+/// A local graph over `k` inputs computing a factored form (complemented when `negate`).
+pub fn factored_aig(form: &Factored, k: usize, negate: bool) -> Aig {
+    let (mut g, x) = Aig::with_inputs(k);
+    let out = TtBuilder::new(&mut g, x).factored(form).xor(negate);
+    g.add_output(out, None);
+    g.cleanup()
+}
+
 /// A local graph computing `f` over `f.vars()` inputs (one output).
 pub fn synth_tt(f: &Tt) -> Aig {
     let (mut g, x) = Aig::with_inputs(f.vars());
@@ -200,6 +208,15 @@ pub enum Step {
     Eqsat {
         zero: bool,
     },
+    /// Refactoring with satisfiability don't-cares (at most 16 inputs).
+    RefactorDc {
+        cut: usize,
+    },
+    /// Resubstitution with satisfiability don't-cares (at most 16 inputs).
+    ResubDc {
+        cut: usize,
+        depth: usize,
+    },
 }
 
 impl Step {
@@ -211,6 +228,8 @@ impl Step {
             Step::Resub { cut, depth } => opt::resub(g, cut, depth),
             Step::Sweep => opt::sweep(g),
             Step::Eqsat { zero } => crate::eqsat::eqsat(g, zero).0,
+            Step::RefactorDc { cut } => crate::dc::refactor_dc(g, cut),
+            Step::ResubDc { cut, depth } => opt::resub_dc(g, cut, depth),
         }
     }
 }
@@ -254,10 +273,17 @@ pub fn parse_script(s: &str) -> Result<Vec<Step>, String> {
             },
             "fraig" | "sweep" => Step::Sweep,
             "es" | "eqsat" => Step::Eqsat { zero: false },
+            "rfd" => Step::RefactorDc {
+                cut: k.unwrap_or(10),
+            },
+            "rsd" => Step::ResubDc {
+                cut: k.unwrap_or(8),
+                depth: n.unwrap_or(1),
+            },
             "esz" => Step::Eqsat { zero: true },
             _ => {
                 return Err(format!(
-                    "unknown step `{name}` (expected b, rw, rwz, rf, rfz, rs, es, esz, fraig)"
+                    "unknown step `{name}` (expected b, rw, rwz, rf, rfz, rfd, rs, rsd, es, esz, fraig)"
                 ));
             }
         });
