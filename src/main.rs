@@ -184,6 +184,47 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Train a pointer network: `tessera train ptrnet --task sort --n 10 --steps 3000 -o w.safetensors`.
+    Train {
+        /// What to train: `ptrnet`.
+        what: String,
+        #[command(flatten)]
+        ptr: PtrArgs,
+        /// Adam steps.
+        #[arg(long, default_value_t = 2000)]
+        steps: usize,
+        /// Examples per batch.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Learning rate.
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        /// LSTM width.
+        #[arg(long, default_value_t = 128)]
+        hidden: usize,
+        /// Train on lengths n..=n-max (one length per batch).
+        #[arg(long)]
+        n_max: Option<usize>,
+        /// Evaluate every this many steps (0: only at the end).
+        #[arg(long, default_value_t = 500)]
+        eval_every: usize,
+        /// Where to write the weights (safetensors).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Evaluate a trained pointer network: sequence accuracy (and hull area coverage).
+    Eval {
+        /// What to evaluate: `ptrnet`.
+        what: String,
+        #[command(flatten)]
+        ptr: PtrArgs,
+        /// The weights written by `tessera train ptrnet`.
+        #[arg(short = 'w', long = "weights")]
+        weights: PathBuf,
+        /// Test examples.
+        #[arg(long, default_value_t = 1000)]
+        samples: usize,
+    },
     /// Optimise a circuit (AIGER, BLIF, BENCH, .truth or Verilog; format by extension), prove
     /// the result equivalent to the input, and write it. Prints ANDs and levels before and after.
     Synth {
@@ -228,6 +269,39 @@ enum Command {
         args: Vec<String>,
     },
 }
+
+/// The pointer-network task.
+#[derive(clap::Args)]
+struct PtrArgs {
+    /// sort or hull.
+    #[arg(long)]
+    task: String,
+    /// Input length.
+    #[arg(long)]
+    n: usize,
+    /// Seed of the data and the initial weights.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl PtrArgs {
+    fn task(&self) -> Result<tessera_engine::ptrnet::Task, Error> {
+        let t = tessera_engine::ptrnet::Task::parse(&self.task).ok_or_else(|| {
+            Error::usage(format!("unknown task `{}` (tasks: sort, hull)", self.task))
+        })?;
+        if !(2..=MAX_PTR_N).contains(&self.n) {
+            return Err(Error::usage(format!(
+                "`--n` must be between 2 and {MAX_PTR_N}"
+            )));
+        }
+        Ok(t)
+    }
+}
+
+/// The longest pointer-network input.
+const MAX_PTR_N: usize = 200;
+/// The most training steps one command runs.
+const MAX_PTR_STEPS: usize = 1_000_000;
 
 /// What to compile: entry, vocabulary, maximum length, scalar arguments.
 #[derive(clap::Args)]
@@ -653,6 +727,136 @@ fn run(cli: Cli) -> Result<(), Error> {
             let report = tessera_vsa::bench::run(&options)
                 .map_err(|e| Error::usage(format!("benchmark failed: {e}")))?;
             out_text!("{report}");
+            Ok(())
+        }
+        Command::Train {
+            what,
+            ptr,
+            steps,
+            batch,
+            lr,
+            hidden,
+            n_max,
+            eval_every,
+            output,
+        } => {
+            if what != "ptrnet" {
+                return Err(Error::usage(format!(
+                    "unknown model `{what}` (available: ptrnet)"
+                )));
+            }
+            let task = ptr.task()?;
+            let n_max = n_max.unwrap_or(ptr.n);
+            if n_max < ptr.n || n_max > MAX_PTR_N {
+                return Err(Error::usage(format!(
+                    "`--n-max` must be between --n and {MAX_PTR_N}"
+                )));
+            }
+            if steps == 0 || steps > MAX_PTR_STEPS {
+                return Err(Error::usage(format!(
+                    "`--steps` must be between 1 and {MAX_PTR_STEPS}"
+                )));
+            }
+            let lr_ok = lr > 0.0 && lr < 1.0;
+            if !(1..=4096).contains(&batch) || !(1..=1024).contains(&hidden) || !lr_ok {
+                return Err(Error::usage(
+                    "`--batch` 1..=4096, `--hidden` 1..=1024, `--lr` in (0, 1)",
+                ));
+            }
+            let cfg = tessera_engine::ptrnet::Config {
+                task,
+                n_min: ptr.n,
+                n_max,
+                hidden,
+                batch,
+                lr,
+                clip: 2.0,
+                seed: ptr.seed,
+            };
+            let bar = indicatif::ProgressBar::new(steps as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let start = std::time::Instant::now();
+            let net = tessera_engine::ptrnet::train(&cfg, steps, eval_every, |p| {
+                bar.set_position(p.step as u64);
+                bar.set_message(format!("loss {:.4}", p.loss));
+                if let Some(m) = &p.eval {
+                    let line = format!(
+                        "step {}: loss {:.4}, accuracy {:.1}% at n={}{} ({:.0} s)",
+                        p.step,
+                        p.loss,
+                        100.0 * m.accuracy,
+                        ptr.n,
+                        m.coverage.map_or(String::new(), |c| format!(
+                            ", area coverage {:.2}%",
+                            100.0 * c
+                        )),
+                        start.elapsed().as_secs_f64()
+                    );
+                    if bar.is_hidden() {
+                        err_line!("{line}");
+                    } else {
+                        bar.println(line);
+                    }
+                }
+            })
+            .map_err(|e| Error::program(format!("training failed: {e}")))?;
+            bar.finish_and_clear();
+            net.save(&output).map_err(|e| Error::usage(e.to_string()))?;
+            out_line!(
+                "{}: {} weights for {} (n = {}..={}), {} steps in {:.1} s",
+                output.display(),
+                task.name(),
+                hidden,
+                ptr.n,
+                n_max,
+                steps,
+                start.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Eval {
+            what,
+            ptr,
+            weights,
+            samples,
+        } => {
+            if what != "ptrnet" {
+                return Err(Error::usage(format!(
+                    "unknown model `{what}` (available: ptrnet)"
+                )));
+            }
+            let task = ptr.task()?;
+            let net = tessera_engine::ptrnet::PtrNet::load(&weights)
+                .map_err(|e| Error::program(format!("cannot load the pointer network: {e}")))?;
+            if net.task != task {
+                return Err(Error::usage(format!(
+                    "these weights are for `{}`, not `{}`",
+                    net.task.name(),
+                    task.name()
+                )));
+            }
+            let samples = samples.clamp(1, 1_000_000);
+            let m = tessera_engine::ptrnet::evaluate(
+                &net,
+                ptr.n,
+                samples,
+                ptr.seed.wrapping_add(1_000_003),
+            )
+            .map_err(|e| Error::program(format!("evaluation failed: {e}")))?;
+            out_line!(
+                "{} n={}: sequence accuracy {:.2}% on {} examples{}",
+                task.name(),
+                ptr.n,
+                100.0 * m.accuracy,
+                m.examples,
+                m.coverage.map_or(String::new(), |c| format!(
+                    ", area coverage {:.2}%",
+                    100.0 * c
+                ))
+            );
             Ok(())
         }
         Command::Synth {

@@ -11,6 +11,8 @@
 //! `graph.dot` (the blocks, for Graphviz). Loading
 //! checks every tensor's presence, shape and finiteness before anything runs.
 
+pub mod ptrnet;
+
 use candle_core::{D, DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -6,6 +6,7 @@
 pub const MODULES: &[(&str, &str)] = &[
     ("std::rasp", include_str!("../std/rasp.tess")),
     ("std::vsa", include_str!("../std/vsa.tess")),
+    ("std::pointer", include_str!("../std/pointer.tess")),
 ];
 
 /// The source of one module (`std::rasp`).

@@ -5,6 +5,7 @@ mod circuits;
 mod cli;
 mod corpus;
 mod limits;
+mod pointer;
 mod props;
 mod repl;
 mod tutorial;

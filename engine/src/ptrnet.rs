@@ -1,0 +1,744 @@
+//! Pointer networks (Vinyals, Fortunato and Jaitly, 2015), trained with candle's autograd on
+//! the CPU.
+//!
+//! An LSTM encoder reads the input elements (each embedded by one linear map); an LSTM decoder,
+//! started from the encoder's final state, emits at each step a distribution over input
+//! positions by additive attention, `u_j = v·tanh(W1 e_j + W2 d)`, and its next input is the
+//! embedding of the element it pointed at (the target's during training: teacher forcing).
+//! Tasks that end on their own (the convex hull) get an END position (index 0) with a learned
+//! key. Positions already chosen are masked where the task forbids repeats. Training is Adam
+//! with global-norm gradient clipping; parameters and optimiser state are detached between
+//! steps. Every random choice comes from seeded SplitMix64 streams, so a run is reproducible.
+
+use candle_core::{DType, Device, Tensor, Var};
+use std::collections::HashMap;
+use std::path::Path;
+
+type R<T> = candle_core::Result<T>;
+
+fn msg(m: impl Into<String>) -> candle_core::Error {
+    candle_core::Error::Msg(m.into())
+}
+
+/// SplitMix64, for data and initialisation.
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_B00C)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// What the network learns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Numbers in [0, 1): point at them in ascending order (each once).
+    Sort,
+    /// Points in the unit square: the convex hull, counter-clockwise from the hull vertex of
+    /// lowest index, then END.
+    Hull,
+}
+
+impl Task {
+    pub fn parse(s: &str) -> Option<Task> {
+        match s {
+            "sort" => Some(Task::Sort),
+            "hull" => Some(Task::Hull),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Sort => "sort",
+            Task::Hull => "hull",
+        }
+    }
+    /// Features per input element.
+    pub fn dim(self) -> usize {
+        match self {
+            Task::Sort => 1,
+            Task::Hull => 2,
+        }
+    }
+    fn has_end(self) -> bool {
+        matches!(self, Task::Hull)
+    }
+    fn id(self) -> f32 {
+        match self {
+            Task::Sort => 0.0,
+            Task::Hull => 1.0,
+        }
+    }
+}
+
+/// One example: `n` elements of `dim` features, and the target pointers (positions `0..n`;
+/// for tasks with END the target ends with the END pointer `n`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example {
+    pub x: Vec<f32>,
+    pub n: usize,
+    pub target: Vec<usize>,
+}
+
+/// Seeded example generators.
+pub fn example(task: Task, n: usize, rng: &mut Rng) -> Example {
+    match task {
+        Task::Sort => {
+            let x: Vec<f32> = (0..n).map(|_| rng.unit()).collect();
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(a.cmp(&b)));
+            Example { x, n, target: idx }
+        }
+        Task::Hull => {
+            let x: Vec<f32> = (0..2 * n).map(|_| rng.unit()).collect();
+            let mut target = convex_hull(&x, n);
+            target.push(n);
+            Example { x, n, target }
+        }
+    }
+}
+
+/// The convex hull of `n` points (`x[2i], x[2i+1]`), counter-clockwise, starting from the hull
+/// vertex of lowest index; collinear boundary points are left out (Andrew's monotone chain).
+pub fn convex_hull(x: &[f32], n: usize) -> Vec<usize> {
+    let p = |i: usize| (x[2 * i] as f64, x[2 * i + 1] as f64);
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| {
+        let (pa, pb) = (p(a), p(b));
+        pa.0.total_cmp(&pb.0)
+            .then(pa.1.total_cmp(&pb.1))
+            .then(a.cmp(&b))
+    });
+    if n < 3 {
+        return idx;
+    }
+    let cross = |o: usize, a: usize, b: usize| {
+        let (po, pa, pb) = (p(o), p(a), p(b));
+        (pa.0 - po.0) * (pb.1 - po.1) - (pa.1 - po.1) * (pb.0 - po.0)
+    };
+    let mut hull: Vec<usize> = Vec::with_capacity(2 * n);
+    for &i in &idx {
+        while hull.len() >= 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], i) <= 0.0 {
+            hull.pop();
+        }
+        hull.push(i);
+    }
+    let lower = hull.len() + 1;
+    for &i in idx.iter().rev().skip(1) {
+        while hull.len() >= lower && cross(hull[hull.len() - 2], hull[hull.len() - 1], i) <= 0.0 {
+            hull.pop();
+        }
+        hull.push(i);
+    }
+    hull.pop();
+    // Counter-clockwise already; rotate to start at the lowest index.
+    if let Some(start) = (0..hull.len()).min_by_key(|&k| hull[k]) {
+        hull.rotate_left(start);
+    }
+    hull
+}
+
+/// The area of the polygon through `order` (shoelace), 0 for fewer than 3 points.
+pub fn polygon_area(x: &[f32], order: &[usize]) -> f64 {
+    if order.len() < 3 {
+        return 0.0;
+    }
+    let mut s = 0.0;
+    for k in 0..order.len() {
+        let (a, b) = (order[k], order[(k + 1) % order.len()]);
+        s += x[2 * a] as f64 * x[2 * b + 1] as f64 - x[2 * b] as f64 * x[2 * a + 1] as f64;
+    }
+    (s / 2.0).abs()
+}
+
+/// Hyperparameters.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub task: Task,
+    pub n_min: usize,
+    pub n_max: usize,
+    pub hidden: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub clip: f64,
+    pub seed: u64,
+}
+
+impl Config {
+    pub fn new(task: Task, n: usize) -> Config {
+        Config {
+            task,
+            n_min: n,
+            n_max: n,
+            hidden: 128,
+            batch: 128,
+            lr: 1e-3,
+            clip: 2.0,
+            seed: 1,
+        }
+    }
+}
+
+const NAMES: [&str; 12] = [
+    "embed.w", "embed.b", "enc.wx", "enc.wh", "enc.b", "dec.wx", "dec.wh", "dec.b", "att.w1",
+    "att.w2", "att.v", "start",
+];
+
+/// A pointer network: its parameters (and the END key for tasks that end themselves).
+pub struct PtrNet {
+    pub task: Task,
+    pub hidden: usize,
+    params: Vec<(String, Var)>,
+    dev: Device,
+}
+
+struct Adam {
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    t: i32,
+}
+
+impl PtrNet {
+    /// Fresh parameters, uniform in [-0.08, 0.08] as in the paper.
+    pub fn new(task: Task, hidden: usize, seed: u64) -> R<PtrNet> {
+        let dev = Device::Cpu;
+        let h = hidden;
+        let d = task.dim();
+        let mut shapes: Vec<(&str, Vec<usize>)> = vec![
+            ("embed.w", vec![d, h]),
+            ("embed.b", vec![h]),
+            ("enc.wx", vec![h, 4 * h]),
+            ("enc.wh", vec![h, 4 * h]),
+            ("enc.b", vec![4 * h]),
+            ("dec.wx", vec![h, 4 * h]),
+            ("dec.wh", vec![h, 4 * h]),
+            ("dec.b", vec![4 * h]),
+            ("att.w1", vec![h, h]),
+            ("att.w2", vec![h, h]),
+            ("att.v", vec![h, 1]),
+            ("start", vec![1, h]),
+        ];
+        if task.has_end() {
+            shapes.push(("end", vec![1, h]));
+        }
+        let mut rng = Rng::new(seed);
+        let mut params = Vec::new();
+        for (name, shape) in shapes {
+            let len: usize = shape.iter().product();
+            let vals: Vec<f32> = (0..len).map(|_| (rng.unit() * 2.0 - 1.0) * 0.08).collect();
+            let t = Tensor::from_vec(vals, shape, &dev)?;
+            params.push((name.to_string(), Var::from_tensor(&t)?));
+        }
+        Ok(PtrNet {
+            task,
+            hidden,
+            params,
+            dev,
+        })
+    }
+
+    fn p(&self, name: &str) -> R<&Tensor> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_tensor())
+            .ok_or_else(|| msg(format!("missing parameter `{name}`")))
+    }
+
+    fn lstm(&self, x: &Tensor, h: &Tensor, c: &Tensor, which: &str) -> R<(Tensor, Tensor)> {
+        let gates = x
+            .matmul(self.p(&format!("{which}.wx"))?)
+            .and_then(|a| a.add(&h.matmul(self.p(&format!("{which}.wh"))?)?))
+            .and_then(|a| a.broadcast_add(self.p(&format!("{which}.b"))?))?;
+        let g = gates.chunk(4, 1)?;
+        // σ(z) = (tanh(z/2) + 1) / 2
+        let sig = |z: &Tensor| {
+            z.affine(0.5, 0.0)
+                .and_then(|t| t.tanh())
+                .and_then(|t| t.affine(0.5, 0.5))
+        };
+        let (i, f, gg, o) = (sig(&g[0])?, sig(&g[1])?, g[2].tanh()?, sig(&g[3])?);
+        let c2 = f.mul(c).and_then(|a| a.add(&i.mul(&gg)?))?;
+        let h2 = o.mul(&c2.tanh()?)?;
+        Ok((h2, c2))
+    }
+
+    /// Encodes a batch (all of `n` elements): embeddings `(B, n, H)`, attention keys
+    /// `(B, m, H)` (with END first when the task has it) and the final state.
+    fn encode(&self, xs: &[&Example]) -> R<(Tensor, Tensor, Tensor, Tensor, Tensor)> {
+        let b = xs.len();
+        let n = xs.first().map_or(0, |e| e.n);
+        let d = self.task.dim();
+        let h = self.hidden;
+        let flat: Vec<f32> = xs.iter().flat_map(|e| e.x.iter().copied()).collect();
+        let x = Tensor::from_vec(flat, (b * n, d), &self.dev)?;
+        let emb = x
+            .matmul(self.p("embed.w")?)
+            .and_then(|t| t.broadcast_add(self.p("embed.b")?))
+            .and_then(|t| t.reshape((b, n, h)))?;
+        let mut hs = Tensor::zeros((b, h), DType::F32, &self.dev)?;
+        let mut cs = hs.clone();
+        let mut outs = Vec::with_capacity(n);
+        for t in 0..n {
+            let xt = emb.narrow(1, t, 1).and_then(|a| a.squeeze(1))?;
+            let (h2, c2) = self.lstm(&xt, &hs, &cs, "enc")?;
+            outs.push(h2.clone());
+            hs = h2;
+            cs = c2;
+        }
+        let mut enc = Tensor::stack(&outs, 1)?;
+        if self.task.has_end() {
+            let end = self
+                .p("end")?
+                .unsqueeze(0)
+                .and_then(|e| e.broadcast_as((b, 1, h)))?;
+            enc = Tensor::cat(&[&end, &enc], 1)?;
+        }
+        let m = enc.dim(1)?;
+        let keys = enc
+            .reshape((b * m, h))
+            .and_then(|e| e.matmul(self.p("att.w1")?))
+            .and_then(|e| e.reshape((b, m, h)))?;
+        Ok((emb, keys, hs, cs, enc))
+    }
+
+    /// Pointer logits `(B, m)` for the decoder state `h`.
+    fn attend(&self, keys: &Tensor, h: &Tensor) -> R<Tensor> {
+        let (b, m, hid) = keys.dims3()?;
+        let q = h.matmul(self.p("att.w2")?).and_then(|q| q.unsqueeze(1))?;
+        keys.broadcast_add(&q)
+            .and_then(|t| t.tanh())
+            .and_then(|t| t.reshape((b * m, hid)))
+            .and_then(|t| t.matmul(self.p("att.v")?))
+            .and_then(|t| t.reshape((b, m)))
+    }
+
+    /// The next decoder input: the embedding of the pointed element (a one-hot row product).
+    fn next_input(&self, emb: &Tensor, ptr: &[usize]) -> R<Tensor> {
+        let (b, n, h) = emb.dims3()?;
+        let off = self.offset();
+        let mut hot = vec![0f32; b * n];
+        for (i, &p) in ptr.iter().enumerate() {
+            if p >= off && p - off < n {
+                hot[i * n + p - off] = 1.0;
+            }
+        }
+        let hot = Tensor::from_vec(hot, (b, 1, n), &self.dev)?;
+        hot.matmul(emb).and_then(|t| t.reshape((b, h)))
+    }
+
+    /// Pointer index of element 0 (1 when END takes index 0).
+    fn offset(&self) -> usize {
+        self.task.has_end() as usize
+    }
+
+    /// The teacher-forced loss of a batch (mean cross-entropy per pointer).
+    fn loss(&self, xs: &[&Example]) -> R<Tensor> {
+        let b = xs.len();
+        let (emb, keys, mut h, mut c, _) = self.encode(xs)?;
+        let m = keys.dim(1)?;
+        let off = self.offset();
+        let steps = xs.iter().map(|e| e.target.len()).max().unwrap_or(0);
+        let mut input = self
+            .p("start")?
+            .broadcast_as((b, self.hidden))?
+            .contiguous()?;
+        let mut chosen = vec![vec![false; m]; b];
+        let mut total: Option<Tensor> = None;
+        let mut count = 0usize;
+        for s in 0..steps {
+            let (h2, c2) = self.lstm(&input, &h, &c, "dec")?;
+            h = h2;
+            c = c2;
+            let logits = self.attend(&keys, &h)?;
+            // Mask chosen positions; a finished example masks nothing and weighs nothing.
+            let mut mask = vec![0f32; b * m];
+            let mut hot = vec![0f32; b * m];
+            let mut targets = vec![0usize; b];
+            for (i, e) in xs.iter().enumerate() {
+                match e.target.get(s) {
+                    Some(&t) => {
+                        let t = if t >= e.n { 0 } else { t + off };
+                        for j in 0..m {
+                            if chosen[i][j] {
+                                mask[i * m + j] = -1e9;
+                            }
+                        }
+                        hot[i * m + t] = 1.0;
+                        targets[i] = t;
+                        count += 1;
+                    }
+                    None => targets[i] = usize::MAX,
+                }
+            }
+            let mask = Tensor::from_vec(mask, (b, m), &self.dev)?;
+            let hot = Tensor::from_vec(hot, (b, m), &self.dev)?;
+            let z = logits.add(&mask)?;
+            let mx = z.max_keepdim(1)?.detach();
+            let shifted = z.broadcast_sub(&mx)?;
+            let lse = shifted
+                .exp()
+                .and_then(|t| t.sum_keepdim(1))
+                .and_then(|t| t.log())?;
+            let logp = shifted.broadcast_sub(&lse)?;
+            let nll = logp
+                .mul(&hot)
+                .and_then(|t| t.sum_all())
+                .and_then(|t| t.neg())?;
+            total = Some(match total {
+                None => nll,
+                Some(t) => t.add(&nll)?,
+            });
+            for (i, &t) in targets.iter().enumerate() {
+                if t != usize::MAX && !(self.task.has_end() && t == 0) {
+                    chosen[i][t] = true;
+                }
+            }
+            let next: Vec<usize> = targets
+                .iter()
+                .map(|&t| if t == usize::MAX { 0 } else { t })
+                .collect();
+            input = self.next_input(&emb, &next)?;
+        }
+        let total = total.ok_or_else(|| msg("an empty batch"))?;
+        total.affine(1.0 / count.max(1) as f64, 0.0)
+    }
+
+    /// Greedy decoding with masking: the pointers of each example (END not included).
+    pub fn predict(&self, xs: &[&Example]) -> R<Vec<Vec<usize>>> {
+        let b = xs.len();
+        let (emb, keys, mut h, mut c, _) = self.encode(xs)?;
+        let m = keys.dim(1)?;
+        let off = self.offset();
+        let n = xs.first().map_or(0, |e| e.n);
+        let mut input = self
+            .p("start")?
+            .broadcast_as((b, self.hidden))?
+            .contiguous()?;
+        let mut chosen = vec![vec![false; m]; b];
+        let mut done = vec![false; b];
+        let mut out = vec![Vec::new(); b];
+        let max_steps = if self.task.has_end() { n + 1 } else { n };
+        for _ in 0..max_steps {
+            let (h2, c2) = self.lstm(&input, &h, &c, "dec")?;
+            h = h2;
+            c = c2;
+            let logits = self.attend(&keys, &h)?.to_vec2::<f32>()?;
+            let mut next = vec![0usize; b];
+            for i in 0..b {
+                let best = (0..m)
+                    .filter(|&j| !chosen[i][j])
+                    .max_by(|&a, &b2| logits[i][a].total_cmp(&logits[i][b2]).then(b2.cmp(&a)))
+                    .unwrap_or(0);
+                next[i] = best;
+                if done[i] {
+                    continue;
+                }
+                if self.task.has_end() && best == 0 {
+                    done[i] = true;
+                } else {
+                    chosen[i][best] = true;
+                    out[i].push(best - off);
+                }
+            }
+            if done.iter().all(|&d| d) {
+                break;
+            }
+            input = self.next_input(&emb, &next)?;
+        }
+        Ok(out)
+    }
+
+    fn vars(&self) -> Vec<&Var> {
+        self.params.iter().map(|(_, v)| v).collect()
+    }
+
+    fn adam(&self) -> R<Adam> {
+        let zeros = |v: &Var| v.as_tensor().zeros_like();
+        Ok(Adam {
+            m: self.vars().into_iter().map(zeros).collect::<R<_>>()?,
+            v: self.vars().into_iter().map(zeros).collect::<R<_>>()?,
+            t: 0,
+        })
+    }
+
+    /// One Adam step on a batch; returns the loss.
+    fn step(&self, opt: &mut Adam, xs: &[&Example], lr: f64, clip: f64) -> R<f32> {
+        let loss = self.loss(xs)?;
+        let grads = loss.backward()?;
+        let value = loss.to_scalar::<f32>()?;
+        let mut gs = Vec::new();
+        let mut norm2 = 0f64;
+        for v in self.vars() {
+            let g = match grads.get(v.as_tensor()) {
+                Some(g) => g.detach(),
+                None => v.as_tensor().zeros_like()?,
+            };
+            norm2 += g
+                .sqr()
+                .and_then(|t| t.sum_all())
+                .and_then(|t| t.to_scalar::<f32>())? as f64;
+            gs.push(g);
+        }
+        let scale = if norm2.sqrt() > clip {
+            clip / norm2.sqrt()
+        } else {
+            1.0
+        };
+        opt.t += 1;
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        let c1 = 1.0 - b1.powi(opt.t);
+        let c2 = 1.0 - b2.powi(opt.t);
+        for (k, v) in self.vars().into_iter().enumerate() {
+            let g = gs[k].affine(scale, 0.0)?;
+            let m = opt.m[k]
+                .affine(b1, 0.0)
+                .and_then(|a| a.add(&g.affine(1.0 - b1, 0.0)?))?
+                .detach();
+            let vv = opt.v[k]
+                .affine(b2, 0.0)
+                .and_then(|a| a.add(&g.sqr()?.affine(1.0 - b2, 0.0)?))?
+                .detach();
+            let upd = m
+                .affine(1.0 / c1, 0.0)
+                .and_then(|mh| mh.div(&vv.affine(1.0 / c2, 0.0)?.sqrt()?.affine(1.0, eps)?))
+                .and_then(|u| u.affine(lr, 0.0))?;
+            let new = v.as_tensor().sub(&upd)?.detach();
+            v.set(&new)?;
+            opt.m[k] = m;
+            opt.v[k] = vv;
+        }
+        Ok(value)
+    }
+
+    /// Saves the parameters (and the task and width) as safetensors, atomically.
+    pub fn save(&self, path: &Path) -> R<()> {
+        let mut map: HashMap<String, Tensor> = self
+            .params
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect();
+        let meta = Tensor::from_vec(vec![self.task.id(), self.hidden as f32], 2, &self.dev)?;
+        map.insert("meta".into(), meta);
+        let tmp = path.with_extension("safetensors.tmp");
+        candle_core::safetensors::save(&map, &tmp)
+            .map_err(|e| msg(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            msg(format!("cannot write {}: {e}", path.display()))
+        })
+    }
+
+    /// Loads saved parameters, checking every tensor's presence, shape and finiteness.
+    pub fn load(path: &Path) -> R<PtrNet> {
+        let map = candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| msg(format!("cannot load {}: {e}", path.display())))?;
+        let meta = map
+            .get("meta")
+            .ok_or_else(|| msg("not a pointer network: no `meta` tensor"))?
+            .to_vec1::<f32>()
+            .map_err(|e| msg(format!("bad `meta`: {e}")))?;
+        let (task, hidden) = match meta.as_slice() {
+            [t, h] if *h >= 1.0 && *h <= 4096.0 && h.fract() == 0.0 => {
+                let task = if *t == 0.0 {
+                    Task::Sort
+                } else if *t == 1.0 {
+                    Task::Hull
+                } else {
+                    return Err(msg(format!("unknown task id {t}")));
+                };
+                (task, *h as usize)
+            }
+            _ => return Err(msg("bad `meta` tensor")),
+        };
+        let mut net = PtrNet::new(task, hidden, 0)?;
+        for (name, var) in &net.params {
+            let t = map
+                .get(name)
+                .ok_or_else(|| msg(format!("missing tensor `{name}`")))?;
+            if t.dims() != var.as_tensor().dims() {
+                return Err(msg(format!(
+                    "tensor `{name}` has shape {:?}, expected {:?}",
+                    t.dims(),
+                    var.as_tensor().dims()
+                )));
+            }
+            let vals = t
+                .flatten_all()
+                .and_then(|f| f.to_vec1::<f32>())
+                .map_err(|e| msg(format!("tensor `{name}`: {e}")))?;
+            if vals.iter().any(|x| !x.is_finite()) {
+                return Err(msg(format!("tensor `{name}` holds a NaN or an infinity")));
+            }
+            var.set(t)?;
+        }
+        let _ = &mut net;
+        let _ = NAMES;
+        Ok(net)
+    }
+}
+
+/// Metrics of an evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics {
+    pub examples: usize,
+    /// Sequences predicted exactly.
+    pub accuracy: f64,
+    /// Hull: the mean of (predicted polygon area / true hull area), 0 for invalid outputs.
+    pub coverage: Option<f64>,
+}
+
+/// Evaluates on `count` fresh seeded examples of length `n`.
+pub fn evaluate(net: &PtrNet, n: usize, count: usize, seed: u64) -> R<Metrics> {
+    let mut rng = Rng::new(seed);
+    let exs: Vec<Example> = (0..count).map(|_| example(net.task, n, &mut rng)).collect();
+    let mut right = 0usize;
+    let mut cov = 0f64;
+    for chunk in exs.chunks(256) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let preds = net.predict(&refs)?;
+        for (e, p) in chunk.iter().zip(&preds) {
+            let want: Vec<usize> = e.target.iter().copied().filter(|&t| t < e.n).collect();
+            right += (*p == want) as usize;
+            if net.task == Task::Hull {
+                let truth = polygon_area(&e.x, &want);
+                let valid = p.len() >= 3 && !self_intersects(&e.x, p);
+                cov += if valid && truth > 0.0 {
+                    (polygon_area(&e.x, p) / truth).min(1.0)
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+    Ok(Metrics {
+        examples: count,
+        accuracy: right as f64 / count.max(1) as f64,
+        coverage: (net.task == Task::Hull).then(|| cov / count.max(1) as f64),
+    })
+}
+
+/// Whether the closed polygon through `order` crosses itself.
+fn self_intersects(x: &[f32], order: &[usize]) -> bool {
+    let p = |i: usize| (x[2 * i] as f64, x[2 * i + 1] as f64);
+    let k = order.len();
+    let cross = |a: (f64, f64), b: (f64, f64), c: (f64, f64)| {
+        (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
+    };
+    for i in 0..k {
+        for j in i + 1..k {
+            if j == i + 1 || (i == 0 && j == k - 1) {
+                continue;
+            }
+            let (a, b) = (p(order[i]), p(order[(i + 1) % k]));
+            let (c, d) = (p(order[j]), p(order[(j + 1) % k]));
+            let (d1, d2) = (cross(a, b, c), cross(a, b, d));
+            let (d3, d4) = (cross(c, d, a), cross(c, d, b));
+            if d1 * d2 < 0.0 && d3 * d4 < 0.0 {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Progress of a training run (called after every step).
+pub struct Progress {
+    pub step: usize,
+    pub loss: f32,
+    /// Set at evaluation steps.
+    pub eval: Option<Metrics>,
+}
+
+/// Trains a fresh network for `steps` Adam steps on seeded batches (`n` drawn from
+/// `n_min..=n_max` per batch), evaluating on 256 examples at n_min every `eval_every` steps.
+pub fn train(
+    cfg: &Config,
+    steps: usize,
+    eval_every: usize,
+    mut progress: impl FnMut(&Progress),
+) -> R<PtrNet> {
+    let net = PtrNet::new(cfg.task, cfg.hidden, cfg.seed)?;
+    train_more(&net, cfg, steps, eval_every, &mut progress)?;
+    Ok(net)
+}
+
+/// Continues training `net`.
+pub fn train_more(
+    net: &PtrNet,
+    cfg: &Config,
+    steps: usize,
+    eval_every: usize,
+    progress: &mut impl FnMut(&Progress),
+) -> R<()> {
+    let mut opt = net.adam()?;
+    let mut rng = Rng::new(cfg.seed.wrapping_mul(31).wrapping_add(7));
+    for s in 1..=steps {
+        let n = cfg.n_min + rng.below(cfg.n_max - cfg.n_min + 1);
+        let batch: Vec<Example> = (0..cfg.batch)
+            .map(|_| example(cfg.task, n, &mut rng))
+            .collect();
+        let refs: Vec<&Example> = batch.iter().collect();
+        let loss = net.step(&mut opt, &refs, cfg.lr, cfg.clip)?;
+        let eval = if eval_every > 0 && (s % eval_every == 0 || s == steps) {
+            Some(evaluate(net, cfg.n_min, 256, 0xE7A1)?)
+        } else {
+            None
+        };
+        progress(&Progress {
+            step: s,
+            loss,
+            eval,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hull_is_counter_clockwise_from_the_lowest_index() {
+        // A square with a point inside.
+        let x = [0.5, 0.5, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0];
+        assert_eq!(convex_hull(&x, 5), vec![1, 2, 3, 4]);
+        assert!((polygon_area(&x, &[1, 2, 3, 4]) - 1.0).abs() < 1e-9);
+        assert!(self_intersects(&x, &[1, 3, 2, 4]));
+    }
+
+    #[test]
+    fn sort_learns_quickly_and_round_trips() {
+        let mut cfg = Config::new(Task::Sort, 5);
+        cfg.hidden = 32;
+        cfg.batch = 64;
+        cfg.lr = 3e-3;
+        let net = train(&cfg, 150, 0, |_| {}).unwrap();
+        let m = evaluate(&net, 5, 256, 3).unwrap();
+        // Chance is 1/120.
+        assert!(m.accuracy > 0.2, "{m:?}");
+        let path = std::env::temp_dir().join(format!("ptr-{}.safetensors", std::process::id()));
+        net.save(&path).unwrap();
+        let back = PtrNet::load(&path).unwrap();
+        let mut rng = Rng::new(9);
+        let exs: Vec<Example> = (0..32).map(|_| example(Task::Sort, 5, &mut rng)).collect();
+        let refs: Vec<&Example> = exs.iter().collect();
+        assert_eq!(net.predict(&refs).unwrap(), back.predict(&refs).unwrap());
+        std::fs::remove_file(path).ok();
+    }
+}

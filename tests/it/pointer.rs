@@ -1,0 +1,97 @@
+//! `std::pointer`: pointers (`best`, `gather`) as a primitive, against plain Rust and against
+//! `std::rasp`, in the interpreter and compiled.
+
+use proptest::prelude::*;
+use tessera::{Session, VerifyOptions};
+use tessera_lang::value::Val;
+
+fn run(s: &Session, f: &str, input: &str) -> String {
+    s.run(f, Some(input), &[])
+        .unwrap_or_else(|e| panic!("{f} on {input:?}: {e}"))
+        .render()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Pointer sort is a stable sort and equals std::rasp::sort; min, max and dedup equal Rust's.
+    #[test]
+    fn pointer_functions_agree_with_rust(xs in prop::collection::vec(prop::sample::select(vec!["1", "2", "3", "10", "a", "b"]), 1..14)) {
+        let s = Session::stdlib();
+        let input = xs.join(" ");
+        let vals: Vec<Val> = xs.iter().map(|t| Val::from_token(t)).collect();
+        let mut sorted = vals.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        let show = |v: &[Val]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+        prop_assert_eq!(run(&s, "std::pointer::sort", &input), show(&sorted));
+        prop_assert_eq!(run(&s, "std::pointer::sort", &input), run(&s, "std::rasp::sort", &input));
+        let max = vals.iter().fold(&vals[0], |m, v| if v.total_cmp(m).is_gt() { v } else { m });
+        let min = vals.iter().fold(&vals[0], |m, v| if v.total_cmp(m).is_lt() { v } else { m });
+        prop_assert_eq!(run(&s, "std::pointer::max", &input), vec![max.to_string(); vals.len()].join(" "));
+        prop_assert_eq!(run(&s, "std::pointer::min", &input), vec![min.to_string(); vals.len()].join(" "));
+        let argmax = vals.iter().position(|v| v.total_cmp(max).is_eq()).unwrap();
+        prop_assert_eq!(run(&s, "std::pointer::argmax", &input), vec![argmax.to_string(); vals.len()].join(" "));
+        let mut seen: Vec<&Val> = Vec::new();
+        for v in &vals {
+            if !seen.iter().any(|w| w.eq_val(v)) {
+                seen.push(v);
+            }
+        }
+        let mut want: Vec<String> = seen.iter().map(ToString::to_string).collect();
+        want.resize(vals.len(), "none".into());
+        prop_assert_eq!(run(&s, "std::pointer::dedup", &input), want.join(" "));
+        prop_assert_eq!(run(&s, "std::pointer::first_occurrence", &input), run(&s, "std::rasp::first_occurrence", &input));
+    }
+
+    /// Dyck-2 with a pointer head equals std::rasp::dyck2_ptf.
+    #[test]
+    fn pointer_dyck2_equals_rasp(xs in prop::collection::vec(prop::sample::select(vec!["(", ")", "{", "}", "x"]), 0..16)) {
+        let s = Session::stdlib();
+        let input = xs.join(" ");
+        prop_assert_eq!(run(&s, "std::pointer::dyck2_ptf", &input), run(&s, "std::rasp::dyck2_ptf", &input));
+    }
+}
+
+/// Every std::pointer function compiles to a transformer that agrees with the interpreter on
+/// every input up to the length given.
+#[test]
+fn pointer_functions_compile_exactly() {
+    let s = Session::stdlib();
+    for (f, vocab, len) in [
+        ("argmax", &["1", "2", "3"][..], 4),
+        ("argmin", &["1", "2", "3"][..], 4),
+        ("max", &["1", "2", "3"][..], 4),
+        ("min", &["a", "b", "c"][..], 4),
+        ("first_index", &["a", "b"][..], 5),
+        ("sort", &["1", "2", "3"][..], 4),
+        ("dedup", &["a", "b", "c"][..], 4),
+        ("dyck2_ptf", &["(", ")", "{", "}"][..], 4),
+    ] {
+        let entry = format!("std::pointer::{f}");
+        let (model, report) = s
+            .verify(&entry, vocab, len, &[], VerifyOptions::default())
+            .unwrap_or_else(|e| panic!("{entry}: {e}"));
+        assert!(report.exhaustive && report.compared > 0, "{entry}");
+        assert_eq!(report.mismatch_count, 0, "{entry}: {:?}", report.mismatches);
+        if f == "dyck2_ptf" {
+            let (rasp, _) = s
+                .verify(
+                    "std::rasp::dyck2_ptf",
+                    vocab,
+                    len,
+                    &[],
+                    VerifyOptions::default(),
+                )
+                .expect("rasp dyck2 compiles");
+            // One pointer head replaces two counting heads and an aggregate.
+            let heads =
+                |m: &tessera::CompiledModel| m.stats().heads_per_layer.iter().sum::<usize>();
+            assert!(
+                heads(&model) < heads(&rasp),
+                "{} vs {}",
+                heads(&model),
+                heads(&rasp)
+            );
+        }
+    }
+}
