@@ -21,6 +21,7 @@
 //! ```
 
 pub mod draw;
+pub mod ptr;
 pub mod repl;
 
 use std::fmt;

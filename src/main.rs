@@ -208,9 +208,30 @@ enum Command {
         /// Evaluate every this many steps (0: only at the end).
         #[arg(long, default_value_t = 500)]
         eval_every: usize,
+        /// Sort only: learn from the compiled program `std::pointer::sort_pointers` (run with
+        /// candle) instead of the hand-written generator; values are `k / 2n` with repeats.
+        #[arg(long)]
+        distill: bool,
         /// Where to write the weights (safetensors).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+    },
+    /// Neural meets symbolic: `tessera ptr compare --n 10` checks that the compiled
+    /// `std::pointer::sort_pointers` points exactly where the pointer network's sort targets do.
+    Ptr {
+        /// What to do: `compare`.
+        action: String,
+        /// Input length.
+        #[arg(long)]
+        n: usize,
+        /// Random inputs to compare.
+        #[arg(long, default_value_t = 1000)]
+        samples: usize,
+        /// Allow repeated keys (stable order) instead of distinct keys.
+        #[arg(long)]
+        repeats: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Evaluate a trained pointer network: sequence accuracy (and hull area coverage).
     Eval {
@@ -738,6 +759,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             hidden,
             n_max,
             eval_every,
+            distill,
             output,
         } => {
             if what != "ptrnet" {
@@ -772,14 +794,29 @@ fn run(cli: Cli) -> Result<(), Error> {
                 lr,
                 clip: 2.0,
                 seed: ptr.seed,
+                quantize: distill.then_some(2 * ptr.n),
             };
+            if distill && (task != tessera_engine::ptrnet::Task::Sort || n_max != ptr.n) {
+                return Err(Error::usage(
+                    "`--distill` trains sort at one length (no --n-max)",
+                ));
+            }
             let bar = indicatif::ProgressBar::new(steps as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             let start = std::time::Instant::now();
-            let net = tessera_engine::ptrnet::train(&cfg, steps, eval_every, |p| {
+            let program = if distill {
+                Some(tessera::ptr::SortProgram::new(2 * ptr.n, ptr.n)?)
+            } else {
+                None
+            };
+            let mut teacher = |batch: &[tessera_engine::ptrnet::Example]| {
+                let p = program.as_ref().ok_or("no program")?;
+                p.pointers(batch).map_err(|e| e.to_string())
+            };
+            let progress = |p: &tessera_engine::ptrnet::Progress| {
                 bar.set_position(p.step as u64);
                 bar.set_message(format!("loss {:.4}", p.loss));
                 if let Some(m) = &p.eval {
@@ -801,8 +838,19 @@ fn run(cli: Cli) -> Result<(), Error> {
                         bar.println(line);
                     }
                 }
-            })
-            .map_err(|e| Error::program(format!("training failed: {e}")))?;
+            };
+            let trained = if distill {
+                tessera_engine::ptrnet::train_distilled(
+                    &cfg,
+                    steps,
+                    eval_every,
+                    &mut teacher,
+                    progress,
+                )
+            } else {
+                tessera_engine::ptrnet::train(&cfg, steps, eval_every, progress)
+            };
+            let net = trained.map_err(|e| Error::program(format!("training failed: {e}")))?;
             bar.finish_and_clear();
             net.save(&output).map_err(|e| Error::usage(e.to_string()))?;
             out_line!(
@@ -857,6 +905,40 @@ fn run(cli: Cli) -> Result<(), Error> {
                     100.0 * c
                 ))
             );
+            Ok(())
+        }
+        Command::Ptr {
+            action,
+            n,
+            samples,
+            repeats,
+            seed,
+        } => {
+            if action != "compare" {
+                return Err(Error::usage(format!(
+                    "unknown action `{action}` (available: compare)"
+                )));
+            }
+            if !(2..=64).contains(&n) {
+                return Err(Error::usage("`--n` must be between 2 and 64"));
+            }
+            let c = tessera::ptr::compare(n, samples.clamp(1, 100_000), !repeats, seed)?;
+            out_line!(
+                "compiled std::pointer::sort_pointers vs pointer-network sort targets, n = {}, {} keys: {}/{} identical pointer rows",
+                c.n,
+                if c.distinct_keys {
+                    "distinct"
+                } else {
+                    "repeated"
+                },
+                c.agreed,
+                c.compared
+            );
+            if c.agreed != c.compared {
+                return Err(Error::program(
+                    "the compiled pointers disagree with the targets",
+                ));
+            }
             Ok(())
         }
         Command::Synth {

@@ -16,6 +16,14 @@ use std::path::Path;
 
 type R<T> = candle_core::Result<T>;
 
+/// The public API's result: candle's errors become `EngineError::Candle` (candle types stay
+/// inside the engine).
+pub type PtrResult<T> = Result<T, crate::EngineError>;
+
+fn ee(e: candle_core::Error) -> crate::EngineError {
+    crate::EngineError::Candle(e.to_string())
+}
+
 fn msg(m: impl Into<String>) -> candle_core::Error {
     candle_core::Error::Msg(m.into())
 }
@@ -93,6 +101,14 @@ pub struct Example {
     pub x: Vec<f32>,
     pub n: usize,
     pub target: Vec<usize>,
+}
+
+/// A sort example over the values `k / q`, `k` uniform in `0..q`.
+pub fn quantized_sort_example(n: usize, q: usize, rng: &mut Rng) -> Example {
+    let x: Vec<f32> = (0..n).map(|_| rng.below(q) as f32 / q as f32).collect();
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(a.cmp(&b)));
+    Example { x, n, target: idx }
 }
 
 /// Seeded example generators.
@@ -177,6 +193,9 @@ pub struct Config {
     pub lr: f64,
     pub clip: f64,
     pub seed: u64,
+    /// Sort only: draw values `k / q` with `k` uniform in `0..q` (repeats allowed) instead of
+    /// uniform reals, so that a program over tokens `0..q` can label them.
+    pub quantize: Option<usize>,
 }
 
 impl Config {
@@ -190,6 +209,7 @@ impl Config {
             lr: 1e-3,
             clip: 2.0,
             seed: 1,
+            quantize: None,
         }
     }
 }
@@ -215,7 +235,11 @@ struct Adam {
 
 impl PtrNet {
     /// Fresh parameters, uniform in [-0.08, 0.08] as in the paper.
-    pub fn new(task: Task, hidden: usize, seed: u64) -> R<PtrNet> {
+    pub fn new(task: Task, hidden: usize, seed: u64) -> PtrResult<PtrNet> {
+        Self::create(task, hidden, seed).map_err(ee)
+    }
+
+    fn create(task: Task, hidden: usize, seed: u64) -> R<PtrNet> {
         let dev = Device::Cpu;
         let h = hidden;
         let d = task.dim();
@@ -420,7 +444,11 @@ impl PtrNet {
     }
 
     /// Greedy decoding with masking: the pointers of each example (END not included).
-    pub fn predict(&self, xs: &[&Example]) -> R<Vec<Vec<usize>>> {
+    pub fn predict(&self, xs: &[&Example]) -> PtrResult<Vec<Vec<usize>>> {
+        self.decode(xs).map_err(ee)
+    }
+
+    fn decode(&self, xs: &[&Example]) -> R<Vec<Vec<usize>>> {
         let b = xs.len();
         let (emb, keys, mut h, mut c, _) = self.encode(xs)?;
         let m = keys.dim(1)?;
@@ -527,7 +555,11 @@ impl PtrNet {
     }
 
     /// Saves the parameters (and the task and width) as safetensors, atomically.
-    pub fn save(&self, path: &Path) -> R<()> {
+    pub fn save(&self, path: &Path) -> PtrResult<()> {
+        self.write(path).map_err(ee)
+    }
+
+    fn write(&self, path: &Path) -> R<()> {
         let mut map: HashMap<String, Tensor> = self
             .params
             .iter()
@@ -545,7 +577,11 @@ impl PtrNet {
     }
 
     /// Loads saved parameters, checking every tensor's presence, shape and finiteness.
-    pub fn load(path: &Path) -> R<PtrNet> {
+    pub fn load(path: &Path) -> PtrResult<PtrNet> {
+        Self::read(path).map_err(ee)
+    }
+
+    fn read(path: &Path) -> R<PtrNet> {
         let map = candle_core::safetensors::load(path, &Device::Cpu)
             .map_err(|e| msg(format!("cannot load {}: {e}", path.display())))?;
         let meta = map
@@ -566,7 +602,7 @@ impl PtrNet {
             }
             _ => return Err(msg("bad `meta` tensor")),
         };
-        let mut net = PtrNet::new(task, hidden, 0)?;
+        let mut net = PtrNet::create(task, hidden, 0)?;
         for (name, var) in &net.params {
             let t = map
                 .get(name)
@@ -604,14 +640,40 @@ pub struct Metrics {
 }
 
 /// Evaluates on `count` fresh seeded examples of length `n`.
-pub fn evaluate(net: &PtrNet, n: usize, count: usize, seed: u64) -> R<Metrics> {
+pub fn evaluate(net: &PtrNet, n: usize, count: usize, seed: u64) -> PtrResult<Metrics> {
+    evaluate_with(net, n, count, seed, None)
+}
+
+/// [`evaluate`], on quantized sort examples (values `k / q`) when `quantize` is set.
+pub fn evaluate_with(
+    net: &PtrNet,
+    n: usize,
+    count: usize,
+    seed: u64,
+    quantize: Option<usize>,
+) -> PtrResult<Metrics> {
+    eval_inner(net, n, count, seed, quantize).map_err(ee)
+}
+
+fn eval_inner(
+    net: &PtrNet,
+    n: usize,
+    count: usize,
+    seed: u64,
+    quantize: Option<usize>,
+) -> R<Metrics> {
     let mut rng = Rng::new(seed);
-    let exs: Vec<Example> = (0..count).map(|_| example(net.task, n, &mut rng)).collect();
+    let exs: Vec<Example> = (0..count)
+        .map(|_| match (net.task, quantize) {
+            (Task::Sort, Some(q)) => quantized_sort_example(n, q, &mut rng),
+            _ => example(net.task, n, &mut rng),
+        })
+        .collect();
     let mut right = 0usize;
     let mut cov = 0f64;
     for chunk in exs.chunks(256) {
         let refs: Vec<&Example> = chunk.iter().collect();
-        let preds = net.predict(&refs)?;
+        let preds = net.decode(&refs)?;
         for (e, p) in chunk.iter().zip(&preds) {
             let want: Vec<usize> = e.target.iter().copied().filter(|&t| t < e.n).collect();
             right += (*p == want) as usize;
@@ -672,9 +734,26 @@ pub fn train(
     steps: usize,
     eval_every: usize,
     mut progress: impl FnMut(&Progress),
-) -> R<PtrNet> {
+) -> PtrResult<PtrNet> {
     let net = PtrNet::new(cfg.task, cfg.hidden, cfg.seed)?;
     train_more(&net, cfg, steps, eval_every, &mut progress)?;
+    Ok(net)
+}
+
+/// Where training targets come from: the task's own generator, or a teacher that labels each
+/// batch (a compiled Tessera program, for distillation).
+pub type Teacher<'a> = &'a mut dyn FnMut(&[Example]) -> Result<Vec<Vec<usize>>, String>;
+
+/// Trains a fresh network on targets given by `teacher` (inputs from the task's generator).
+pub fn train_distilled(
+    cfg: &Config,
+    steps: usize,
+    eval_every: usize,
+    teacher: Teacher,
+    mut progress: impl FnMut(&Progress),
+) -> PtrResult<PtrNet> {
+    let net = PtrNet::new(cfg.task, cfg.hidden, cfg.seed)?;
+    run_training(&net, cfg, steps, eval_every, Some(teacher), &mut progress).map_err(ee)?;
     Ok(net)
 }
 
@@ -685,18 +764,46 @@ pub fn train_more(
     steps: usize,
     eval_every: usize,
     progress: &mut impl FnMut(&Progress),
+) -> PtrResult<()> {
+    run_training(net, cfg, steps, eval_every, None, progress).map_err(ee)
+}
+
+fn run_training(
+    net: &PtrNet,
+    cfg: &Config,
+    steps: usize,
+    eval_every: usize,
+    mut teacher: Option<Teacher>,
+    progress: &mut impl FnMut(&Progress),
 ) -> R<()> {
     let mut opt = net.adam()?;
     let mut rng = Rng::new(cfg.seed.wrapping_mul(31).wrapping_add(7));
     for s in 1..=steps {
         let n = cfg.n_min + rng.below(cfg.n_max - cfg.n_min + 1);
-        let batch: Vec<Example> = (0..cfg.batch)
-            .map(|_| example(cfg.task, n, &mut rng))
+        let mut batch: Vec<Example> = (0..cfg.batch)
+            .map(|_| match (cfg.task, cfg.quantize) {
+                (Task::Sort, Some(q)) => quantized_sort_example(n, q, &mut rng),
+                _ => example(cfg.task, n, &mut rng),
+            })
             .collect();
+        if let Some(t) = teacher.as_mut() {
+            let labels = t(&batch).map_err(msg)?;
+            if labels.len() != batch.len() {
+                return Err(msg("the teacher labelled a different number of examples"));
+            }
+            for (e, l) in batch.iter_mut().zip(labels) {
+                if l.len() != e.target.len() || l.iter().any(|&p| p > e.n) {
+                    return Err(msg("the teacher gave pointers that do not fit the example"));
+                }
+                e.target = l;
+            }
+        }
         let refs: Vec<&Example> = batch.iter().collect();
-        let loss = net.step(&mut opt, &refs, cfg.lr, cfg.clip)?;
+        // Linear decay to a tenth of the rate by the last step.
+        let lr = cfg.lr * (1.0 - 0.9 * (s - 1) as f64 / steps.max(1) as f64);
+        let loss = net.step(&mut opt, &refs, lr, cfg.clip)?;
         let eval = if eval_every > 0 && (s % eval_every == 0 || s == steps) {
-            Some(evaluate(net, cfg.n_min, 256, 0xE7A1)?)
+            Some(eval_inner(net, cfg.n_min, 256, 0xE7A1, cfg.quantize)?)
         } else {
             None
         };

@@ -95,3 +95,109 @@ fn pointer_functions_compile_exactly() {
         }
     }
 }
+
+fn tessera(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("the tessera binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The CI smoke test of the issue: a short seeded sort training beats chance by far, the
+/// weights round-trip, and a damaged file is refused. Plus `ptr compare`.
+#[test]
+fn ptrnet_train_eval_compare_on_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("tessera-ptr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let w = dir.join("sort5.safetensors");
+    let ws = w.to_str().expect("utf-8");
+    let (code, out, err) = tessera(&[
+        "train",
+        "ptrnet",
+        "--task",
+        "sort",
+        "--n",
+        "5",
+        "--steps",
+        "150",
+        "--batch",
+        "64",
+        "--hidden",
+        "32",
+        "--lr",
+        "0.003",
+        "--eval-every",
+        "0",
+        "--seed",
+        "3",
+        "-o",
+        ws,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("150 steps"), "{out}");
+    let (code, out, err) = tessera(&[
+        "eval",
+        "ptrnet",
+        "--task",
+        "sort",
+        "--n",
+        "5",
+        "-w",
+        ws,
+        "--samples",
+        "500",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let acc: f64 = out
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|r| r.split('%').next())
+        .and_then(|x| x.parse().ok())
+        .expect("an accuracy");
+    // Chance is 1/120 (0.8%).
+    assert!(acc > 20.0, "{out}");
+    // Same weights, same predictions: evaluating twice prints the same line.
+    let (_, again, _) = tessera(&[
+        "eval",
+        "ptrnet",
+        "--task",
+        "sort",
+        "--n",
+        "5",
+        "-w",
+        ws,
+        "--samples",
+        "500",
+    ]);
+    assert_eq!(out, again);
+    let (code, _, err) = tessera(&["eval", "ptrnet", "--task", "hull", "--n", "5", "-w", ws]);
+    assert_eq!(code, 2, "{err}");
+    let bad = dir.join("bad.safetensors");
+    let mut bytes = std::fs::read(&w).expect("weights");
+    let cut = bytes.len() / 2;
+    bytes.truncate(cut);
+    std::fs::write(&bad, bytes).expect("write");
+    let (code, _, err) = tessera(&[
+        "eval",
+        "ptrnet",
+        "--task",
+        "sort",
+        "--n",
+        "5",
+        "-w",
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot load the pointer network"), "{err}");
+    let (code, out, err) = tessera(&["ptr", "compare", "--n", "8", "--samples", "300"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("300/300 identical"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
