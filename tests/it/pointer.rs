@@ -196,6 +196,14 @@ fn ptrnet_train_eval_compare_on_the_command_line() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot load the pointer network"), "{err}");
+    // Distillation: the compiled program labels the batches.
+    let d = dir.join("distilled.safetensors");
+    let (code, out, err) = tessera(&[
+        "train", "ptrnet", "--task", "sort", "--n", "5", "--distill", "--steps", "60", "--batch", "32", "--hidden", "16",
+        "--eval-every", "0", "-o", d.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("60 steps"), "{out}");
     let (code, out, err) = tessera(&["ptr", "compare", "--n", "8", "--samples", "300"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("300/300 identical"), "{out}");
