@@ -199,8 +199,23 @@ fn ptrnet_train_eval_compare_on_the_command_line() {
     // Distillation: the compiled program labels the batches.
     let d = dir.join("distilled.safetensors");
     let (code, out, err) = tessera(&[
-        "train", "ptrnet", "--task", "sort", "--n", "5", "--distill", "--steps", "60", "--batch", "32", "--hidden", "16",
-        "--eval-every", "0", "-o", d.to_str().expect("utf-8"),
+        "train",
+        "ptrnet",
+        "--task",
+        "sort",
+        "--n",
+        "5",
+        "--distill",
+        "--steps",
+        "60",
+        "--batch",
+        "32",
+        "--hidden",
+        "16",
+        "--eval-every",
+        "0",
+        "-o",
+        d.to_str().expect("utf-8"),
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("60 steps"), "{out}");
