@@ -212,6 +212,9 @@ enum Command {
         /// candle) instead of the hand-written generator; values are `k / 2n` with repeats.
         #[arg(long)]
         distill: bool,
+        /// Continue from these weights (same task and width) instead of fresh ones.
+        #[arg(long, value_name = "WEIGHTS")]
+        resume: Option<PathBuf>,
         /// Where to write the weights (safetensors).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
@@ -245,6 +248,10 @@ enum Command {
         /// Test examples.
         #[arg(long, default_value_t = 1000)]
         samples: usize,
+        /// TSP: also decode by beam search over valid tours of this width and report the
+        /// shortest tour among the beams.
+        #[arg(long, default_value_t = 1)]
+        beam: usize,
     },
     /// Optimise a circuit (AIGER, BLIF, BENCH, .truth or Verilog; format by extension), prove
     /// the result equivalent to the input, and write it. Prints ANDs and levels before and after.
@@ -294,7 +301,7 @@ enum Command {
 /// The pointer-network task.
 #[derive(clap::Args)]
 struct PtrArgs {
-    /// sort or hull.
+    /// sort, hull or tsp.
     #[arg(long)]
     task: String,
     /// Input length.
@@ -308,7 +315,10 @@ struct PtrArgs {
 impl PtrArgs {
     fn task(&self) -> Result<tessera_engine::ptrnet::Task, Error> {
         let t = tessera_engine::ptrnet::Task::parse(&self.task).ok_or_else(|| {
-            Error::usage(format!("unknown task `{}` (tasks: sort, hull)", self.task))
+            Error::usage(format!(
+                "unknown task `{}` (tasks: sort, hull, tsp)",
+                self.task
+            ))
         })?;
         if !(2..=MAX_PTR_N).contains(&self.n) {
             return Err(Error::usage(format!(
@@ -760,6 +770,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             n_max,
             eval_every,
             distill,
+            resume,
             output,
         } => {
             if what != "ptrnet" {
@@ -839,7 +850,21 @@ fn run(cli: Cli) -> Result<(), Error> {
                     }
                 }
             };
-            let trained = if distill {
+            let trained = if let Some(w) = &resume {
+                let net = tessera_engine::ptrnet::PtrNet::load(w)
+                    .map_err(|e| Error::program(format!("cannot load the pointer network: {e}")))?;
+                if net.task != task || net.hidden != hidden {
+                    return Err(Error::usage(format!(
+                        "`--resume` weights are {} with width {}, not {} with width {hidden}",
+                        net.task.name(),
+                        net.hidden,
+                        task.name()
+                    )));
+                }
+                let mut progress = progress;
+                tessera_engine::ptrnet::train_more(&net, &cfg, steps, eval_every, &mut progress)
+                    .map(|()| net)
+            } else if distill {
                 tessera_engine::ptrnet::train_distilled(
                     &cfg,
                     steps,
@@ -870,6 +895,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             ptr,
             weights,
             samples,
+            beam,
         } => {
             if what != "ptrnet" {
                 return Err(Error::usage(format!(
@@ -887,13 +913,28 @@ fn run(cli: Cli) -> Result<(), Error> {
                 )));
             }
             let samples = samples.clamp(1, 1_000_000);
-            let m = tessera_engine::ptrnet::evaluate(
+            let beam = beam.clamp(1, 64);
+            let m = tessera_engine::ptrnet::evaluate_beam(
                 &net,
                 ptr.n,
                 samples,
                 ptr.seed.wrapping_add(1_000_003),
+                beam,
             )
             .map_err(|e| Error::program(format!("evaluation failed: {e}")))?;
+            if let Some(t) = &m.tour {
+                out_line!(
+                    "tsp n={}: mean tour length {:.4} greedy{}, optimal {:.4} (Held–Karp), on {} examples",
+                    ptr.n,
+                    t.greedy,
+                    t.beam.map_or(String::new(), |(w, l)| format!(
+                        ", {l:.4} with beam search (width {w}, shortest of the beams)"
+                    )),
+                    t.optimal,
+                    m.examples
+                );
+                return Ok(());
+            }
             out_line!(
                 "{} n={}: sequence accuracy {:.2}% on {} examples{}",
                 task.name(),

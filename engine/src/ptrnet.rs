@@ -60,6 +60,9 @@ pub enum Task {
     /// Points in the unit square: the convex hull, counter-clockwise from the hull vertex of
     /// lowest index, then END.
     Hull,
+    /// Points in the unit square: the shortest closed tour (exact, Held–Karp, for n ≤ 12),
+    /// starting at point 0, in the direction whose second point has the lower index.
+    Tsp,
 }
 
 impl Task {
@@ -67,6 +70,7 @@ impl Task {
         match s {
             "sort" => Some(Task::Sort),
             "hull" => Some(Task::Hull),
+            "tsp" => Some(Task::Tsp),
             _ => None,
         }
     }
@@ -74,13 +78,14 @@ impl Task {
         match self {
             Task::Sort => "sort",
             Task::Hull => "hull",
+            Task::Tsp => "tsp",
         }
     }
     /// Features per input element.
     pub fn dim(self) -> usize {
         match self {
             Task::Sort => 1,
-            Task::Hull => 2,
+            Task::Hull | Task::Tsp => 2,
         }
     }
     fn has_end(self) -> bool {
@@ -90,6 +95,7 @@ impl Task {
         match self {
             Task::Sort => 0.0,
             Task::Hull => 1.0,
+            Task::Tsp => 2.0,
         }
     }
 }
@@ -126,7 +132,91 @@ pub fn example(task: Task, n: usize, rng: &mut Rng) -> Example {
             target.push(n);
             Example { x, n, target }
         }
+        Task::Tsp => {
+            let x: Vec<f32> = (0..2 * n).map(|_| rng.unit()).collect();
+            let target = held_karp(&x, n);
+            Example { x, n, target }
+        }
     }
+}
+
+/// The largest TSP instance labelled exactly.
+pub const MAX_TSP_N: usize = 12;
+
+fn dist(x: &[f32], a: usize, b: usize) -> f64 {
+    let (dx, dy) = (
+        x[2 * a] as f64 - x[2 * b] as f64,
+        x[2 * a + 1] as f64 - x[2 * b + 1] as f64,
+    );
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// The length of the closed tour through `order`.
+pub fn tour_length(x: &[f32], order: &[usize]) -> f64 {
+    (0..order.len())
+        .map(|k| dist(x, order[k], order[(k + 1) % order.len()]))
+        .sum()
+}
+
+/// The optimal closed tour (Held–Karp dynamic programming; `n` at most [`MAX_TSP_N`]), from
+/// point 0, oriented so that the second point has a lower index than the last.
+pub fn held_karp(x: &[f32], n: usize) -> Vec<usize> {
+    if n <= 3 {
+        return (0..n).collect();
+    }
+    let n = n.min(MAX_TSP_N);
+    let full = 1usize << (n - 1);
+    // cost[mask][j]: shortest path from 0 through the set `mask` (of points 1..n, bit j-1),
+    // ending at j (in mask).
+    let mut cost = vec![f64::INFINITY; full * n];
+    let mut prev = vec![usize::MAX; full * n];
+    for j in 1..n {
+        cost[(1 << (j - 1)) * n + j] = dist(x, 0, j);
+    }
+    for mask in 1..full {
+        for j in 1..n {
+            if mask >> (j - 1) & 1 == 0 {
+                continue;
+            }
+            let c = cost[mask * n + j];
+            if !c.is_finite() {
+                continue;
+            }
+            for k in 1..n {
+                if mask >> (k - 1) & 1 == 1 {
+                    continue;
+                }
+                let m2 = mask | 1 << (k - 1);
+                let nc = c + dist(x, j, k);
+                if nc < cost[m2 * n + k] {
+                    cost[m2 * n + k] = nc;
+                    prev[m2 * n + k] = j;
+                }
+            }
+        }
+    }
+    let last_mask = full - 1;
+    let mut best = (f64::INFINITY, 1);
+    for j in 1..n {
+        let c = cost[last_mask * n + j] + dist(x, j, 0);
+        if c < best.0 {
+            best = (c, j);
+        }
+    }
+    let mut tour = Vec::with_capacity(n);
+    let (mut mask, mut j) = (last_mask, best.1);
+    while j != usize::MAX && j != 0 {
+        tour.push(j);
+        let p = prev[mask * n + j];
+        mask &= !(1 << (j - 1));
+        j = p;
+    }
+    tour.push(0);
+    tour.reverse();
+    if tour.len() > 2 && tour[1] > tour[tour.len() - 1] {
+        tour[1..].reverse();
+    }
+    tour
 }
 
 /// The convex hull of `n` points (`x[2i], x[2i+1]`), counter-clockwise, starting from the hull
@@ -492,6 +582,63 @@ impl PtrNet {
         Ok(out)
     }
 
+    /// Beam search over valid tours (each position once) for one example: the `width` most
+    /// probable complete pointer sequences.
+    fn beam(&self, e: &Example, width: usize) -> R<Vec<Vec<usize>>> {
+        let (emb, keys, h0, c0, _) = self.encode(&[e])?;
+        let n = e.n;
+        let hid = self.hidden;
+        let off = self.offset();
+        let m = keys.dim(1)?;
+        // Beams: (log-prob, pointers); states as rows of (h, c).
+        let mut beams: Vec<(f64, Vec<usize>)> = vec![(0.0, Vec::new())];
+        let mut h = h0;
+        let mut c = c0;
+        let mut input = self.p("start")?.contiguous()?;
+        for _ in 0..n {
+            let k = beams.len();
+            let keys_k = keys.broadcast_as((k, m, hid))?.contiguous()?;
+            let (h2, c2) = self.lstm(&input, &h, &c, "dec")?;
+            let logits = self.attend(&keys_k, &h2)?.to_vec2::<f32>()?;
+            let mut cands: Vec<(f64, usize, usize)> = Vec::new();
+            for (b, (lp, ptrs)) in beams.iter().enumerate() {
+                let row = &logits[b];
+                let allowed: Vec<usize> = (off..m).filter(|j| !ptrs.contains(&(j - off))).collect();
+                let mx = allowed
+                    .iter()
+                    .map(|&j| row[j] as f64)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let lse = mx
+                    + allowed
+                        .iter()
+                        .map(|&j| (row[j] as f64 - mx).exp())
+                        .sum::<f64>()
+                        .ln();
+                for &j in &allowed {
+                    cands.push((lp + row[j] as f64 - lse, b, j));
+                }
+            }
+            cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            cands.truncate(width);
+            let parents: Vec<u32> = cands.iter().map(|c| c.1 as u32).collect();
+            let idx = Tensor::from_vec(parents, cands.len(), &self.dev)?;
+            h = h2.index_select(&idx, 0)?;
+            c = c2.index_select(&idx, 0)?;
+            beams = cands
+                .iter()
+                .map(|&(lp, b, j)| {
+                    let mut p = beams[b].1.clone();
+                    p.push(j - off);
+                    (lp, p)
+                })
+                .collect();
+            let ptrs: Vec<usize> = cands.iter().map(|c| c.2).collect();
+            let emb_k = emb.broadcast_as((ptrs.len(), n, hid))?.contiguous()?;
+            input = self.next_input(&emb_k, &ptrs)?;
+        }
+        Ok(beams.into_iter().map(|(_, p)| p).collect())
+    }
+
     fn vars(&self) -> Vec<&Var> {
         self.params.iter().map(|(_, v)| v).collect()
     }
@@ -595,6 +742,8 @@ impl PtrNet {
                     Task::Sort
                 } else if *t == 1.0 {
                     Task::Hull
+                } else if *t == 2.0 {
+                    Task::Tsp
                 } else {
                     return Err(msg(format!("unknown task id {t}")));
                 };
@@ -637,11 +786,33 @@ pub struct Metrics {
     pub accuracy: f64,
     /// Hull: the mean of (predicted polygon area / true hull area), 0 for invalid outputs.
     pub coverage: Option<f64>,
+    /// TSP: the mean tour length of the predictions (greedy, and the shortest tour among the
+    /// beams when beam search is on) and of the optimal tours.
+    pub tour: Option<TourLengths>,
+}
+
+/// Mean tour lengths of a TSP evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TourLengths {
+    pub greedy: f64,
+    pub beam: Option<(usize, f64)>,
+    pub optimal: f64,
 }
 
 /// Evaluates on `count` fresh seeded examples of length `n`.
 pub fn evaluate(net: &PtrNet, n: usize, count: usize, seed: u64) -> PtrResult<Metrics> {
     evaluate_with(net, n, count, seed, None)
+}
+
+/// [`evaluate`] with TSP beam search of `beam` tours (1: greedy only).
+pub fn evaluate_beam(
+    net: &PtrNet,
+    n: usize,
+    count: usize,
+    seed: u64,
+    beam: usize,
+) -> PtrResult<Metrics> {
+    eval_inner(net, n, count, seed, None, beam).map_err(ee)
 }
 
 /// [`evaluate`], on quantized sort examples (values `k / q`) when `quantize` is set.
@@ -652,7 +823,7 @@ pub fn evaluate_with(
     seed: u64,
     quantize: Option<usize>,
 ) -> PtrResult<Metrics> {
-    eval_inner(net, n, count, seed, quantize).map_err(ee)
+    eval_inner(net, n, count, seed, quantize, 1).map_err(ee)
 }
 
 fn eval_inner(
@@ -661,7 +832,13 @@ fn eval_inner(
     count: usize,
     seed: u64,
     quantize: Option<usize>,
+    beam: usize,
 ) -> R<Metrics> {
+    if net.task == Task::Tsp && n > MAX_TSP_N {
+        return Err(msg(format!(
+            "TSP labels are exact (Held–Karp) only up to n = {MAX_TSP_N}"
+        )));
+    }
     let mut rng = Rng::new(seed);
     let exs: Vec<Example> = (0..count)
         .map(|_| match (net.task, quantize) {
@@ -688,10 +865,38 @@ fn eval_inner(
             }
         }
     }
+    let tour = if net.task == Task::Tsp {
+        let mut t = TourLengths::default();
+        let mut beam_sum = 0f64;
+        for chunk in exs.chunks(256) {
+            let refs: Vec<&Example> = chunk.iter().collect();
+            let preds = net.decode(&refs)?;
+            for (e, p) in chunk.iter().zip(&preds) {
+                t.greedy += tour_length(&e.x, p);
+                t.optimal += tour_length(&e.x, &e.target);
+                if beam > 1 {
+                    let beams = net.beam(e, beam)?;
+                    let best = beams
+                        .iter()
+                        .map(|b| tour_length(&e.x, b))
+                        .fold(f64::INFINITY, f64::min);
+                    beam_sum += best;
+                }
+            }
+        }
+        let c = count.max(1) as f64;
+        t.greedy /= c;
+        t.optimal /= c;
+        t.beam = (beam > 1).then(|| (beam, beam_sum / c));
+        Some(t)
+    } else {
+        None
+    };
     Ok(Metrics {
         examples: count,
         accuracy: right as f64 / count.max(1) as f64,
         coverage: (net.task == Task::Hull).then(|| cov / count.max(1) as f64),
+        tour,
     })
 }
 
@@ -776,6 +981,11 @@ fn run_training(
     mut teacher: Option<Teacher>,
     progress: &mut impl FnMut(&Progress),
 ) -> R<()> {
+    if net.task == Task::Tsp && cfg.n_max > MAX_TSP_N {
+        return Err(msg(format!(
+            "TSP labels are exact (Held–Karp) only up to n = {MAX_TSP_N}"
+        )));
+    }
     let mut opt = net.adam()?;
     let mut rng = Rng::new(cfg.seed.wrapping_mul(31).wrapping_add(7));
     for s in 1..=steps {
@@ -803,7 +1013,7 @@ fn run_training(
         let lr = cfg.lr * (1.0 - 0.9 * (s - 1) as f64 / steps.max(1) as f64);
         let loss = net.step(&mut opt, &refs, lr, cfg.clip)?;
         let eval = if eval_every > 0 && (s % eval_every == 0 || s == steps) {
-            Some(eval_inner(net, cfg.n_min, 256, 0xE7A1, cfg.quantize)?)
+            Some(eval_inner(net, cfg.n_min, 256, 0xE7A1, cfg.quantize, 1)?)
         } else {
             None
         };
@@ -827,6 +1037,57 @@ mod tests {
         assert_eq!(convex_hull(&x, 5), vec![1, 2, 3, 4]);
         assert!((polygon_area(&x, &[1, 2, 3, 4]) - 1.0).abs() < 1e-9);
         assert!(self_intersects(&x, &[1, 3, 2, 4]));
+    }
+
+    #[test]
+    fn held_karp_is_optimal_on_small_instances() {
+        let mut rng = Rng::new(4);
+        for n in 4..=7 {
+            let x: Vec<f32> = (0..2 * n).map(|_| rng.unit()).collect();
+            let hk = held_karp(&x, n);
+            let mut sorted = hk.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+            assert_eq!(hk[0], 0);
+            // Brute force over permutations of 1..n.
+            let mut best = f64::INFINITY;
+            let mut perm: Vec<usize> = (1..n).collect();
+            permute(&mut perm, 0, &mut |p| {
+                let mut t = vec![0];
+                t.extend_from_slice(p);
+                best = best.min(tour_length(&x, &t));
+            });
+            assert!((tour_length(&x, &hk) - best).abs() < 1e-9, "n={n}");
+        }
+    }
+
+    fn permute(v: &mut Vec<usize>, k: usize, f: &mut impl FnMut(&[usize])) {
+        if k == v.len() {
+            f(v);
+            return;
+        }
+        for i in k..v.len() {
+            v.swap(k, i);
+            permute(v, k + 1, f);
+            v.swap(k, i);
+        }
+    }
+
+    #[test]
+    fn tsp_beam_gives_valid_tours() {
+        let net = PtrNet::new(Task::Tsp, 16, 1).unwrap();
+        let mut rng = Rng::new(2);
+        let e = example(Task::Tsp, 6, &mut rng);
+        let beams = net.beam(&e, 4).unwrap();
+        assert_eq!(beams.len(), 4);
+        for b in beams {
+            let mut s = b.clone();
+            s.sort_unstable();
+            assert_eq!(s, (0..6).collect::<Vec<_>>());
+        }
+        let m = evaluate_beam(&net, 6, 8, 1, 3).unwrap();
+        let t = m.tour.unwrap();
+        assert!(t.optimal <= t.greedy + 1e-9 && t.optimal <= t.beam.unwrap().1 + 1e-9);
     }
 
     #[test]

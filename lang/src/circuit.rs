@@ -274,9 +274,47 @@ impl TableFiles for NoTables {
     }
 }
 
+/// The most bit operations one elaboration may perform (a circuit that would need more is
+/// `LimitExceeded`, so that nested calls or wide products cannot make `check` or `run` hang).
+pub const MAX_GATES: u64 = 10_000_000;
+/// The largest product `a * b` (in partial-product bits, wa · wb).
+pub const MAX_PRODUCT: usize = 1 << 20;
+
+/// An algebra that counts its operations.
+struct Counted<'a, A: BitAlgebra> {
+    inner: &'a mut A,
+    ops: u64,
+}
+
+impl<A: BitAlgebra> BitAlgebra for Counted<'_, A> {
+    type B = A::B;
+    fn constant(&mut self, v: bool) -> A::B {
+        self.inner.constant(v)
+    }
+    fn and(&mut self, a: &A::B, b: &A::B) -> A::B {
+        self.ops += 1;
+        self.inner.and(a, b)
+    }
+    fn not(&mut self, a: &A::B) -> A::B {
+        self.inner.not(a)
+    }
+    fn or(&mut self, a: &A::B, b: &A::B) -> A::B {
+        self.ops += 1;
+        self.inner.or(a, b)
+    }
+    fn xor(&mut self, a: &A::B, b: &A::B) -> A::B {
+        self.ops += 3;
+        self.inner.xor(a, b)
+    }
+    fn mux(&mut self, s: &A::B, t: &A::B, e: &A::B) -> A::B {
+        self.ops += 3;
+        self.inner.mux(s, t, e)
+    }
+}
+
 struct Elab<'a, A: BitAlgebra> {
     program: &'a Program,
-    alg: &'a mut A,
+    alg: Counted<'a, A>,
     tables: &'a dyn TableFiles,
     stack: Vec<DefId>,
 }
@@ -292,7 +330,7 @@ pub fn elaborate<A: BitAlgebra>(
 ) -> R<Vec<A::B>> {
     let mut e = Elab {
         program,
-        alg,
+        alg: Counted { inner: alg, ops: 0 },
         tables,
         stack: Vec::new(),
     };
@@ -550,6 +588,13 @@ impl<A: BitAlgebra> Elab<'_, A> {
 
     fn expr(&mut self, e: &Expr, env: &mut Vec<(String, CVal<A::B>)>) -> R<CVal<A::B>> {
         let span = e.span;
+        if self.alg.ops > MAX_GATES {
+            return err(
+                "LimitExceeded",
+                span,
+                format!("the circuit needs more than {MAX_GATES} gates to build"),
+            );
+        }
         match &e.kind {
             ExprKind::Int(i) => Ok(CVal::Int(*i)),
             ExprKind::Bool(b) => Ok(CVal::Bits(vec![self.alg.constant(*b)])),
@@ -976,9 +1021,17 @@ impl<A: BitAlgebra> Elab<'_, A> {
                     self.shift_const(&a, k, op == BinOp::Shl)
                 }
                 CVal::Bits(s) => {
+                    // Shift-amount bits worth the width or more only zero the result.
+                    let w = a.len();
+                    let stages = s.len().min(usize::BITS as usize - 1);
+                    let useful = (0..stages).take_while(|&i| (1usize << i) < w).count();
+                    let mut over = self.alg.constant(false);
+                    for bit in &s[useful..] {
+                        over = self.alg.or(&over, bit);
+                    }
                     let mut cur = a;
-                    for (i, bit) in s.iter().enumerate() {
-                        let k = 1usize.checked_shl(i as u32).unwrap_or(usize::MAX);
+                    for (i, bit) in s.iter().enumerate().take(useful) {
+                        let k = 1usize << i;
                         let shifted = self.shift_const(&cur, k, op == BinOp::Shl);
                         cur = cur
                             .iter()
@@ -986,7 +1039,8 @@ impl<A: BitAlgebra> Elab<'_, A> {
                             .map(|(o, n)| self.alg.mux(bit, n, o))
                             .collect();
                     }
-                    cur
+                    let zero = self.alg.constant(false);
+                    cur.iter().map(|b| self.alg.mux(&over, &zero, b)).collect()
                 }
             }));
         }
@@ -1006,6 +1060,15 @@ impl<A: BitAlgebra> Elab<'_, A> {
             BinOp::Sub => self.sub(&a, &b),
             BinOp::Mul => {
                 self.check_width(2 * w, span)?;
+                if w.saturating_mul(w) > MAX_PRODUCT {
+                    return err(
+                        "LimitExceeded",
+                        span,
+                        format!(
+                            "a {w} × {w}-bit product (at most {MAX_PRODUCT} partial-product bits)"
+                        ),
+                    );
+                }
                 self.mul(&a, &b)
             }
             BinOp::Eq | BinOp::Ne => {
