@@ -393,6 +393,22 @@ impl Session {
 }
 
 impl Session {
+    /// A `CompileError` (E0600) at `span`; size limits concern the whole model and have no
+    /// place in the source (the default span).
+    fn compile_error(&self, message: String, span: tessera_lang::span::Span, label: &str) -> Error {
+        let d = Diagnostic::error("E0600", "CompileError", message);
+        let d = if span == tessera_lang::span::Span::default() {
+            d
+        } else {
+            d.with_primary(span, label.to_string())
+        };
+        Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![d],
+            sources: self.program.sources.clone(),
+        }
+    }
+
     fn circuit_error(&self, e: tessera_lang::circuit::CircuitError) -> Error {
         Error {
             kind: ErrorKind::Program,
@@ -462,16 +478,7 @@ impl Session {
             tessera_compiler::to_circuit::circuit_item(&self.program, def, &circuit::DiskTables)
                 .map_err(|e| self.circuit_error(e))?;
         let raw_ands = raw.num_ands();
-        let mut aig = tessera_circuit::synth::run(&raw, tessera_circuit::synth::Effort::Default);
-        aig.copy_names(&raw);
-        let proof = match tessera_circuit::cec::cec(&raw, &aig)? {
-            tessera_circuit::cec::Verdict::Equivalent(m) => m.to_string(),
-            tessera_circuit::cec::Verdict::Different { output, .. } => {
-                return Err(Error::circuit_mismatch(format!(
-                    "internal error: synthesis changed output {output}"
-                )));
-            }
-        };
+        let (aig, proof) = synthesize_proved(&raw)?;
         let verified = if verify {
             // The interpreter's elaborator over 64-bit words runs 64 inputs at a time; the
             // circuit is simulated on the same words.
@@ -815,18 +822,7 @@ impl Session {
     ) -> Result<CompiledModel, Error> {
         let start = std::time::Instant::now();
         let compile_err = |message: String, span: tessera_lang::span::Span| {
-            let d = Diagnostic::error("E0600", "CompileError", message);
-            // Size limits concern the whole model: they have no place in the source.
-            let d = if span == tessera_lang::span::Span::default() {
-                d
-            } else {
-                d.with_primary(span, "cannot be compiled")
-            };
-            Error {
-                kind: ErrorKind::Program,
-                diagnostics: vec![d],
-                sources: self.program.sources.clone(),
-            }
+            self.compile_error(message, span, "cannot be compiled")
         };
         let ir = self.lower(entry, args, "cannot be compiled")?;
         let (opt, _) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
@@ -977,6 +973,18 @@ pub struct CircuitReport {
     pub program_errors: usize,
 }
 
+/// Synthesises `raw` (default effort, names kept) and proves the result equivalent to it.
+fn synthesize_proved(raw: &tessera_circuit::Aig) -> Result<(tessera_circuit::Aig, String), Error> {
+    let mut aig = tessera_circuit::synth::run(raw, tessera_circuit::synth::Effort::Default);
+    aig.copy_names(raw);
+    match tessera_circuit::cec::cec(raw, &aig)? {
+        tessera_circuit::cec::Verdict::Equivalent(m) => Ok((aig, m.to_string())),
+        tessera_circuit::cec::Verdict::Different { output, .. } => Err(Error::circuit_mismatch(
+            format!("internal error: synthesis changed output {output}"),
+        )),
+    }
+}
+
 /// Inputs with more than this many sequences are checked on a sample.
 const CIRCUIT_EXHAUSTIVE_LIMIT: usize = 200_000;
 
@@ -1002,17 +1010,7 @@ impl Session {
         verify: bool,
     ) -> Result<CompiledCircuit, Error> {
         let compile_err = |e: tessera_compiler::ir_to_graph::CompileError| {
-            let d = Diagnostic::error("E0600", "CompileError", e.message);
-            let d = if e.span == tessera_lang::span::Span::default() {
-                d
-            } else {
-                d.with_primary(e.span, "cannot be compiled to a circuit")
-            };
-            Error {
-                kind: ErrorKind::Program,
-                diagnostics: vec![d],
-                sources: self.program.sources.clone(),
-            }
+            self.compile_error(e.message, e.span, "cannot be compiled to a circuit")
         };
         let ir = self.lower(entry, args, "cannot be compiled")?;
         let (opt, _) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
@@ -1023,17 +1021,7 @@ impl Session {
                 .map_err(|_| compile_err(first))?,
         };
         let raw_ands = raw.aig.num_ands();
-        let mut aig =
-            tessera_circuit::synth::run(&raw.aig, tessera_circuit::synth::Effort::Default);
-        aig.copy_names(&raw.aig);
-        let proof = match tessera_circuit::cec::cec(&raw.aig, &aig)? {
-            tessera_circuit::cec::Verdict::Equivalent(m) => m.to_string(),
-            tessera_circuit::cec::Verdict::Different { output, .. } => {
-                return Err(Error::circuit_mismatch(format!(
-                    "internal error: synthesis changed output {output}"
-                )));
-            }
-        };
+        let (aig, proof) = synthesize_proved(&raw.aig)?;
         let circuit = tessera_compiler::to_circuit::CircuitModel { aig, ..raw };
         let verified = if verify {
             Some(self.check_circuit(entry, args, &circuit)?)

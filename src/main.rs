@@ -1293,6 +1293,55 @@ fn bench_circuits(
     Ok(())
 }
 
+/// Prints what `compile --target circuit` wrote: sizes, the synthesis proof, the check.
+fn report_circuit(
+    out: &std::path::Path,
+    aig: &circuit::Aig,
+    raw_ands: usize,
+    proof: &str,
+    verified: Option<&tessera::CircuitReport>,
+    sampled: &str,
+    json: bool,
+) {
+    let how = match verified {
+        Some(r) if r.exhaustive => {
+            format!("agrees with the interpreter on all {} inputs", r.compared)
+        }
+        Some(r) => format!(
+            "agrees with the interpreter on {} {sampled} inputs",
+            r.compared
+        ),
+        None => "not checked against the interpreter (--no-verify)".to_string(),
+    };
+    if json {
+        out_line!(
+            "{}",
+            serde_json::json!({
+                "ok": true,
+                "out": out.display().to_string(),
+                "inputs": aig.num_inputs(),
+                "outputs": aig.num_outputs(),
+                "ands": aig.num_ands(),
+                "ands_before_synthesis": raw_ands,
+                "levels": aig.levels(),
+                "verified": verified,
+                "synthesis_proof": proof,
+            })
+        );
+    } else {
+        out_line!(
+            "{}: {} inputs, {} outputs, {} ANDs ({} before synthesis, proved equivalent by {}), {} levels; {how}",
+            out.display(),
+            aig.num_inputs(),
+            aig.num_outputs(),
+            aig.num_ands(),
+            raw_ands,
+            proof,
+            aig.levels()
+        );
+    }
+}
+
 fn compile_circuit(
     session: &Session,
     entry: &str,
@@ -1305,85 +1354,29 @@ fn compile_circuit(
     if session.is_circuit(entry) {
         let c = session.compile_circuit_item(entry, !no_verify)?;
         circuit::io::write_file(out, &c.aig)?;
-        let how = match &c.verified {
-            Some(r) if r.exhaustive => {
-                format!("agrees with the interpreter on all {} inputs", r.compared)
-            }
-            Some(r) => format!(
-                "agrees with the interpreter on {} random inputs",
-                r.compared
-            ),
-            None => "not checked against the interpreter (--no-verify)".to_string(),
-        };
-        if json {
-            out_line!(
-                "{}",
-                serde_json::json!({
-                    "ok": true,
-                    "out": out.display().to_string(),
-                    "inputs": c.aig.num_inputs(),
-                    "outputs": c.aig.num_outputs(),
-                    "ands": c.aig.num_ands(),
-                    "ands_before_synthesis": c.raw_ands,
-                    "levels": c.aig.levels(),
-                    "verified": c.verified,
-                    "synthesis_proof": c.proof,
-                })
-            );
-        } else {
-            out_line!(
-                "{}: {} inputs, {} outputs, {} ANDs ({} before synthesis, proved equivalent by {}), {} levels; {how}",
-                out.display(),
-                c.aig.num_inputs(),
-                c.aig.num_outputs(),
-                c.aig.num_ands(),
-                c.raw_ands,
-                c.proof,
-                c.aig.levels()
-            );
-        }
+        report_circuit(
+            out,
+            &c.aig,
+            c.raw_ands,
+            &c.proof,
+            c.verified.as_ref(),
+            "random",
+            json,
+        );
         return Ok(());
     }
     let vocab = target.vocab()?;
     let args = parse_args(&target.args)?;
     let c = session.compile_circuit(entry, &vocab, target.max_len()?, &args, !no_verify)?;
     circuit::io::write_file(out, &c.circuit.aig)?;
-    let how = match &c.verified {
-        Some(r) if r.exhaustive => {
-            format!("agrees with the interpreter on all {} inputs", r.compared)
-        }
-        Some(r) => format!(
-            "agrees with the interpreter on {} sampled inputs",
-            r.compared
-        ),
-        None => "not checked against the interpreter (--no-verify)".to_string(),
-    };
-    if json {
-        out_line!(
-            "{}",
-            serde_json::json!({
-                "ok": true,
-                "out": out.display().to_string(),
-                "inputs": c.circuit.aig.num_inputs(),
-                "outputs": c.circuit.aig.num_outputs(),
-                "ands": c.circuit.aig.num_ands(),
-                "ands_before_synthesis": c.raw_ands,
-                "levels": c.circuit.aig.levels(),
-                "verified": c.verified.as_ref().map(|r| serde_json::json!({"exhaustive": r.exhaustive, "compared": r.compared})),
-                "synthesis_proof": c.proof,
-            })
-        );
-    } else {
-        out_line!(
-            "{}: {} inputs, {} outputs, {} ANDs ({} before synthesis, proved equivalent by {}), {} levels; {how}",
-            out.display(),
-            c.circuit.aig.num_inputs(),
-            c.circuit.aig.num_outputs(),
-            c.circuit.aig.num_ands(),
-            c.raw_ands,
-            c.proof,
-            c.circuit.aig.levels()
-        );
-    }
+    report_circuit(
+        out,
+        &c.circuit.aig,
+        c.raw_ands,
+        &c.proof,
+        c.verified.as_ref(),
+        "sampled",
+        json,
+    );
     Ok(())
 }

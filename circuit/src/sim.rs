@@ -7,16 +7,8 @@ use crate::tt::{Tt, words_for};
 /// The word of input `i` in the `w`-th word of the exhaustive enumeration (minterm `m` has
 /// input `i` = bit `i` of `m`).
 pub fn exhaustive_word(i: usize, w: usize) -> u64 {
-    const MASKS: [u64; 6] = [
-        0xAAAA_AAAA_AAAA_AAAA,
-        0xCCCC_CCCC_CCCC_CCCC,
-        0xF0F0_F0F0_F0F0_F0F0,
-        0xFF00_FF00_FF00_FF00,
-        0xFFFF_0000_FFFF_0000,
-        0xFFFF_FFFF_0000_0000,
-    ];
     if i < 6 {
-        MASKS[i]
+        crate::tt::VAR_MASKS[i]
     } else if w >> (i - 6) & 1 == 1 {
         !0
     } else {

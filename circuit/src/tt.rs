@@ -7,7 +7,8 @@
 /// The largest number of variables a truth table may have here.
 pub const MAX_VARS: usize = 16;
 
-const VAR_MASKS: [u64; 6] = [
+/// The truth tables of variables 0..6 over one word.
+pub(crate) const VAR_MASKS: [u64; 6] = [
     0xAAAA_AAAA_AAAA_AAAA,
     0xCCCC_CCCC_CCCC_CCCC,
     0xF0F0_F0F0_F0F0_F0F0,
