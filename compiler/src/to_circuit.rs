@@ -34,6 +34,8 @@ use tessera_lang::value::Val;
 
 /// The largest product of value-set sizes one map or selector may enumerate.
 pub const MAX_CIRCUIT_TABLE: usize = 200_000;
+/// The longest input a bit-blasted circuit takes (selectors are `max_len²` bits).
+pub const MAX_CIRCUIT_LEN: usize = 64;
 
 /// A program bit-blasted for one vocabulary and maximum length.
 #[derive(Clone, Debug)]
@@ -140,6 +142,14 @@ pub fn ir_to_circuit(ir: &Ir, vocab: &[Val], max_len: usize) -> Result<CircuitMo
             });
         }
     };
+    if max_len > MAX_CIRCUIT_LEN {
+        return Err(CompileError {
+            message: format!(
+                "bit-blasting takes inputs of at most {MAX_CIRCUIT_LEN} tokens (`--max-len {max_len}`)"
+            ),
+            span: Default::default(),
+        });
+    }
     let vocab: Vec<Val> = {
         let mut v = vocab.to_vec();
         v.sort();

@@ -86,9 +86,12 @@ struct Parser<'a> {
     pos: usize,
     file: &'a str,
     depth: usize,
+    declared: usize,
 }
 
 const MAX_DEPTH: usize = 500;
+/// The most signals (vector bits count one each) a module may declare.
+const MAX_SIGNALS: usize = 1 << 22;
 
 impl<'a> Parser<'a> {
     fn loc(&self) -> Loc<'a> {
@@ -185,6 +188,13 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         loop {
             let n = self.id()?;
+            self.declared += range.map_or(1, |(lo, hi)| hi - lo + 1);
+            if self.declared > MAX_SIGNALS {
+                return Err(fail(
+                    self.loc(),
+                    &format!("more than {MAX_SIGNALS} declared signals"),
+                ));
+            }
             match range {
                 Some((lo, hi)) => out.extend((lo..=hi).map(|k| format!("{n}[{k}]"))),
                 None => out.push(n),
@@ -274,6 +284,7 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
         pos: 0,
         file,
         depth: 0,
+        declared: 0,
     };
     if p.id()? != "module" {
         p.pos -= 1;
