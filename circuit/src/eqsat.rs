@@ -21,7 +21,7 @@ pub const MAX_CONE: usize = 24;
 
 define_language! {
     /// Boolean terms over window leaves.
-    pub enum BoolLang {
+    enum BoolLang {
         "&" = And([Id; 2]),
         "|" = Or([Id; 2]),
         "^" = Xor([Id; 2]),
