@@ -61,7 +61,7 @@ pub enum Task {
     /// lowest index, then END.
     Hull,
     /// Points in the unit square: the shortest closed tour (exact, Held–Karp, for n ≤ 12),
-    /// starting at point 0, in the direction whose second point has the lower index.
+    /// starting at point 0, counter-clockwise.
     Tsp,
 }
 
@@ -159,7 +159,7 @@ pub fn tour_length(x: &[f32], order: &[usize]) -> f64 {
 }
 
 /// The optimal closed tour (Held–Karp dynamic programming; `n` at most [`MAX_TSP_N`]), from
-/// point 0, oriented so that the second point has a lower index than the last.
+/// point 0, counter-clockwise.
 pub fn held_karp(x: &[f32], n: usize) -> Vec<usize> {
     if n <= 3 {
         return (0..n).collect();
@@ -213,7 +213,15 @@ pub fn held_karp(x: &[f32], n: usize) -> Vec<usize> {
     }
     tour.push(0);
     tour.reverse();
-    if tour.len() > 2 && tour[1] > tour[tour.len() - 1] {
+    // Counter-clockwise (positive signed area): a geometric orientation the network can see,
+    // unlike one decided by comparing indices.
+    let signed: f64 = (0..tour.len())
+        .map(|k| {
+            let (a, b) = (tour[k], tour[(k + 1) % tour.len()]);
+            x[2 * a] as f64 * x[2 * b + 1] as f64 - x[2 * b] as f64 * x[2 * a + 1] as f64
+        })
+        .sum();
+    if signed < 0.0 {
         tour[1..].reverse();
     }
     tour
