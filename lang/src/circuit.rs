@@ -604,15 +604,7 @@ impl<A: BitAlgebra> Elab<'_, A> {
                 {
                     return Ok(v.clone());
                 }
-                let def = self
-                    .program
-                    .resolve(self.module(), path)
-                    .map_err(|d| CircuitError {
-                        kind: "UnknownName",
-                        message: d.message.clone(),
-                        span,
-                        notes: d.notes.clone(),
-                    })?;
+                let def = self.resolve(path, span)?;
                 match &self.program.def(def).kind {
                     DefKind::Let(v, _) => {
                         let v = v.clone();
@@ -756,6 +748,19 @@ impl<A: BitAlgebra> Elab<'_, A> {
         }
     }
 
+    /// An item by path from the current circuit's module; `UnknownName` (with the resolver's
+    /// "did you mean") at `span`.
+    fn resolve(&self, path: &[crate::ast::Ident], span: Span) -> R<DefId> {
+        self.program
+            .resolve(self.module(), path)
+            .map_err(|d| CircuitError {
+                kind: "UnknownName",
+                message: d.message.clone(),
+                span,
+                notes: d.notes.clone(),
+            })
+    }
+
     fn module(&self) -> crate::program::ModId {
         self.stack.last().map_or(0, |&d| self.program.def(d).module)
     }
@@ -855,15 +860,7 @@ impl<A: BitAlgebra> Elab<'_, A> {
         if path.len() == 1 && name == "table" {
             return self.table(args, env, span);
         }
-        let def = self
-            .program
-            .resolve(self.module(), path)
-            .map_err(|d| CircuitError {
-                kind: "UnknownName",
-                message: d.message.clone(),
-                span: callee.span,
-                notes: d.notes.clone(),
-            })?;
+        let def = self.resolve(path, callee.span)?;
         if circuit_def(self.program, def).is_none() {
             return err(
                 "CircuitError",
