@@ -927,8 +927,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "tsp n={}: mean tour length {:.4} greedy{}, optimal {:.4} (Held–Karp), on {} examples",
                     ptr.n,
                     t.greedy,
-                    t.beam.map_or(String::new(), |(w, l)| format!(
-                        ", {l:.4} with beam search (width {w}, shortest of the beams)"
+                    t.beam.map_or(String::new(), |(w, top, best)| format!(
+                        ", beam search (width {w}): {top:.4} for the most probable tour, {best:.4} for the shortest of the beams"
                     )),
                     t.optimal,
                     m.examples

@@ -803,7 +803,9 @@ pub struct Metrics {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TourLengths {
     pub greedy: f64,
-    pub beam: Option<(usize, f64)>,
+    /// Beam search: (width, mean length of the most probable beam, mean length of the shortest
+    /// beam).
+    pub beam: Option<(usize, f64, f64)>,
     pub optimal: f64,
 }
 
@@ -876,6 +878,7 @@ fn eval_inner(
     let tour = if net.task == Task::Tsp {
         let mut t = TourLengths::default();
         let mut beam_sum = 0f64;
+        let mut beam_top = 0f64;
         for chunk in exs.chunks(256) {
             let refs: Vec<&Example> = chunk.iter().collect();
             let preds = net.decode(&refs)?;
@@ -889,13 +892,15 @@ fn eval_inner(
                         .map(|b| tour_length(&e.x, b))
                         .fold(f64::INFINITY, f64::min);
                     beam_sum += best;
+                    // Beams come most probable first.
+                    beam_top += beams.first().map_or(0.0, |b| tour_length(&e.x, b));
                 }
             }
         }
         let c = count.max(1) as f64;
         t.greedy /= c;
         t.optimal /= c;
-        t.beam = (beam > 1).then(|| (beam, beam_sum / c));
+        t.beam = (beam > 1).then(|| (beam, beam_top / c, beam_sum / c));
         Some(t)
     } else {
         None
@@ -1095,7 +1100,8 @@ mod tests {
         }
         let m = evaluate_beam(&net, 6, 8, 1, 3).unwrap();
         let t = m.tour.unwrap();
-        assert!(t.optimal <= t.greedy + 1e-9 && t.optimal <= t.beam.unwrap().1 + 1e-9);
+        let (_, top, best) = t.beam.unwrap();
+        assert!(t.optimal <= t.greedy + 1e-9 && t.optimal <= best + 1e-9 && best <= top + 1e-9);
     }
 
     #[test]
