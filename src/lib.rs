@@ -869,15 +869,8 @@ impl Session {
         let mut vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
         vals.sort();
         vals.dedup();
-        let mut total: usize = 0;
-        let mut power: usize = 1;
-        for _ in 0..=max_len {
-            total = total.saturating_add(power);
-            power = power.saturating_mul(vals.len().max(1));
-        }
-        let exhaustive = total <= exhaustive_limit;
         let mut report = VerifyReport {
-            exhaustive,
+            exhaustive: false,
             compared: 0,
             program_errors: 0,
             mismatches: Vec::new(),
@@ -906,37 +899,12 @@ impl Session {
                 _ => report.program_errors += 1,
             }
         };
-        if exhaustive {
-            let mut current: Vec<Vec<Val>> = vec![Vec::new()];
-            check(&[]);
-            for _ in 0..max_len {
-                let mut next = Vec::with_capacity(current.len() * vals.len());
-                for s in &current {
-                    for v in &vals {
-                        let mut t = s.clone();
-                        t.push(v.clone());
-                        check(&t);
-                        next.push(t);
-                    }
-                }
-                current = next;
-            }
-        } else {
-            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
-            for _ in 0..samples {
-                let len = (next() % (max_len as u64 + 1)) as usize;
-                let input: Vec<Val> = (0..len)
-                    .map(|_| vals[(next() % vals.len() as u64) as usize].clone())
-                    .collect();
-                check(&input);
-            }
-        }
+        let exhaustive = for_each_input(&vals, max_len, exhaustive_limit, samples, seed, |input| {
+            check(input);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+        report.exhaustive = exhaustive;
         Ok((model, report))
     }
 }
@@ -984,6 +952,61 @@ fn synthesize_proved(raw: &tessera_circuit::Aig) -> Result<(tessera_circuit::Aig
         )),
     }
 }
+
+/// Calls `f` on every token sequence of at most `max_len` tokens from `vals` when there are at
+/// most `exhaustive_limit` of them (returning true), otherwise on `samples` seeded random ones
+/// (returning false). The first error stops it.
+fn for_each_input<E>(
+    vals: &[Val],
+    max_len: usize,
+    exhaustive_limit: usize,
+    samples: usize,
+    seed: u64,
+    mut f: impl FnMut(&[Val]) -> Result<(), E>,
+) -> Result<bool, E> {
+    let mut total: usize = 0;
+    let mut power: usize = 1;
+    for _ in 0..=max_len {
+        total = total.saturating_add(power);
+        power = power.saturating_mul(vals.len().max(1));
+    }
+    if total <= exhaustive_limit {
+        let mut current: Vec<Vec<Val>> = vec![Vec::new()];
+        f(&[])?;
+        for _ in 0..max_len {
+            let mut next = Vec::with_capacity(current.len() * vals.len());
+            for s in &current {
+                for v in vals {
+                    let mut t = s.clone();
+                    t.push(v.clone());
+                    f(&t)?;
+                    next.push(t);
+                }
+            }
+            current = next;
+        }
+        return Ok(true);
+    }
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..samples {
+        let len = (next() % (max_len as u64 + 1)) as usize;
+        let input: Vec<Val> = (0..len)
+            .map(|_| vals[(next() % vals.len().max(1) as u64) as usize].clone())
+            .collect();
+        f(&input)?;
+    }
+    Ok(false)
+}
+
+/// Sequence programs bit-blasted into circuits are checked on this many random inputs when
+/// there are too many to try all.
+const CIRCUIT_SAMPLES: usize = 20_000;
 
 /// Inputs with more than this many sequences are checked on a sample.
 const CIRCUIT_EXHAUSTIVE_LIMIT: usize = 200_000;
@@ -1045,15 +1068,8 @@ impl Session {
         let def = self.resolve_entry(entry)?;
         let entry_args = self.entry_args(def, args)?;
         let vals = c.vocab.clone();
-        let mut total: usize = 0;
-        let mut power: usize = 1;
-        for _ in 0..=c.max_len {
-            total = total.saturating_add(power);
-            power = power.saturating_mul(vals.len().max(1));
-        }
-        let exhaustive = total <= CIRCUIT_EXHAUSTIVE_LIMIT;
         let mut report = CircuitReport {
-            exhaustive,
+            exhaustive: false,
             compared: 0,
             program_errors: 0,
         };
@@ -1092,37 +1108,14 @@ impl Session {
                 show(input)
             )))
         };
-        if exhaustive {
-            let mut current: Vec<Vec<Val>> = vec![Vec::new()];
-            check(&[])?;
-            for _ in 0..c.max_len {
-                let mut next = Vec::with_capacity(current.len() * vals.len());
-                for s in &current {
-                    for v in &vals {
-                        let mut t = s.clone();
-                        t.push(v.clone());
-                        check(&t)?;
-                        next.push(t);
-                    }
-                }
-                current = next;
-            }
-        } else {
-            let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
-            for _ in 0..20_000 {
-                let len = (next() % (c.max_len as u64 + 1)) as usize;
-                let input: Vec<Val> = (0..len)
-                    .map(|_| vals[(next() % vals.len().max(1) as u64) as usize].clone())
-                    .collect();
-                check(&input)?;
-            }
-        }
+        report.exhaustive = for_each_input(
+            &vals,
+            c.max_len,
+            CIRCUIT_EXHAUSTIVE_LIMIT,
+            CIRCUIT_SAMPLES,
+            1,
+            &mut check,
+        )?;
         Ok(report)
     }
 }

@@ -64,6 +64,24 @@ impl fmt::Debug for Lit {
     }
 }
 
+/// The operands of an AND in the order nodes store them.
+pub(crate) fn sorted(a: Lit, b: Lit) -> (Lit, Lit) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// What an AND of two literals simplifies to without a node (constants, `a·a = a`,
+/// `a·¬a = 0`), if anything.
+pub(crate) fn trivial(a: Lit, b: Lit) -> Option<Lit> {
+    let (a, b) = sorted(a, b);
+    if a == Lit::FALSE || a == !b {
+        Some(Lit::FALSE)
+    } else if a == Lit::TRUE || a == b {
+        Some(b)
+    } else {
+        None
+    }
+}
+
 /// One node of the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Node {
@@ -132,16 +150,10 @@ impl Aig {
     /// The AND of two literals, with constant propagation, the trivial identities
     /// (`a·a = a`, `a·¬a = 0`) and structural hashing.
     pub fn and(&mut self, a: Lit, b: Lit) -> Lit {
-        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        if a == Lit::FALSE || a == !b {
-            return Lit::FALSE;
+        if let Some(l) = self.lookup_and(a, b) {
+            return l;
         }
-        if a == Lit::TRUE || a == b {
-            return b;
-        }
-        if let Some(&v) = self.strash.get(&(a, b)) {
-            return Lit::new(v, false);
-        }
+        let (a, b) = sorted(a, b);
         let var = self.nodes.len() as u32;
         self.nodes.push(Node::And(a, b));
         self.strash.insert((a, b), var);
@@ -151,14 +163,7 @@ impl Aig {
     /// The literal an AND of `a` and `b` would have, without adding a node: `None` when it
     /// would need a new node.
     pub fn lookup_and(&self, a: Lit, b: Lit) -> Option<Lit> {
-        let (a, b) = if a <= b { (a, b) } else { (b, a) };
-        if a == Lit::FALSE || a == !b {
-            return Some(Lit::FALSE);
-        }
-        if a == Lit::TRUE || a == b {
-            return Some(b);
-        }
-        self.strash.get(&(a, b)).map(|&v| Lit::new(v, false))
+        trivial(a, b).or_else(|| self.strash.get(&sorted(a, b)).map(|&v| Lit::new(v, false)))
     }
 
     pub fn or(&mut self, a: Lit, b: Lit) -> Lit {

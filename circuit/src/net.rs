@@ -7,7 +7,7 @@
 //! id order is no longer topological. [`Net::to_aig`] turns the result back into a compact,
 //! topologically ordered [`Aig`].
 
-use crate::aig::{Aig, Lit, Node};
+use crate::aig::{Aig, Lit, Node, sorted, trivial};
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,22 +30,6 @@ pub struct Net {
     moved: HashMap<u32, Lit>,
     /// The graph this came from (for names).
     source: Aig,
-}
-
-fn sorted(a: Lit, b: Lit) -> (Lit, Lit) {
-    if a <= b { (a, b) } else { (b, a) }
-}
-
-/// What an AND of two literals simplifies to without a node, if anything.
-fn trivial(a: Lit, b: Lit) -> Option<Lit> {
-    let (a, b) = sorted(a, b);
-    if a == Lit::FALSE || a == !b {
-        Some(Lit::FALSE)
-    } else if a == Lit::TRUE || a == b {
-        Some(b)
-    } else {
-        None
-    }
 }
 
 impl Net {

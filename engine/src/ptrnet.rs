@@ -312,11 +312,6 @@ impl Config {
     }
 }
 
-const NAMES: [&str; 12] = [
-    "embed.w", "embed.b", "enc.wx", "enc.wh", "enc.b", "dec.wx", "dec.wh", "dec.b", "att.w1",
-    "att.w2", "att.v", "start",
-];
-
 /// A pointer network: its parameters (and the END key for tasks that end themselves).
 pub struct PtrNet {
     pub task: Task,
@@ -759,7 +754,7 @@ impl PtrNet {
             }
             _ => return Err(msg("bad `meta` tensor")),
         };
-        let mut net = PtrNet::create(task, hidden, 0)?;
+        let net = PtrNet::create(task, hidden, 0)?;
         for (name, var) in &net.params {
             let t = map
                 .get(name)
@@ -780,8 +775,6 @@ impl PtrNet {
             }
             var.set(t)?;
         }
-        let _ = &mut net;
-        let _ = NAMES;
         Ok(net)
     }
 }

@@ -1,24 +1,12 @@
 //! Circuits from the command line and the library: `tessera compile --target circuit`,
 //! `tessera synth`, `tessera cec`; every bad input an error with exit code 1 or 2.
 
+use crate::tessera;
 use std::path::PathBuf;
 use std::process::Command;
 use tessera::Session;
 use tessera_circuit::io;
 use tessera_lang::value::Val;
-
-fn tessera(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the tessera binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tessera-it-circuits-{}", std::process::id()));

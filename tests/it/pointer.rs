@@ -1,6 +1,7 @@
 //! `std::pointer`: pointers (`best`, `gather`) as a primitive, against plain Rust and against
 //! `std::rasp`, in the interpreter and compiled.
 
+use crate::tessera;
 use proptest::prelude::*;
 use tessera::{Session, VerifyOptions};
 use tessera_lang::value::Val;
@@ -94,20 +95,6 @@ fn pointer_functions_compile_exactly() {
             );
         }
     }
-}
-
-fn tessera(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .expect("the tessera binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// The CI smoke test of the issue: a short seeded sort training beats chance by far, the

@@ -305,7 +305,6 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
     }
     p.expect(";")?;
     let mut net = Netlist::default();
-    let mut gate_no = 0;
     loop {
         let loc = p.loc();
         let kw = p.id().map_err(|_| {
@@ -369,7 +368,6 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
                     "buf" if xs.len() == 1 => Expr::Xor(xs),
                     _ => return Err(fail(loc, &format!("`{kw}` takes one input"))),
                 };
-                gate_no += 1;
                 net.define(out, e, loc)?;
             }
             other => {
@@ -382,7 +380,6 @@ pub fn read(text: &str, file: &str) -> Result<Aig, CircuitError> {
             }
         }
     }
-    let _ = gate_no;
     net.into_aig(file)
 }
 
