@@ -1,0 +1,809 @@
+//! A grounded symbol system as data: a syntax schema (each symbol's fixity and precedence, and an
+//! optional juxtaposition operator) and each symbol's meaning as a list program.
+//!
+//! The schema is an operator-precedence grammar read by one Pratt parser: an `atom` is a leaf;
+//! `prefix k p` takes `k` operands to its right (two operands may be separated by a
+//! `separator` symbol, as in `append a b , c`); `postfix p` takes the expression to its left;
+//! `infix p` one operand on each side (left-associative). Two operands side by side with no
+//! operator between them are joined by the *juxtaposition* operator when the schema has one
+//! (as function application is written in ML): `jump left` is `juxtapose(jump, left)`. Higher
+//! precedence binds tighter.
+//!
+//! Meanings are concatenations of atoms (`x ++ [head(y)] ++ [I_WALK]`): whole arguments after
+//! `tail`/`init`/`reverse`, single elements (`head`, `last`), literal tokens, and `self` (the
+//! token that was read). Values are flat token lists.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// An interned token.
+pub type Sym = u32;
+
+/// Token names and their ids; ids are dense and stable in insertion order.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, Sym>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as Sym;
+        self.names.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+    pub fn get(&self, s: &str) -> Option<Sym> {
+        self.ids.get(s).copied()
+    }
+    pub fn name(&self, s: Sym) -> &str {
+        self.names.get(s as usize).map_or("?", |s| s.as_str())
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+    /// Intern every whitespace-separated word of `s`.
+    pub fn words(&mut self, s: &str) -> Vec<Sym> {
+        s.split_whitespace().map(|w| self.intern(w)).collect()
+    }
+    pub fn render(&self, v: &[Sym]) -> String {
+        let words: Vec<&str> = v.iter().map(|&s| self.name(s)).collect();
+        words.join(" ")
+    }
+}
+
+/// A whole-list function applied to an argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ListOp {
+    Tail,
+    Init,
+    Reverse,
+}
+
+impl ListOp {
+    pub const ALL: [ListOp; 3] = [ListOp::Tail, ListOp::Init, ListOp::Reverse];
+    pub fn name(self) -> &'static str {
+        match self {
+            ListOp::Tail => "tail",
+            ListOp::Init => "init",
+            ListOp::Reverse => "reverse",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<ListOp> {
+        Some(match s {
+            "tail" => ListOp::Tail,
+            "init" => ListOp::Init,
+            "reverse" => ListOp::Reverse,
+            _ => return None,
+        })
+    }
+    fn apply(self, v: &mut Vec<Sym>) {
+        match self {
+            ListOp::Tail => {
+                if !v.is_empty() {
+                    v.remove(0);
+                }
+            }
+            ListOp::Init => {
+                v.pop();
+            }
+            ListOp::Reverse => v.reverse(),
+        }
+    }
+}
+
+/// Argument `var` after `ops` (applied first to last): `reverse(tail(x))` is
+/// `Path { var: 0, ops: [Tail, Reverse] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path {
+    pub var: u8,
+    pub ops: Vec<ListOp>,
+}
+
+impl Path {
+    pub fn var(var: u8) -> Path {
+        Path {
+            var,
+            ops: Vec::new(),
+        }
+    }
+    fn eval(&self, args: &[&[Sym]]) -> Option<Vec<Sym>> {
+        let mut v = args.get(self.var as usize)?.to_vec();
+        for op in &self.ops {
+            op.apply(&mut v);
+        }
+        Some(v)
+    }
+    fn write(&self, out: &mut String, params: &[&str]) {
+        for op in self.ops.iter().rev() {
+            out.push_str(op.name());
+            out.push('(');
+        }
+        out.push_str(params.get(self.var as usize).copied().unwrap_or("?"));
+        for _ in &self.ops {
+            out.push(')');
+        }
+    }
+}
+
+/// One element of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ElemOp {
+    Head,
+    Last,
+}
+
+impl ElemOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            ElemOp::Head => "head",
+            ElemOp::Last => "last",
+        }
+    }
+}
+
+/// A piece of a concatenation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Atom {
+    /// A whole (transformed) argument.
+    Seq(Path),
+    /// `[head(p)]` or `[last(p)]`; fails on an empty list.
+    Elem(ElemOp, Path),
+    /// `[TOKEN]`.
+    Lit(Sym),
+    /// `[self]`: the token this symbol was read from.
+    SelfTok,
+}
+
+impl Atom {
+    /// Description length, with literals charged `const_cost` (copying from the input is
+    /// cheaper than naming a constant: the prior that decides SCAN's opposite-right split).
+    pub fn cost(&self, const_cost: u32) -> u32 {
+        match self {
+            Atom::Seq(p) => 1 + p.ops.len() as u32,
+            Atom::Elem(_, p) => 2 + p.ops.len() as u32,
+            Atom::Lit(_) => const_cost,
+            Atom::SelfTok => 1,
+        }
+    }
+
+    /// Appends the atom's value; `false` when it is undefined (`head` of an empty list).
+    pub fn eval_into(&self, args: &[&[Sym]], tok: Sym, out: &mut Vec<Sym>) -> bool {
+        match self {
+            Atom::Seq(p) => match p.eval(args) {
+                Some(v) => {
+                    out.extend_from_slice(&v);
+                    true
+                }
+                None => false,
+            },
+            Atom::Elem(e, p) => {
+                let Some(v) = p.eval(args) else { return false };
+                let x = match e {
+                    ElemOp::Head => v.first(),
+                    ElemOp::Last => v.last(),
+                };
+                match x {
+                    Some(&x) => {
+                        out.push(x);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Atom::Lit(s) => {
+                out.push(*s);
+                true
+            }
+            Atom::SelfTok => {
+                out.push(tok);
+                true
+            }
+        }
+    }
+}
+
+/// A meaning: `|params| atom ++ atom ++ …` (the empty concatenation is `[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Program {
+    pub arity: u8,
+    pub atoms: Vec<Atom>,
+}
+
+impl Program {
+    pub fn constant(value: &[Sym]) -> Program {
+        Program {
+            arity: 0,
+            atoms: value.iter().map(|&s| Atom::Lit(s)).collect(),
+        }
+    }
+    pub fn self_token() -> Program {
+        Program {
+            arity: 0,
+            atoms: vec![Atom::SelfTok],
+        }
+    }
+    pub fn cost(&self, const_cost: u32) -> u32 {
+        self.atoms
+            .iter()
+            .map(|a| a.cost(const_cost))
+            .sum::<u32>()
+            .max(1)
+    }
+    pub fn eval(&self, args: &[&[Sym]], tok: Sym) -> Option<Vec<Sym>> {
+        let mut out = Vec::new();
+        for a in &self.atoms {
+            if !a.eval_into(args, tok, &mut out) {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// Tessera source: `|x, y| y ++ [head(x)] ++ x`.
+    pub fn to_source(&self, names: &Interner) -> String {
+        let params: &[&str] = match self.arity {
+            0 => &[],
+            1 => &["x"],
+            _ => &["x", "y"],
+        };
+        let mut out = String::new();
+        if !params.is_empty() {
+            let _ = write!(out, "|{}| ", params.join(", "));
+        }
+        if self.atoms.is_empty() {
+            out.push_str("[]");
+            return out;
+        }
+        let mut first = true;
+        let mut i = 0;
+        while i < self.atoms.len() {
+            if !first {
+                out.push_str(" ++ ");
+            }
+            first = false;
+            match &self.atoms[i] {
+                Atom::Seq(p) => {
+                    p.write(&mut out, params);
+                    i += 1;
+                }
+                _ => {
+                    // consecutive elements share one bracket: [I_TURN_LEFT, head(x)]
+                    out.push('[');
+                    let mut k = 0;
+                    while let Some(a) = self.atoms.get(i) {
+                        let piece = match a {
+                            Atom::Seq(_) => break,
+                            Atom::Elem(e, p) => {
+                                let mut s = format!("{}(", e.name());
+                                p.write(&mut s, params);
+                                s.push(')');
+                                s
+                            }
+                            Atom::Lit(s) => quote_token(names.name(*s)),
+                            Atom::SelfTok => "self".to_string(),
+                        };
+                        if k > 0 {
+                            out.push_str(", ");
+                        }
+                        out.push_str(&piece);
+                        k += 1;
+                        i += 1;
+                    }
+                    out.push(']');
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A token as Tessera source: bare when it is an identifier that is not a keyword or `self`,
+/// otherwise a string literal.
+pub fn quote_token(s: &str) -> String {
+    let ident = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let int = !s.is_empty() && s.len() < 18 && s.chars().all(|c| c.is_ascii_digit());
+    if (ident && !KEYWORDS.contains(&s) && s != "self" && s != "_") || int {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Words the Tessera lexer reserves.
+pub const KEYWORDS: &[&str] = &[
+    "fn", "let", "use", "space", "symbols", "circuit", "gss", "in", "for", "if", "then", "else",
+    "not", "and", "or", "true", "false", "none", "select",
+];
+
+/// How a symbol combines with its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fixity {
+    Atom,
+    Prefix { arity: u8, prec: u8 },
+    Postfix { prec: u8 },
+    Infix { prec: u8 },
+    Separator,
+}
+
+impl Fixity {
+    pub fn arity(self) -> u8 {
+        match self {
+            Fixity::Atom | Fixity::Separator => 0,
+            Fixity::Prefix { arity, .. } => arity,
+            Fixity::Postfix { .. } => 1,
+            Fixity::Infix { .. } => 2,
+        }
+    }
+    /// Source form after the symbol's name: `: postfix 2`, or nothing for an atom.
+    pub fn to_source(self) -> String {
+        match self {
+            Fixity::Atom => String::new(),
+            Fixity::Prefix { arity: 1, prec } => format!(": prefix {prec}"),
+            Fixity::Prefix { arity, prec } => format!(": prefix{arity} {prec}"),
+            Fixity::Postfix { prec } => format!(": postfix {prec}"),
+            Fixity::Infix { prec } => format!(": infix {prec}"),
+            Fixity::Separator => ": separator".to_string(),
+        }
+    }
+}
+
+/// What a tree node applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Head {
+    Tok(Sym),
+    Juxtapose,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub head: Head,
+    /// The token position (for juxtaposition, the position of the right operand's first token).
+    pub pos: usize,
+    pub children: Vec<usize>,
+}
+
+/// A parse: nodes in bottom-up order (children before parents); the root is the last node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    pub fn root(&self) -> usize {
+        self.nodes.len().saturating_sub(1)
+    }
+    /// S-expression: `(twice (juxtapose jump left))`.
+    pub fn to_sexpr(&self, names: &Interner, toks: &[Sym]) -> String {
+        fn go(t: &Tree, n: usize, names: &Interner, toks: &[Sym], out: &mut String) {
+            let node = &t.nodes[n];
+            let name = match node.head {
+                Head::Tok(_) => names.name(toks[node.pos]).to_string(),
+                Head::Juxtapose => "juxtapose".to_string(),
+            };
+            if node.children.is_empty() {
+                out.push_str(&name);
+                return;
+            }
+            out.push('(');
+            out.push_str(&name);
+            for &c in &node.children {
+                out.push(' ');
+                go(t, c, names, toks, out);
+            }
+            out.push(')');
+        }
+        let mut out = String::new();
+        if !self.nodes.is_empty() {
+            go(self, self.root(), names, toks, &mut out);
+        }
+        out
+    }
+}
+
+/// Where and why an input does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Token position (0-based); the input length for "ended too early".
+    pub pos: usize,
+    pub message: String,
+}
+
+/// The longest input the parser reads (its recursion is bounded by the input length).
+pub const MAX_INPUT_TOKENS: usize = 4096;
+
+/// Parses `toks` under a schema given as a fixity lookup and the juxtaposition precedence.
+pub fn parse(
+    toks: &[Sym],
+    fixity: &dyn Fn(Sym) -> Option<Fixity>,
+    jux: Option<u8>,
+) -> Result<Tree, ParseError> {
+    if toks.len() > MAX_INPUT_TOKENS {
+        return Err(ParseError {
+            pos: MAX_INPUT_TOKENS,
+            message: format!(
+                "the input has {} tokens, more than the limit of {MAX_INPUT_TOKENS}",
+                toks.len()
+            ),
+        });
+    }
+    if toks.is_empty() {
+        return Err(ParseError {
+            pos: 0,
+            message: "the input is empty".into(),
+        });
+    }
+    let mut p = Pratt {
+        toks,
+        fixity,
+        jux,
+        i: 0,
+        tree: Tree::default(),
+    };
+    p.expr(0)?;
+    if p.i < toks.len() {
+        return Err(ParseError {
+            pos: p.i,
+            message: "unexpected token: no rule of the schema combines it with what precedes it"
+                .into(),
+        });
+    }
+    Ok(p.tree)
+}
+
+struct Pratt<'a> {
+    toks: &'a [Sym],
+    fixity: &'a dyn Fn(Sym) -> Option<Fixity>,
+    jux: Option<u8>,
+    i: usize,
+    tree: Tree,
+}
+
+impl Pratt<'_> {
+    fn fix(&self, pos: usize) -> Result<Fixity, ParseError> {
+        (self.fixity)(self.toks[pos]).ok_or_else(|| ParseError {
+            pos,
+            message: "unknown symbol (the system has no rule for it and no `_` rule)".into(),
+        })
+    }
+    fn push(&mut self, head: Head, pos: usize, children: Vec<usize>) -> usize {
+        self.tree.nodes.push(Node {
+            head,
+            pos,
+            children,
+        });
+        self.tree.nodes.len() - 1
+    }
+    fn expr(&mut self, min: u8) -> Result<usize, ParseError> {
+        let pos = self.i;
+        if pos >= self.toks.len() {
+            return Err(ParseError {
+                pos,
+                message: "the input ends where an operand is expected".into(),
+            });
+        }
+        let t = self.toks[pos];
+        let mut lhs = match self.fix(pos)? {
+            Fixity::Atom => {
+                self.i += 1;
+                self.push(Head::Tok(t), pos, Vec::new())
+            }
+            Fixity::Prefix { arity, prec } => {
+                self.i += 1;
+                let mut kids = vec![self.expr(prec)?];
+                for _ in 1..arity {
+                    if self.i < self.toks.len() && self.fix(self.i)? == Fixity::Separator {
+                        self.i += 1;
+                    }
+                    kids.push(self.expr(prec)?);
+                }
+                self.push(Head::Tok(t), pos, kids)
+            }
+            Fixity::Postfix { .. } | Fixity::Infix { .. } => {
+                return Err(ParseError {
+                    pos,
+                    message: "an operator where an operand is expected".into(),
+                });
+            }
+            Fixity::Separator => {
+                return Err(ParseError {
+                    pos,
+                    message: "a separator where an operand is expected".into(),
+                });
+            }
+        };
+        while self.i < self.toks.len() {
+            let pos = self.i;
+            let t = self.toks[pos];
+            match self.fix(pos)? {
+                Fixity::Postfix { prec } => {
+                    if prec <= min {
+                        break;
+                    }
+                    self.i += 1;
+                    lhs = self.push(Head::Tok(t), pos, vec![lhs]);
+                }
+                Fixity::Infix { prec } => {
+                    if prec <= min {
+                        break;
+                    }
+                    self.i += 1;
+                    let rhs = self.expr(prec)?;
+                    lhs = self.push(Head::Tok(t), pos, vec![lhs, rhs]);
+                }
+                Fixity::Atom | Fixity::Prefix { .. } => match self.jux {
+                    Some(p) if p > min => {
+                        let rhs = self.expr(p)?;
+                        lhs = self.push(Head::Juxtapose, pos, vec![lhs, rhs]);
+                    }
+                    _ => break,
+                },
+                Fixity::Separator => break,
+            }
+        }
+        Ok(lhs)
+    }
+}
+
+/// One symbol's rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub fixity: Fixity,
+    /// `None` only for separators.
+    pub program: Option<Program>,
+}
+
+/// A learned (or written) grounded symbol system.
+#[derive(Debug, Clone, Default)]
+pub struct Gss {
+    pub name: String,
+    pub names: Interner,
+    /// Rules in the order they are printed.
+    pub rules: Vec<(Sym, Rule)>,
+    pub juxtapose: Option<(u8, Program)>,
+    /// The meaning of tokens without a rule (they are atoms); `None`: such tokens are errors.
+    pub default: Option<Program>,
+}
+
+/// Why an input cannot be interpreted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    Parse(ParseError),
+    /// A meaning is undefined on its arguments (`head` of an empty list) at this token.
+    Undefined {
+        pos: usize,
+        symbol: String,
+    },
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Parse(e) => write!(f, "token {}: {}", e.pos, e.message),
+            RunError::Undefined { pos, symbol } => write!(
+                f,
+                "token {pos}: the meaning of `{symbol}` is undefined on its arguments (head or last of an empty list)"
+            ),
+        }
+    }
+}
+
+impl Gss {
+    pub fn rule(&self, s: Sym) -> Option<&Rule> {
+        self.rules.iter().find(|(t, _)| *t == s).map(|(_, r)| r)
+    }
+
+    fn index(&self) -> HashMap<Sym, &Rule> {
+        self.rules.iter().map(|(s, r)| (*s, r)).collect()
+    }
+
+    /// Parses interned tokens (ids beyond `names` are tokens without a rule).
+    pub fn parse(&self, toks: &[Sym]) -> Result<Tree, ParseError> {
+        let index = self.index();
+        let has_default = self.default.is_some();
+        let fixity = |s: Sym| match index.get(&s) {
+            Some(r) => Some(r.fixity),
+            None => has_default.then_some(Fixity::Atom),
+        };
+        parse(toks, &fixity, self.juxtapose.as_ref().map(|j| j.0))
+    }
+
+    /// Evaluates a parse bottom-up.
+    pub fn eval_tree(&self, tree: &Tree, toks: &[Sym]) -> Result<Vec<Sym>, RunError> {
+        let index = self.index();
+        let mut vals: Vec<Vec<Sym>> = Vec::with_capacity(tree.nodes.len());
+        for node in &tree.nodes {
+            let args: Vec<&[Sym]> = node.children.iter().map(|&c| vals[c].as_slice()).collect();
+            let (prog, tok) = match node.head {
+                Head::Tok(s) => (
+                    index
+                        .get(&s)
+                        .and_then(|r| r.program.as_ref())
+                        .or(self.default.as_ref()),
+                    s,
+                ),
+                Head::Juxtapose => (self.juxtapose.as_ref().map(|j| &j.1), toks[node.pos]),
+            };
+            let undefined = || RunError::Undefined {
+                pos: node.pos,
+                symbol: match node.head {
+                    Head::Tok(s) => self.names.name(s).to_string(),
+                    Head::Juxtapose => "juxtapose".into(),
+                },
+            };
+            let v = prog
+                .and_then(|p| p.eval(&args, tok))
+                .ok_or_else(undefined)?;
+            vals.push(v);
+        }
+        vals.pop().ok_or(RunError::Parse(ParseError {
+            pos: 0,
+            message: "the input is empty".into(),
+        }))
+    }
+
+    /// Runs the system on whitespace-separated words; returns the output words and the parse as
+    /// an S-expression.
+    pub fn run(&self, input: &str) -> Result<(Vec<String>, String), RunError> {
+        let mut names = self.names.clone();
+        let toks = names.words(input);
+        let tree = self.parse(&toks).map_err(RunError::Parse)?;
+        let out = self.eval_tree(&tree, &toks)?;
+        let words = out.iter().map(|&s| names.name(s).to_string()).collect();
+        Ok((words, tree.to_sexpr(&names, &toks)))
+    }
+
+    /// The system as a Tessera `gss` item.
+    pub fn to_source(&self) -> String {
+        let mut out = format!("gss {} {{\n", self.name);
+        for (s, r) in &self.rules {
+            let name = format!("\"{}\"", self.names.name(*s).replace('"', "\\\""));
+            let _ = write!(out, "    {name}{}", r.fixity.to_source());
+            if let Some(p) = &r.program {
+                let _ = write!(out, " = {}", p.to_source(&self.names));
+            }
+            out.push_str(";\n");
+        }
+        if let Some((prec, p)) = &self.juxtapose {
+            let _ = writeln!(
+                out,
+                "    juxtapose: infix {prec} = {};",
+                p.to_source(&self.names)
+            );
+        }
+        if let Some(p) = &self.default {
+            let _ = writeln!(out, "    _ = {};", p.to_source(&self.names));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_like() -> Gss {
+        let mut names = Interner::default();
+        let walk = names.intern("walk");
+        let left = names.intern("left");
+        let twice = names.intern("twice");
+        let and = names.intern("and");
+        let iw = names.intern("I_WALK");
+        let il = names.intern("I_TURN_LEFT");
+        let x = || Atom::Seq(Path::var(0));
+        let y = || Atom::Seq(Path::var(1));
+        Gss {
+            name: "t".into(),
+            names,
+            rules: vec![
+                (
+                    walk,
+                    Rule {
+                        fixity: Fixity::Atom,
+                        program: Some(Program::constant(&[iw])),
+                    },
+                ),
+                (
+                    left,
+                    Rule {
+                        fixity: Fixity::Atom,
+                        program: Some(Program::constant(&[il])),
+                    },
+                ),
+                (
+                    twice,
+                    Rule {
+                        fixity: Fixity::Postfix { prec: 2 },
+                        program: Some(Program {
+                            arity: 1,
+                            atoms: vec![x(), x()],
+                        }),
+                    },
+                ),
+                (
+                    and,
+                    Rule {
+                        fixity: Fixity::Infix { prec: 1 },
+                        program: Some(Program {
+                            arity: 2,
+                            atoms: vec![x(), y()],
+                        }),
+                    },
+                ),
+            ],
+            juxtapose: Some((
+                4,
+                Program {
+                    arity: 2,
+                    atoms: vec![y(), x()],
+                },
+            )),
+            default: None,
+        }
+    }
+
+    #[test]
+    fn parses_with_precedence_and_juxtaposition() {
+        let g = scan_like();
+        let (out, tree) = g.run("walk left twice and walk").unwrap();
+        assert_eq!(tree, "(and (twice (juxtapose walk left)) walk)");
+        assert_eq!(
+            out.join(" "),
+            "I_TURN_LEFT I_WALK I_TURN_LEFT I_WALK I_WALK"
+        );
+        let e = g.run("walk and").unwrap_err();
+        assert!(
+            matches!(e, RunError::Parse(ParseError { pos: 2, .. })),
+            "{e:?}"
+        );
+        let e = g.run("twice walk").unwrap_err();
+        assert!(
+            matches!(e, RunError::Parse(ParseError { pos: 0, .. })),
+            "{e:?}"
+        );
+        let e = g.run("walk jump").unwrap_err();
+        assert!(
+            matches!(e, RunError::Parse(ParseError { pos: 1, .. })),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn prints_programs() {
+        let mut names = Interner::default();
+        let t = names.intern("I_TURN_LEFT");
+        let p = Program {
+            arity: 2,
+            atoms: vec![
+                Atom::Lit(t),
+                Atom::Elem(
+                    ElemOp::Head,
+                    Path {
+                        var: 1,
+                        ops: vec![ListOp::Tail, ListOp::Reverse],
+                    },
+                ),
+                Atom::Seq(Path::var(0)),
+            ],
+        };
+        assert_eq!(
+            p.to_source(&names),
+            "|x, y| [I_TURN_LEFT, head(reverse(tail(y)))] ++ x"
+        );
+        assert_eq!(Program::default().to_source(&names), "[]");
+        assert_eq!(quote_token("and"), "\"and\"");
+        assert_eq!(quote_token("A1"), "A1");
+        assert_eq!(quote_token(","), "\",\"");
+    }
+}
