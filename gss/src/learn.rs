@@ -16,7 +16,10 @@
 //!   ([`crate::synth`]), binding unknown atoms at the same time. Repeat until nothing changes.
 
 use crate::model::{Fixity, Gss, Head, Interner, Program, Rule, Sym, Tree, parse};
-use crate::synth::{Arg, SynthConfig, SynthEx, synthesize};
+use crate::synth::{self, Arg, SynthConfig, SynthEx, synthesize};
+
+/// Observations kept per meaning and round.
+const MAX_EXAMPLES: usize = 4000;
 use std::collections::{BTreeMap, HashMap};
 
 /// A training or test pair as token ids.
@@ -81,6 +84,8 @@ pub struct LearnConfig {
     pub refinements: usize,
     /// Pairs added per round.
     pub refine_add: usize,
+    /// Curriculum pairs per skeleton (input with rare tokens blanked).
+    pub per_skeleton: usize,
 }
 
 impl Default for LearnConfig {
@@ -94,6 +99,7 @@ impl Default for LearnConfig {
             max_steps: 40,
             refinements: 6,
             refine_add: 100,
+            per_skeleton: 4,
         }
     }
 }
@@ -177,6 +183,7 @@ fn atom_program(s: Sym, v: &[Sym]) -> Program {
 pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
     let trees: Vec<Option<Tree>> = examples.iter().map(|e| schema.parse(&e.input)).collect();
     let mut known: HashMap<Head, Program> = HashMap::new();
+    let mut self_bound = false;
     for _ in 0..cfg.rounds {
         let mut exs: HashMap<Head, Vec<SynthEx>> = HashMap::new();
         let mut votes: BTreeMap<Sym, BTreeMap<Vec<Sym>, usize>> = BTreeMap::new();
@@ -185,14 +192,31 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
             let toks = &ex.input;
             let vals = partial_eval(tree, toks, schema, &known);
             let root = tree.root();
-            if matches!(vals[root], PVal::Known(_)) {
-                continue;
-            }
             let mut stack: Vec<(usize, Vec<Sym>)> = vec![(root, ex.output.clone())];
             while let Some((n, target)) = stack.pop() {
                 let node = &tree.nodes[n];
                 match &vals[n] {
-                    PVal::Known(_) | PVal::Fail => {}
+                    PVal::Known(_) | PVal::Fail => {
+                        // evidence for (or against) a known meaning, to revise it
+                        if !node.children.is_empty() {
+                            let args: Vec<Arg> = node
+                                .children
+                                .iter()
+                                .filter_map(|&c| match &vals[c] {
+                                    PVal::Known(v) => Some(Arg::Known(v.clone())),
+                                    _ => None,
+                                })
+                                .collect();
+                            let list = exs.entry(node.head).or_default();
+                            if args.len() == node.children.len() && list.len() < MAX_EXAMPLES {
+                                list.push(SynthEx {
+                                    args,
+                                    tok: toks[node.pos],
+                                    target,
+                                });
+                            }
+                        }
+                    }
                     PVal::Leaf(s) => {
                         *votes.entry(*s).or_default().entry(target).or_default() += 1;
                     }
@@ -214,18 +238,14 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
                         } else {
                             let mut args = Vec::new();
                             for &c in &node.children {
-                                match &vals[c] {
-                                    PVal::Known(v) => args.push(Arg::Known(v.clone())),
-                                    PVal::Leaf(s) => args.push(Arg::Leaf(*s)),
-                                    _ => break,
+                                match rec_arg(tree, toks, &vals, c, node.head, 0) {
+                                    Some(a) => args.push(a),
+                                    None => break,
                                 }
                             }
-                            if args.len() == node.children.len() {
-                                exs.entry(node.head).or_default().push(SynthEx {
-                                    args,
-                                    tok,
-                                    target,
-                                });
+                            let list = exs.entry(node.head).or_default();
+                            if args.len() == node.children.len() && list.len() < MAX_EXAMPLES {
+                                list.push(SynthEx { args, tok, target });
                             }
                         }
                     }
@@ -250,9 +270,6 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
         let mut keys: Vec<(Head, Vec<SynthEx>)> = exs.into_iter().collect();
         keys.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (head, mut list) in keys {
-            if known.contains_key(&head) {
-                continue;
-            }
             for e in &mut list {
                 for a in &mut e.args {
                     if let Arg::Leaf(s) = a
@@ -264,18 +281,54 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
                 }
             }
             let arity = list.first().map_or(0, |e| e.args.len() as u8);
-            if let Some(sol) = synthesize(arity, &list, cfg.synth) {
-                for (s, v) in &sol.bindings {
-                    known
-                        .entry(Head::Tok(*s))
-                        .or_insert_with(|| atom_program(*s, v));
+            // a known meaning is revised only when the evidence contradicts it and the new
+            // one reproduces more of it
+            let mut keep = 0;
+            if let Some(p) = known.get(&head) {
+                keep = list
+                    .iter()
+                    .filter(|e| synth::eval_with(p, e, &[]).as_deref() == Some(&e.target[..]))
+                    .count();
+                if keep == list.len() {
+                    continue;
+                }
+            }
+            if let Some(sol) = synthesize(arity, &list, cfg.synth)
+                && (!known.contains_key(&head) || sol.matched > keep)
+            {
+                // leaves are bound by a meaning that explains all its evidence, or where
+                // two or more reproduced examples agree on them
+                let all = sol.matched == list.len();
+                for ((s, v), &n) in sol.bindings.iter().zip(&sol.support) {
+                    if all || n >= 2 {
+                        known
+                            .entry(Head::Tok(*s))
+                            .or_insert_with(|| atom_program(*s, v));
+                    }
                 }
                 known.insert(head, sol.program);
                 progress = true;
             }
         }
         if !progress {
-            break;
+            // stalled: atoms nothing constrained denote themselves (the prior), once
+            if self_bound {
+                break;
+            }
+            self_bound = true;
+            for (tree, ex) in trees.iter().zip(examples) {
+                let Some(tree) = tree else { continue };
+                for node in &tree.nodes {
+                    if let Head::Tok(s) = node.head
+                        && node.children.is_empty()
+                        && schema.fixity(s) == Fixity::Atom
+                    {
+                        known
+                            .entry(node.head)
+                            .or_insert_with(|| atom_program(ex.input[node.pos], &[s]));
+                    }
+                }
+            }
         }
     }
     // atoms never constrained denote themselves
@@ -297,6 +350,32 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
         explained,
         unexplained,
         cost,
+    }
+}
+
+/// Child `c` as a synthesis argument: its value, an unknown leaf, or a nested application of
+/// the same unknown meaning `head` (up to depth 8).
+fn rec_arg(
+    tree: &Tree,
+    toks: &[Sym],
+    vals: &[PVal],
+    c: usize,
+    head: Head,
+    depth: usize,
+) -> Option<Arg> {
+    match &vals[c] {
+        PVal::Known(v) => Some(Arg::Known(v.clone())),
+        PVal::Leaf(s) => Some(Arg::Leaf(*s)),
+        PVal::Unknown if depth < 8 && tree.nodes[c].head == head => {
+            let node = &tree.nodes[c];
+            let args = node
+                .children
+                .iter()
+                .map(|&k| rec_arg(tree, toks, vals, k, head, depth + 1))
+                .collect::<Option<Vec<Arg>>>()?;
+            Some(Arg::Rec(toks[node.pos], args))
+        }
+        _ => None,
     }
 }
 
@@ -388,6 +467,68 @@ fn options(p: Positions, max_prec: u8) -> Vec<Fixity> {
     out
 }
 
+/// A token is rare (open-class) when it makes up less than 1/RARE of the training tokens.
+const RARE: usize = 200;
+
+fn positions(train: &[Example]) -> BTreeMap<Sym, Positions> {
+    let mut pos: BTreeMap<Sym, Positions> = BTreeMap::new();
+    for e in train {
+        for (i, &s) in e.input.iter().enumerate() {
+            let p = pos.entry(s).or_default();
+            p.count += 1;
+            p.alone |= e.input.len() == 1;
+            p.first |= i == 0;
+            p.last |= i + 1 == e.input.len();
+        }
+    }
+    pos
+}
+
+/// The shortest pairs, at most `per_skeleton` per skeleton (the input with rare tokens
+/// blanked), so that `copy A1`, `copy B7`, … do not crowd out everything else.
+fn curriculum<'a>(
+    train: &'a [Example],
+    cfg: &LearnConfig,
+    pos: &BTreeMap<Sym, Positions>,
+    seen: &mut std::collections::HashSet<&'a Vec<Sym>>,
+) -> Vec<Example> {
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.sort_by_key(|&i| (train[i].input.len(), train[i].output.len(), i));
+    let total: usize = pos.values().map(|p| p.count).sum();
+    let rare = |s: &Sym| pos[s].count * RARE < total;
+    let mut per_skeleton: HashMap<Vec<Option<Sym>>, usize> = HashMap::new();
+    let mut out: Vec<Example> = Vec::new();
+    for &i in &order {
+        if out.len() >= cfg.curriculum {
+            break;
+        }
+        let skeleton: Vec<Option<Sym>> = train[i]
+            .input
+            .iter()
+            .map(|s| (!rare(s)).then_some(*s))
+            .collect();
+        let n = per_skeleton.entry(skeleton).or_default();
+        if *n >= cfg.per_skeleton {
+            continue;
+        }
+        if seen.insert(&train[i].input) {
+            *n += 1;
+            out.push(train[i].clone());
+        }
+    }
+    out
+}
+
+/// The curriculum [`learn`] starts the schema search on.
+pub fn initial_curriculum(train: &[Example], cfg: &LearnConfig) -> Vec<Example> {
+    curriculum(
+        train,
+        cfg,
+        &positions(train),
+        &mut std::collections::HashSet::new(),
+    )
+}
+
 /// What learning did, for the report.
 #[derive(Debug, Clone, Default)]
 pub struct LearnReport {
@@ -420,34 +561,16 @@ pub fn learn(
         train: train.len(),
         ..LearnReport::default()
     };
-    // positions over all of training; frequencies over the curriculum
-    let mut pos: BTreeMap<Sym, Positions> = BTreeMap::new();
-    for e in train {
-        for (i, &s) in e.input.iter().enumerate() {
-            let p = pos.entry(s).or_default();
-            p.count += 1;
-            p.alone |= e.input.len() == 1;
-            p.first |= i == 0;
-            p.last |= i + 1 == e.input.len();
-        }
-    }
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    order.sort_by_key(|&i| (train[i].input.len(), train[i].output.len(), i));
-    let mut curriculum: Vec<Example> = Vec::new();
+    let pos = positions(train);
     let mut seen = std::collections::HashSet::new();
-    for &i in &order {
-        if curriculum.len() >= cfg.curriculum {
-            break;
-        }
-        if seen.insert(&train[i].input) {
-            curriculum.push(train[i].clone());
-        }
-    }
+    let mut curriculum = curriculum(train, cfg, &pos, &mut seen);
     report.curriculum = curriculum.len();
     let mut searched: Vec<Sym> = pos.keys().copied().collect();
     searched.sort_by_key(|s| (std::cmp::Reverse(pos[s].count), *s));
     searched.truncate(cfg.search_symbols);
-    searched.retain(|s| !pos.get(s).is_some_and(|p| p.alone));
+    let total: usize = pos.values().map(|p| p.count).sum();
+    // open-class (rare) tokens stay atoms; so do tokens that form a whole input
+    searched.retain(|s| !pos[s].alone && pos[s].count * RARE >= total);
 
     let mut schema = Schema {
         fix: BTreeMap::new(),

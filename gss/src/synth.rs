@@ -22,6 +22,15 @@ pub enum Arg {
     Known(Vec<Sym>),
     /// An atom symbol whose meaning is unknown.
     Leaf(Sym),
+    /// A nested application of the meaning being synthesised (token, arguments): checked when
+    /// scoring a candidate, never used to build one.
+    Rec(Sym, Vec<Arg>),
+}
+
+impl Arg {
+    fn is_flat(&self) -> bool {
+        !matches!(self, Arg::Rec(..))
+    }
 }
 
 /// One observation of a meaning: arguments, the token applied, and the required output.
@@ -50,7 +59,7 @@ impl Default for SynthConfig {
             const_cost: 4,
             max_atoms: 10,
             max_leaf: 3,
-            budget: 200_000,
+            budget: 40_000,
         }
     }
 }
@@ -60,6 +69,8 @@ impl Default for SynthConfig {
 pub struct Solution {
     pub program: Program,
     pub bindings: Vec<(Sym, Vec<Sym>)>,
+    /// For each binding, how many reproduced examples use it.
+    pub support: Vec<usize>,
     /// Description length of the program and of the bindings.
     pub cost: u32,
     /// How many of the examples it reproduces.
@@ -118,6 +129,7 @@ fn atom_value(a: &Atom, ex: &SynthEx) -> Option<AVal> {
         match arg {
             Arg::Known(v) => args.push(v),
             Arg::Leaf(_) => args.push(&[]),
+            Arg::Rec(..) => return None,
         }
     }
     // an atom that reads a leaf through a function cannot be evaluated yet
@@ -137,7 +149,7 @@ fn atom_value(a: &Atom, ex: &SynthEx) -> Option<AVal> {
 
 struct Search<'a> {
     exs: &'a [&'a SynthEx],
-    atoms: Vec<(Atom, u32, Vec<AVal>)>,
+    atoms: std::rc::Rc<Vec<(Atom, u32, Vec<AVal>)>>,
     cfg: SynthConfig,
     nodes: usize,
     best: Option<(u32, Vec<Atom>, Vec<(Sym, Vec<Sym>)>)>,
@@ -161,7 +173,12 @@ impl Search<'_> {
         cost: u32,
     ) {
         self.nodes += 1;
-        if self.nodes > self.cfg.budget || cost >= self.bound() {
+        let budget = if self.collect.is_some() {
+            self.cfg.budget / 8
+        } else {
+            self.cfg.budget
+        };
+        if self.nodes > budget || cost >= self.bound() {
             return;
         }
         if let Some(c) = &self.collect
@@ -187,23 +204,28 @@ impl Search<'_> {
             .zip(offs.iter())
             .find(|(e, o)| **o < e.target.len())
             .map(|(e, &o)| e.target[o]);
-        let n_atoms = self.atoms.len();
-        for k in 0..=n_atoms {
-            let (atom, acost, vals) = if k < n_atoms {
-                let (a, c, v) = &self.atoms[k];
-                (a.clone(), *c, v.clone())
-            } else {
-                let Some(l) = lit else { continue };
-                (
-                    Atom::Lit(l),
-                    self.cfg.const_cost,
-                    vec![AVal::Val(vec![l]); self.exs.len()],
-                )
-            };
-            word.push(atom);
-            let saved = offs.clone();
-            self.extend(0, &vals, word, offs, binds, cost + acost, false);
-            *offs = saved;
+        // unfinished: at least one more atom, costing at least 1
+        if cost + 1 >= self.bound() {
+            return;
+        }
+        let atoms = std::rc::Rc::clone(&self.atoms);
+        for (atom, acost, vals) in atoms.iter() {
+            word.push(atom.clone());
+            self.extend(0, vals, word, offs, binds, cost + acost, false);
+            word.pop();
+        }
+        if let Some(l) = lit {
+            let vals = vec![AVal::Val(vec![l]); self.exs.len()];
+            word.push(Atom::Lit(l));
+            self.extend(
+                0,
+                &vals,
+                word,
+                offs,
+                binds,
+                cost + self.cfg.const_cost,
+                false,
+            );
             word.pop();
         }
     }
@@ -220,6 +242,11 @@ impl Search<'_> {
         cost: u32,
         advanced: bool,
     ) {
+        // binding choices multiply across examples: they count against the budget too
+        self.nodes += 1;
+        if self.nodes > self.cfg.budget {
+            return;
+        }
         if e == self.exs.len() {
             if advanced {
                 self.dfs(word, offs, binds, cost);
@@ -277,7 +304,7 @@ impl Search<'_> {
                     let n = v.len();
                     binds.push((*s, v));
                     offs[e] += n;
-                    self.extend(e + 1, vals, word, offs, binds, cost + c, advanced || n > 0);
+                    self.extend(e + 1, vals, word, offs, binds, cost + c, true);
                     offs[e] = off;
                     binds.pop();
                 }
@@ -292,16 +319,31 @@ pub fn eval_with(p: &Program, ex: &SynthEx, binds: &[(Sym, Vec<Sym>)]) -> Option
     let owned: Vec<Vec<Sym>> = ex
         .args
         .iter()
-        .map(|a| match a {
-            Arg::Known(v) => v.clone(),
-            Arg::Leaf(s) => binds
+        .map(|a| resolve(a, p, binds))
+        .collect::<Option<_>>()?;
+    let args: Vec<&[Sym]> = owned.iter().map(|v| v.as_slice()).collect();
+    p.eval(&args, ex.tok)
+}
+
+/// An argument's value under `p` and `binds` (unbound leaves denote their own token).
+fn resolve(a: &Arg, p: &Program, binds: &[(Sym, Vec<Sym>)]) -> Option<Vec<Sym>> {
+    match a {
+        Arg::Known(v) => Some(v.clone()),
+        Arg::Leaf(s) => Some(
+            binds
                 .iter()
                 .find(|(b, _)| b == s)
                 .map_or_else(|| vec![*s], |(_, v)| v.clone()),
-        })
-        .collect();
-    let args: Vec<&[Sym]> = owned.iter().map(|v| v.as_slice()).collect();
-    p.eval(&args, ex.tok)
+        ),
+        Arg::Rec(tok, args) => {
+            let vals: Vec<Vec<Sym>> = args
+                .iter()
+                .map(|a| resolve(a, p, binds))
+                .collect::<Option<_>>()?;
+            let refs: Vec<&[Sym]> = vals.iter().map(|v| v.as_slice()).collect();
+            p.eval(&refs, *tok)
+        }
+    }
 }
 
 fn run_search(
@@ -333,7 +375,7 @@ fn run_search(
     atoms.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
     let mut s = Search {
         exs,
-        atoms,
+        atoms: std::rc::Rc::new(atoms),
         cfg,
         nodes: 0,
         best: None,
@@ -408,17 +450,67 @@ fn score(
     order: &[usize],
     cfg: &SynthConfig,
 ) -> Solution {
+    let program = Program { arity, atoms };
     let mut matched = 0;
+    let mut support: HashMap<Sym, usize> = HashMap::new();
     for &i in order {
+        let ex = &all[i];
+        // nested applications are evaluated with the candidate itself
+        let resolved;
+        let ex = if ex.args.iter().all(Arg::is_flat) {
+            ex
+        } else {
+            let args: Option<Vec<Arg>> = ex
+                .args
+                .iter()
+                .map(|a| match a {
+                    Arg::Rec(..) => resolve(a, &program, &binds).map(Arg::Known),
+                    a => Some(a.clone()),
+                })
+                .collect();
+            let Some(args) = args else { continue };
+            resolved = SynthEx {
+                args,
+                tok: ex.tok,
+                target: ex.target.clone(),
+            };
+            &resolved
+        };
         let mut b = binds.clone();
-        if match_word(&atoms, 0, &all[i], 0, &mut b, cfg) {
+        if match_word(&program.atoms, 0, ex, 0, &mut b, cfg) {
             matched += 1;
             binds = b;
+            for a in &ex.args {
+                if let Arg::Leaf(s) = a {
+                    *support.entry(*s).or_default() += 1;
+                }
+            }
         }
     }
+    // a binding only one example asks for explains nothing: drop those and count again
+    // with the rest fixed (unbound leaves denote themselves)
+    let kept: Vec<(Sym, Vec<Sym>)> = binds
+        .iter()
+        .filter(|(s, v)| v[..] == [*s] || support.get(s).copied().unwrap_or(0) >= 2)
+        .cloned()
+        .collect();
+    if kept.len() < binds.len() {
+        binds = kept;
+        matched = order
+            .iter()
+            .filter(|&&i| {
+                eval_with(&program, &all[i], &binds).as_deref() == Some(&all[i].target[..])
+            })
+            .count();
+    }
+    let support = binds
+        .iter()
+        .map(|(s, _)| support.get(s).copied().unwrap_or(0))
+        .collect();
     Solution {
-        program: Program { arity, atoms },
+        program,
         bindings: binds,
+        support,
         cost,
         matched,
     }
@@ -433,9 +525,24 @@ pub fn synthesize(arity: u8, exs: &[SynthEx], cfg: SynthConfig) -> Option<Soluti
     }
     // a sample: the shortest outputs first, then spread over the rest
     let mut order: Vec<usize> = (0..exs.len()).collect();
-    order.sort_by_key(|&i| (exs[i].target.len(), i));
-    let mut sample: Vec<usize> = order.iter().take(4).copied().collect();
-    let rest = &order[sample.len()..];
+    // flat examples first (they bind leaves), each group shortest first
+    order.sort_by_key(|&i| {
+        (
+            !exs[i].args.iter().all(Arg::is_flat),
+            exs[i].target.len(),
+            i,
+        )
+    });
+    let flat: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| exs[i].args.iter().all(Arg::is_flat))
+        .collect();
+    if flat.is_empty() {
+        return None;
+    }
+    let mut sample: Vec<usize> = flat.iter().take(4).copied().collect();
+    let rest = &flat[sample.len()..];
     let step = (rest.len() / 8).max(1);
     sample.extend(rest.iter().step_by(step).take(8));
     for _ in 0..4 {
@@ -449,7 +556,7 @@ pub fn synthesize(arity: u8, exs: &[SynthEx], cfg: SynthConfig) -> Option<Soluti
         }
         // add up to four counterexamples and search again
         let program = &sol.program;
-        let bad: Vec<usize> = order
+        let bad: Vec<usize> = flat
             .iter()
             .copied()
             .filter(|&i| {
@@ -462,9 +569,9 @@ pub fn synthesize(arity: u8, exs: &[SynthEx], cfg: SynthConfig) -> Option<Soluti
     // fallback: fit single examples (the shortest and a spread of others), keep what
     // explains the most
     let mut best: Option<Solution> = None;
-    let mut seeds: Vec<usize> = order.iter().take(3).copied().collect();
-    let step = (order.len() / 4).max(1);
-    seeds.extend(order.iter().skip(3).step_by(step).take(3));
+    let mut seeds: Vec<usize> = flat.iter().take(3).copied().collect();
+    let step = (flat.len() / 4).max(1);
+    seeds.extend(flat.iter().skip(3).step_by(step).take(3));
     for &i in &seeds {
         for (cost, atoms, binds) in run_search(arity, &[&exs[i]], cfg, true) {
             let sol = score(arity, atoms, binds, cost, exs, &order, &cfg);
