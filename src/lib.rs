@@ -21,6 +21,7 @@
 //! ```
 
 pub mod draw;
+pub mod gss;
 pub mod ptr;
 pub mod repl;
 
@@ -91,6 +92,20 @@ pub struct Error {
 }
 
 impl Error {
+    /// A program error with its code and kind, without a place in the source.
+    pub fn program_kind(
+        code: &'static str,
+        kind: &'static str,
+        message: String,
+        sources: &SourceMap,
+    ) -> Error {
+        Error {
+            kind: ErrorKind::Program,
+            diagnostics: vec![Diagnostic::error(code, kind, message)],
+            sources: sources.clone(),
+        }
+    }
+
     pub fn usage(message: impl Into<String>) -> Error {
         Error {
             kind: ErrorKind::Usage,
@@ -370,6 +385,21 @@ impl Session {
         args: &[(String, String)],
     ) -> Result<Output, Error> {
         let def = self.resolve_entry(entry)?;
+        if let DefKind::Gss(g) = &self.program.def(def).kind {
+            let g = self.lower_gss(g)?;
+            let words = g.run(input.unwrap_or("")).map_err(|e| {
+                Error::program_kind(
+                    "E0802",
+                    "GssInput",
+                    format!("`{}` cannot read the input: {e}", g.name),
+                    &self.program.sources,
+                )
+            })?;
+            return Ok(Output::Seq(tessera_lang::interp::Seq {
+                vals: words.0.iter().map(|w| Val::from_token(w)).collect(),
+                numeric: false,
+            }));
+        }
         if matches!(self.program.def(def).kind, DefKind::Circuit(_)) {
             let bits = self.circuit_run(def, input)?;
             return Ok(Output::Scalar(Val::Str(
@@ -448,6 +478,41 @@ impl Session {
         }
         circuit::run(&self.program, def, &args, &circuit::DiskTables)
             .map_err(|e| self.circuit_error(e))
+    }
+
+    fn lower_gss(&self, g: &tessera_lang::ast::GssDef) -> Result<tessera_gss::model::Gss, Error> {
+        tessera_lang::gss::lower(g).map_err(|diagnostics| Error {
+            kind: ErrorKind::Program,
+            diagnostics,
+            sources: self.program.sources.clone(),
+        })
+    }
+
+    /// The `gss` item `entry`, lowered.
+    pub fn gss_item(&self, entry: &str) -> Result<tessera_gss::model::Gss, Error> {
+        let def = self.resolve_entry(entry)?;
+        match &self.program.def(def).kind {
+            DefKind::Gss(g) => self.lower_gss(g),
+            _ => Err(Error::usage(format!("`{entry}` is not a `gss` item"))),
+        }
+    }
+
+    /// The entry used when none is named: `main`, or else the file's only `gss` item.
+    pub fn default_entry(&self) -> String {
+        if self.resolve_entry("main").is_ok() {
+            return "main".into();
+        }
+        let gss: Vec<&str> = self
+            .program
+            .defs
+            .iter()
+            .filter(|d| d.module == 0 && matches!(d.kind, DefKind::Gss(_)))
+            .map(|d| d.name.as_str())
+            .collect();
+        match gss[..] {
+            [one] => one.to_string(),
+            _ => "main".into(),
+        }
     }
 
     /// Whether `entry` is a `circuit` item.

@@ -278,6 +278,27 @@ enum Command {
     /// Prove two circuits equivalent output by output (inputs and outputs matched by position),
     /// or print an input on which they differ (exit code 1).
     Cec { a: PathBuf, b: PathBuf },
+    /// Grounded symbol systems: learn symbols, syntax and meanings from examples
+    /// (`tessera gss train --task scan --split length -o learned.tess`) and score a learned
+    /// system (`tessera gss eval learned.tess --task scan --split length`).
+    Gss {
+        #[command(subcommand)]
+        cmd: GssCmd,
+    },
+    /// Write a dataset's splits in SCAN's text format (`IN: … OUT: …`):
+    /// `tessera data scan --split length -o DIR`, `tessera data pcfg --split iid -o DIR`.
+    Data {
+        /// `scan` or `pcfg`.
+        task: String,
+        #[arg(long)]
+        split: String,
+        /// Seed of the random splits (SCAN simple, every PCFG split).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The directory to write `tasks_train_SPLIT.txt` and `tasks_test_SPLIT.txt` into.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
     /// Parse and type-check a program; print diagnostics only. With `--vocab` and
     /// `--max-len`, also infer the value set of the entry's result and of each of its `let`s.
     Check {
@@ -299,6 +320,45 @@ enum Command {
 }
 
 /// The pointer-network task.
+#[derive(Subcommand)]
+enum GssCmd {
+    /// Learn a system (syntax schema and meanings) from a task's training pairs and write it
+    /// as a Tessera `gss` item.
+    Train {
+        /// `scan` or `pcfg`.
+        #[arg(long)]
+        task: String,
+        /// SCAN: simple, length, addprim_jump, addprim_turn_left, template_around_right,
+        /// template_opposite_right. PCFG: iid, systematicity, productivity.
+        #[arg(long)]
+        split: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Description length of a literal token in a meaning (an argument costs 1).
+        #[arg(long, default_value_t = 4)]
+        const_cost: u32,
+        /// Training pairs the schema search starts on.
+        #[arg(long, default_value_t = 400)]
+        curriculum: usize,
+        /// Where to write the learned system (`.tess`).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Score a `gss` item on a task's train and test pairs.
+    Eval {
+        file: PathBuf,
+        #[arg(long)]
+        task: String,
+        #[arg(long)]
+        split: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The `gss` item (default: the file's only one).
+        #[arg(long)]
+        entry: Option<String>,
+    },
+}
+
 #[derive(clap::Args)]
 struct PtrArgs {
     /// sort, hull or tsp.
@@ -460,7 +520,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             args,
         } => {
             let session = load(file.as_ref(), entry.as_deref())?;
-            let entry = entry.unwrap_or_else(|| "main".to_string());
+            let entry = entry.unwrap_or_else(|| session.default_entry());
             let input = match input {
                 Some(i) => Some(i),
                 None => read_stdin()?,
@@ -997,6 +1057,127 @@ fn run(cli: Cli) -> Result<(), Error> {
             budget_s,
             no_verify,
         ),
+        Command::Gss { cmd } => match cmd {
+            GssCmd::Train {
+                task,
+                split,
+                seed,
+                const_cost,
+                curriculum,
+                output,
+            } => {
+                let task = tessera::gss::task(&task, &split)?;
+                let mut cfg = tessera_gss::learn::LearnConfig::default();
+                cfg.synth.const_cost = const_cost;
+                cfg.curriculum = curriculum.max(1);
+                let bar = (!cli.json).then(|| {
+                    let b = indicatif::ProgressBar::new_spinner();
+                    b.set_message(format!("learning {}", task.name()));
+                    b
+                });
+                let o = tessera::gss::train(task, seed, &cfg, &mut |line| {
+                    if let Some(b) = &bar {
+                        b.println(format!("  {line}"));
+                        b.tick();
+                    }
+                });
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                write_atomic(
+                    &output,
+                    tessera::gss::learned_source(task, seed, &o).as_bytes(),
+                )?;
+                if cli.json {
+                    out_line!(
+                        "{}",
+                        serde_json::json!({"ok": true, "task": task.name(), "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string()})
+                    );
+                } else {
+                    out_line!(
+                        "{}: learned in {:.1} s ({} schemas scored); train {}/{} ({}), test {}/{} ({}); wrote {}",
+                        task.name(),
+                        o.seconds,
+                        o.report.schemas_scored,
+                        o.train.0,
+                        o.train.1,
+                        percent(o.train),
+                        o.test.0,
+                        o.test.1,
+                        percent(o.test),
+                        output.display()
+                    );
+                }
+                Ok(())
+            }
+            GssCmd::Eval {
+                file,
+                task,
+                split,
+                seed,
+                entry,
+            } => {
+                let session = load(Some(&file), None)?;
+                let entry = entry.unwrap_or_else(|| session.default_entry());
+                let g = session.gss_item(&entry)?;
+                let task = tessera::gss::task(&task, &split)?;
+                let (train, test) = tessera::gss::evaluate(&g, task, seed);
+                if cli.json {
+                    out_line!(
+                        "{}",
+                        serde_json::json!({"ok": true, "task": task.name(), "train": [train.0, train.1], "test": [test.0, test.1]})
+                    );
+                } else {
+                    out_line!(
+                        "{}: train {}/{} ({}), test {}/{} ({})",
+                        task.name(),
+                        train.0,
+                        train.1,
+                        percent(train),
+                        test.0,
+                        test.1,
+                        percent(test)
+                    );
+                }
+                Ok(())
+            }
+        },
+        Command::Data {
+            task,
+            split,
+            seed,
+            output,
+        } => {
+            let t = tessera::gss::task(&task, &split)?;
+            let (train, test) = t.data(seed);
+            std::fs::create_dir_all(&output)
+                .map_err(|e| Error::usage(format!("cannot create `{}`: {e}", output.display())))?;
+            let split_name = t.item_name();
+            let split_name = split_name
+                .split_once('_')
+                .map_or(split_name.as_str(), |(_, s)| s);
+            let mut written = Vec::new();
+            for (part, pairs) in [("train", &train), ("test", &test)] {
+                let path = output.join(format!("tasks_{part}_{split_name}.txt"));
+                write_atomic(&path, tessera::gss::data::to_scan_text(pairs).as_bytes())?;
+                written.push(path.display().to_string());
+            }
+            if cli.json {
+                out_line!(
+                    "{}",
+                    serde_json::json!({"ok": true, "train": train.len(), "test": test.len(), "files": written})
+                );
+            } else {
+                out_line!(
+                    "{}: {} training and {} test pairs; wrote {}",
+                    t.name(),
+                    train.len(),
+                    test.len(),
+                    written.join(", ")
+                );
+            }
+            Ok(())
+        }
         Command::Cec { a, b } => {
             let ga = circuit::io::read_file(&a)?;
             let gb = circuit::io::read_file(&b)?;
@@ -1379,4 +1560,9 @@ fn compile_circuit(
         json,
     );
     Ok(())
+}
+
+/// `12/20 (60.00%)`'s percentage.
+fn percent((ok, n): (usize, usize)) -> String {
+    format!("{:.2}%", 100.0 * ok as f64 / n.max(1) as f64)
 }

@@ -42,6 +42,8 @@ pub enum ItemKind {
     },
     /// `circuit add(a: bits[4], b: bits[4]) -> bits[5] { a + b }`
     Circuit(FnDef),
+    /// `gss scan { "twice": postfix 2 = |x| x ++ x; … }`
+    Gss(GssDef),
     /// An item the parser could not read (its errors were reported).
     Error,
 }
@@ -237,4 +239,66 @@ pub fn add_chain(e: &Expr) -> (&Expr, Vec<(&Expr, Span)>) {
     }
     rhs.reverse();
     (cur, rhs)
+}
+
+/// A grounded symbol system: one rule per symbol (see `tessera_gss::model`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GssDef {
+    pub name: Ident,
+    pub rules: Vec<GssRule>,
+}
+
+/// `"twice": postfix 2 = |x| x ++ x;`, `",": separator;`, `juxtapose: infix 4 = …;`,
+/// `_ = [self];`
+#[derive(Debug, Clone, PartialEq)]
+pub struct GssRule {
+    pub name: GssName,
+    /// The fixity word and its precedence (`postfix 2`); none for an atom.
+    pub fixity: Option<(Ident, Option<(i64, Span)>)>,
+    pub params: Vec<Ident>,
+    pub body: Option<GssExpr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GssName {
+    /// A symbol written as a string: `"and"`.
+    Str(String, Span),
+    /// A symbol written bare, or the reserved `juxtapose` and `_`.
+    Ident(Ident),
+}
+
+impl GssName {
+    pub fn span(&self) -> Span {
+        match self {
+            GssName::Str(_, s) => *s,
+            GssName::Ident(i) => i.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GssExpr {
+    pub kind: GssExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GssExprKind {
+    Var(Ident),
+    /// `tail(x)`, `init(x)`, `reverse(x)`
+    Call(Ident, Box<GssExpr>),
+    /// `[I_WALK, head(x), self]`
+    List(Vec<GssElem>),
+    Concat(Box<GssExpr>, Box<GssExpr>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GssElem {
+    /// A token written bare, or `self`.
+    Name(Ident),
+    Str(String, Span),
+    Int(i64, Span),
+    /// `head(x)`, `last(x)`
+    Call(Ident, Box<GssExpr>),
 }

@@ -103,6 +103,11 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
                     c.diags.push(e.to_diagnostic());
                 }
             }
+            DefKind::Gss(g) => {
+                if let Err(ds) = crate::gss::lower(g) {
+                    c.diags.extend(ds);
+                }
+            }
         }
     }
     let mut seen = BTreeSet::new();
@@ -146,7 +151,7 @@ pub fn result_type(program: &Program, def: DefId) -> Ty {
         DefKind::Let(e, _) => c.expr(e, &mut Vec::new(), d.module),
         DefKind::Space { .. } => Ty::Space,
         DefKind::Symbols { space, .. } => Ty::Codebook(space.name.clone()),
-        DefKind::Circuit(_) => Ty::Func,
+        DefKind::Circuit(_) | DefKind::Gss(_) => Ty::Func,
     }
 }
 
@@ -533,7 +538,7 @@ impl<'p> Checker<'p> {
                 }
                 DefKind::Space { .. } => Ty::Space,
                 DefKind::Symbols { space, .. } => Ty::Codebook(space.name.clone()),
-                DefKind::Circuit(_) => Ty::Func,
+                DefKind::Circuit(_) | DefKind::Gss(_) => Ty::Func,
             },
             Err(d) => {
                 self.diags.push(d);

@@ -643,6 +643,11 @@ impl<'p> Interp<'p> {
                 span,
                 "circuit items are parsed and checked, but not evaluated by the interpreter yet",
             )),
+            DefKind::Gss(_) => Err(RuntimeError::new(
+                "Unsupported",
+                span,
+                "a `gss` item is not a value: run it as the entry (`tessera run FILE --entry NAME`)",
+            )),
         }
     }
 

@@ -178,6 +178,8 @@ pub enum Tok {
     Ge,
     #[token("+")]
     Plus,
+    #[token("++")]
+    PlusPlus,
     #[token("-")]
     Minus,
     #[token("*")]
@@ -251,6 +253,7 @@ impl fmt::Display for Tok {
             Tok::Gt => ">",
             Tok::Ge => ">=",
             Tok::Plus => "+",
+            Tok::PlusPlus => "++",
             Tok::Minus => "-",
             Tok::Star => "*",
             Tok::Slash => "/",

@@ -12,6 +12,7 @@ pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
 pub mod check;
 pub mod circuit;
 pub mod diag;
+pub mod gss;
 pub mod interp;
 pub mod kernels;
 pub mod lexer;

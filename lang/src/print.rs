@@ -103,6 +103,7 @@ fn item_source(item: &Item, out: &mut String) {
                 }
             }
         }
+        ItemKind::Gss(g) => out.push_str(&gss_source(g)),
         ItemKind::Space { name, model, args } => {
             let _ = write!(
                 out,
@@ -369,6 +370,7 @@ impl SPrinter {
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
+            ItemKind::Gss(g) => format!("(gss{at} {} {:?})", self.ident(&g.name), gss_source(g)),
             ItemKind::Error => format!("(error{at})"),
         }
     }
@@ -496,4 +498,74 @@ impl SPrinter {
             ExprKind::Error => format!("(error{at})"),
         }
     }
+}
+
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A `gss` item as source, one rule per line.
+pub fn gss_source(g: &crate::ast::GssDef) -> String {
+    use crate::ast::{GssElem, GssExpr, GssExprKind, GssName};
+    fn expr(e: &GssExpr, out: &mut String) {
+        match &e.kind {
+            GssExprKind::Var(i) => out.push_str(&i.name),
+            GssExprKind::Call(f, a) => {
+                out.push_str(&f.name);
+                out.push('(');
+                expr(a, out);
+                out.push(')');
+            }
+            GssExprKind::Concat(a, b) => {
+                expr(a, out);
+                out.push_str(" ++ ");
+                expr(b, out);
+            }
+            GssExprKind::List(es) => {
+                out.push('[');
+                for (k, el) in es.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    match el {
+                        GssElem::Name(i) => out.push_str(&i.name),
+                        GssElem::Str(s, _) => out.push_str(&quoted(s)),
+                        GssElem::Int(n, _) => out.push_str(&n.to_string()),
+                        GssElem::Call(f, a) => {
+                            out.push_str(&f.name);
+                            out.push('(');
+                            expr(a, out);
+                            out.push(')');
+                        }
+                    }
+                }
+                out.push(']');
+            }
+        }
+    }
+    let mut out = format!("gss {} {{\n", g.name.name);
+    for r in &g.rules {
+        out.push_str("    ");
+        match &r.name {
+            GssName::Str(s, _) => out.push_str(&quoted(s)),
+            GssName::Ident(i) => out.push_str(&i.name),
+        }
+        if let Some((w, p)) = &r.fixity {
+            let _ = write!(out, ": {}", w.name);
+            if let Some((p, _)) = p {
+                let _ = write!(out, " {p}");
+            }
+        }
+        if let Some(b) = &r.body {
+            out.push_str(" = ");
+            if !r.params.is_empty() {
+                let ps: Vec<&str> = r.params.iter().map(|p| p.name.as_str()).collect();
+                let _ = write!(out, "|{}| ", ps.join(", "));
+            }
+            crate::with_stack(|| expr(b, &mut out));
+        }
+        out.push_str(";\n");
+    }
+    out.push('}');
+    out
 }

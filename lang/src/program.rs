@@ -58,6 +58,7 @@ pub enum DefKind {
     Space { model: Ident, args: Rc<Vec<Arg>> },
     Symbols { space: Ident, symbols: Vec<Ident> },
     Circuit(Rc<FnDef>),
+    Gss(Rc<crate::ast::GssDef>),
 }
 
 /// One item-level definition.
@@ -295,6 +296,7 @@ impl Builder<'_> {
                     symbols,
                 } => (name, DefKind::Symbols { space, symbols }),
                 ItemKind::Circuit(f) => (f.name.clone(), DefKind::Circuit(Rc::new(f))),
+                ItemKind::Gss(g) => (g.name.clone(), DefKind::Gss(Rc::new(g))),
                 ItemKind::Use(u) => {
                     uses.push((u, item.span));
                     continue;
