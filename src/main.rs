@@ -160,7 +160,8 @@ enum Command {
     /// Benchmarks that print a table (`tessera bench vsa`: kernels, cleanup, resonator and
     /// bundle capacity, one thread).
     Bench {
-        /// What to measure: `vsa`, `circuits` or `generation`.
+        /// What to measure: `vsa`, `circuits`, `generation` or `gss` (learning SCAN's six
+        /// splits and PCFG's three; `--filter scan` for one task).
         suite: String,
         /// `circuits`: the benchmark folder with manifest.csv (default circuit/data, a copy of shared/data/circuits).
         #[arg(long)]
@@ -171,7 +172,8 @@ enum Command {
         /// `circuits`: seconds of restarts per circuit for `--effort high`.
         #[arg(long, default_value_t = 5.0)]
         budget_s: f64,
-        /// `circuits`: only circuits whose name contains this.
+        /// `circuits`: only circuits whose name contains this; `gss`: only tasks and splits
+        /// whose name contains this.
         #[arg(long)]
         filter: Option<String>,
         /// `circuits`: also write each result as `DIR/<name>.aig` (for cross-checks with ABC).
@@ -795,9 +797,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             if suite == "circuits" {
                 return bench_circuits(data, &effort, budget_s, filter.as_deref(), quick, write);
             }
+            if suite == "gss" {
+                return bench_gss(filter.as_deref(), cli.json);
+            }
             if suite != "vsa" {
                 return Err(Error::usage(format!(
-                    "unknown benchmark suite `{suite}` (available: vsa, circuits, generation)"
+                    "unknown benchmark suite `{suite}` (available: vsa, circuits, generation, gss)"
                 )));
             }
             const SECTIONS: [&str; 4] = ["ops", "cleanup", "resonator", "capacity"];
@@ -1565,4 +1570,47 @@ fn compile_circuit(
 /// `12/20 (60.00%)`'s percentage.
 fn percent((ok, n): (usize, usize)) -> String {
     format!("{:.2}%", 100.0 * ok as f64 / n.max(1) as f64)
+}
+
+/// `tessera bench gss`: learns every split and prints a table (one core, wall-clock seconds of
+/// learning; data generation and testing excluded).
+fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
+    use tessera_gss::Task;
+    use tessera_gss::data::{PcfgSplit, ScanSplit};
+    let tasks: Vec<Task> = ScanSplit::ALL
+        .into_iter()
+        .map(Task::Scan)
+        .chain(PcfgSplit::ALL.into_iter().map(Task::Pcfg))
+        .filter(|t| filter.is_none_or(|f| t.name().contains(f)))
+        .collect();
+    let cfg = tessera_gss::learn::LearnConfig::default();
+    let mut rows = Vec::new();
+    if !json {
+        out_line!(
+            "| task | split | train pairs | test pairs | train acc | test acc | schemas scored | learn s |"
+        );
+        out_line!("|---|---|---:|---:|---:|---:|---:|---:|");
+    }
+    for t in tasks {
+        let o = tessera::gss::train(t, 1, &cfg, &mut |_| {});
+        let name = t.name();
+        let (task, split) = name.split_once(' ').unwrap_or((name.as_str(), ""));
+        if json {
+            rows.push(serde_json::json!({"task": task, "split": split, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds}));
+        } else {
+            out_line!(
+                "| {task} | {split} | {} | {} | {} | {} | {} | {:.1} |",
+                o.train.1,
+                o.test.1,
+                percent(o.train),
+                percent(o.test),
+                o.report.schemas_scored,
+                o.seconds
+            );
+        }
+    }
+    if json {
+        out_line!("{}", serde_json::json!({"ok": true, "rows": rows}));
+    }
+    Ok(())
 }

@@ -15,7 +15,8 @@
 //!   meaning is unknown, and synthesise the cheapest meaning that reproduces them
 //!   ([`crate::synth`]), binding unknown atoms at the same time. Repeat until nothing changes.
 
-use crate::model::{Fixity, Gss, Head, Interner, Program, Rule, Sym, Tree, parse};
+pub use crate::model::Fixity;
+use crate::model::{Gss, Head, Interner, Program, Rule, Sym, Tree, parse};
 use crate::synth::{self, Arg, SynthConfig, SynthEx, synthesize};
 
 /// Observations kept per meaning and round.
@@ -95,7 +96,7 @@ impl Default for LearnConfig {
             max_prec: 4,
             curriculum: 400,
             search_symbols: 24,
-            rounds: 12,
+            rounds: 24,
             max_steps: 40,
             refinements: 6,
             refine_add: 100,
@@ -184,6 +185,7 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
     let trees: Vec<Option<Tree>> = examples.iter().map(|e| schema.parse(&e.input)).collect();
     let mut known: HashMap<Head, Program> = HashMap::new();
     let mut self_bound = false;
+    let mut inverting = false;
     for _ in 0..cfg.rounds {
         let mut exs: HashMap<Head, Vec<SynthEx>> = HashMap::new();
         let mut votes: BTreeMap<Sym, BTreeMap<Vec<Sym>, usize>> = BTreeMap::new();
@@ -230,7 +232,8 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
                                 .copied()
                                 .filter(|&c| !matches!(vals[c], PVal::Known(_)))
                                 .collect();
-                            if let [c] = open[..]
+                            if inverting
+                                && let [c] = open[..]
                                 && let Some(v) = invert(p, node, c, &vals, tok, &target)
                             {
                                 stack.push((c, v));
@@ -258,9 +261,11 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
             if known.contains_key(&Head::Tok(*s)) {
                 continue;
             }
+            // two observations that agree, as for bindings (one inverted target may be wrong)
             if let Some((v, _)) = counts
                 .iter()
                 .max_by_key(|(v, c)| (**c, std::cmp::Reverse(v.len())))
+                .filter(|(_, c)| **c >= 2)
             {
                 known.insert(Head::Tok(*s), atom_program(*s, v));
                 progress = true;
@@ -311,7 +316,14 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
             }
         }
         if !progress {
-            // stalled: atoms nothing constrained denote themselves (the prior), once
+            // stalled: first let known meanings pass targets down to their children (top-down
+            // inversion: evidence built on meanings that may still be revised, so it waits
+            // until bottom-up evidence is exhausted), then let atoms that nothing constrained
+            // denote themselves (the prior)
+            if !inverting {
+                inverting = true;
+                continue;
+            }
             if self_bound {
                 break;
             }
@@ -588,50 +600,19 @@ pub fn learn(
     let mut round = 0;
     loop {
         for _ in 0..cfg.max_steps {
-            let mut best: Option<(Score, Schema, String)> = None;
-            let consider = |best: &mut Option<(Score, Schema, String)>,
-                            cand: Schema,
-                            what: String,
-                            report: &mut LearnReport| {
-                report.schemas_scored += 1;
-                let sc = score(&cand, &curriculum, cfg);
-                if best.as_ref().is_none_or(|(b, _, _)| sc > *b) {
-                    *best = Some((sc, cand, what));
-                }
-            };
-            for &s in &searched {
-                for f in options(pos[&s], cfg.max_prec) {
-                    if f == schema.fixity(s) {
-                        continue;
-                    }
-                    let mut cand = schema.clone();
-                    cand.set(s, f);
-                    consider(
-                        &mut best,
-                        cand,
-                        format!("{}{}", names.name(s), fixity_text(f)),
-                        &mut report,
-                    );
-                }
-            }
-            for j in std::iter::once(None).chain((1..=cfg.max_prec).map(Some)) {
-                if j != schema.jux {
-                    let mut cand = schema.clone();
-                    cand.jux = j;
-                    consider(
-                        &mut best,
-                        cand,
-                        match j {
-                            Some(p) => format!("juxtapose: infix {p}"),
-                            None => "no juxtaposition".into(),
-                        },
-                        &mut report,
-                    );
-                }
-            }
+            let mut best = best_move(
+                &schema,
+                &searched,
+                &pos,
+                &curriculum,
+                cfg,
+                names,
+                &mut report,
+            );
             let improved = best.as_ref().is_some_and(|(b, _, _)| *b > current);
             if !improved {
-                // a separator only helps together with an operator that reads it
+                // A separator only helps together with the operators that read it: set it, then
+                // climb from there with single moves; taken as one step if it ends higher.
                 let seps: Vec<Sym> = searched
                     .iter()
                     .copied()
@@ -641,30 +622,31 @@ pub fn learn(
                     })
                     .collect();
                 for &sep in &seps {
-                    for &s in &searched {
-                        if s == sep {
-                            continue;
-                        }
-                        for prec in 1..=cfg.max_prec {
-                            let f = Fixity::Prefix { arity: 2, prec };
-                            if !options(pos[&s], cfg.max_prec).contains(&f) {
-                                continue;
+                    let mut cand = schema.clone();
+                    cand.set(sep, Fixity::Separator);
+                    let mut sc = score(&cand, &curriculum, cfg);
+                    report.schemas_scored += 1;
+                    let mut what = vec![format!("{}: separator", names.name(sep))];
+                    for _ in 0..8 {
+                        match best_move(
+                            &cand,
+                            &searched,
+                            &pos,
+                            &curriculum,
+                            cfg,
+                            names,
+                            &mut report,
+                        ) {
+                            Some((s2, c2, w2)) if s2 > sc => {
+                                sc = s2;
+                                cand = c2;
+                                what.push(w2);
                             }
-                            let mut cand = schema.clone();
-                            cand.set(sep, Fixity::Separator);
-                            cand.set(s, f);
-                            consider(
-                                &mut best,
-                                cand,
-                                format!(
-                                    "{}: separator with {}{}",
-                                    names.name(sep),
-                                    names.name(s),
-                                    fixity_text(f)
-                                ),
-                                &mut report,
-                            );
+                            _ => break,
                         }
+                    }
+                    if best.as_ref().is_none_or(|(b, _, _)| sc > *b) {
+                        best = Some((sc, cand, what.join(", then ")));
                     }
                 }
             }
@@ -724,6 +706,50 @@ pub fn learn(
     (build(name, names, &schema, &f, train), report)
 }
 
+/// The best schema one change away from `schema` (a symbol's fixity or the juxtaposition).
+fn best_move(
+    schema: &Schema,
+    searched: &[Sym],
+    pos: &BTreeMap<Sym, Positions>,
+    curriculum: &[Example],
+    cfg: &LearnConfig,
+    names: &Interner,
+    report: &mut LearnReport,
+) -> Option<(Score, Schema, String)> {
+    let mut best: Option<(Score, Schema, String)> = None;
+    let mut consider = |cand: Schema, what: String| {
+        report.schemas_scored += 1;
+        let sc = score(&cand, curriculum, cfg);
+        if best.as_ref().is_none_or(|(b, _, _)| sc > *b) {
+            best = Some((sc, cand, what));
+        }
+    };
+    for &s in searched {
+        for f in options(pos[&s], cfg.max_prec) {
+            if f == schema.fixity(s) {
+                continue;
+            }
+            let mut cand = schema.clone();
+            cand.set(s, f);
+            consider(cand, format!("{}{}", names.name(s), fixity_text(f)));
+        }
+    }
+    for j in std::iter::once(None).chain((1..=cfg.max_prec).map(Some)) {
+        if j != schema.jux {
+            let mut cand = schema.clone();
+            cand.jux = j;
+            consider(
+                cand,
+                match j {
+                    Some(p) => format!("juxtapose: infix {p}"),
+                    None => "no juxtaposition".into(),
+                },
+            );
+        }
+    }
+    best
+}
+
 fn fixity_text(f: Fixity) -> String {
     match f {
         Fixity::Atom => ": atom".into(),
@@ -733,7 +759,7 @@ fn fixity_text(f: Fixity) -> String {
 
 /// The learned system: a rule for every symbol of the training inputs (in order of first
 /// appearance), and `_ = [self]` when most atoms denote themselves.
-fn build(name: &str, names: &Interner, schema: &Schema, f: &Fit, train: &[Example]) -> Gss {
+pub fn build(name: &str, names: &Interner, schema: &Schema, f: &Fit, train: &[Example]) -> Gss {
     let mut syms: Vec<Sym> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for e in train {

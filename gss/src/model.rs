@@ -589,10 +589,11 @@ pub enum RunError {
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunError::Parse(e) => write!(f, "token {}: {}", e.pos, e.message),
+            RunError::Parse(e) => write!(f, "word {}: {}", e.pos + 1, e.message),
             RunError::Undefined { pos, symbol } => write!(
                 f,
-                "token {pos}: the meaning of `{symbol}` is undefined on its arguments (head or last of an empty list)"
+                "word {}: the meaning of `{symbol}` is undefined on its arguments (head or last of an empty list)",
+                pos + 1
             ),
         }
     }
@@ -657,7 +658,13 @@ impl Gss {
     pub fn run(&self, input: &str) -> Result<(Vec<String>, String), RunError> {
         let mut names = self.names.clone();
         let toks = names.words(input);
-        let tree = self.parse(&toks).map_err(RunError::Parse)?;
+        let tree = self.parse(&toks).map_err(|mut e| {
+            match toks.get(e.pos) {
+                Some(&t) => e.message = format!("`{}`: {}", names.name(t), e.message),
+                None => e.message = format!("(after the last word) {}", e.message),
+            }
+            RunError::Parse(e)
+        })?;
         let out = self.eval_tree(&tree, &toks)?;
         let words = out.iter().map(|&s| names.name(s).to_string()).collect();
         Ok((words, tree.to_sexpr(&names, &toks)))

@@ -569,9 +569,26 @@ pub fn synthesize(arity: u8, exs: &[SynthEx], cfg: SynthConfig) -> Option<Soluti
     // fallback: fit single examples (the shortest and a spread of others), keep what
     // explains the most
     let mut best: Option<Solution> = None;
-    let mut seeds: Vec<usize> = flat.iter().take(3).copied().collect();
-    let step = (flat.len() / 4).max(1);
-    seeds.extend(flat.iter().skip(3).step_by(step).take(3));
+    // seeds: the most informative examples (longest arguments: on one-token arguments `x`,
+    // `reverse(x)` and `[head(x)]` are one behaviour), then the shortest
+    let arg_len = |i: usize| -> usize {
+        exs[i]
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Known(v) => v.len(),
+                _ => 1,
+            })
+            .sum()
+    };
+    let mut by_info = flat.clone();
+    by_info.sort_by_key(|&i| (std::cmp::Reverse(arg_len(i)), exs[i].target.len(), i));
+    let mut seeds: Vec<usize> = by_info.iter().take(3).copied().collect();
+    for &i in flat.iter().take(3) {
+        if !seeds.contains(&i) {
+            seeds.push(i);
+        }
+    }
     for &i in &seeds {
         for (cost, atoms, binds) in run_search(arity, &[&exs[i]], cfg, true) {
             let sol = score(arity, atoms, binds, cost, exs, &order, &cfg);
@@ -653,9 +670,10 @@ mod tests {
             ex(vec![k(&[1]), Arg::Leaf(7)], &[5, 1]),
             ex(vec![k(&[2]), Arg::Leaf(7)], &[5, 2]),
             ex(vec![k(&[2]), Arg::Leaf(8)], &[6, 2]),
+            ex(vec![k(&[3]), Arg::Leaf(8)], &[6, 3]),
         ];
         let s = synthesize(2, &exs, SynthConfig::default()).unwrap();
-        assert_eq!(s.matched, 3);
+        assert_eq!(s.matched, 4);
         assert_eq!(
             s.program.atoms,
             vec![Atom::Seq(Path::var(1)), Atom::Seq(Path::var(0))]

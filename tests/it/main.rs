@@ -4,6 +4,7 @@
 mod circuits;
 mod cli;
 mod corpus;
+mod gss;
 mod limits;
 mod pointer;
 mod props;
