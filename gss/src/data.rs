@@ -497,18 +497,14 @@ mod tests {
         let find = |s: &str| all.iter().find(|p| p.input == s).unwrap().output.clone();
         assert_eq!(
             find("jump opposite left after walk around right thrice"),
-            [
-                "I_TURN_RIGHT I_WALK I_TURN_RIGHT I_WALK I_TURN_RIGHT I_WALK I_TURN_RIGHT I_WALK"
-                    .repeat(1),
-                " I_TURN_RIGHT I_WALK I_TURN_RIGHT I_WALK I_TURN_RIGHT I_WALK I_TURN_RIGHT I_WALK"
-                    .repeat(2),
-                " I_TURN_LEFT I_TURN_LEFT I_JUMP".into()
-            ]
-            .concat()
+            format!(
+                "{}I_TURN_LEFT I_TURN_LEFT I_JUMP",
+                "I_TURN_RIGHT I_WALK ".repeat(12)
+            )
         );
         assert_eq!(
             find("turn around left"),
-            "I_TURN_LEFT".repeat(1) + &" I_TURN_LEFT".repeat(3)
+            "I_TURN_LEFT ".repeat(4).trim_end()
         );
         let sizes = |s| {
             let (a, b) = scan_split(s, 1);

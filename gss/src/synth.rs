@@ -147,14 +147,17 @@ fn atom_value(a: &Atom, ex: &SynthEx) -> Option<AVal> {
         .then_some(AVal::Val(out))
 }
 
+/// A word found by the search: (cost, atoms, leaf bindings).
+type Found = (u32, Vec<Atom>, Vec<(Sym, Vec<Sym>)>);
+
 struct Search<'a> {
     exs: &'a [&'a SynthEx],
     atoms: std::rc::Rc<Vec<(Atom, u32, Vec<AVal>)>>,
     cfg: SynthConfig,
     nodes: usize,
-    best: Option<(u32, Vec<Atom>, Vec<(Sym, Vec<Sym>)>)>,
+    best: Option<Found>,
     /// collect every solution (for the fallback), not just the cheapest
-    collect: Option<Vec<(u32, Vec<Atom>, Vec<(Sym, Vec<Sym>)>)>>,
+    collect: Option<Vec<Found>>,
 }
 
 impl Search<'_> {
@@ -346,12 +349,7 @@ fn resolve(a: &Arg, p: &Program, binds: &[(Sym, Vec<Sym>)]) -> Option<Vec<Sym>> 
     }
 }
 
-fn run_search(
-    arity: u8,
-    exs: &[&SynthEx],
-    cfg: SynthConfig,
-    collect: bool,
-) -> Vec<(u32, Vec<Atom>, Vec<(Sym, Vec<Sym>)>)> {
+fn run_search(arity: u8, exs: &[&SynthEx], cfg: SynthConfig, collect: bool) -> Vec<Found> {
     // observational equivalence: one atom per behaviour on these examples, the cheapest
     let mut by_behaviour: HashMap<Vec<AVal>, (Atom, u32)> = HashMap::new();
     for a in atom_pool(arity) {

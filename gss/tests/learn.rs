@@ -50,7 +50,11 @@ fn pcfg_meanings_are_found_for_the_right_schema() {
     let f = fit(&schema, &train, &LearnConfig::default());
     let g = build("pcfg", &names, &schema, &f, &train);
     for &i in f.unexplained.iter().take(3) {
-        eprintln!("miss: {} -> {}", names.render(&train[i].input), names.render(&train[i].output));
+        eprintln!(
+            "miss: {} -> {}",
+            names.render(&train[i].input),
+            names.render(&train[i].output)
+        );
     }
     assert_eq!(f.explained, train.len(), "{}", g.to_source());
     let g = build("pcfg", &names, &schema, &f, &train);

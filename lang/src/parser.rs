@@ -297,7 +297,7 @@ fn parse_diag(e: &ParseError<usize, Tok, LexError>, file: FileId, source: &str) 
                 );
             match tok {
                 Tok::Gss => d.with_note(
-                    "`gss` items (grounded symbol systems) are reserved and not supported yet",
+                    "`gss` starts an item: `gss NAME { \"word\": postfix 2 = |x| x ++ x; … }`, and is not a name",
                 ),
                 Tok::Select => {
                     d.with_note("`select` is a keyword: write `select(keys, queries, OP)`")
