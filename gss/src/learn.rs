@@ -703,7 +703,23 @@ pub fn learn(
             current.0
         ));
     }
-    (build(name, names, &schema, &f, train), report)
+    // Meanings fitted on all the pairs can be led astray where the curriculum's were not (an
+    // early guess from one-token arguments that later evidence does not overturn): keep
+    // whichever set of meanings explains more of the training pairs.
+    let mut g = build(name, names, &schema, &f, train);
+    if !f.unexplained.is_empty() {
+        let fc = fit(&schema, &curriculum, cfg);
+        let gc = build(name, names, &schema, &fc, train);
+        let (ok, _) = accuracy(&gc, train);
+        if ok > f.explained {
+            progress(&format!(
+                "the curriculum's meanings explain {ok} training pairs: kept instead"
+            ));
+            report.train_explained = ok;
+            g = gc;
+        }
+    }
+    (g, report)
 }
 
 /// The best schema one change away from `schema` (a symbol's fixity or the juxtaposition).

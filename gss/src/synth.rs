@@ -258,40 +258,33 @@ impl Search<'_> {
         }
         let target = &self.exs[e].target;
         let off = offs[e];
-        match &vals[e] {
-            AVal::Val(v) => {
-                if target.len() - off >= v.len() && target[off..off + v.len()] == v[..] {
-                    offs[e] += v.len();
-                    self.extend(
-                        e + 1,
-                        vals,
-                        word,
-                        offs,
-                        binds,
-                        cost,
-                        advanced || !v.is_empty(),
-                    );
-                    offs[e] = off;
-                }
+        // a value known here (the atom's, or the leaf's binding) must be the next piece
+        let fixed = match &vals[e] {
+            AVal::Val(v) => Some(std::borrow::Cow::Borrowed(v.as_slice())),
+            AVal::Leaf(s) => binds
+                .iter()
+                .find(|(b, _)| b == s)
+                .map(|(_, v)| std::borrow::Cow::Owned(v.clone())),
+        };
+        if let Some(v) = fixed {
+            if target.len() - off >= v.len() && target[off..off + v.len()] == v[..] {
+                offs[e] += v.len();
+                self.extend(
+                    e + 1,
+                    vals,
+                    word,
+                    offs,
+                    binds,
+                    cost,
+                    advanced || !v.is_empty(),
+                );
+                offs[e] = off;
             }
+            return;
+        }
+        match &vals[e] {
+            AVal::Val(_) => {}
             AVal::Leaf(s) => {
-                if let Some((_, v)) = binds.iter().find(|(b, _)| b == s) {
-                    let v = v.clone();
-                    if target.len() - off >= v.len() && target[off..off + v.len()] == v[..] {
-                        offs[e] += v.len();
-                        self.extend(
-                            e + 1,
-                            vals,
-                            word,
-                            offs,
-                            binds,
-                            cost,
-                            advanced || !v.is_empty(),
-                        );
-                        offs[e] = off;
-                    }
-                    return;
-                }
                 let mut options: Vec<Vec<Sym>> = Vec::new();
                 if target.get(off) == Some(s) {
                     options.push(vec![*s]);
