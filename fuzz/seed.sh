@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the seed corpora from the test cases, the standard library and the examples.
-# Usage: fuzz/seed.sh   (writes fuzz/corpus/{parse,check,interp,vsa}; they are git-ignored)
+# Usage: fuzz/seed.sh   (writes fuzz/corpus/{parse,check,interp,vsa,circuit,gss}; they are git-ignored)
 set -euo pipefail
 cd "$(dirname "$0")"
-for t in parse check interp vsa circuit; do mkdir -p "corpus/$t"; done
+for t in parse check interp vsa circuit gss; do mkdir -p "corpus/$t"; done
 i=0
 for f in ../tests/cases/*/*.tess ../stdlib/std/*.tess ../examples/*.tess; do
     i=$((i + 1))
@@ -12,6 +12,7 @@ for f in ../tests/cases/*/*.tess ../stdlib/std/*.tess ../examples/*.tess; do
     # interp: the source, a NUL, then the case's first input line (if any).
     input=$(grep -m1 '^# input: ' "$f" | sed 's/^# input: //' || true)
     { cat "$f"; printf '\0%s' "$input"; } > "corpus/interp/seed$i"
+    case "$f" in *gss_*) cp "corpus/interp/seed$i" "corpus/gss/seed$i" ;; esac
 done
 for j in 0 1 2 3 4 5 6 7; do
     printf "$(printf '\\x%02x' $j $((j * 37 % 256)) 3 7 1 2 $((j + 2)) $((j * 11 % 256)))" > "corpus/vsa/seed$j"
