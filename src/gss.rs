@@ -18,28 +18,85 @@ pub fn train(task: Task, seed: u64, cfg: &LearnConfig, progress: &mut dyn FnMut(
     tessera_gss::train_task(task, seed, cfg, progress)
 }
 
-/// The learned system as a Tessera source file, with a header saying where it came from.
-pub fn learned_source(task: Task, seed: u64, o: &Outcome) -> String {
-    let (task_name, split) = task.name().split_once(' ').map_or_else(
-        || (task.name(), String::new()),
-        |(a, b)| (a.to_string(), b.to_string()),
-    );
-    let example = match task {
-        Task::Scan(_) => "jump twice after walk around left",
-        Task::Pcfg(_) => "append reverse A1 B2 , echo C3",
+/// The learned system as a Tessera source file, with a header saying how it was made
+/// (`command`) and an input to try.
+pub fn learned_source(command: &str, example: &str, o: &Outcome) -> String {
+    let test = if o.test.1 == 0 {
+        "no test pairs".to_string()
+    } else {
+        format!("{} of {} test pairs", o.test.0, o.test.1)
     };
     format!(
-        "# Learned by `tessera gss train --task {task_name} --split {split} --seed {seed}`:\n\
-         # {} of {} training pairs explained; {} of {} test pairs; {} schemas scored in {:.1} s.\n\
+        "# Learned by `{command}`:\n\
+         # {} of {} training pairs explained; {test}; {} schemas scored in {:.1} s.\n\
          # Run it: tessera run FILE --input \"{example}\"\n\n{}",
         o.train.0,
         o.train.1,
-        o.test.0,
-        o.test.1,
         o.report.schemas_scored,
         o.seconds,
         o.gss.to_source()
     )
+}
+
+/// The command line that trains on a task, and an input to try.
+pub fn task_origin(task: Task, seed: u64) -> (String, &'static str) {
+    let name = task.name();
+    let (t, split) = name.split_once(' ').unwrap_or((name.as_str(), ""));
+    let example = match task {
+        Task::Scan(_) => "jump twice after walk around left",
+        Task::Pcfg(_) => "append reverse A1 B2 , echo C3",
+    };
+    (
+        format!("tessera gss train --task {t} --split {split} --seed {seed}"),
+        example,
+    )
+}
+
+/// Pairs from a file in SCAN's format (`IN: … OUT: …` per line); errors name the file and line.
+pub fn read_pairs(path: &std::path::Path) -> Result<Vec<data::Pair>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read `{}`: {e}", path.display())))?;
+    let pairs = data::parse_scan_text(&text)
+        .map_err(|e| Error::usage(format!("{}:{e}", path.display())))?;
+    if pairs.is_empty() {
+        return Err(Error::usage(format!("`{}` has no pairs", path.display())));
+    }
+    Ok(pairs)
+}
+
+/// Learns from pairs read from files (the item is named after the training file).
+pub fn train_files(
+    train: &std::path::Path,
+    test: Option<&std::path::Path>,
+    cfg: &LearnConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Outcome, Error> {
+    let tr = read_pairs(train)?;
+    let te = match test {
+        Some(t) => read_pairs(t)?,
+        None => Vec::new(),
+    };
+    let stem = train
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("learned");
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic())
+        || tessera_gss::model::KEYWORDS.contains(&name.as_str())
+    {
+        name.insert_str(0, "gss_");
+    }
+    Ok(tessera_gss::train_pairs(&name, &tr, &te, cfg, progress))
+}
+
+/// Accuracy of a system on pairs.
+pub fn accuracy(g: &Gss, pairs: &[data::Pair]) -> (usize, usize) {
+    let mut names: Interner = g.names.clone();
+    let exs = tessera_gss::examples(&mut names, pairs);
+    learn::accuracy(g, &exs)
 }
 
 /// Accuracy of a system on a task's (train, test) pairs: ((correct, total), (correct, total)).

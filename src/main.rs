@@ -327,13 +327,24 @@ enum GssCmd {
     /// Learn a system (syntax schema and meanings) from a task's training pairs and write it
     /// as a Tessera `gss` item.
     Train {
-        /// `scan` or `pcfg`.
-        #[arg(long)]
-        task: String,
+        /// `scan` or `pcfg` (generated data), or give `--train FILE`.
+        #[arg(
+            long,
+            required_unless_present = "train",
+            conflicts_with = "train",
+            requires = "split"
+        )]
+        task: Option<String>,
         /// SCAN: simple, length, addprim_jump, addprim_turn_left, template_around_right,
         /// template_opposite_right. PCFG: iid, systematicity, productivity.
-        #[arg(long)]
-        split: String,
+        #[arg(long, requires = "task")]
+        split: Option<String>,
+        /// Learn from your own pairs: a file in SCAN's format (`IN: … OUT: …` per line).
+        #[arg(long, value_name = "FILE")]
+        train: Option<PathBuf>,
+        /// With `--train`: pairs to score the learned system on.
+        #[arg(long, value_name = "FILE", requires = "train")]
+        test: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Description length of a literal token in a meaning (an argument costs 1).
@@ -349,10 +360,19 @@ enum GssCmd {
     /// Score a `gss` item on a task's train and test pairs.
     Eval {
         file: PathBuf,
-        #[arg(long)]
-        task: String,
-        #[arg(long)]
-        split: String,
+        /// `scan` or `pcfg`, or give `--test FILE`.
+        #[arg(
+            long,
+            required_unless_present = "test",
+            conflicts_with = "test",
+            requires = "split"
+        )]
+        task: Option<String>,
+        #[arg(long, requires = "task")]
+        split: Option<String>,
+        /// Pairs in SCAN's format to score on.
+        #[arg(long, value_name = "FILE")]
+        test: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The `gss` item (default: the file's only one).
@@ -1066,42 +1086,72 @@ fn run(cli: Cli) -> Result<(), Error> {
             GssCmd::Train {
                 task,
                 split,
+                train,
+                test,
                 seed,
                 const_cost,
                 curriculum,
                 output,
             } => {
-                let task = tessera::gss::task(&task, &split)?;
                 let mut cfg = tessera_gss::learn::LearnConfig::default();
                 cfg.synth.const_cost = const_cost;
                 cfg.curriculum = curriculum.max(1);
                 let bar = (!cli.json).then(|| {
                     let b = indicatif::ProgressBar::new_spinner();
-                    b.set_message(format!("learning {}", task.name()));
+                    b.set_message("learning");
                     b
                 });
-                let o = tessera::gss::train(task, seed, &cfg, &mut |line| {
+                let mut progress = |line: &str| {
                     if let Some(b) = &bar {
                         b.println(format!("  {line}"));
                         b.tick();
                     }
-                });
+                };
+                let (o, label, command, example) = match (&task, &train) {
+                    (Some(task), _) => {
+                        let split = split.as_deref().unwrap_or("");
+                        let t = tessera::gss::task(task, split)?;
+                        let o = tessera::gss::train(t, seed, &cfg, &mut progress);
+                        let (command, example) = tessera::gss::task_origin(t, seed);
+                        (o, t.name(), command, example.to_string())
+                    }
+                    (None, Some(file)) => {
+                        let o =
+                            tessera::gss::train_files(file, test.as_deref(), &cfg, &mut progress)?;
+                        let pairs = tessera::gss::read_pairs(file)?;
+                        let mut command = format!("tessera gss train --train {}", file.display());
+                        if let Some(t) = &test {
+                            command.push_str(&format!(" --test {}", t.display()));
+                        }
+                        (
+                            o,
+                            file.display().to_string(),
+                            command,
+                            pairs[0].input.clone(),
+                        )
+                    }
+                    (None, None) => {
+                        return Err(Error::usage(
+                            "give `--task` and `--split`, or `--train FILE`",
+                        ));
+                    }
+                };
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
                 write_atomic(
                     &output,
-                    tessera::gss::learned_source(task, seed, &o).as_bytes(),
+                    tessera::gss::learned_source(&command, &example, &o).as_bytes(),
                 )?;
                 if cli.json {
                     out_line!(
                         "{}",
-                        serde_json::json!({"ok": true, "task": task.name(), "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string()})
+                        serde_json::json!({"ok": true, "task": label, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string()})
                     );
                 } else {
                     out_line!(
                         "{}: learned in {:.1} s ({} schemas scored); train {}/{} ({}), test {}/{} ({}); wrote {}",
-                        task.name(),
+                        label,
                         o.seconds,
                         o.report.schemas_scored,
                         o.train.0,
@@ -1119,13 +1169,30 @@ fn run(cli: Cli) -> Result<(), Error> {
                 file,
                 task,
                 split,
+                test,
                 seed,
                 entry,
             } => {
                 let session = load(Some(&file), None)?;
                 let entry = entry.unwrap_or_else(|| session.default_entry());
                 let g = session.gss_item(&entry)?;
-                let task = tessera::gss::task(&task, &split)?;
+                if let Some(path) = test {
+                    let pairs = tessera::gss::read_pairs(&path)?;
+                    let acc = tessera::gss::accuracy(&g, &pairs);
+                    if cli.json {
+                        out_line!(
+                            "{}",
+                            serde_json::json!({"ok": true, "test": [acc.0, acc.1]})
+                        );
+                    } else {
+                        out_line!("{}: {}/{} ({})", path.display(), acc.0, acc.1, percent(acc));
+                    }
+                    return Ok(());
+                }
+                let task = tessera::gss::task(
+                    task.as_deref().unwrap_or(""),
+                    split.as_deref().unwrap_or(""),
+                )?;
                 let (train, test) = tessera::gss::evaluate(&g, task, seed);
                 if cli.json {
                     out_line!(

@@ -4,24 +4,28 @@
 //!
 //! - **Syntax**: hill climbing over schemas (each symbol's fixity and precedence, and the
 //!   juxtaposition operator's precedence). It starts from "every symbol is an atom, operands
-//!   side by side are juxtaposed" and takes the single change (or, when stuck, a change of a
-//!   separator together with a binary prefix operator) that explains the most pairs of a
-//!   curriculum (the shortest training pairs), ties broken by description length. Arities are
-//!   not given: they follow from the fixities learned.
-//! - **Semantics** for one schema, by deduction and abduction: parse every pair, evaluate the
-//!   trees bottom-up with the meanings known so far; go top-down from each root with the
-//!   required output, inverting known meanings (which piece of the output must this child
-//!   produce?) to give each node a target; record (children's values → target) for nodes whose
-//!   meaning is unknown, and synthesise the cheapest meaning that reproduces them
-//!   ([`crate::synth`]), binding unknown atoms at the same time. Repeat until nothing changes.
+//!   side by side are juxtaposed" and takes the single change that explains the most pairs of a
+//!   curriculum (the shortest training pairs, a few per skeleton), ties broken by description
+//!   length; when no single change helps, it sets a separator and climbs from there, taken as
+//!   one step if it ends higher. After each climb the whole training set is fitted and the
+//!   shortest unexplained pairs join the curriculum. Arities are not given: they follow from
+//!   the fixities learned.
+//! - **Semantics** for one schema ([`fit`]), by deduction and abduction: parse every pair,
+//!   evaluate the trees bottom-up with the meanings known so far, and record (children's values
+//!   → required output) wherever a node's children are known (or are unknown atoms, or nested
+//!   applications of the same unknown meaning); synthesise the cheapest meaning reproducing the
+//!   observations ([`crate::synth`]), binding unknown atoms at the same time, and revise a
+//!   known meaning when the evidence contradicts it and a new one reproduces more. When that
+//!   stalls, known meanings pass targets down to their children (top-down inversion); when
+//!   that stalls too, atoms nothing constrained denote themselves.
 
 pub use crate::model::Fixity;
 use crate::model::{Gss, Head, Interner, Program, Rule, Sym, Tree, parse};
 use crate::synth::{self, Arg, SynthConfig, SynthEx, synthesize};
+use std::collections::{BTreeMap, HashMap};
 
 /// Observations kept per meaning and round.
 const MAX_EXAMPLES: usize = 4000;
-use std::collections::{BTreeMap, HashMap};
 
 /// A training or test pair as token ids.
 #[derive(Debug, Clone, PartialEq, Eq)]

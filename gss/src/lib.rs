@@ -98,11 +98,22 @@ pub fn train_task(
     progress: &mut dyn FnMut(&str),
 ) -> Outcome {
     let (train, test) = task.data(seed);
+    train_pairs(&task.item_name(), &train, &test, cfg, progress)
+}
+
+/// Learns a system named `name` from `train` and scores it on both sets.
+pub fn train_pairs(
+    name: &str,
+    train: &[Pair],
+    test: &[Pair],
+    cfg: &LearnConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Outcome {
     let mut names = Interner::default();
-    let train = examples(&mut names, &train);
-    let test_ex = examples(&mut names, &test);
+    let train = examples(&mut names, train);
+    let test_ex = examples(&mut names, test);
     let t0 = std::time::Instant::now();
-    let (gss, report) = learn::learn(&task.item_name(), &names, &train, cfg, progress);
+    let (gss, report) = learn::learn(name, &names, &train, cfg, progress);
     let seconds = t0.elapsed().as_secs_f64();
     Outcome {
         train: learn::accuracy(&gss, &train),

@@ -63,3 +63,59 @@ fn data_writes_scan_format() {
     assert!(err.contains("unknown SCAN split `nope`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn learns_from_your_own_pairs() {
+    // a toy language: a, b, c name actions; `dup` repeats; `then` sequences in reverse order
+    let atoms = [("a", "A"), ("b", "B"), ("c", "C")];
+    let mut s: Vec<(String, String, usize)> = Vec::new();
+    for (w, o) in atoms {
+        s.push((w.into(), o.into(), 0));
+        s.push((format!("{w} dup"), format!("{o} {o}"), 1));
+    }
+    let (mut train, mut test) = (String::new(), String::new());
+    for (i1, o1, d1) in &s {
+        for (i2, o2, d2) in &s {
+            let line = format!("IN: {i1} then {i2} OUT: {o2} {o1}\n");
+            if d1 + d2 < 2 {
+                train.push_str(&line)
+            } else {
+                test.push_str(&line)
+            }
+        }
+        train.push_str(&format!("IN: {i1} OUT: {o1}\n"));
+    }
+    let dir = std::env::temp_dir().join(format!("tessera-gss-own-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tr, te, out) = (
+        dir.join("toy.txt"),
+        dir.join("toy_test.txt"),
+        dir.join("toy.tess"),
+    );
+    std::fs::write(&tr, train).unwrap();
+    std::fs::write(&te, test).unwrap();
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (code, o, err) = tessera(&[
+        "gss",
+        "train",
+        "--train",
+        &p(&tr),
+        "--test",
+        &p(&te),
+        "-o",
+        &p(&out),
+    ]);
+    assert_eq!(code, 0, "{o}{err}");
+    assert!(o.contains("test 9/9 (100.00%)"), "{o}");
+    let src = std::fs::read_to_string(&out).unwrap();
+    assert!(src.contains("gss toy {"), "{src}");
+    let (code, o, err) = tessera(&["gss", "eval", &p(&out), "--test", &p(&te)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(o.contains("9/9 (100.00%)"), "{o}");
+    // a malformed line is named
+    std::fs::write(&te, "IN: a OUT: A\nnot a pair\n").unwrap();
+    let (code, _, err) = tessera(&["gss", "eval", &p(&out), "--test", &p(&te)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("toy_test.txt:line 2"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
