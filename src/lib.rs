@@ -396,7 +396,12 @@ impl Session {
                 )
             })?;
             return Ok(Output::Seq(tessera_lang::interp::Seq {
-                vals: words.0.iter().map(|w| Val::from_token(w)).collect(),
+                // the words exactly as the system produced them (`007` stays `007`)
+                vals: words
+                    .0
+                    .iter()
+                    .map(|w| Val::Str(w.as_str().into()))
+                    .collect(),
                 numeric: false,
             }));
         }

@@ -312,12 +312,34 @@ pub fn quote_token(s: &str) -> String {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let int = !s.is_empty() && s.len() < 18 && s.chars().all(|c| c.is_ascii_digit());
+    // an integer reads back as itself only without leading zeros
+    let int = !s.is_empty()
+        && s.len() < 18
+        && s.chars().all(|c| c.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'));
     if (ident && !KEYWORDS.contains(&s) && s != "self" && s != "_") || int {
         s.to_string()
     } else {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        quote_string(s)
     }
+}
+
+/// A Tessera string literal for `s`.
+pub fn quote_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Words the Tessera lexer reserves.
@@ -674,7 +696,7 @@ impl Gss {
     pub fn to_source(&self) -> String {
         let mut out = format!("gss {} {{\n", self.name);
         for (s, r) in &self.rules {
-            let name = format!("\"{}\"", self.names.name(*s).replace('"', "\\\""));
+            let name = quote_string(self.names.name(*s));
             let _ = write!(out, "    {name}{}", r.fixity.to_source());
             if let Some(p) = &r.program {
                 let _ = write!(out, " = {}", p.to_source(&self.names));

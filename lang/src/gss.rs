@@ -330,3 +330,100 @@ fn path(e: &GssExpr, params: &[&str]) -> Result<Path, Diagnostic> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::ItemKind;
+    use crate::span::FileId;
+    use tessera_gss::model::Interner;
+
+    fn lower_source(src: &str) -> Gss {
+        let (module, diags) = crate::parser::parse_module(src, FileId(0));
+        assert!(diags.is_empty(), "{diags:?}\n{src}");
+        let ItemKind::Gss(def) = &module.items[0].kind else {
+            panic!("not a gss item")
+        };
+        lower(def).unwrap_or_else(|d| panic!("{d:?}\n{src}"))
+    }
+
+    #[test]
+    fn printed_systems_read_back_with_awkward_tokens() {
+        // symbol names and output tokens that are keywords, punctuation, quotes, numbers
+        let words = [
+            "and",
+            ",",
+            "\"",
+            "\\",
+            "|",
+            "[",
+            "++",
+            "fn",
+            "self",
+            "_",
+            "juxtapose",
+            "12",
+            "-5",
+            "007",
+            "a b",
+        ];
+        let mut names = Interner::default();
+        let mut rules = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            let s = names.intern(w);
+            let out = names.intern(&format!("{w}!"));
+            let fixity = if i % 2 == 0 {
+                Fixity::Atom
+            } else {
+                Fixity::Postfix {
+                    prec: 1 + (i % 3) as u8,
+                }
+            };
+            let program = Program {
+                arity: fixity.arity(),
+                atoms: if fixity == Fixity::Atom {
+                    vec![Atom::Lit(out), Atom::Lit(s)]
+                } else {
+                    vec![Atom::Seq(Path::var(0)), Atom::Lit(out), Atom::SelfTok]
+                },
+            };
+            rules.push((
+                s,
+                Rule {
+                    fixity,
+                    program: Some(program),
+                },
+            ));
+        }
+        let g = Gss {
+            name: "odd".into(),
+            names,
+            rules,
+            juxtapose: Some((
+                4,
+                Program {
+                    arity: 2,
+                    atoms: vec![Atom::Seq(Path::var(1)), Atom::Seq(Path::var(0))],
+                },
+            )),
+            default: None,
+        };
+        let src = g.to_source();
+        let back = lower_source(&src);
+        assert_eq!(back.to_source(), src);
+        for input in ["and", "and \" 12", "self fn , |"] {
+            assert_eq!(back.run(input), g.run(input), "{input}");
+        }
+    }
+
+    #[test]
+    fn lowering_errors_name_the_rule() {
+        let (module, _) =
+            crate::parser::parse_module("gss g { \"a\": infix = |x, y| x; }", FileId(0));
+        let ItemKind::Gss(def) = &module.items[0].kind else {
+            panic!()
+        };
+        let e = lower(def).unwrap_err();
+        assert!(e[0].message.contains("needs a precedence"), "{e:?}");
+    }
+}

@@ -501,7 +501,7 @@ impl SPrinter {
 }
 
 fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    tessera_gss::model::quote_string(s)
 }
 
 /// A `gss` item as source, one rule per line.
