@@ -332,6 +332,7 @@ fn path(e: &GssExpr, params: &[&str]) -> Result<Path, Diagnostic> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ast::ItemKind;
