@@ -98,6 +98,12 @@ pub fn ast_to_ir(program: &Program, def: DefId, args: &EntryArgs) -> R<Ir> {
             l.eval(&f.body, &mut env, d.module)?
         }
         DefKind::Let(e, _) => l.eval(e, &mut Vec::new(), d.module)?,
+        DefKind::Gss(_) => {
+            return fail(
+                d.span,
+                "a `gss` item is not compiled to a model (its output length depends on its input): `tessera run` executes it",
+            );
+        }
         _ => return fail(d.span, "only functions and lets can be compiled"),
     };
     l.ir.output = Some(match out {
