@@ -13,9 +13,16 @@ pub fn task(task: &str, split: &str) -> Result<Task, Error> {
     Task::from_names(task, split).map_err(Error::usage)
 }
 
-/// Learns a system for `task`; `progress` hears one line per step.
-pub fn train(task: Task, seed: u64, cfg: &LearnConfig, progress: &mut dyn FnMut(&str)) -> Outcome {
-    tessera_gss::train_task(task, seed, cfg, progress)
+/// Learns a system for `task` (only its meanings when `syntax` gives the schema); `progress`
+/// hears one line per step.
+pub fn train(
+    task: Task,
+    seed: u64,
+    syntax: Option<&Gss>,
+    cfg: &LearnConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Outcome {
+    tessera_gss::train_task(task, seed, syntax, cfg, progress)
 }
 
 /// The learned system as a Tessera source file, with a header saying how it was made
@@ -68,6 +75,7 @@ pub fn read_pairs(path: &std::path::Path) -> Result<Vec<data::Pair>, Error> {
 pub fn train_files(
     train: &std::path::Path,
     test: Option<&std::path::Path>,
+    syntax: Option<&Gss>,
     cfg: &LearnConfig,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Outcome, Error> {
@@ -89,7 +97,9 @@ pub fn train_files(
     {
         name.insert_str(0, "gss_");
     }
-    Ok(tessera_gss::train_pairs(&name, &tr, &te, cfg, progress))
+    Ok(tessera_gss::train_pairs(
+        &name, &tr, &te, syntax, cfg, progress,
+    ))
 }
 
 /// Accuracy of a system on pairs.

@@ -345,6 +345,10 @@ enum GssCmd {
         /// With `--train`: pairs to score the learned system on.
         #[arg(long, value_name = "FILE", requires = "train")]
         test: Option<PathBuf>,
+        /// Learn only the meanings, with the syntax (fixities, precedences, juxtaposition) of
+        /// the `gss` item in this file; its meanings are ignored.
+        #[arg(long, value_name = "FILE")]
+        syntax: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Description length of a literal token in a meaning (an argument costs 1).
@@ -1088,11 +1092,20 @@ fn run(cli: Cli) -> Result<(), Error> {
                 split,
                 train,
                 test,
+                syntax,
                 seed,
                 const_cost,
                 curriculum,
                 output,
             } => {
+                let syntax_file = syntax.clone();
+                let syntax = match &syntax {
+                    Some(f) => {
+                        let session = load(Some(f), None)?;
+                        Some(session.gss_item(&session.default_entry())?)
+                    }
+                    None => None,
+                };
                 let mut cfg = tessera_gss::learn::LearnConfig::default();
                 cfg.synth.const_cost = const_cost;
                 cfg.curriculum = curriculum.max(1);
@@ -1111,13 +1124,18 @@ fn run(cli: Cli) -> Result<(), Error> {
                     (Some(task), _) => {
                         let split = split.as_deref().unwrap_or("");
                         let t = tessera::gss::task(task, split)?;
-                        let o = tessera::gss::train(t, seed, &cfg, &mut progress);
+                        let o = tessera::gss::train(t, seed, syntax.as_ref(), &cfg, &mut progress);
                         let (command, example) = tessera::gss::task_origin(t, seed);
                         (o, t.name(), command, example.to_string())
                     }
                     (None, Some(file)) => {
-                        let o =
-                            tessera::gss::train_files(file, test.as_deref(), &cfg, &mut progress)?;
+                        let o = tessera::gss::train_files(
+                            file,
+                            test.as_deref(),
+                            syntax.as_ref(),
+                            &cfg,
+                            &mut progress,
+                        )?;
                         let pairs = tessera::gss::read_pairs(file)?;
                         let mut command = format!("tessera gss train --train {}", file.display());
                         if let Some(t) = &test {
@@ -1139,6 +1157,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
+                let command = match &syntax_file {
+                    Some(f) => format!("{command} --syntax {}", f.display()),
+                    None => command,
+                };
                 write_atomic(
                     &output,
                     tessera::gss::learned_source(&command, &example, &o).as_bytes(),
@@ -1659,7 +1681,7 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
         out_line!("|---|---|---:|---:|---:|---:|---:|---:|");
     }
     for t in tasks {
-        let o = tessera::gss::train(t, 1, &cfg, &mut |_| {});
+        let o = tessera::gss::train(t, 1, None, &cfg, &mut |_| {});
         let name = t.name();
         let (task, split) = name.split_once(' ').unwrap_or((name.as_str(), ""));
         if json {

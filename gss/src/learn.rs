@@ -707,23 +707,84 @@ pub fn learn(
             current.0
         ));
     }
-    // Meanings fitted on all the pairs can be led astray where the curriculum's were not (an
-    // early guess from one-token arguments that later evidence does not overturn): keep
-    // whichever set of meanings explains more of the training pairs.
-    let mut g = build(name, names, &schema, &f, train);
-    if !f.unexplained.is_empty() {
-        let fc = fit(&schema, &curriculum, cfg);
-        let gc = build(name, names, &schema, &fc, train);
-        let (ok, _) = accuracy(&gc, train);
-        if ok > f.explained {
-            progress(&format!(
-                "the curriculum's meanings explain {ok} training pairs: kept instead"
-            ));
-            report.train_explained = ok;
-            g = gc;
-        }
-    }
+    let g = finish(name, names, &schema, f, train, &curriculum, cfg, progress);
+    report.train_explained = accuracy(&g, train).0;
     (g, report)
+}
+
+/// The system for `schema` from the meanings fitted on all the pairs (`f`), or from those
+/// fitted on the curriculum when they explain more: meanings fitted on everything can be led
+/// astray where the curriculum's were not (an early guess from one-token arguments that later
+/// evidence does not overturn).
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    name: &str,
+    names: &Interner,
+    schema: &Schema,
+    f: Fit,
+    train: &[Example],
+    curriculum: &[Example],
+    cfg: &LearnConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Gss {
+    let g = build(name, names, schema, &f, train);
+    if f.unexplained.is_empty() {
+        return g;
+    }
+    let fc = fit(schema, curriculum, cfg);
+    let gc = build(name, names, schema, &fc, train);
+    let (ok, _) = accuracy(&gc, train);
+    if ok > f.explained {
+        progress(&format!(
+            "the curriculum's meanings explain {ok} training pairs: kept instead"
+        ));
+        return gc;
+    }
+    g
+}
+
+/// Learns meanings only, for a given schema (the syntax of an existing `gss` item, say).
+pub fn learn_semantics(
+    name: &str,
+    names: &Interner,
+    train: &[Example],
+    schema: &Schema,
+    cfg: &LearnConfig,
+    progress: &mut dyn FnMut(&str),
+) -> (Gss, LearnReport) {
+    progress(&format!("schema given: {}", schema.describe(names)));
+    let mut seen = std::collections::HashSet::new();
+    let curriculum = curriculum(train, cfg, &positions(train), &mut seen);
+    let f = fit(schema, train, cfg);
+    progress(&format!(
+        "semantics on all {} training pairs: explains {}",
+        train.len(),
+        f.explained
+    ));
+    let g = finish(name, names, schema, f, train, &curriculum, cfg, progress);
+    let report = LearnReport {
+        schemas_scored: 1,
+        curriculum: curriculum.len(),
+        train: train.len(),
+        train_explained: accuracy(&g, train).0,
+        ..LearnReport::default()
+    };
+    (g, report)
+}
+
+impl Schema {
+    /// The schema of a system, with symbols interned in `names` (the training data's ids).
+    pub fn of(g: &Gss, names: &mut Interner) -> Schema {
+        let mut s = Schema {
+            fix: BTreeMap::new(),
+            jux: g.juxtapose.as_ref().map(|j| j.0),
+        };
+        for (sym, rule) in &g.rules {
+            let id = names.intern(g.names.name(*sym));
+            s.set(id, rule.fixity);
+        }
+        s
+    }
 }
 
 /// The best schema one change away from `schema` (a symbol's fixity or the juxtaposition).

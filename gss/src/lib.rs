@@ -94,18 +94,21 @@ pub struct Outcome {
 pub fn train_task(
     task: Task,
     seed: u64,
+    syntax: Option<&Gss>,
     cfg: &LearnConfig,
     progress: &mut dyn FnMut(&str),
 ) -> Outcome {
     let (train, test) = task.data(seed);
-    train_pairs(&task.item_name(), &train, &test, cfg, progress)
+    train_pairs(&task.item_name(), &train, &test, syntax, cfg, progress)
 }
 
-/// Learns a system named `name` from `train` and scores it on both sets.
+/// Learns a system named `name` from `train` and scores it on both sets; with `syntax`, only
+/// the meanings are learned, for that system's schema.
 pub fn train_pairs(
     name: &str,
     train: &[Pair],
     test: &[Pair],
+    syntax: Option<&Gss>,
     cfg: &LearnConfig,
     progress: &mut dyn FnMut(&str),
 ) -> Outcome {
@@ -113,7 +116,13 @@ pub fn train_pairs(
     let train = examples(&mut names, train);
     let test_ex = examples(&mut names, test);
     let t0 = std::time::Instant::now();
-    let (gss, report) = learn::learn(name, &names, &train, cfg, progress);
+    let (gss, report) = match syntax {
+        None => learn::learn(name, &names, &train, cfg, progress),
+        Some(g) => {
+            let schema = learn::Schema::of(g, &mut names);
+            learn::learn_semantics(name, &names, &train, &schema, cfg, progress)
+        }
+    };
     let seconds = t0.elapsed().as_secs_f64();
     Outcome {
         train: learn::accuracy(&gss, &train),

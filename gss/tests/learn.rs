@@ -12,6 +12,7 @@ fn scan_opposite_right_generalises_under_the_copying_prior() {
     let o = train_task(
         Task::Scan(ScanSplit::TemplateOppositeRight),
         1,
+        None,
         &LearnConfig::default(),
         &mut |_| {},
     );

@@ -119,3 +119,31 @@ fn learns_from_your_own_pairs() {
     assert!(err.contains("toy_test.txt:line 2"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn meanings_alone_for_a_given_syntax() {
+    let out = std::env::temp_dir().join(format!("tessera-gss-syn-{}.tess", std::process::id()));
+    let o = out.to_str().unwrap();
+    let (code, stdout, err) = tessera(&[
+        "gss",
+        "train",
+        "--task",
+        "scan",
+        "--split",
+        "template_around_right",
+        "--syntax",
+        "tests/cases/lang/gss_scan.tess",
+        "-o",
+        o,
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(stdout.contains("test 4476/4476 (100.00%)"), "{stdout}");
+    let src = std::fs::read_to_string(&out).unwrap();
+    // the given syntax, with meanings learned (`run` was not in the syntax file: an atom)
+    assert!(
+        src.contains("\"around\": infix 2 = |x, y| y ++ x ++ y ++ x"),
+        "{src}"
+    );
+    assert!(src.contains("\"run\" = [I_RUN];"), "{src}");
+    std::fs::remove_file(&out).unwrap();
+}
