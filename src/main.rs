@@ -1171,17 +1171,19 @@ fn run(cli: Cli) -> Result<(), Error> {
                         serde_json::json!({"ok": true, "task": label, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string()})
                     );
                 } else {
+                    let test = if o.test.1 == 0 {
+                        "no test pairs".to_string()
+                    } else {
+                        format!("test {}/{} ({})", o.test.0, o.test.1, percent(o.test))
+                    };
                     out_line!(
-                        "{}: learned in {:.1} s ({} schemas scored); train {}/{} ({}), test {}/{} ({}); wrote {}",
+                        "{}: learned in {:.1} s ({} schemas scored); train {}/{} ({}), {test}; wrote {}",
                         label,
                         o.seconds,
                         o.report.schemas_scored,
                         o.train.0,
                         o.train.1,
                         percent(o.train),
-                        o.test.0,
-                        o.test.1,
-                        percent(o.test),
                         output.display()
                     );
                 }

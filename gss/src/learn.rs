@@ -224,7 +224,9 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
                         }
                     }
                     PVal::Leaf(s) => {
-                        *votes.entry(*s).or_default().entry(target).or_default() += 1;
+                        // a whole input that is one atom is direct evidence: it counts twice
+                        let w = if n == root { 2 } else { 1 };
+                        *votes.entry(*s).or_default().entry(target).or_default() += w;
                     }
                     PVal::Unknown => {
                         let tok = toks[node.pos];
@@ -265,7 +267,8 @@ pub fn fit(schema: &Schema, examples: &[Example], cfg: &LearnConfig) -> Fit {
             if known.contains_key(&Head::Tok(*s)) {
                 continue;
             }
-            // two observations that agree, as for bindings (one inverted target may be wrong)
+            // two observations that agree, as for bindings (one inverted target may be wrong),
+            // or the atom alone as a whole input
             if let Some((v, _)) = counts
                 .iter()
                 .max_by_key(|(v, c)| (**c, std::cmp::Reverse(v.len())))

@@ -147,3 +147,16 @@ fn meanings_alone_for_a_given_syntax() {
     assert!(src.contains("\"run\" = [I_RUN];"), "{src}");
     std::fs::remove_file(&out).unwrap();
 }
+
+#[test]
+fn one_pair_is_enough_for_an_atom() {
+    let dir = std::env::temp_dir().join(format!("tessera-gss-one-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tr, out) = (dir.join("one.txt"), dir.join("one.tess"));
+    std::fs::write(&tr, "IN: a OUT: A\n").unwrap();
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (code, o, err) = tessera(&["gss", "train", "--train", &p(&tr), "-o", &p(&out)]);
+    assert_eq!(code, 0, "{o}{err}");
+    assert!(o.contains("train 1/1 (100.00%), no test pairs"), "{o}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
