@@ -13,17 +13,8 @@ pub fn task(task: &str, split: &str) -> Result<Task, Error> {
     Task::from_names(task, split).map_err(Error::usage)
 }
 
-/// Learns a system for `task` (only its meanings when `syntax` gives the schema); `progress`
-/// hears one line per step.
-pub fn train(
-    task: Task,
-    seed: u64,
-    syntax: Option<&Gss>,
-    cfg: &LearnConfig,
-    progress: &mut dyn FnMut(&str),
-) -> Outcome {
-    tessera_gss::train_task(task, seed, syntax, cfg, progress)
-}
+/// Learns a system for a task (only its meanings when `syntax` gives the schema).
+pub use tessera_gss::train_task as train;
 
 /// The learned system as a Tessera source file, with a header saying how it was made
 /// (`command`) and an input to try.

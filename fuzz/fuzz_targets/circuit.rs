@@ -6,12 +6,23 @@
 use libfuzzer_sys::fuzz_target;
 use tessera_circuit::io::{self, Format};
 
-const FORMATS: [Format; 6] = [Format::Aig, Format::Aag, Format::Blif, Format::Bench, Format::Verilog, Format::Truth];
+const FORMATS: [Format; 6] = [
+    Format::Aig,
+    Format::Aag,
+    Format::Blif,
+    Format::Bench,
+    Format::Verilog,
+    Format::Truth,
+];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let format = FORMATS[pick as usize % FORMATS.len()];
-    let Ok(g) = io::parse(rest, format, "fuzz") else { return };
+    let Ok(g) = io::parse(rest, format, "fuzz") else {
+        return;
+    };
     if g.num_ands() > 2_000 || g.num_inputs() > 16 {
         return;
     }
@@ -23,7 +34,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if g.num_ands() <= 200 {
         let opt = tessera_circuit::synth::run(&g, tessera_circuit::synth::Effort::Fast);
-        let v = tessera_circuit::cec::cec_with(&g, &opt, tessera_circuit::cec::Engine::SatSweep).expect("same interface");
+        let v = tessera_circuit::cec::cec_with(&g, &opt, tessera_circuit::cec::Engine::SatSweep)
+            .expect("same interface");
         assert!(v.is_equivalent(), "synthesis changed the function");
     }
 });

@@ -10,11 +10,7 @@ mod common;
 use common::NoFiles;
 
 fuzz_target!(|data: &[u8]| {
-    let (prog, input) = match data.iter().position(|&b| b == 0) {
-        Some(i) => (&data[..i], &data[i + 1..]),
-        None => (data, &b""[..]),
-    };
-    let (Ok(src), Ok(input)) = (std::str::from_utf8(prog), std::str::from_utf8(input)) else {
+    let Some((src, input)) = common::source_and_input(data) else {
         return;
     };
     if input.split_whitespace().count() > 64 {

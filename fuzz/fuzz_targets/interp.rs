@@ -26,11 +26,7 @@ fn big_space(src: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (prog, input) = match data.iter().position(|&b| b == 0) {
-        Some(i) => (&data[..i], &data[i + 1..]),
-        None => (data, &b""[..]),
-    };
-    let (Ok(src), Ok(input)) = (std::str::from_utf8(prog), std::str::from_utf8(input)) else {
+    let Some((src, input)) = common::source_and_input(data) else {
         return;
     };
     if big_space(src) {
@@ -44,7 +40,11 @@ fuzz_target!(|data: &[u8]| {
     {
         return;
     }
-    let tokens: Vec<Val> = input.split_whitespace().take(12).map(Val::from_token).collect();
+    let tokens: Vec<Val> = input
+        .split_whitespace()
+        .take(12)
+        .map(Val::from_token)
+        .collect();
     for entry in ["main", "f", "g"] {
         let Ok(def) = program.resolve_str(entry) else {
             continue;

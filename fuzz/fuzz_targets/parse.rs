@@ -16,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
         let printed = tessera_lang::print::to_source(&module);
         let file2 = sources.add("printed.tess", &printed);
         let (_, again) = parse_module(&printed, file2);
-        assert!(again.is_empty(), "printed source does not parse:\n{printed}");
+        assert!(
+            again.is_empty(),
+            "printed source does not parse:\n{printed}"
+        );
     }
 });

@@ -42,7 +42,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = book.memory().top_k(&bundle, usize::from(data[6]));
     if n >= 2 {
-        let prod = space.bind(&book.vectors()[0], &book.vectors()[n - 1]).expect("same space");
+        let prod = space
+            .bind(&book.vectors()[0], &book.vectors()[n - 1])
+            .expect("same space");
         let opts = ResonatorOptions {
             max_iters: Some(50),
             ..ResonatorOptions::default()
