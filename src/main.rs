@@ -349,6 +349,7 @@ enum GssCmd {
         /// the `gss` item in this file; its meanings are ignored.
         #[arg(long, value_name = "FILE")]
         syntax: Option<PathBuf>,
+        /// Seed of the random splits (SCAN simple, every PCFG split).
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Description length of a literal token in a meaning (an argument costs 1).
@@ -377,6 +378,7 @@ enum GssCmd {
         /// Pairs in SCAN's format to score on.
         #[arg(long, value_name = "FILE")]
         test: Option<PathBuf>,
+        /// Seed of the random splits (as given to `train`).
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The `gss` item (default: the file's only one).
