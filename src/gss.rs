@@ -103,8 +103,5 @@ pub fn accuracy(g: &Gss, pairs: &[data::Pair]) -> (usize, usize) {
 /// Accuracy of a system on a task's (train, test) pairs: ((correct, total), (correct, total)).
 pub fn evaluate(g: &Gss, task: Task, seed: u64) -> ((usize, usize), (usize, usize)) {
     let (train, test) = task.data(seed);
-    let mut names: Interner = g.names.clone();
-    let train = tessera_gss::examples(&mut names, &train);
-    let test = tessera_gss::examples(&mut names, &test);
-    (learn::accuracy(g, &train), learn::accuracy(g, &test))
+    (accuracy(g, &train), accuracy(g, &test))
 }

@@ -321,7 +321,7 @@ enum Command {
     },
 }
 
-/// The pointer-network task.
+/// `tessera gss …`.
 #[derive(Subcommand)]
 enum GssCmd {
     /// Learn a system (syntax schema and meanings) from a task's training pairs and write it
@@ -387,6 +387,7 @@ enum GssCmd {
     },
 }
 
+/// The pointer-network task.
 #[derive(clap::Args)]
 struct PtrArgs {
     /// sort, hull or tsp.

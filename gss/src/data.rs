@@ -369,7 +369,8 @@ fn pcfg_unary(f: &str, mut x: Vec<String>) -> Vec<String> {
 /// The PCFG SET splits this generator makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PcfgSplit {
-    /// 10,000 distinct inputs with 1–5 functions, seeded random 80/20.
+    /// 10,000 distinct inputs with 1–5 functions, each sent to test with probability 1/5
+    /// until test holds 2,000 (8,000 train).
     Iid,
     /// Test: every input in which one of the pairs `swap_first_last(repeat …)`,
     /// `append(remove_second …)`, `repeat(remove_second …)`, `append(swap_first_last …)`
@@ -434,10 +435,7 @@ pub fn pcfg_split(split: PcfgSplit, seed: u64) -> (Vec<Pair>, Vec<Pair>) {
     let mut seen = std::collections::HashSet::new();
     let mut train = Vec::new();
     let mut test = Vec::new();
-    let (n_train, n_test) = match split {
-        PcfgSplit::Iid => (8000, 2000),
-        _ => (8000, 2000),
-    };
+    let (n_train, n_test) = (8000, 2000);
     let mut guard = 0usize;
     while (train.len() < n_train || test.len() < n_test) && guard < 2_000_000 {
         guard += 1;

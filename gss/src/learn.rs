@@ -606,16 +606,15 @@ pub fn learn(
     let mut f;
     let mut round = 0;
     loop {
+        let moves = Moves {
+            searched: &searched,
+            pos: &pos,
+            curriculum: &curriculum,
+            cfg,
+            names,
+        };
         for _ in 0..cfg.max_steps {
-            let mut best = best_move(
-                &schema,
-                &searched,
-                &pos,
-                &curriculum,
-                cfg,
-                names,
-                &mut report,
-            );
+            let mut best = moves.best(&schema, &mut report);
             let improved = best.as_ref().is_some_and(|(b, _, _)| *b > current);
             if !improved {
                 // A separator only helps together with the operators that read it: set it, then
@@ -635,15 +634,7 @@ pub fn learn(
                     report.schemas_scored += 1;
                     let mut what = vec![format!("{}: separator", names.name(sep))];
                     for _ in 0..8 {
-                        match best_move(
-                            &cand,
-                            &searched,
-                            &pos,
-                            &curriculum,
-                            cfg,
-                            names,
-                            &mut report,
-                        ) {
+                        match moves.best(&cand, &mut report) {
                             Some((s2, c2, w2)) if s2 > sc => {
                                 sc = s2;
                                 cand = c2;
@@ -790,48 +781,59 @@ impl Schema {
     }
 }
 
-/// The best schema one change away from `schema` (a symbol's fixity or the juxtaposition).
-fn best_move(
-    schema: &Schema,
-    searched: &[Sym],
-    pos: &BTreeMap<Sym, Positions>,
-    curriculum: &[Example],
-    cfg: &LearnConfig,
-    names: &Interner,
-    report: &mut LearnReport,
-) -> Option<(Score, Schema, String)> {
-    let mut best: Option<(Score, Schema, String)> = None;
-    let mut consider = |cand: Schema, what: String| {
-        report.schemas_scored += 1;
-        let sc = score(&cand, curriculum, cfg);
-        if best.as_ref().is_none_or(|(b, _, _)| sc > *b) {
-            best = Some((sc, cand, what));
-        }
-    };
-    for &s in searched {
-        for f in options(pos[&s], cfg.max_prec) {
-            if f == schema.fixity(s) {
-                continue;
+/// What the schema search scores against: the symbols it may change, where they occur, and the
+/// curriculum of the current round.
+struct Moves<'a> {
+    searched: &'a [Sym],
+    pos: &'a BTreeMap<Sym, Positions>,
+    curriculum: &'a [Example],
+    cfg: &'a LearnConfig,
+    names: &'a Interner,
+}
+
+impl Moves<'_> {
+    /// The best schema one change away from `schema` (a symbol's fixity or the juxtaposition).
+    fn best(&self, schema: &Schema, report: &mut LearnReport) -> Option<(Score, Schema, String)> {
+        let Moves {
+            searched,
+            pos,
+            curriculum,
+            cfg,
+            names,
+        } = *self;
+        let mut best: Option<(Score, Schema, String)> = None;
+        let mut consider = |cand: Schema, what: String| {
+            report.schemas_scored += 1;
+            let sc = score(&cand, curriculum, cfg);
+            if best.as_ref().is_none_or(|(b, _, _)| sc > *b) {
+                best = Some((sc, cand, what));
             }
-            let mut cand = schema.clone();
-            cand.set(s, f);
-            consider(cand, format!("{}{}", names.name(s), fixity_text(f)));
+        };
+        for &s in searched {
+            for f in options(pos[&s], cfg.max_prec) {
+                if f == schema.fixity(s) {
+                    continue;
+                }
+                let mut cand = schema.clone();
+                cand.set(s, f);
+                consider(cand, format!("{}{}", names.name(s), fixity_text(f)));
+            }
         }
-    }
-    for j in std::iter::once(None).chain((1..=cfg.max_prec).map(Some)) {
-        if j != schema.jux {
-            let mut cand = schema.clone();
-            cand.jux = j;
-            consider(
-                cand,
-                match j {
-                    Some(p) => format!("juxtapose: infix {p}"),
-                    None => "no juxtaposition".into(),
-                },
-            );
+        for j in std::iter::once(None).chain((1..=cfg.max_prec).map(Some)) {
+            if j != schema.jux {
+                let mut cand = schema.clone();
+                cand.jux = j;
+                consider(
+                    cand,
+                    match j {
+                        Some(p) => format!("juxtapose: infix {p}"),
+                        None => "no juxtaposition".into(),
+                    },
+                );
+            }
         }
+        best
     }
-    best
 }
 
 fn fixity_text(f: Fixity) -> String {
@@ -908,10 +910,11 @@ pub fn build(name: &str, names: &Interner, schema: &Schema, f: &Fit, train: &[Ex
 
 /// Accuracy of `g` on pairs: (correct, total).
 pub fn accuracy(g: &Gss, exs: &[Example]) -> (usize, usize) {
+    let reader = g.reader();
     let mut ok = 0;
     for e in exs {
-        if let Ok(tree) = g.parse(&e.input)
-            && matches!(g.eval_tree(&tree, &e.input), Ok(v) if v == e.output)
+        if let Ok(tree) = reader.parse(&e.input)
+            && matches!(reader.eval(&tree, &e.input), Ok(v) if v == e.output)
         {
             ok += 1;
         }

@@ -621,46 +621,43 @@ impl std::fmt::Display for RunError {
     }
 }
 
-impl Gss {
-    pub fn rule(&self, s: Sym) -> Option<&Rule> {
-        self.rules.iter().find(|(t, _)| *t == s).map(|(_, r)| r)
-    }
+/// A [`Gss`] with its rules indexed: parses and evaluates inputs.
+pub struct Reader<'a> {
+    g: &'a Gss,
+    index: HashMap<Sym, &'a Rule>,
+}
 
-    fn index(&self) -> HashMap<Sym, &Rule> {
-        self.rules.iter().map(|(s, r)| (*s, r)).collect()
-    }
-
-    /// Parses interned tokens (ids beyond `names` are tokens without a rule).
+impl Reader<'_> {
+    /// Parses interned tokens (ids beyond the system's names are tokens without a rule).
     pub fn parse(&self, toks: &[Sym]) -> Result<Tree, ParseError> {
-        let index = self.index();
-        let has_default = self.default.is_some();
-        let fixity = |s: Sym| match index.get(&s) {
+        let has_default = self.g.default.is_some();
+        let fixity = |s: Sym| match self.index.get(&s) {
             Some(r) => Some(r.fixity),
             None => has_default.then_some(Fixity::Atom),
         };
-        parse(toks, &fixity, self.juxtapose.as_ref().map(|j| j.0))
+        parse(toks, &fixity, self.g.juxtapose.as_ref().map(|j| j.0))
     }
 
     /// Evaluates a parse bottom-up.
-    pub fn eval_tree(&self, tree: &Tree, toks: &[Sym]) -> Result<Vec<Sym>, RunError> {
-        let index = self.index();
+    pub fn eval(&self, tree: &Tree, toks: &[Sym]) -> Result<Vec<Sym>, RunError> {
+        let g = self.g;
         let mut vals: Vec<Vec<Sym>> = Vec::with_capacity(tree.nodes.len());
         for node in &tree.nodes {
             let args: Vec<&[Sym]> = node.children.iter().map(|&c| vals[c].as_slice()).collect();
             let (prog, tok) = match node.head {
                 Head::Tok(s) => (
-                    index
+                    self.index
                         .get(&s)
                         .and_then(|r| r.program.as_ref())
-                        .or(self.default.as_ref()),
+                        .or(g.default.as_ref()),
                     s,
                 ),
-                Head::Juxtapose => (self.juxtapose.as_ref().map(|j| &j.1), toks[node.pos]),
+                Head::Juxtapose => (g.juxtapose.as_ref().map(|j| &j.1), toks[node.pos]),
             };
             let undefined = || RunError::Undefined {
                 pos: node.pos,
                 symbol: match node.head {
-                    Head::Tok(s) => self.names.name(s).to_string(),
+                    Head::Tok(s) => g.names.name(s).to_string(),
                     Head::Juxtapose => "juxtapose".into(),
                 },
             };
@@ -674,20 +671,35 @@ impl Gss {
             message: "the input is empty".into(),
         }))
     }
+}
+
+impl Gss {
+    pub fn rule(&self, s: Sym) -> Option<&Rule> {
+        self.rules.iter().find(|(t, _)| *t == s).map(|(_, r)| r)
+    }
+
+    /// The system ready to read inputs (its rules indexed once, for many inputs).
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            g: self,
+            index: self.rules.iter().map(|(s, r)| (*s, r)).collect(),
+        }
+    }
 
     /// Runs the system on whitespace-separated words; returns the output words and the parse as
     /// an S-expression.
     pub fn run(&self, input: &str) -> Result<(Vec<String>, String), RunError> {
         let mut names = self.names.clone();
         let toks = names.words(input);
-        let tree = self.parse(&toks).map_err(|mut e| {
+        let reader = self.reader();
+        let tree = reader.parse(&toks).map_err(|mut e| {
             match toks.get(e.pos) {
                 Some(&t) => e.message = format!("`{}`: {}", names.name(t), e.message),
                 None => e.message = format!("(after the last word) {}", e.message),
             }
             RunError::Parse(e)
         })?;
-        let out = self.eval_tree(&tree, &toks)?;
+        let out = reader.eval(&tree, &toks)?;
         let words = out.iter().map(|&s| names.name(s).to_string()).collect();
         Ok((words, tree.to_sexpr(&names, &toks)))
     }

@@ -285,17 +285,7 @@ impl Search<'_> {
         match &vals[e] {
             AVal::Val(_) => {}
             AVal::Leaf(s) => {
-                let mut options: Vec<Vec<Sym>> = Vec::new();
-                if target.get(off) == Some(s) {
-                    options.push(vec![*s]);
-                }
-                for len in 0..=self.cfg.max_leaf.min(target.len() - off) {
-                    let v = target[off..off + len].to_vec();
-                    if !options.contains(&v) {
-                        options.push(v);
-                    }
-                }
-                for v in options {
+                for v in leaf_options(*s, target, off, self.cfg.max_leaf) {
                     let c = binding_cost(*s, &v, self.cfg.const_cost);
                     let n = v.len();
                     binds.push((*s, v));
@@ -307,6 +297,23 @@ impl Search<'_> {
             }
         }
     }
+}
+
+/// The values an unbound leaf `s` may take where the output continues at `off`: the token
+/// itself first (the cheaper guess), then every piece of up to `max_leaf` tokens, the empty one
+/// included.
+fn leaf_options(s: Sym, target: &[Sym], off: usize, max_leaf: usize) -> Vec<Vec<Sym>> {
+    let mut options: Vec<Vec<Sym>> = Vec::new();
+    if target.get(off) == Some(&s) {
+        options.push(vec![s]);
+    }
+    for len in 0..=max_leaf.min(target.len() - off) {
+        let v = target[off..off + len].to_vec();
+        if !options.contains(&v) {
+            options.push(v);
+        }
+    }
+    options
 }
 
 /// Evaluates a program on an example, with leaves bound by `binds` (unbound leaves denote
@@ -407,17 +414,7 @@ fn match_word(
                     && target[off..off + v.len()] == v[..]
                     && match_word(atoms, k + 1, ex, off + v.len(), binds, cfg);
             }
-            let mut options: Vec<Vec<Sym>> = Vec::new();
-            if target.get(off) == Some(&s) {
-                options.push(vec![s]);
-            }
-            for len in 0..=cfg.max_leaf.min(target.len() - off) {
-                let v = target[off..off + len].to_vec();
-                if !options.contains(&v) {
-                    options.push(v);
-                }
-            }
-            for v in options {
+            for v in leaf_options(s, target, off, cfg.max_leaf) {
                 let n = v.len();
                 binds.push((s, v));
                 if match_word(atoms, k + 1, ex, off + n, binds, cfg) {
