@@ -43,6 +43,7 @@ pub fn task_origin(task: Task, seed: u64) -> (String, &'static str) {
     let example = match task {
         Task::Scan(_) => "jump twice after walk around left",
         Task::Pcfg(_) => "append reverse A1 B2 , echo C3",
+        Task::Hint(_) => "( 3 + 4 ) * 9 / 2 - 8",
     };
     (
         format!("tessera gss train --task {t} --split {split} --seed {seed}"),
@@ -97,7 +98,30 @@ pub fn train_files(
 pub fn accuracy(g: &Gss, pairs: &[data::Pair]) -> (usize, usize) {
     let mut names: Interner = g.names.clone();
     let exs = tessera_gss::examples(&mut names, pairs);
-    learn::accuracy(g, &exs)
+    learn::accuracy(g, &names, &exs)
+}
+
+/// Accuracy of a system on each of HINT's five test subsets, by subset name.
+pub fn hint_subsets(g: &Gss, seed: u64) -> Vec<(&'static str, (usize, usize))> {
+    let d = tessera_gss::hint::hint(seed);
+    d.tests
+        .iter()
+        .map(|(s, pairs)| (s.name(), accuracy(g, pairs)))
+        .collect()
+}
+
+/// The mean of the subsets' accuracies (HINT's "average"), in 0..=1.
+pub fn hint_average(rows: &[(&str, (usize, usize))]) -> f64 {
+    let accs: Vec<f64> = rows
+        .iter()
+        .filter(|(_, (_, n))| *n > 0)
+        .map(|(_, (k, n))| *k as f64 / *n as f64)
+        .collect();
+    if accs.is_empty() {
+        0.0
+    } else {
+        accs.iter().sum::<f64>() / accs.len() as f64
+    }
 }
 
 /// Accuracy of a system on a task's (train, test) pairs: ((correct, total), (correct, total)).

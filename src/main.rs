@@ -288,12 +288,14 @@ enum Command {
         cmd: GssCmd,
     },
     /// Write a dataset's splits in SCAN's text format (`IN: … OUT: …`):
-    /// `tessera data scan --split length -o DIR`, `tessera data pcfg --split iid -o DIR`.
+    /// `tessera data scan --split length -o DIR`, `tessera data pcfg --split iid -o DIR`,
+    /// `tessera data hint -o DIR` (train and the five test subsets).
     Data {
-        /// `scan` or `pcfg`.
+        /// `scan`, `pcfg` or `hint`.
         task: String,
+        /// The split (HINT: `all`, the default, or one test subset).
         #[arg(long)]
-        split: String,
+        split: Option<String>,
         /// Seed of the random splits (SCAN simple, every PCFG split).
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -327,16 +329,12 @@ enum GssCmd {
     /// Learn a system (syntax schema and meanings) from a task's training pairs and write it
     /// as a Tessera `gss` item.
     Train {
-        /// `scan` or `pcfg` (generated data), or give `--train FILE`.
-        #[arg(
-            long,
-            required_unless_present = "train",
-            conflicts_with = "train",
-            requires = "split"
-        )]
+        /// `scan`, `pcfg` or `hint` (generated data), or give `--train FILE`.
+        #[arg(long, required_unless_present = "train", conflicts_with = "train")]
         task: Option<String>,
         /// SCAN: simple, length, addprim_jump, addprim_turn_left, template_around_right,
-        /// template_opposite_right. PCFG: iid, systematicity, productivity.
+        /// template_opposite_right. PCFG: iid, systematicity, productivity. HINT: all (the
+        /// default), i, ss, ls, sl, ll (the test subset).
         #[arg(long, requires = "task")]
         split: Option<String>,
         /// Learn from your own pairs: a file in SCAN's format (`IN: … OUT: …` per line).
@@ -365,13 +363,8 @@ enum GssCmd {
     /// Score a `gss` item on a task's train and test pairs.
     Eval {
         file: PathBuf,
-        /// `scan` or `pcfg`, or give `--test FILE`.
-        #[arg(
-            long,
-            required_unless_present = "test",
-            conflicts_with = "test",
-            requires = "split"
-        )]
+        /// `scan`, `pcfg` or `hint`, or give `--test FILE`.
+        #[arg(long, required_unless_present = "test", conflicts_with = "test")]
         task: Option<String>,
         #[arg(long, requires = "task")]
         split: Option<String>,
@@ -1220,6 +1213,29 @@ fn run(cli: Cli) -> Result<(), Error> {
                     task.as_deref().unwrap_or(""),
                     split.as_deref().unwrap_or(""),
                 )?;
+                if task == tessera_gss::Task::Hint(None) {
+                    let rows = tessera::gss::hint_subsets(&g, seed);
+                    let avg = tessera::gss::hint_average(&rows);
+                    if cli.json {
+                        let subsets: serde_json::Map<String, serde_json::Value> = rows
+                            .iter()
+                            .map(|(n, a)| (n.to_string(), serde_json::json!([a.0, a.1])))
+                            .collect();
+                        out_line!(
+                            "{}",
+                            serde_json::json!({"ok": true, "task": task.name(), "subsets": subsets, "average": avg})
+                        );
+                    } else {
+                        for (n, a) in &rows {
+                            out_line!("hint {n}: {}/{} ({})", a.0, a.1, percent(*a));
+                        }
+                        out_line!(
+                            "hint average over the five test subsets: {:.1}%",
+                            avg * 100.0
+                        );
+                    }
+                    return Ok(());
+                }
                 let (train, test) = tessera::gss::evaluate(&g, task, seed);
                 if cli.json {
                     out_line!(
@@ -1247,7 +1263,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             seed,
             output,
         } => {
-            let t = tessera::gss::task(&task, &split)?;
+            let t = tessera::gss::task(&task, split.as_deref().unwrap_or(""))?;
             let (train, test) = t.data(seed);
             std::fs::create_dir_all(&output)
                 .map_err(|e| Error::usage(format!("cannot create `{}`: {e}", output.display())))?;
@@ -1256,7 +1272,18 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .split_once('_')
                 .map_or(split_name.as_str(), |(_, s)| s);
             let mut written = Vec::new();
-            for (part, pairs) in [("train", &train), ("test", &test)] {
+            let mut parts = vec![
+                ("train".to_string(), train.clone()),
+                ("test".to_string(), test.clone()),
+            ];
+            if t == tessera_gss::Task::Hint(None) {
+                // and each subset on its own
+                let d = tessera_gss::hint::hint(seed);
+                for (s, pairs) in d.tests {
+                    parts.push((format!("test_{}", s.name()), pairs));
+                }
+            }
+            for (part, pairs) in &parts {
                 let path = output.join(format!("tasks_{part}_{split_name}.txt"));
                 write_atomic(&path, tessera::gss::data::to_scan_text(pairs).as_bytes())?;
                 written.push(path.display().to_string());
@@ -1675,6 +1702,7 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
         .into_iter()
         .map(Task::Scan)
         .chain(PcfgSplit::ALL.into_iter().map(Task::Pcfg))
+        .chain([Task::Hint(None)])
         .filter(|t| filter.is_none_or(|f| t.name().contains(f)))
         .collect();
     let cfg = tessera_gss::learn::LearnConfig::default();
@@ -1687,6 +1715,25 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
     }
     for t in tasks {
         let o = tessera::gss::train(t, 1, None, &cfg, &mut |_| {});
+        if t == Task::Hint(None) {
+            // one training run, scored on each subset
+            for (sub, acc) in tessera::gss::hint_subsets(&o.gss, 1) {
+                if json {
+                    rows.push(serde_json::json!({"task": "hint", "split": sub, "train": [o.train.0, o.train.1], "test": [acc.0, acc.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds}));
+                } else {
+                    out_line!(
+                        "| hint | {sub} | {} | {} | {} | {} | {} | {:.1} |",
+                        o.train.1,
+                        acc.1,
+                        percent(o.train),
+                        percent(acc),
+                        o.report.schemas_scored,
+                        o.seconds
+                    );
+                }
+            }
+            continue;
+        }
         let name = t.name();
         let (task, split) = name.split_once(' ').unwrap_or((name.as_str(), ""));
         if json {

@@ -20,7 +20,7 @@
 //!   that stalls too, atoms nothing constrained denote themselves.
 
 pub use crate::model::Fixity;
-use crate::model::{Gss, Head, Interner, Program, Rule, Sym, Tree, parse};
+use crate::model::{Gss, Head, Interner, Meaning, Program, Rule, Sym, Tree, parse};
 use crate::synth::{self, Arg, SynthConfig, SynthEx, synthesize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -702,7 +702,7 @@ pub fn learn(
         ));
     }
     let g = finish(name, names, &schema, f, train, &curriculum, cfg, progress);
-    report.train_explained = accuracy(&g, train).0;
+    report.train_explained = accuracy(&g, names, train).0;
     (g, report)
 }
 
@@ -727,7 +727,7 @@ fn finish(
     }
     let fc = fit(schema, curriculum, cfg);
     let gc = build(name, names, schema, &fc, train);
-    let (ok, _) = accuracy(&gc, train);
+    let (ok, _) = accuracy(&gc, names, train);
     if ok > f.explained {
         progress(&format!(
             "the curriculum's meanings explain {ok} training pairs: kept instead"
@@ -760,7 +760,7 @@ pub fn learn_semantics(
         schemas_scored: 1,
         curriculum: curriculum.len(),
         train: train.len(),
-        train_explained: accuracy(&g, train).0,
+        train_explained: accuracy(&g, names, train).0,
         ..LearnReport::default()
     };
     (g, report)
@@ -892,7 +892,13 @@ pub fn build(name: &str, names: &Interner, schema: &Schema, f: &Fit, train: &[Ex
         if default.is_some() && fixity == Fixity::Atom && program == Some(Program::self_token()) {
             continue; // the `_` rule says it
         }
-        rules.push((s, Rule { fixity, program }));
+        rules.push((
+            s,
+            Rule {
+                fixity,
+                meaning: program.map(Meaning::List),
+            },
+        ));
     }
     let juxtapose = schema.jux.and_then(|p| {
         f.programs
@@ -908,16 +914,13 @@ pub fn build(name: &str, names: &Interner, schema: &Schema, f: &Fit, train: &[Ex
     }
 }
 
-/// Accuracy of `g` on pairs: (correct, total).
-pub fn accuracy(g: &Gss, exs: &[Example]) -> (usize, usize) {
+/// Accuracy of `g` on pairs interned in `names` (which extends `g.names`): (correct, total).
+pub fn accuracy(g: &Gss, names: &Interner, exs: &[Example]) -> (usize, usize) {
     let reader = g.reader();
-    let mut ok = 0;
-    for e in exs {
-        if let Ok(tree) = reader.parse(&e.input)
-            && matches!(reader.eval(&tree, &e.input), Ok(v) if v == e.output)
-        {
-            ok += 1;
-        }
-    }
+    let mut names = names.clone();
+    let ok = exs
+        .iter()
+        .filter(|e| matches!(reader.interpret(&e.input, &mut names), Ok(v) if v == e.output))
+        .count();
     (ok, exs.len())
 }

@@ -7,13 +7,19 @@
 //! - [`synth`]: enumerative synthesis of meanings with observational-equivalence pruning and a
 //!   description-length prior.
 //! - [`learn`]: the schema search and deduction–abduction.
+//! - [`hint`]: HINT-like arithmetic data; [`arith`]: numeric meanings (`0`, `succ`, `pred`,
+//!   calls, bounded recursion) and their synthesis; [`numlearn`]: learning a numeric system.
 
+pub mod arith;
 pub mod data;
+pub mod hint;
 pub mod learn;
 pub mod model;
+pub mod numlearn;
 pub mod synth;
 
 use data::{Pair, PcfgSplit, ScanSplit};
+use hint::HintSubset;
 use learn::{Example, LearnConfig, LearnReport};
 use model::{Gss, Interner};
 
@@ -22,12 +28,22 @@ use model::{Gss, Interner};
 pub enum Task {
     Scan(ScanSplit),
     Pcfg(PcfgSplit),
+    /// HINT-like arithmetic: one training set; the test set is one subset, or all five.
+    Hint(Option<HintSubset>),
 }
 
 impl Task {
     /// `scan` / `pcfg` with a split name.
     pub fn from_names(task: &str, split: &str) -> Result<Task, String> {
         match task {
+            "scan" | "pcfg" if split.is_empty() => Err(format!(
+                "`--split` is needed for {task} (splits: {})",
+                if task == "scan" {
+                    ScanSplit::ALL.map(|s| s.name()).join(", ")
+                } else {
+                    PcfgSplit::ALL.map(|s| s.name()).join(", ")
+                }
+            )),
             "scan" => ScanSplit::from_name(split).map(Task::Scan).ok_or_else(|| {
                 let names: Vec<&str> = ScanSplit::ALL.iter().map(|s| s.name()).collect();
                 format!(
@@ -42,13 +58,20 @@ impl Task {
                     names.join(", ")
                 )
             }),
-            _ => Err(format!("unknown task `{task}` (tasks: scan, pcfg)")),
+            "hint" if split == "all" || split.is_empty() => Ok(Task::Hint(None)),
+            "hint" => HintSubset::from_name(split)
+                .map(|s| Task::Hint(Some(s)))
+                .ok_or_else(|| {
+                    format!("unknown HINT split `{split}` (splits: all, i, ss, ls, sl, ll)")
+                }),
+            _ => Err(format!("unknown task `{task}` (tasks: scan, pcfg, hint)")),
         }
     }
     pub fn name(self) -> String {
         match self {
             Task::Scan(s) => format!("scan {}", s.name()),
             Task::Pcfg(s) => format!("pcfg {}", s.name()),
+            Task::Hint(s) => format!("hint {}", s.map_or("all", HintSubset::name)),
         }
     }
     /// A name usable as a `gss` item name.
@@ -56,6 +79,7 @@ impl Task {
         match self {
             Task::Scan(s) => format!("scan_{}", s.name()),
             Task::Pcfg(s) => format!("pcfg_{}", s.name()),
+            Task::Hint(_) => "hint".to_string(),
         }
     }
     /// `(train, test)`.
@@ -63,6 +87,14 @@ impl Task {
         match self {
             Task::Scan(s) => data::scan_split(s, seed),
             Task::Pcfg(s) => data::pcfg_split(s, seed),
+            Task::Hint(s) => {
+                let d = hint::hint(seed);
+                let test = match s {
+                    Some(s) => d.test(s).to_vec(),
+                    None => d.tests.into_iter().flat_map(|(_, p)| p).collect(),
+                };
+                (d.train, test)
+            }
         }
     }
 }
@@ -116,17 +148,51 @@ pub fn train_pairs(
     let train = examples(&mut names, train);
     let test_ex = examples(&mut names, test);
     let t0 = std::time::Instant::now();
-    let (gss, report) = match syntax {
-        None => learn::learn(name, &names, &train, cfg, progress),
-        Some(g) => {
+    // numbers as outputs: numeric meanings
+    let numeric =
+        numlearn::numeric_outputs(&names, &train).is_some() && syntax.is_none_or(Gss::is_numeric);
+    let learned = if numeric {
+        let given = syntax.map(|g| numlearn::schema_of(g, &mut names));
+        numlearn::learn_num(
+            name,
+            &names,
+            &train,
+            given.as_ref(),
+            &numlearn::NumLearnConfig {
+                synth: arith::NumSynthConfig {
+                    const_cost: cfg.synth.const_cost,
+                    ..arith::NumSynthConfig::default()
+                },
+                ..numlearn::NumLearnConfig::default()
+            },
+            progress,
+        )
+    } else {
+        None
+    };
+    let (gss, report) = match (learned, syntax) {
+        // numeric meanings that explain every pair, or the better of the two kinds
+        (Some(l), _) if l.1.train_explained == train.len() => l,
+        (Some(l), None) => {
+            progress("numeric meanings leave pairs unexplained: trying list meanings");
+            let lists = learn::learn(name, &names, &train, cfg, progress);
+            if lists.1.train_explained > l.1.train_explained {
+                lists
+            } else {
+                l
+            }
+        }
+        (Some(l), Some(_)) => l,
+        (None, None) => learn::learn(name, &names, &train, cfg, progress),
+        (None, Some(g)) => {
             let schema = learn::Schema::of(g, &mut names);
             learn::learn_semantics(name, &names, &train, &schema, cfg, progress)
         }
     };
     let seconds = t0.elapsed().as_secs_f64();
     Outcome {
-        train: learn::accuracy(&gss, &train),
-        test: learn::accuracy(&gss, &test_ex),
+        train: learn::accuracy(&gss, &names, &train),
+        test: learn::accuracy(&gss, &names, &test_ex),
         gss,
         report,
         seconds,

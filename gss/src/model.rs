@@ -13,6 +13,7 @@
 //! `tail`/`init`/`reverse`, single elements (`head`, `last`), literal tokens, and `self` (the
 //! token that was read). Values are flat token lists.
 
+use crate::arith::{Fuel, NumProgram, RUN_STEPS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -352,16 +353,28 @@ pub const KEYWORDS: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fixity {
     Atom,
-    Prefix { arity: u8, prec: u8 },
-    Postfix { prec: u8 },
-    Infix { prec: u8 },
+    Prefix {
+        arity: u8,
+        prec: u8,
+    },
+    Postfix {
+        prec: u8,
+    },
+    Infix {
+        prec: u8,
+    },
     Separator,
+    /// An opening bracket: reads one expression, then expects a closing bracket; the pair
+    /// groups and adds no node to the tree.
+    Open,
+    /// A closing bracket.
+    Close,
 }
 
 impl Fixity {
     pub fn arity(self) -> u8 {
         match self {
-            Fixity::Atom | Fixity::Separator => 0,
+            Fixity::Atom | Fixity::Separator | Fixity::Open | Fixity::Close => 0,
             Fixity::Prefix { arity, .. } => arity,
             Fixity::Postfix { .. } => 1,
             Fixity::Infix { .. } => 2,
@@ -376,6 +389,8 @@ impl Fixity {
             Fixity::Postfix { prec } => format!(": postfix {prec}"),
             Fixity::Infix { prec } => format!(": infix {prec}"),
             Fixity::Separator => ": separator".to_string(),
+            Fixity::Open => ": open".to_string(),
+            Fixity::Close => ": close".to_string(),
         }
     }
 }
@@ -543,6 +558,27 @@ impl Pratt<'_> {
                     message: "a separator where an operand is expected".into(),
                 });
             }
+            Fixity::Close => {
+                return Err(ParseError {
+                    pos,
+                    message: "a closing bracket where an operand is expected".into(),
+                });
+            }
+            Fixity::Open => {
+                self.i += 1;
+                let inner = self.expr(0)?;
+                if self.i >= self.toks.len() || self.fix(self.i)? != Fixity::Close {
+                    return Err(ParseError {
+                        pos: self.i,
+                        message: format!(
+                            "the bracket opened at word {} is not closed here",
+                            pos + 1
+                        ),
+                    });
+                }
+                self.i += 1;
+                inner
+            }
         };
         while self.i < self.toks.len() {
             let pos = self.i;
@@ -563,17 +599,46 @@ impl Pratt<'_> {
                     let rhs = self.expr(prec)?;
                     lhs = self.push(Head::Tok(t), pos, vec![lhs, rhs]);
                 }
-                Fixity::Atom | Fixity::Prefix { .. } => match self.jux {
+                Fixity::Atom | Fixity::Prefix { .. } | Fixity::Open => match self.jux {
                     Some(p) if p > min => {
                         let rhs = self.expr(p)?;
                         lhs = self.push(Head::Juxtapose, pos, vec![lhs, rhs]);
                     }
                     _ => break,
                 },
-                Fixity::Separator => break,
+                Fixity::Separator | Fixity::Close => break,
             }
         }
         Ok(lhs)
+    }
+}
+
+/// What a symbol means: a list program, or a numeric one (a system's meanings are all of one
+/// kind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meaning {
+    List(Program),
+    Num(NumProgram),
+}
+
+impl Meaning {
+    pub fn list(&self) -> Option<&Program> {
+        match self {
+            Meaning::List(p) => Some(p),
+            Meaning::Num(_) => None,
+        }
+    }
+    pub fn num(&self) -> Option<&NumProgram> {
+        match self {
+            Meaning::Num(p) => Some(p),
+            Meaning::List(_) => None,
+        }
+    }
+    pub fn to_source(&self, names: &Interner) -> String {
+        match self {
+            Meaning::List(p) => p.to_source(names),
+            Meaning::Num(p) => p.to_source(names),
+        }
     }
 }
 
@@ -581,8 +646,8 @@ impl Pratt<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     pub fixity: Fixity,
-    /// `None` only for separators.
-    pub program: Option<Program>,
+    /// `None` only for separators and brackets.
+    pub meaning: Option<Meaning>,
 }
 
 /// A learned (or written) grounded symbol system.
@@ -606,6 +671,12 @@ pub enum RunError {
         pos: usize,
         symbol: String,
     },
+    /// A numeric meaning has no value here (`why` says what stopped it).
+    Numeric {
+        pos: usize,
+        symbol: String,
+        why: String,
+    },
 }
 
 impl std::fmt::Display for RunError {
@@ -615,6 +686,11 @@ impl std::fmt::Display for RunError {
             RunError::Undefined { pos, symbol } => write!(
                 f,
                 "word {}: the meaning of `{symbol}` is undefined on its arguments (head or last of an empty list)",
+                pos + 1
+            ),
+            RunError::Numeric { pos, symbol, why } => write!(
+                f,
+                "word {}: the meaning of `{symbol}` has no value: {why}",
                 pos + 1
             ),
         }
@@ -646,10 +722,10 @@ impl Reader<'_> {
             let args: Vec<&[Sym]> = node.children.iter().map(|&c| vals[c].as_slice()).collect();
             let (prog, tok) = match node.head {
                 Head::Tok(s) => (
-                    self.index
-                        .get(&s)
-                        .and_then(|r| r.program.as_ref())
-                        .or(g.default.as_ref()),
+                    match self.index.get(&s) {
+                        Some(r) => r.meaning.as_ref().and_then(Meaning::list),
+                        None => g.default.as_ref(),
+                    },
                     s,
                 ),
                 Head::Juxtapose => (g.juxtapose.as_ref().map(|j| &j.1), toks[node.pos]),
@@ -671,9 +747,69 @@ impl Reader<'_> {
             message: "the input is empty".into(),
         }))
     }
+
+    /// Evaluates a parse of a numeric system bottom-up, with one step budget for the input.
+    pub fn eval_num(&self, tree: &Tree, fuel: &mut Fuel) -> Result<u64, RunError> {
+        let g = self.g;
+        let lib = |s: Sym| {
+            self.index
+                .get(&s)
+                .and_then(|r| r.meaning.as_ref())
+                .and_then(Meaning::num)
+        };
+        let mut vals: Vec<u64> = Vec::with_capacity(tree.nodes.len());
+        for node in &tree.nodes {
+            let args: Vec<u64> = node.children.iter().map(|&c| vals[c]).collect();
+            let name = || match node.head {
+                Head::Tok(s) => g.names.name(s).to_string(),
+                Head::Juxtapose => "juxtapose".into(),
+            };
+            let prog = match node.head {
+                Head::Tok(s) => lib(s),
+                Head::Juxtapose => None,
+            };
+            let Some(prog) = prog.filter(|p| p.arity as usize == args.len()) else {
+                return Err(RunError::Numeric {
+                    pos: node.pos,
+                    symbol: name(),
+                    why: "no numeric meaning with that many operands".into(),
+                });
+            };
+            let v = prog
+                .eval(&args, &lib, fuel)
+                .map_err(|e| RunError::Numeric {
+                    pos: node.pos,
+                    symbol: name(),
+                    why: e.describe(&g.names),
+                })?;
+            vals.push(v);
+        }
+        vals.pop().ok_or(RunError::Parse(ParseError {
+            pos: 0,
+            message: "the input is empty".into(),
+        }))
+    }
+
+    /// Parses and evaluates interned tokens to output tokens, interning numbers into `names`.
+    pub fn interpret(&self, toks: &[Sym], names: &mut Interner) -> Result<Vec<Sym>, RunError> {
+        let tree = self.parse(toks).map_err(RunError::Parse)?;
+        if self.g.is_numeric() {
+            let n = self.eval_num(&tree, &mut Fuel::new(RUN_STEPS))?;
+            Ok(vec![names.intern(&n.to_string())])
+        } else {
+            self.eval(&tree, toks)
+        }
+    }
 }
 
 impl Gss {
+    /// Whether the meanings are numeric (outputs are one number).
+    pub fn is_numeric(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|(_, r)| matches!(r.meaning, Some(Meaning::Num(_))))
+    }
+
     pub fn rule(&self, s: Sym) -> Option<&Rule> {
         self.rules.iter().find(|(t, _)| *t == s).map(|(_, r)| r)
     }
@@ -699,7 +835,12 @@ impl Gss {
             }
             RunError::Parse(e)
         })?;
-        let out = reader.eval(&tree, &toks)?;
+        let out = if self.is_numeric() {
+            let n = reader.eval_num(&tree, &mut Fuel::new(RUN_STEPS))?;
+            vec![names.intern(&n.to_string())]
+        } else {
+            reader.eval(&tree, &toks)?
+        };
         let words = out.iter().map(|&s| names.name(s).to_string()).collect();
         Ok((words, tree.to_sexpr(&names, &toks)))
     }
@@ -710,7 +851,7 @@ impl Gss {
         for (s, r) in &self.rules {
             let name = quote_string(self.names.name(*s));
             let _ = write!(out, "    {name}{}", r.fixity.to_source());
-            if let Some(p) = &r.program {
+            if let Some(p) = &r.meaning {
                 let _ = write!(out, " = {}", p.to_source(&self.names));
             }
             out.push_str(";\n");
@@ -752,34 +893,34 @@ mod tests {
                     walk,
                     Rule {
                         fixity: Fixity::Atom,
-                        program: Some(Program::constant(&[iw])),
+                        meaning: Some(Meaning::List(Program::constant(&[iw]))),
                     },
                 ),
                 (
                     left,
                     Rule {
                         fixity: Fixity::Atom,
-                        program: Some(Program::constant(&[il])),
+                        meaning: Some(Meaning::List(Program::constant(&[il]))),
                     },
                 ),
                 (
                     twice,
                     Rule {
                         fixity: Fixity::Postfix { prec: 2 },
-                        program: Some(Program {
+                        meaning: Some(Meaning::List(Program {
                             arity: 1,
                             atoms: vec![x(), x()],
-                        }),
+                        })),
                     },
                 ),
                 (
                     and,
                     Rule {
                         fixity: Fixity::Infix { prec: 1 },
-                        program: Some(Program {
+                        meaning: Some(Meaning::List(Program {
                             arity: 2,
                             atoms: vec![x(), y()],
-                        }),
+                        })),
                     },
                 ),
             ],

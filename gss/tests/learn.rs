@@ -60,7 +60,7 @@ fn pcfg_meanings_are_found_for_the_right_schema() {
     assert_eq!(f.explained, train.len(), "{}", g.to_source());
     let g = build("pcfg", &names, &schema, &f, &train);
     assert_eq!(
-        accuracy(&g, &test),
+        accuracy(&g, &names, &test),
         (test.len(), test.len()),
         "{}",
         g.to_source()

@@ -286,8 +286,14 @@ pub struct GssExpr {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GssExprKind {
     Var(Ident),
-    /// `tail(x)`, `init(x)`, `reverse(x)`
-    Call(Ident, Box<GssExpr>),
+    /// `tail(x)`, `init(x)`, `reverse(x)`; numeric: `succ(x)`, `pred(x)`, `rec(x, y)`
+    Call(Ident, Vec<GssExpr>),
+    /// Another symbol's (numeric) meaning: `"+"(x, y)`
+    CallSym(String, Span, Vec<GssExpr>),
+    /// A number (numeric meanings)
+    Int(i64),
+    /// `if x == 0 then a else b` (numeric meanings, as the whole meaning)
+    If(Box<GssExpr>, (i64, Span), Box<GssExpr>, Box<GssExpr>),
     /// `[I_WALK, head(x), self]`
     List(Vec<GssElem>),
     Concat(Box<GssExpr>, Box<GssExpr>),

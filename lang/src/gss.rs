@@ -20,7 +20,8 @@
 use crate::ast::{GssDef, GssElem, GssExpr, GssExprKind, GssName};
 use crate::diag::Diagnostic;
 use crate::span::Span;
-use tessera_gss::model::{Atom, ElemOp, Fixity, Gss, ListOp, Path, Program, Rule};
+use tessera_gss::arith::{NumBody, NumExpr, NumProgram};
+use tessera_gss::model::{Atom, ElemOp, Fixity, Gss, ListOp, Meaning, Path, Program, Rule, Sym};
 
 /// Precedence levels run 1..=MAX_PREC.
 pub const MAX_PREC: i64 = 64;
@@ -39,6 +40,12 @@ pub fn lower(def: &GssDef) -> Result<Gss, Vec<Diagnostic>> {
     };
     let mut diags = Vec::new();
     let mut seen: Vec<(String, Span)> = Vec::new();
+    // one numeric form anywhere makes every meaning numeric
+    let numeric = def
+        .rules
+        .iter()
+        .any(|r| r.body.as_ref().is_some_and(numeric_form));
+    let mut calls: Vec<(Sym, usize, Span)> = Vec::new();
     for rule in &def.rules {
         let (name, special) = match &rule.name {
             GssName::Str(s, _) => (s.clone(), None),
@@ -88,14 +95,29 @@ pub fn lower(def: &GssDef) -> Result<Gss, Vec<Diagnostic>> {
                 ));
                 continue;
             }
+            Some(s) if numeric => {
+                diags.push(err(
+                    rule.name.span(),
+                    format!("`{s}` is not supported in a system with numeric meanings"),
+                    "numeric system",
+                ));
+                continue;
+            }
             _ => {}
         }
         let program = match (&rule.body, fixity) {
-            (None, Fixity::Separator) => None,
-            (Some(b), Fixity::Separator) => {
+            (None, Fixity::Separator | Fixity::Open | Fixity::Close) => None,
+            (Some(b), Fixity::Separator | Fixity::Open | Fixity::Close) => {
                 diags.push(err(
                     b.span,
-                    "a separator has no meaning".into(),
+                    format!(
+                        "a {} has no meaning",
+                        if fixity == Fixity::Separator {
+                            "separator"
+                        } else {
+                            "bracket"
+                        }
+                    ),
                     "remove it",
                 ));
                 continue;
@@ -136,11 +158,18 @@ pub fn lower(def: &GssDef) -> Result<Gss, Vec<Diagnostic>> {
                     continue;
                 }
                 let params: Vec<&str> = rule.params.iter().map(|p| p.name.as_str()).collect();
-                match program(body, &params, &mut g) {
-                    Ok(atoms) => Some(Program {
-                        arity: arity as u8,
-                        atoms,
-                    }),
+                let lowered = if numeric {
+                    num_program(body, &params, &mut g, &mut calls).map(Meaning::Num)
+                } else {
+                    program(body, &params, &mut g).map(|atoms| {
+                        Meaning::List(Program {
+                            arity: arity as u8,
+                            atoms,
+                        })
+                    })
+                };
+                match lowered {
+                    Ok(m) => Some(m),
                     Err(d) => {
                         diags.push(d);
                         continue;
@@ -150,15 +179,42 @@ pub fn lower(def: &GssDef) -> Result<Gss, Vec<Diagnostic>> {
         };
         match special {
             Some("juxtapose") => {
-                if let (Fixity::Infix { prec }, Some(p)) = (fixity, program) {
+                if let (Fixity::Infix { prec }, Some(Meaning::List(p))) = (fixity, program) {
                     g.juxtapose = Some((prec, p));
                 }
             }
-            Some(_) => g.default = program,
+            Some(_) => g.default = program.and_then(|m| m.list().cloned()),
             None => {
                 let s = g.names.intern(&name);
-                g.rules.push((s, Rule { fixity, program }));
+                g.rules.push((
+                    s,
+                    Rule {
+                        fixity,
+                        meaning: program,
+                    },
+                ));
             }
+        }
+    }
+    for (s, n, span) in calls {
+        let arity = g
+            .rule(s)
+            .and_then(|r| r.meaning.as_ref())
+            .and_then(Meaning::num)
+            .map(|p| p.arity as usize);
+        if arity != Some(n) && diags.is_empty() {
+            diags.push(err(
+                span,
+                match arity {
+                    Some(a) => format!(
+                        "`{}` takes {a} operand{}, not {n}",
+                        g.names.name(s),
+                        if a == 1 { "" } else { "s" }
+                    ),
+                    None => format!("`{}` has no rule with a meaning", g.names.name(s)),
+                },
+                "called here",
+            ));
         }
     }
     if diags.is_empty() { Ok(g) } else { Err(diags) }
@@ -206,11 +262,13 @@ fn fixity(rule: &crate::ast::GssRule) -> Result<Fixity, Diagnostic> {
         "prefix2" => Fixity::Prefix { arity: 2, prec: p },
         "postfix" => Fixity::Postfix { prec: p },
         "infix" => Fixity::Infix { prec: p },
+        "open" => Fixity::Open,
+        "close" => Fixity::Close,
         other => {
             return Err(err(
                 word.span,
                 format!(
-                    "unknown fixity `{other}` (fixities: atom, prefix, prefix2, postfix, infix, separator)"
+                    "unknown fixity `{other}` (fixities: atom, prefix, prefix2, postfix, infix, separator, open, close)"
                 ),
                 "unknown",
             ));
@@ -234,7 +292,11 @@ fn program(e: &GssExpr, params: &[&str], g: &mut Gss) -> Result<Vec<Atom>, Diagn
             GssExprKind::Concat(..) => {
                 atoms.extend(program(p, params, g)?);
             }
-            GssExprKind::Var(_) | GssExprKind::Call(..) => atoms.push(Atom::Seq(path(p, params)?)),
+            GssExprKind::Var(_)
+            | GssExprKind::Call(..)
+            | GssExprKind::CallSym(..)
+            | GssExprKind::Int(_)
+            | GssExprKind::If(..) => atoms.push(Atom::Seq(path(p, params)?)),
             GssExprKind::List(elems) => {
                 for el in elems {
                     atoms.push(match el {
@@ -294,7 +356,14 @@ fn path(e: &GssExpr, params: &[&str]) -> Result<Path, Diagnostic> {
                     ops,
                 });
             }
-            GssExprKind::Call(f, arg) => {
+            GssExprKind::Call(f, args) => {
+                let [arg] = &args[..] else {
+                    return Err(err(
+                        cur.span,
+                        format!("`{}` takes one argument", f.name),
+                        "arguments",
+                    ));
+                };
                 let Some(op) = ListOp::from_name(&f.name) else {
                     let hint = if f.name == "head" || f.name == "last" {
                         format!(" (`{}` gives one element: write `[{}(…)]`)", f.name, f.name)
@@ -329,6 +398,159 @@ fn path(e: &GssExpr, params: &[&str]) -> Result<Path, Diagnostic> {
             }
         }
     }
+}
+
+/// Whether a meaning uses a numeric form: a number, `if`, `succ`/`pred`/`rec`, or a call of
+/// another symbol (walked without recursion).
+fn numeric_form(e: &GssExpr) -> bool {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            GssExprKind::Int(_) | GssExprKind::If(..) | GssExprKind::CallSym(..) => return true,
+            GssExprKind::Call(f, args) => {
+                if matches!(f.name.as_str(), "succ" | "pred" | "rec") {
+                    return true;
+                }
+                stack.extend(args);
+            }
+            GssExprKind::Concat(a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            GssExprKind::Var(_) | GssExprKind::List(_) => {}
+        }
+    }
+    false
+}
+
+/// The deepest nesting of a numeric meaning.
+const MAX_NUM_DEPTH: usize = 256;
+
+type Calls = Vec<(Sym, usize, Span)>;
+
+/// A numeric meaning: `if P == 0 then … else …` at the top (with at most one `rec(…)` in the
+/// `else` branch), otherwise an expression.
+fn num_program(
+    e: &GssExpr,
+    params: &[&str],
+    g: &mut Gss,
+    calls: &mut Calls,
+) -> Result<NumProgram, Diagnostic> {
+    let arity = params.len() as u8;
+    let body = match &e.kind {
+        GssExprKind::If(c, (z, zspan), a, b) => {
+            let NumExpr::Var(test) = num_expr(c, params, g, calls, 0)? else {
+                return Err(err(
+                    c.span,
+                    "`if` tests a parameter: `if x == 0 then … else …`".into(),
+                    "not a parameter",
+                ));
+            };
+            if *z != 0 {
+                return Err(err(*zspan, "`if` compares with 0 only".into(), "not 0"));
+            }
+            NumBody::Rec {
+                test,
+                base: num_expr(a, params, g, calls, 0)?,
+                step: num_expr(b, params, g, calls, 0)?,
+            }
+        }
+        _ => NumBody::Expr(num_expr(e, params, g, calls, 0)?),
+    };
+    let p = NumProgram { arity, body };
+    p.validate().map_err(|m| err(e.span, m, "here"))?;
+    Ok(p)
+}
+
+fn num_expr(
+    e: &GssExpr,
+    params: &[&str],
+    g: &mut Gss,
+    calls: &mut Calls,
+    depth: usize,
+) -> Result<NumExpr, Diagnostic> {
+    if depth > MAX_NUM_DEPTH {
+        return Err(err(
+            e.span,
+            format!("a numeric meaning nested deeper than {MAX_NUM_DEPTH}"),
+            "too deep",
+        ));
+    }
+    let args_of = |xs: &[GssExpr], g: &mut Gss, calls: &mut Calls| {
+        xs.iter()
+            .map(|x| num_expr(x, params, g, calls, depth + 1))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(match &e.kind {
+        GssExprKind::Var(i) => match params.iter().position(|p| *p == i.name) {
+            Some(v) => NumExpr::Var(v as u8),
+            None => {
+                return Err(err(
+                    i.span,
+                    format!(
+                        "unknown parameter `{}` (parameters: {})",
+                        i.name,
+                        if params.is_empty() {
+                            "none".to_string()
+                        } else {
+                            params.join(", ")
+                        }
+                    ),
+                    "unknown",
+                ));
+            }
+        },
+        GssExprKind::Int(n) => NumExpr::Lit(
+            u64::try_from(*n)
+                .map_err(|_| err(e.span, "numbers are natural (≥ 0)".into(), "negative"))?,
+        ),
+        GssExprKind::Call(f, args) => match f.name.as_str() {
+            "succ" | "pred" => {
+                let [a] = &args[..] else {
+                    return Err(err(
+                        e.span,
+                        format!("`{}` takes one argument", f.name),
+                        "arguments",
+                    ));
+                };
+                let a = Box::new(num_expr(a, params, g, calls, depth + 1)?);
+                if f.name == "succ" {
+                    NumExpr::Succ(a)
+                } else {
+                    NumExpr::Pred(a)
+                }
+            }
+            "rec" => NumExpr::Rec(args_of(args, g, calls)?),
+            other => {
+                return Err(err(
+                    f.span,
+                    format!(
+                        "unknown numeric function `{other}` (succ, pred, rec, or another symbol's meaning written as a string: \"+\"(x, y))"
+                    ),
+                    "unknown",
+                ));
+            }
+        },
+        GssExprKind::CallSym(name, span, args) => {
+            let s = g.names.intern(name);
+            calls.push((s, args.len(), *span));
+            NumExpr::Call(s, args_of(args, g, calls)?)
+        }
+        GssExprKind::If(..) => {
+            return Err(err(
+                e.span,
+                "`if` is allowed only as the whole meaning".into(),
+                "nested `if`",
+            ));
+        }
+        GssExprKind::List(_) | GssExprKind::Concat(..) => {
+            return Err(err(
+                e.span,
+                "a list meaning in a system whose meanings are numeric".into(),
+                "list",
+            ));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -392,7 +614,7 @@ mod tests {
                 s,
                 Rule {
                     fixity,
-                    program: Some(program),
+                    meaning: Some(Meaning::List(program)),
                 },
             ));
         }
@@ -426,5 +648,97 @@ mod tests {
         };
         let e = lower(def).unwrap_err();
         assert!(e[0].message.contains("needs a precedence"), "{e:?}");
+    }
+
+    const ARITH: &str = r#"gss arith {
+    "0" = 0;
+    "1" = 1;
+    "2" = 2;
+    "+": infix 1 = |x, y| if y == 0 then x else succ(rec(x, pred(y)));
+    "-": infix 1 = |x, y| if y == 0 then x else pred(rec(x, pred(y)));
+    "*": infix 2 = |x, y| if y == 0 then 0 else "+"(rec(x, pred(y)), x);
+    "/": infix 2 = |x, y| if x == 0 then 0 else succ(rec("-"(x, y), y));
+    "max0": prefix 3 = |x| if x == 0 then 7 else x;
+    "(": open;
+    ")": close;
+}
+"#;
+
+    #[test]
+    fn numeric_systems_run_and_print_back() {
+        let g = lower_source(ARITH);
+        assert!(g.is_numeric());
+        let run = |s: &str| g.run(s).map(|(w, _)| w.join(" "));
+        assert_eq!(run("2 + 1 * 2").unwrap(), "4");
+        assert_eq!(run("( 2 + 1 ) * 2").unwrap(), "6");
+        assert_eq!(run("1 - 2 + 2").unwrap(), "2");
+        assert_eq!(run("2 * 2 * 2 * 2 / ( 2 + 1 )").unwrap(), "6");
+        assert_eq!(run("max0 0").unwrap(), "7");
+        assert_eq!(run("max0 2 + 1").unwrap(), "3");
+        let (_, tree) = g.run("( 2 + 1 ) * 2").unwrap();
+        assert_eq!(tree, "(* (+ 2 1) 2)");
+        assert!(run("( 2 + 1").unwrap_err().to_string().contains("not closed"));
+        assert!(run("2 / 0").is_err()); // division by zero never reaches x == 0
+        assert!(
+            run("2 / ( 1 - 2 )")
+                .unwrap_err()
+                .to_string()
+                .contains("unchanged arguments")
+        );
+        // the printed system is the written one, and reads back
+        let src = g.to_source();
+        assert_eq!(src, ARITH);
+        assert_eq!(lower_source(&src).to_source(), src);
+        // the AST printer's form parses too
+        let (module, _) = crate::parser::parse_module(ARITH, FileId(0));
+        let ItemKind::Gss(def) = &module.items[0].kind else {
+            panic!()
+        };
+        let printed = crate::print::gss_source(def);
+        assert_eq!(lower_source(&printed).to_source(), src);
+    }
+
+    #[test]
+    fn numeric_lowering_errors() {
+        for (src, want) in [
+            ("gss g { a = 1; b = [x]; }", "list meaning in a system"),
+            ("gss g { a = 1; b: infix 1 = |x, y| \"c\"(x, y); }", "`c` has no rule"),
+            ("gss g { a = 1; b: infix 1 = |x, y| \"a\"(x, y); }", "takes 0 operands, not 2"),
+            ("gss g { a: prefix 1 = |x| rec(x); }", "only in the `else` branch"),
+            ("gss g { a: prefix 1 = |x| if x == 1 then 0 else x; }", "compares with 0 only"),
+            ("gss g { a: prefix 1 = |x| if succ(x) == 0 then 0 else x; }", "tests a parameter"),
+            (
+                "gss g { a: prefix 1 = |x| if x == 0 then 0 else succ(rec(x)) ++ rec(x); }",
+                "list meaning",
+            ),
+            (
+                "gss g { a: infix 1 = |x, y| if x == 0 then 0 else \"a\"(rec(x, y), rec(x, y)); }",
+                "once",
+            ),
+            ("gss g { a: prefix 1 = |x| if x == 0 then 0 else rec(x, x); }", "`rec` takes 1"),
+            ("gss g { a: prefix 1 = |x| succ(z); }", "unknown parameter `z`"),
+            ("gss g { a: prefix 1 = |x| succ(twice(x)); }", "unknown numeric function `twice`"),
+            ("gss g { a = 1; juxtapose: infix 2 = |x, y| x; }", "not supported"),
+            ("gss g { a = 1; \"(\": open = 0; }", "a bracket has no meaning"),
+            ("gss g { a = 1; \"(\": open 2; }", "takes no precedence"),
+        ] {
+            let (module, d) = crate::parser::parse_module(src, FileId(0));
+            assert!(d.is_empty(), "{src}: {d:?}");
+            let ItemKind::Gss(def) = &module.items[0].kind else {
+                panic!()
+            };
+            let e = lower(def).unwrap_err();
+            assert!(e[0].message.contains(want), "{src}: {e:?}");
+        }
+        let deep = format!(
+            "gss g {{ a: prefix 1 = |x| {}x{}; }}",
+            "succ(".repeat(300),
+            ")".repeat(300)
+        );
+        let (module, _) = crate::parser::parse_module(&deep, FileId(0));
+        let ItemKind::Gss(def) = &module.items[0].kind else {
+            panic!()
+        };
+        assert!(lower(def).unwrap_err()[0].message.contains("deeper than"));
     }
 }

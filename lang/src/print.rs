@@ -507,14 +507,37 @@ fn quoted(s: &str) -> String {
 /// A `gss` item as source, one rule per line.
 pub fn gss_source(g: &crate::ast::GssDef) -> String {
     use crate::ast::{GssElem, GssExpr, GssExprKind, GssName};
+    fn args(a: &[GssExpr], out: &mut String) {
+        out.push('(');
+        for (k, e) in a.iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            expr(e, out);
+        }
+        out.push(')');
+    }
     fn expr(e: &GssExpr, out: &mut String) {
         match &e.kind {
             GssExprKind::Var(i) => out.push_str(&i.name),
             GssExprKind::Call(f, a) => {
                 out.push_str(&f.name);
-                out.push('(');
+                args(a, out);
+            }
+            GssExprKind::CallSym(f, _, a) => {
+                out.push_str(&quoted(f));
+                args(a, out);
+            }
+            GssExprKind::Int(n) => out.push_str(&n.to_string()),
+            GssExprKind::If(c, (z, _), a, b) => {
+                // an `if` inside an expression is not in the grammar: parenthesise nothing, the
+                // grammar only has it at the top or as a branch
+                out.push_str("if ");
+                expr(c, out);
+                let _ = write!(out, " == {z} then ");
                 expr(a, out);
-                out.push(')');
+                out.push_str(" else ");
+                expr(b, out);
             }
             GssExprKind::Concat(a, b) => {
                 expr(a, out);
