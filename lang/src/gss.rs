@@ -677,7 +677,12 @@ mod tests {
         assert_eq!(run("max0 2 + 1").unwrap(), "3");
         let (_, tree) = g.run("( 2 + 1 ) * 2").unwrap();
         assert_eq!(tree, "(* (+ 2 1) 2)");
-        assert!(run("( 2 + 1").unwrap_err().to_string().contains("not closed"));
+        assert!(
+            run("( 2 + 1")
+                .unwrap_err()
+                .to_string()
+                .contains("not closed")
+        );
         assert!(run("2 / 0").is_err()); // division by zero never reaches x == 0
         assert!(
             run("2 / ( 1 - 2 )")
@@ -702,11 +707,26 @@ mod tests {
     fn numeric_lowering_errors() {
         for (src, want) in [
             ("gss g { a = 1; b = [x]; }", "list meaning in a system"),
-            ("gss g { a = 1; b: infix 1 = |x, y| \"c\"(x, y); }", "`c` has no rule"),
-            ("gss g { a = 1; b: infix 1 = |x, y| \"a\"(x, y); }", "takes 0 operands, not 2"),
-            ("gss g { a: prefix 1 = |x| rec(x); }", "only in the `else` branch"),
-            ("gss g { a: prefix 1 = |x| if x == 1 then 0 else x; }", "compares with 0 only"),
-            ("gss g { a: prefix 1 = |x| if succ(x) == 0 then 0 else x; }", "tests a parameter"),
+            (
+                "gss g { a = 1; b: infix 1 = |x, y| \"c\"(x, y); }",
+                "`c` has no rule",
+            ),
+            (
+                "gss g { a = 1; b: infix 1 = |x, y| \"a\"(x, y); }",
+                "takes 0 operands, not 2",
+            ),
+            (
+                "gss g { a: prefix 1 = |x| rec(x); }",
+                "only in the `else` branch",
+            ),
+            (
+                "gss g { a: prefix 1 = |x| if x == 1 then 0 else x; }",
+                "compares with 0 only",
+            ),
+            (
+                "gss g { a: prefix 1 = |x| if succ(x) == 0 then 0 else x; }",
+                "tests a parameter",
+            ),
             (
                 "gss g { a: prefix 1 = |x| if x == 0 then 0 else succ(rec(x)) ++ rec(x); }",
                 "list meaning",
@@ -715,11 +735,26 @@ mod tests {
                 "gss g { a: infix 1 = |x, y| if x == 0 then 0 else \"a\"(rec(x, y), rec(x, y)); }",
                 "once",
             ),
-            ("gss g { a: prefix 1 = |x| if x == 0 then 0 else rec(x, x); }", "`rec` takes 1"),
-            ("gss g { a: prefix 1 = |x| succ(z); }", "unknown parameter `z`"),
-            ("gss g { a: prefix 1 = |x| succ(twice(x)); }", "unknown numeric function `twice`"),
-            ("gss g { a = 1; juxtapose: infix 2 = |x, y| x; }", "not supported"),
-            ("gss g { a = 1; \"(\": open = 0; }", "a bracket has no meaning"),
+            (
+                "gss g { a: prefix 1 = |x| if x == 0 then 0 else rec(x, x); }",
+                "`rec` takes 1",
+            ),
+            (
+                "gss g { a: prefix 1 = |x| succ(z); }",
+                "unknown parameter `z`",
+            ),
+            (
+                "gss g { a: prefix 1 = |x| succ(twice(x)); }",
+                "unknown numeric function `twice`",
+            ),
+            (
+                "gss g { a = 1; juxtapose: infix 2 = |x, y| x; }",
+                "not supported",
+            ),
+            (
+                "gss g { a = 1; \"(\": open = 0; }",
+                "a bracket has no meaning",
+            ),
             ("gss g { a = 1; \"(\": open 2; }", "takes no precedence"),
         ] {
             let (module, d) = crate::parser::parse_module(src, FileId(0));

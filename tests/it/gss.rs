@@ -160,3 +160,48 @@ fn one_pair_is_enough_for_an_atom() {
     assert!(o.contains("train 1/1 (100.00%), no test pairs"), "{o}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn hint_arithmetic_is_learned_with_its_syntax_and_runs() {
+    let dir = std::env::temp_dir().join(format!("tessera-hint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hint.tess");
+    let f = file.to_str().unwrap();
+    let (code, out, err) = tessera(&["gss", "train", "--task", "hint", "-o", f]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("test 4800/4800 (100.00%)"), "{out}");
+    let src = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        src.contains("\"(\": open;") && src.contains("\")\": close;"),
+        "{src}"
+    );
+    assert!(
+        src.contains("\"*\": infix 2") && src.contains("\"+\": infix 1"),
+        "{src}"
+    );
+    // values far beyond the training range (≤ 100)
+    let (code, out, err) = tessera(&["run", f, "--input", "9 * 9 * 9 * 9 * ( 8 + 1 ) / 3"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "19683");
+    let (code, out, err) = tessera(&["gss", "eval", f, "--task", "hint", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["average"], serde_json::json!(1.0), "{out}");
+    assert_eq!(v["subsets"]["ll"], serde_json::json!([1000, 1000]), "{out}");
+    // division by zero: an error that names the operator, exit 1
+    let (code, _, err) = tessera(&["run", f, "--input", "3 / ( 2 - 2 )"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("word 2: the meaning of `/` has no value"),
+        "{err}"
+    );
+    // the data as files: train and each subset
+    let (code, _, err) = tessera(&["data", "hint", "-o", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let ll = std::fs::read_to_string(dir.join("tasks_test_ll_hint.txt")).unwrap();
+    assert_eq!(ll.lines().count(), 1000);
+    let (code, _, err) = tessera(&["gss", "train", "--task", "hint", "--split", "xl", "-o", f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown HINT split `xl`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
