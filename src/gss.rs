@@ -36,6 +36,54 @@ pub fn learned_source(command: &str, example: &str, o: &Outcome) -> String {
     )
 }
 
+/// Percept settings, checked: noise in 0..=0.45, 64..=65,536 bits.
+pub fn percept_config(
+    noise: f64,
+    dim: usize,
+) -> Result<tessera_gss::percept::PerceptConfig, Error> {
+    if !(0.0..=0.45).contains(&noise) {
+        return Err(Error::usage(format!(
+            "--noise {noise} is outside 0..=0.45 (at 0.5 a percept carries no information)"
+        )));
+    }
+    if !(64..=65_536).contains(&dim) {
+        return Err(Error::usage(format!("--dim {dim} is outside 64..=65536")));
+    }
+    Ok(tessera_gss::percept::PerceptConfig {
+        noise,
+        dim,
+        ..Default::default()
+    })
+}
+
+/// A system learned from percepts as Tessera source: its symbols are the clusters perception
+/// found (`p0`, `p1`, …); the header names each by the hidden truth, for the reader.
+pub fn percept_source(command: &str, o: &tessera_gss::percept::PerceptOutcome) -> String {
+    let frac = |a: (usize, usize)| format!("{}/{}", a.0, a.1);
+    let names: Vec<String> = o
+        .cluster_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("p{i} = {}", tessera_gss::model::quote_string(n)))
+        .collect();
+    format!(
+        "# Learned from noisy percepts by `{command}`:\n\
+         # perception found {} symbols; by the hidden truth (never shown to the learner):\n\
+         #   {}\n\
+         # symbol accuracy: {} after clustering, {} after abduction, {} on the test percepts;\n\
+         # answers: {} training pairs, {} test pairs; {:.1} s.\n\n{}",
+        o.symbols,
+        names.join(", "),
+        frac(o.symbol_clustered),
+        frac(o.symbol_train),
+        frac(o.symbol_test),
+        frac(o.train),
+        frac(o.test),
+        o.seconds,
+        o.gss.to_source()
+    )
+}
+
 /// The command line that trains on a task, and an input to try.
 pub fn task_origin(task: Task, seed: u64) -> (String, &'static str) {
     let name = task.name();

@@ -356,6 +356,16 @@ enum GssCmd {
         /// Training pairs the schema search starts on.
         #[arg(long, default_value_t = 400)]
         curriculum: usize,
+        /// Grounding: every input word arrives as a noisy binary hypervector, and perception
+        /// (which percept is which symbol) is learned by clustering and abduction.
+        #[arg(long, requires = "task")]
+        percepts: bool,
+        /// With `--percepts`: the fraction of each percept's bits flipped (0 to 0.45).
+        #[arg(long, default_value_t = 0.3, requires = "percepts")]
+        noise: f64,
+        /// With `--percepts`: bits per percept (64 to 65,536).
+        #[arg(long, default_value_t = 1024, requires = "percepts")]
+        dim: usize,
         /// Where to write the learned system (`.tess`).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
@@ -1092,6 +1102,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 seed,
                 const_cost,
                 curriculum,
+                percepts,
+                noise,
+                dim,
                 output,
             } => {
                 let syntax_file = syntax.clone();
@@ -1116,6 +1129,53 @@ fn run(cli: Cli) -> Result<(), Error> {
                         b.tick();
                     }
                 };
+                if percepts {
+                    let t = tessera::gss::task(
+                        task.as_deref().unwrap_or(""),
+                        split.as_deref().unwrap_or(""),
+                    )?;
+                    let pcfg = tessera::gss::percept_config(noise, dim)?;
+                    let (train, test) = t.data(seed);
+                    let o = tessera_gss::percept::train_percepts(
+                        &t.item_name(),
+                        &train,
+                        &test,
+                        &pcfg,
+                        &cfg,
+                        seed,
+                        &mut progress,
+                    );
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    let (command, _) = tessera::gss::task_origin(t, seed);
+                    let command = format!("{command} --percepts --noise {noise} --dim {dim}");
+                    write_atomic(
+                        &output,
+                        tessera::gss::percept_source(&command, &o).as_bytes(),
+                    )?;
+                    let frac = |a: (usize, usize)| serde_json::json!([a.0, a.1]);
+                    if cli.json {
+                        out_line!(
+                            "{}",
+                            serde_json::json!({"ok": true, "task": t.name(), "symbols": o.symbols, "symbol_clustered": frac(o.symbol_clustered), "symbol_train": frac(o.symbol_train), "symbol_test": frac(o.symbol_test), "relabelled": o.relabelled, "train": frac(o.train), "test": frac(o.test), "seconds": o.seconds, "output": output.display().to_string()})
+                        );
+                    } else {
+                        out_line!(
+                            "{} from percepts (noise {noise}, {dim} bits): {} symbols in {:.1} s; symbol accuracy: clustering {}, after abduction {}, test percepts {}; answers: train {}, test {}; wrote {}",
+                            t.name(),
+                            o.symbols,
+                            o.seconds,
+                            percent(o.symbol_clustered),
+                            percent(o.symbol_train),
+                            percent(o.symbol_test),
+                            percent(o.train),
+                            percent(o.test),
+                            output.display()
+                        );
+                    }
+                    return Ok(());
+                }
                 let (o, label, command, example) = match (&task, &train) {
                     (Some(task), _) => {
                         let split = split.as_deref().unwrap_or("");

@@ -398,6 +398,9 @@ pub struct NumSynthConfig {
     /// Steps per observation while checking a candidate.
     pub fuel: u64,
     pub const_cost: u32,
+    /// Observations a program may disagree with (a fraction; 0 for exact data, above 0 when
+    /// the operands come from noisy perception).
+    pub tolerance: f64,
 }
 
 impl Default for NumSynthConfig {
@@ -407,6 +410,7 @@ impl Default for NumSynthConfig {
             max_expr: 5,
             fuel: 4000,
             const_cost: 4,
+            tolerance: 0.0,
         }
     }
 }
@@ -475,11 +479,18 @@ fn plug(e: &NumExpr, args: &[NumExpr]) -> NumExpr {
     }
 }
 
-fn fits(p: &NumProgram, obs: &[Obs], lib: &Lib<'_>, fuel: u64) -> bool {
-    obs.iter().all(|(args, want)| {
+fn fits(p: &NumProgram, obs: &[Obs], lib: &Lib<'_>, fuel: u64, misses: usize) -> bool {
+    let mut missed = 0;
+    for (args, want) in obs {
         let mut f = Fuel::new(fuel);
-        p.eval(args, lib, &mut f).is_ok_and(|v| v == *want)
-    })
+        if !p.eval(args, lib, &mut f).is_ok_and(|v| v == *want) {
+            missed += 1;
+            if missed > misses {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The cheapest program of `arity` operands that agrees with every observation, or `None`
@@ -494,6 +505,7 @@ pub fn synthesize(
         return None;
     }
     let sig: Vec<(Sym, u8)> = lib.iter().map(|(s, p)| (*s, p.arity)).collect();
+    let misses = (cfg.tolerance.clamp(0.0, 0.5) * obs.len() as f64).floor() as usize;
     let lookup = |s: Sym| lib.iter().find(|(t, _)| *t == s).map(|(_, p)| *p);
     // 1. no recursion: by size, pruned by observational equivalence
     let plain = exprs_by_size(arity, &sig, false, cfg.max_expr);
@@ -508,7 +520,12 @@ pub fn synthesize(
                 .iter()
                 .map(|(args, _)| p.eval(args, &lookup, &mut Fuel::new(cfg.fuel)).ok())
                 .collect();
-            if behaviour.iter().zip(obs).all(|(b, (_, w))| *b == Some(*w)) {
+            let wrong = behaviour
+                .iter()
+                .zip(obs)
+                .filter(|(b, (_, w))| **b != Some(*w))
+                .count();
+            if wrong <= misses {
                 return Some(p);
             }
             seen.insert(behaviour);
@@ -578,7 +595,7 @@ pub fn synthesize(
                                         step: step.clone(),
                                     },
                                 };
-                                if fits(&p, obs, &lookup, cfg.fuel) {
+                                if fits(&p, obs, &lookup, cfg.fuel, misses) {
                                     return Some(p);
                                 }
                             }

@@ -91,6 +91,9 @@ pub struct LearnConfig {
     pub refine_add: usize,
     /// Curriculum pairs per skeleton (input with rare tokens blanked).
     pub per_skeleton: usize,
+    /// Numeric meanings: the fraction of observations a program may disagree with (0 for
+    /// exact data; above 0 when symbols come from noisy perception).
+    pub tolerance: f64,
 }
 
 impl Default for LearnConfig {
@@ -105,6 +108,7 @@ impl Default for LearnConfig {
             refinements: 6,
             refine_add: 100,
             per_skeleton: 4,
+            tolerance: 0.0,
         }
     }
 }

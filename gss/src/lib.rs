@@ -16,6 +16,7 @@ pub mod hint;
 pub mod learn;
 pub mod model;
 pub mod numlearn;
+pub mod percept;
 pub mod synth;
 
 use data::{Pair, PcfgSplit, ScanSplit};
@@ -161,6 +162,7 @@ pub fn train_pairs(
             &numlearn::NumLearnConfig {
                 synth: arith::NumSynthConfig {
                     const_cost: cfg.synth.const_cost,
+                    tolerance: cfg.tolerance,
                     ..arith::NumSynthConfig::default()
                 },
                 ..numlearn::NumLearnConfig::default()

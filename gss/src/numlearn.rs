@@ -164,11 +164,28 @@ impl Learner<'_> {
                 .map(|(&s, p)| (s, p.clone()))
                 .collect();
             let mut learned = Vec::new();
-            for (s, mut o) in obs {
-                o.sort_unstable();
-                o.dedup();
-                // the same operands with two values: not one function (or a wrong parse)
-                if o.windows(2).any(|w| w[0].0 == w[1].0) || o.len() < self.cfg.min_obs {
+            for (s, o) in obs {
+                // the same operands with two values: exact data says it is not one function
+                // (or a wrong parse); with a tolerance the most frequent value stands
+                let mut by_args: BTreeMap<Vec<u64>, BTreeMap<u64, usize>> = BTreeMap::new();
+                for (a, v) in o {
+                    *by_args.entry(a).or_default().entry(v).or_default() += 1;
+                }
+                let exact = self.cfg.synth.tolerance <= 0.0;
+                if exact && by_args.values().any(|vs| vs.len() > 1) {
+                    continue;
+                }
+                let mut o: Vec<Obs> = by_args
+                    .into_iter()
+                    .filter_map(|(a, vs)| {
+                        let total: usize = vs.values().sum();
+                        let (v, n) = vs
+                            .into_iter()
+                            .max_by_key(|&(v, n)| (n, std::cmp::Reverse(v)))?;
+                        (2 * n > total).then_some((a, v))
+                    })
+                    .collect();
+                if o.len() < self.cfg.min_obs {
                     continue;
                 }
                 o.sort_by_key(|(a, v)| (a.iter().copied().max().unwrap_or(0).max(*v), a.clone()));
