@@ -1810,6 +1810,45 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
             );
         }
     }
+    // grounding: HINT from noisy percepts
+    let noises = [0.3, 0.4, 0.42];
+    if filter.is_none_or(|f| "hint percepts".contains(f)) {
+        if !json {
+            out_line!("");
+            out_line!(
+                "| percepts | noise | bits | symbols | symbol acc (clustering) | symbol acc (abduced) | symbol acc (test percepts) | train acc | test acc | learn s |"
+            );
+            out_line!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        }
+        let (train, test) = Task::Hint(None).data(1);
+        for noise in noises {
+            let pcfg = tessera::gss::percept_config(noise, 1024)?;
+            let o = tessera_gss::percept::train_percepts(
+                "hint",
+                &train,
+                &test,
+                &pcfg,
+                &cfg,
+                1,
+                &mut |_| {},
+            );
+            if json {
+                rows.push(serde_json::json!({"task": "hint percepts", "noise": noise, "bits": pcfg.dim, "symbols": o.symbols, "symbol_clustered": [o.symbol_clustered.0, o.symbol_clustered.1], "symbol_train": [o.symbol_train.0, o.symbol_train.1], "symbol_test": [o.symbol_test.0, o.symbol_test.1], "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds}));
+            } else {
+                out_line!(
+                    "| hint | {noise} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+                    pcfg.dim,
+                    o.symbols,
+                    percent(o.symbol_clustered),
+                    percent(o.symbol_train),
+                    percent(o.symbol_test),
+                    percent(o.train),
+                    percent(o.test),
+                    o.seconds
+                );
+            }
+        }
+    }
     if json {
         out_line!("{}", serde_json::json!({"ok": true, "rows": rows}));
     }

@@ -73,7 +73,7 @@ fn clean(token: &str, dim: usize, seed: u64) -> Bits {
 }
 
 fn mask_tail(v: &mut [u64], dim: usize) {
-    if dim % 64 != 0
+    if !dim.is_multiple_of(64)
         && let Some(last) = v.last_mut()
     {
         *last &= (1u64 << (dim % 64)) - 1;
