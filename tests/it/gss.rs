@@ -195,6 +195,54 @@ fn hint_arithmetic_is_learned_with_its_syntax_and_runs() {
         err.contains("word 2: the meaning of `/` has no value"),
         "{err}"
     );
+    // meanings alone for a given numeric syntax
+    let (code, out, err) = tessera(&[
+        "gss",
+        "train",
+        "--task",
+        "hint",
+        "--syntax",
+        "tests/cases/lang/gss_hint.tess",
+        "-o",
+        f,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("test 4800/4800"), "{out}");
+    // percepts: perception learned, symbols named in the header
+    let (code, out, err) = tessera(&[
+        "gss",
+        "train",
+        "--task",
+        "hint",
+        "--percepts",
+        "--noise",
+        "0.25",
+        "--json",
+        "-o",
+        f,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["symbols"], 16, "{out}");
+    assert_eq!(v["symbol_test"][0], v["symbol_test"][1], "{out}");
+    let src = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        src.contains("by the hidden truth") && src.contains("\"p0\""),
+        "{src}"
+    );
+    let (code, _, err) = tessera(&[
+        "gss",
+        "train",
+        "--task",
+        "hint",
+        "--percepts",
+        "--noise",
+        "0.6",
+        "-o",
+        f,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--noise 0.6 is outside"), "{err}");
     // the data as files: train and each subset
     let (code, _, err) = tessera(&["data", "hint", "-o", dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
