@@ -336,19 +336,7 @@ fn path(e: &GssExpr, params: &[&str]) -> Result<Path, Diagnostic> {
         match &cur.kind {
             GssExprKind::Var(i) => {
                 let Some(var) = params.iter().position(|p| *p == i.name) else {
-                    return Err(err(
-                        i.span,
-                        format!(
-                            "unknown parameter `{}` (parameters: {}); write tokens inside `[…]`",
-                            i.name,
-                            if params.is_empty() {
-                                "none".to_string()
-                            } else {
-                                params.join(", ")
-                            }
-                        ),
-                        "unknown",
-                    ));
+                    return Err(unknown_param(i, params, "; write tokens inside `[…]`"));
                 };
                 ops.reverse();
                 return Ok(Path {
@@ -398,6 +386,19 @@ fn path(e: &GssExpr, params: &[&str]) -> Result<Path, Diagnostic> {
             }
         }
     }
+}
+
+fn unknown_param(i: &crate::ast::Ident, params: &[&str], hint: &str) -> Diagnostic {
+    let known = if params.is_empty() {
+        "none".to_string()
+    } else {
+        params.join(", ")
+    };
+    err(
+        i.span,
+        format!("unknown parameter `{}` (parameters: {known}){hint}", i.name),
+        "unknown",
+    )
 }
 
 /// Whether a meaning uses a numeric form: a number, `if`, `succ`/`pred`/`rec`, or a call of
@@ -484,21 +485,7 @@ fn num_expr(
     Ok(match &e.kind {
         GssExprKind::Var(i) => match params.iter().position(|p| *p == i.name) {
             Some(v) => NumExpr::Var(v as u8),
-            None => {
-                return Err(err(
-                    i.span,
-                    format!(
-                        "unknown parameter `{}` (parameters: {})",
-                        i.name,
-                        if params.is_empty() {
-                            "none".to_string()
-                        } else {
-                            params.join(", ")
-                        }
-                    ),
-                    "unknown",
-                ));
-            }
+            None => return Err(unknown_param(i, params, "")),
         },
         GssExprKind::Int(n) => NumExpr::Lit(
             u64::try_from(*n)
