@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the seed corpora from the test cases, the standard library and the examples.
-# Usage: fuzz/seed.sh   (writes fuzz/corpus/{parse,check,interp,vsa,circuit,gss}; they are git-ignored)
+# Usage: fuzz/seed.sh   (writes fuzz/corpus/{parse,check,interp,vsa,circuit,gss,model}; they are git-ignored)
 set -euo pipefail
 cd "$(dirname "$0")"
-for t in parse check interp vsa circuit gss; do mkdir -p "corpus/$t"; done
+for t in parse check interp vsa circuit gss model; do mkdir -p "corpus/$t"; done
 i=0
 for f in ../tests/cases/*/*.tess ../stdlib/std/*.tess ../examples/*.tess; do
     i=$((i + 1))
@@ -29,4 +29,9 @@ printf '\x01aag 3 2 0 1 1\n2\n4\n6\n6 2 4\ni0 a\ni1 b\no0 y\n' > corpus/circuit/
 printf '\x02.model m\n.inputs a b\n.outputs y\n.names a b y\n1- 1\n-1 1\n.end\n' > corpus/circuit/blif1
 printf '\x03INPUT(a)\nINPUT(b)\nOUTPUT(y)\ny = XOR(a, b)\n' > corpus/circuit/bench1
 printf '\x04module m(a, b, y); input [1:0] a; input b; output y; assign y = a[0] & ~b | a[1] ^ b; endmodule\n' > corpus/circuit/v1
-echo "seeded $i files (+$k circuits)"
+# model: graph.json, a NUL, model.safetensors (small compiled models kept in seeds/model/)
+m=0
+for d in seeds/model/*/; do
+    m=$((m + 1)); { cat "$d/graph.json"; printf '\0'; cat "$d/model.safetensors"; } > "corpus/model/seed$m"
+done
+echo "seeded $i files (+$k circuits, +$m models)"

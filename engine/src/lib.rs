@@ -457,15 +457,27 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
 pub fn load(dir: &Path) -> R<(Model, String)> {
     let text = std::fs::read_to_string(dir.join("graph.json"))
         .map_err(|e| EngineError::Load(format!("`{}`: {e}", dir.join("graph.json").display())))?;
+    let weights = std::fs::read(dir.join("model.safetensors")).map_err(|e| {
+        EngineError::Load(format!(
+            "`{}`: {e}",
+            dir.join("model.safetensors").display()
+        ))
+    })?;
+    load_bytes(&text, &weights)
+}
+
+/// [`load`] from the contents of `graph.json` and `model.safetensors` (what the `model` fuzz
+/// target feeds).
+pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
     let g: GraphJson =
-        serde_json::from_str(&text).map_err(|e| EngineError::Load(format!("graph.json: {e}")))?;
+        serde_json::from_str(text).map_err(|e| EngineError::Load(format!("graph.json: {e}")))?;
     if g.format != FORMAT || g.version != VERSION {
         return Err(EngineError::Load(format!(
             "graph.json: format `{}` version {} (expected `{FORMAT}` version {VERSION})",
             g.format, g.version
         )));
     }
-    let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)
+    let tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
         .map_err(|e| EngineError::Load(format!("model.safetensors: {e}")))?;
     let d = g.residual.len();
     let vocab = g.vocab.iter().map(json_val).collect::<R<Vec<_>>>()?;

@@ -327,7 +327,7 @@ impl<'p> Checker<'p> {
                 _ => {}
             }
             for (path, span) in names {
-                if let Ok(target) = self.program.resolve(def.module, path)
+                if let Some(target) = self.program.lookup(def.module, path)
                     && matches!(
                         self.program.def(target).kind,
                         DefKind::Fn(_) | DefKind::Let(..)
@@ -573,7 +573,7 @@ impl<'p> Checker<'p> {
                     Ty::Codebook(space) => {
                         let syms = match &base.kind {
                             ExprKind::Name(p) => {
-                                self.program.resolve(module, p).ok().and_then(|id| {
+                                self.program.lookup(module, p).and_then(|id| {
                                     match &self.program.def(id).kind {
                                         DefKind::Symbols { symbols, .. } => Some(
                                             symbols
@@ -979,7 +979,7 @@ impl<'p> Checker<'p> {
             ExprKind::Name(path) => {
                 let is_local = matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
                 if !is_local
-                    && let Ok(id) = self.program.resolve(module, path)
+                    && let Some(id) = self.program.lookup(module, path)
                     && let DefKind::Fn(fdef) = &self.program.def(id).kind
                 {
                     let required = fdef.params.iter().filter(|p| p.default.is_none()).count();
@@ -1043,7 +1043,7 @@ impl<'p> Checker<'p> {
             let is_local =
                 matches!(path.as_slice(), [one] if Self::lookup_local(env, &one.name).is_some());
             if !is_local
-                && let Ok(id) = self.program.resolve(module, path)
+                && let Some(id) = self.program.lookup(module, path)
                 && let DefKind::Fn(f) = &self.program.def(id).kind
             {
                 let f = f.clone();

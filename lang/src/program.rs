@@ -221,6 +221,27 @@ impl Program {
         }
     }
 
+    /// [`Program::resolve`] without the diagnostic: `None` for an unknown or private name. For
+    /// probes that fall back to something else (locals, builtins), where building a "did you
+    /// mean" suggestion for every miss would dominate checking.
+    pub fn lookup(&self, module: ModId, path: &[Ident]) -> Option<DefId> {
+        match path {
+            [] => None,
+            [single] => self.modules[module].scope.get(&single.name).copied(),
+            [modpath @ .., last] => {
+                let m = self.modules.iter().find(|m| {
+                    let mut parts = m.name.split("::");
+                    modpath.iter().all(|i| parts.next() == Some(i.name.as_str()))
+                        && parts.next().is_none()
+                })?;
+                if last.name.starts_with('_') {
+                    return None;
+                }
+                m.own.get(&last.name).copied()
+            }
+        }
+    }
+
     /// Resolve a qualified name given as text (`main`, `std::rasp::sort`) from the root module.
     pub fn resolve_str(&self, name: &str) -> Result<DefId, Diagnostic> {
         let path: Vec<Ident> = name

@@ -1,0 +1,44 @@
+//! The model loader: the data is `graph.json \0 model.safetensors`. Whatever the bytes, loading
+//! ends with a model or an error that displays (never a panic); a model that loads runs a
+//! one- and a two-token input through the reference forward pass and the candle engine, each
+//! ending with outputs or an error.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some(cut) = data.iter().position(|&b| b == 0) else {
+        return;
+    };
+    let Ok(json) = std::str::from_utf8(&data[..cut]) else {
+        return;
+    };
+    let weights = &data[cut + 1..];
+    let (model, _entry) = match tessera_engine::load_bytes(json, weights) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.to_string();
+            return;
+        }
+    };
+    let Some(first) = model.vocab.first().cloned() else {
+        return;
+    };
+    let last = model.vocab.last().cloned().unwrap_or_else(|| first.clone());
+    for input in [vec![first.clone()], vec![first, last]] {
+        match model.forward(&input) {
+            Ok(out) => assert!(out.len() <= input.len() + 1),
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+        match tessera_engine::device(false)
+            .and_then(|dev| tessera_engine::Engine::new(&model, &dev))
+            .and_then(|eng| eng.forward_batch(&[input]))
+        {
+            Ok(_) => {}
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+    }
+});
