@@ -49,6 +49,10 @@ pub const MAX_VSA_ENTRIES: usize = 20_000_000;
 /// The most rows a lookup table (a map, or a joint selector feature) may have.
 pub const MAX_TABLE: usize = 100_000;
 
+/// How many evaluations per allowed table row a map may spend to find out whether it is a
+/// function of a signed sum of its inputs (and so needs no table).
+const LINEAR_EVALS_PER_ROW: usize = 20;
+
 /// The size limits of a compilation (each refused with an error that names it, before the
 /// memory is allocated). `tessera compile|verify|stats` set them with `--max-params`,
 /// `--max-table`, `--max-head-table` and `--max-vsa-weights`.
@@ -135,6 +139,10 @@ struct Builder<'a> {
     /// Sparse weights the VSA lowering has planned so far (bounded by [`MAX_VSA_ENTRIES`]).
     vsa_entries: usize,
     limits: GraphLimits,
+    /// Numeric shadow dimensions, by the first dimension of the one-hot they shadow.
+    shadows: BTreeMap<usize, usize>,
+    /// The shadow of `indices` (the position embedding writes the index there).
+    indices_num: Option<usize>,
     real: usize,
     bos: usize,
     one: usize,
@@ -176,6 +184,8 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         memories: BTreeMap::new(),
         vsa_entries: 0,
         limits: *limits,
+        shadows: BTreeMap::new(),
+        indices_num: None,
         one: 0,
         bos: 1,
         real: 2,
@@ -564,6 +574,33 @@ impl Builder<'_> {
                 })
             })
             .collect::<R<_>>()?;
+        let time = even_after(
+            inputs
+                .iter()
+                .map(|i| *self.ready.get(i).unwrap_or(&0))
+                .max()
+                .unwrap_or(0),
+        );
+        let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
+        if let Some(lin) = linear_form(&encs, f, eval_limit) {
+            let views = inputs
+                .iter()
+                .zip(&encs)
+                .map(|(i, e)| self.numeric_view(*i, e))
+                .collect::<Option<Vec<_>>>();
+            let Some(views) = views else {
+                return fail(span, "internal: a linear map's input has no numeric view");
+            };
+            let outs: BTreeSet<Val> = lin.points.iter().map(|(_, v)| v.clone()).collect();
+            let dims: Vec<(usize, Val)> = outs
+                .iter()
+                .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+                .collect();
+            self.linear_map(id, &views, &lin, &dims, time);
+            self.enc.insert(id, Enc { dims });
+            self.ready.insert(id, time);
+            return Ok(());
+        }
         let tuples = product(&encs, span, self.limits.max_table)?;
         let mut outs: BTreeSet<Val> = BTreeSet::new();
         let mut rows = Vec::with_capacity(tuples.len());
@@ -579,13 +616,6 @@ impl Builder<'_> {
             .iter()
             .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
-        let time = even_after(
-            inputs
-                .iter()
-                .map(|i| *self.ready.get(i).unwrap_or(&0))
-                .max()
-                .unwrap_or(0),
-        );
         for (t, v) in rows {
             let out_dim = dim_of(&dims, &v);
             let unit = Unit {
@@ -598,6 +628,146 @@ impl Builder<'_> {
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
         Ok(())
+    }
+
+    /// A map `f(a, b, …) = g(±a ± b …)` over integers as step functions of the signed sum
+    /// (see [`linear_form`]): every unit reads the inputs' one-hots with weights `k·sign·value`,
+    /// so it sees the exact integer sum; step `j` (two ReLUs of slope `k = 2/gap`) moves the
+    /// output one-hot from `g(s_j)` to `g(s_{j+1})` when the sum passes halfway between them, and
+    /// steps where `g` does not change are left out. Exact for every sum the inputs can form.
+    fn linear_map(
+        &mut self,
+        id: NodeId,
+        views: &[NumView],
+        lin: &LinearForm,
+        dims: &[(usize, Val)],
+        time: usize,
+    ) {
+        let Some((_, first)) = lin.points.first() else {
+            return;
+        };
+        // The first point's value, at every real position.
+        self.add_unit(
+            time,
+            format!("map %{id} (linear)"),
+            Unit {
+                inputs: vec![(self.real, 1.0)],
+                bias: 0.0,
+                outputs: vec![(dim_of(dims, first), 1.0)],
+            },
+        );
+        // What the weighted inputs could reach at BOS.
+        let reach: f64 = views.iter().map(|v| v.reach).sum();
+        for pair in lin.points.windows(2) {
+            let [(s0, g0), (s1, g1)] = pair else {
+                continue;
+            };
+            if g0 == g1 {
+                continue;
+            }
+            let (s0, s1) = (*s0 as f64, *s1 as f64);
+            let k = 2.0 / (s1 - s0);
+            let t = (s0 + s1) / 2.0;
+            let mut inputs: Vec<(usize, f64)> = Vec::new();
+            for (view, sign) in views.iter().zip(&lin.signs) {
+                for (d, w) in &view.terms {
+                    inputs.push((*d, k * sign * w));
+                }
+            }
+            let plus: Vec<(usize, f64)> = vec![(dim_of(dims, g1), 1.0), (dim_of(dims, g0), -1.0)];
+            let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
+            for (bias, outputs) in [(-k * t + 0.5, plus), (-k * t - 0.5, minus)] {
+                let gate = BOS_GATE.max(k * reach + bias.abs() + 1.0);
+                let mut inputs = inputs.clone();
+                inputs.push((self.bos, -gate));
+                self.add_unit(
+                    time,
+                    format!("map %{id} (linear)"),
+                    Unit {
+                        inputs,
+                        bias,
+                        outputs,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Residual terms whose weighted sum is an integer node's value at every real position.
+    /// A node with more than two values gets a numeric shadow dimension (`%id#num`), written by
+    /// the same embeddings or MLP units that write its one-hot (one more output weight each),
+    /// so a reader needs one weight instead of one per value. `None` for non-integer values or
+    /// a one-hot written by something other than an embedding or MLP units.
+    fn numeric_view(&mut self, id: NodeId, enc: &Enc) -> Option<NumView> {
+        let values: Vec<(usize, i64)> = enc
+            .dims
+            .iter()
+            .map(|(d, v)| val_int(v).map(|x| (*d, x)))
+            .collect::<Option<_>>()?;
+        let max_abs = values
+            .iter()
+            .map(|(_, x)| x.unsigned_abs() as f64)
+            .fold(0.0, f64::max);
+        if values.len() <= 2 {
+            return Some(NumView {
+                terms: values.iter().map(|(d, x)| (*d, *x as f64)).collect(),
+                reach: values.iter().map(|(_, x)| x.unsigned_abs() as f64).sum(),
+            });
+        }
+        let key = values[0].0;
+        if let Some(&d) = self.shadows.get(&key) {
+            return Some(NumView {
+                terms: vec![(d, 1.0)],
+                reach: max_abs,
+            });
+        }
+        let of: BTreeMap<usize, f64> = values.iter().map(|(d, x)| (*d, *x as f64)).collect();
+        match &self.ir.node(id).op {
+            Op::Indices => {
+                let d = self.dim("indices#num".to_string());
+                self.indices_num = Some(d);
+                self.shadows.insert(key, d);
+            }
+            Op::Tokens => {
+                let d = self.dim("tokens#num".to_string());
+                for (_, v) in &enc.dims {
+                    if let Some(x) = val_int(v) {
+                        self.token_values.push((v.clone(), d, x as f64));
+                    }
+                }
+                self.shadows.insert(key, d);
+            }
+            Op::Elementwise { .. }
+            | Op::Width { .. }
+            | Op::Length
+            | Op::Aggregate { .. }
+            | Op::Mean { .. }
+            | Op::Best { .. } => {
+                let d = self.dim(format!("%{id}#num"));
+                let mut writers = 0;
+                for units in self.units.values_mut() {
+                    for (_, u) in units.iter_mut() {
+                        let w: f64 = u
+                            .outputs
+                            .iter()
+                            .filter_map(|(o, c)| of.get(o).map(|x| c * x))
+                            .sum();
+                        if u.outputs.iter().any(|(o, _)| of.contains_key(o)) {
+                            writers += 1;
+                            if w != 0.0 {
+                                u.outputs.push((d, w));
+                            }
+                        }
+                    }
+                }
+                if writers == 0 {
+                    return None;
+                }
+                self.shadows.insert(key, d);
+            }
+            _ => return None,
+        }
+        self.numeric_view(id, enc)
     }
 
     fn width_head(
@@ -902,6 +1072,9 @@ impl Builder<'_> {
             if let Some(c) = index(&format!("indices:{}", p - 1)) {
                 pos_embed.set(p, c, 1.0);
             }
+            if let Some(c) = self.indices_num {
+                pos_embed.set(p, c, (p - 1) as f64);
+            }
         }
         // Refuse before allocating: dense matrices of this size would not fit.
         let head_params: usize = self
@@ -1017,6 +1190,108 @@ impl Builder<'_> {
 
 /// A value as it appears in residual labels: exact for floats (two floats that print alike
 /// under `%g` are still two dimensions with two labels).
+/// An integer node read as a number: `Σ w·x_d` over `terms`, at most `reach` in absolute value
+/// at BOS.
+#[derive(Debug, Clone)]
+struct NumView {
+    terms: Vec<(usize, f64)>,
+    reach: f64,
+}
+
+/// A map of integers that depends only on a signed sum of its arguments: `f(a, b, …) =
+/// g(Σ sign_i·a_i)`, with `g` as sorted `(sum, value)` points.
+#[derive(Debug, Clone, PartialEq)]
+struct LinearForm {
+    signs: Vec<f64>,
+    points: Vec<(i64, Val)>,
+}
+
+fn val_int(v: &Val) -> Option<i64> {
+    match v {
+        Val::Int(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// When a map of two or three integer inputs is a function of a signed sum of them (`length -
+/// indices - 1`, `a + b`, …) and that takes fewer hidden units than its lookup table (one per
+/// input tuple), the form to lower it with. Decided by evaluating `f` on every tuple (at most
+/// `eval_limit` of them, streamed, so a table too large to build can still be checked); a
+/// function that fails on some tuple keeps its table (no output there, as in the interpreter).
+fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
+    let n = encs.len();
+    if !(2..=3).contains(&n) {
+        return None;
+    }
+    let values: Vec<Vec<i64>> = encs
+        .iter()
+        .map(|e| {
+            e.dims
+                .iter()
+                .map(|(_, v)| val_int(v))
+                .collect::<Option<Vec<_>>>()
+        })
+        .collect::<Option<_>>()?;
+    let rows = values
+        .iter()
+        .map(Vec::len)
+        .try_fold(1usize, |a, b| a.checked_mul(b))?;
+    if rows == 0 || rows > eval_limit {
+        return None;
+    }
+    // Sums must stay exact in f32 weights.
+    let bound: i64 = 1 << 20;
+    if values.iter().flatten().any(|x| x.abs() > bound / 4) {
+        return None;
+    }
+    let mut best: Option<(usize, LinearForm)> = None;
+    'patterns: for pattern in 0..(1usize << (n - 1)) {
+        let signs: Vec<i64> = (0..n)
+            .map(|i| {
+                if i > 0 && pattern & (1 << (i - 1)) != 0 {
+                    -1
+                } else {
+                    1
+                }
+            })
+            .collect();
+        let mut g: BTreeMap<i64, Val> = BTreeMap::new();
+        let mut idx = vec![0usize; n];
+        let mut args: Vec<Val> = vec![Val::Int(0); n];
+        for _ in 0..rows {
+            let mut sum = 0;
+            for k in 0..n {
+                let x = values[k][idx[k]];
+                args[k] = Val::Int(x);
+                sum += signs[k] * x;
+            }
+            let v = f.eval(&args).ok()?;
+            match g.get(&sum) {
+                Some(w) if *w != v => continue 'patterns,
+                Some(_) => {}
+                None => {
+                    g.insert(sum, v);
+                }
+            }
+            // The next tuple (mixed radix, last input fastest).
+            for k in (0..n).rev() {
+                idx[k] += 1;
+                if idx[k] < values[k].len() {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+        let points: Vec<(i64, Val)> = g.into_iter().collect();
+        let units = 1 + 2 * points.windows(2).filter(|w| w[0].1 != w[1].1).count();
+        if best.as_ref().is_none_or(|(u, _)| units < *u) {
+            let signs = signs.iter().map(|&s| s as f64).collect();
+            best = Some((units, LinearForm { signs, points }));
+        }
+    }
+    best.filter(|(units, _)| *units < rows).map(|(_, f)| f)
+}
+
 fn label(v: &Val) -> String {
     match v {
         Val::Float(x) => format!("{x:?}"),

@@ -136,6 +136,60 @@ fn pointers_compile_exactly() {
     }
 }
 
+/// Maps of integers that depend only on a signed sum of their inputs are lowered as step
+/// functions of that sum (linear in the number of sums, not the product of the value sets), and
+/// stay exact; others keep their lookup table.
+#[test]
+fn signed_sum_maps_compile_exactly_with_step_units() {
+    let cases = [
+        ("zipmap(length, indices, |l, i| l - i - 1)", true),
+        ("zipmap(indices, length, |i, l| i + l)", true),
+        (
+            "zipmap(indices, length, |i, l| if i - l < -2 then 0 else 1)",
+            true,
+        ),
+        (
+            "zipmap(width(select(tokens, tokens, ==)), indices, |w, i| (w - i) % 3)",
+            true,
+        ),
+        ("zipmap(indices, length, |i, l| i * l)", false),
+        ("zipmap(indices, length, |i, l| 2 * i - l)", false),
+    ];
+    for (expr, linear) in cases {
+        let src = format!("fn main() = {expr}\n");
+        let (checked, _, _) = verify_src(&src, "main", &["a", "b", "c"], 5, true);
+        assert!(checked > 300, "{expr}: {checked}");
+        let (p, _) = Program::load("<t>", &src, &STD);
+        let def = p.resolve_str("main").expect("main");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let (ir, _) = optimize(&ir, &OptLimits::default());
+        let vocab: Vec<Val> = ["a", "b"].iter().map(|t| Val::from_token(t)).collect();
+        let model = ir_to_graph(&ir, &vocab, 16).expect("compiles");
+        let labels: Vec<&String> = model
+            .layers
+            .iter()
+            .filter_map(|l| l.mlp.as_ref())
+            .flat_map(|m| m.labels.iter())
+            .collect();
+        assert_eq!(
+            labels.iter().any(|l| l.ends_with("(linear)")),
+            linear,
+            "{expr}: {labels:?}"
+        );
+        if linear {
+            // 17 lengths × 16 indices would be 272 table rows; the sums need at most 2·33 + 1.
+            let hidden: usize = model
+                .layers
+                .iter()
+                .filter_map(|l| l.mlp.as_ref())
+                .map(|m| m.b1.len())
+                .max()
+                .unwrap_or(0);
+            assert!(hidden <= 67, "{expr}: {hidden} hidden units");
+        }
+    }
+}
+
 /// The compiled `reverse`: residual labels, blocks and their shapes (no raw floats).
 #[test]
 fn reverse_model_snapshot() {
@@ -245,8 +299,10 @@ mod random_programs {
                     let a = a % n;
                     let same: Vec<usize> = (0..n).filter(|&i| vars[i] == vars[a]).collect();
                     let b = same[b % same.len()];
-                    match (vars[a], f % 2) {
+                    match (vars[a], f % 3) {
                         (K::Int, 0) => (format!("zipmap(s{a}, s{b}, |x, y| (x + y) % 4)"), K::Int),
+                        (K::Int, 1) => (format!("zipmap(s{a}, s{b}, |x, y| x - y - 1)"), K::Int),
+                        (K::Int, _) => (format!("zipmap(s{a}, s{b}, |x, y| (x * y) % 5)"), K::Int),
                         (K::Bool, _) => (format!("zipmap(s{a}, s{b}, |x, y| x and y)"), K::Bool),
                         _ => (format!("zipmap(s{a}, s{b}, |x, y| x == y)"), K::Bool),
                     }
