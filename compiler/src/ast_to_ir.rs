@@ -8,7 +8,7 @@
 //! check this on the standard library.
 
 use crate::ir::{Fun, HvConst, Ir, IrOutput, NodeId, Op, Pred, VsaBook, VsaOp, VsaSpace};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use tessera_lang::ast::{Arg, BinOp, Expr, ExprKind, FnDef, Ident, SelOp, Stmt, UnOp};
 use tessera_lang::interp::Interp;
@@ -71,6 +71,7 @@ pub fn ast_to_ir(program: &Program, def: DefId, args: &EntryArgs) -> R<Ir> {
         program,
         ir: Ir::default(),
         globals: BTreeMap::new(),
+        calls: HashMap::new(),
         depth: 0,
         consts: Interp::new(program, None),
     };
@@ -126,10 +127,48 @@ pub fn ast_to_ir(program: &Program, def: DefId, args: &EntryArgs) -> R<Ir> {
     Ok(l.ir)
 }
 
+/// One argument of a memoised call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ArgKey {
+    Node(NodeId),
+    Def(DefId),
+    None,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+type CallKey = (DefId, Vec<(Option<String>, ArgKey)>);
+
+/// The key of a call whose arguments are all nodes, functions or non-float scalars (`None`
+/// otherwise: lambdas, lists and elementwise values are lowered each time).
+fn call_key(id: DefId, args: &[(Option<&Ident>, SV<'_>)]) -> Option<CallKey> {
+    let parts = args
+        .iter()
+        .map(|(name, v)| {
+            let k = match v {
+                SV::Seq(n) | SV::Sel(n) | SV::Hv(n) => ArgKey::Node(*n),
+                SV::Func(d) => ArgKey::Def(*d),
+                SV::Scalar(Val::None) => ArgKey::None,
+                SV::Scalar(Val::Bool(b)) => ArgKey::Bool(*b),
+                SV::Scalar(Val::Int(i)) => ArgKey::Int(*i),
+                SV::Scalar(Val::Str(s)) => ArgKey::Str(s.to_string()),
+                _ => return None,
+            };
+            Some((name.map(|n| n.name.clone()), k))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((id, parts))
+}
+
 struct Lower<'p> {
     program: &'p Program,
     ir: Ir,
     globals: BTreeMap<DefId, SV<'p>>,
+    /// Lowered calls by (function, arguments) when every argument is a node, a scalar or a
+    /// function: the same call lowers to the same nodes, so it is done once (a chain where each
+    /// function calls the previous one twice stays linear).
+    calls: HashMap<CallKey, SV<'p>>,
     depth: usize,
     /// Builds spaces and codebooks exactly as the interpreter does (the same seeds and names).
     consts: Interp<'p>,
@@ -547,6 +586,10 @@ impl<'p> Lower<'p> {
             DefKind::Fn(f) => f,
             _ => return fail(span, "not a function"),
         };
+        let key = call_key(id, &args);
+        if let Some(v) = key.as_ref().and_then(|k| self.calls.get(k)) {
+            return Ok(v.clone());
+        }
         let slots = tessera_lang::program::bind_arguments(f, &def.name, args, span)
             .map_err(|(span, message)| LowerError { message, span })?;
         let mut env: Env<'p> = Vec::new();
@@ -558,7 +601,11 @@ impl<'p> Lower<'p> {
             };
             env.push((&p.name.name, v));
         }
-        self.eval(&f.body, &mut env, def.module)
+        let r = self.eval(&f.body, &mut env, def.module)?;
+        if let Some(k) = key {
+            self.calls.insert(k, r.clone());
+        }
+        Ok(r)
     }
 
     fn call(

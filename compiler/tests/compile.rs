@@ -396,3 +396,18 @@ fn sort_is_exact_on_long_inputs() {
         assert_eq!(model.forward(&input).expect("runs"), want);
     }
 }
+
+/// A chain of functions that each call the previous one twice lowers once per function (the
+/// IR lowering memoises calls on the same nodes), so it compiles at n = 40.
+#[test]
+fn doubling_call_chains_lower_in_linear_time() {
+    let n = 40;
+    let mut src = String::from("fn f0() = tokens\n");
+    for i in 1..=n {
+        let p = i - 1;
+        src.push_str(&format!("fn f{i}() = zipmap(f{p}(), f{p}(), |x, y| y)\n"));
+    }
+    src.push_str(&format!("fn main() = map(f{n}(), |x| x == \"a\")\n"));
+    let (checked, _, _) = verify_src(&src, "main", &["a", "b"], 4, true);
+    assert_eq!(checked, 31);
+}

@@ -29,6 +29,7 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
         program,
         diags: Vec::new(),
         memo: HashMap::new(),
+        let_memo: HashMap::new(),
         stack: Vec::new(),
         generic_failed: BTreeSet::new(),
         nest: 0,
@@ -128,6 +129,7 @@ pub fn result_type(program: &Program, def: DefId) -> Ty {
         program,
         diags: Vec::new(),
         memo: HashMap::new(),
+        let_memo: HashMap::new(),
         stack: Vec::new(),
         generic_failed: BTreeSet::new(),
         nest: 0,
@@ -159,6 +161,9 @@ struct Checker<'p> {
     program: &'p Program,
     diags: Vec<Diagnostic>,
     memo: HashMap<(DefId, Vec<Ty>), Ty>,
+    /// The types of item-level `let`s read so far (a chain of lets that each read the previous
+    /// one twice would otherwise be re-checked exponentially often).
+    let_memo: HashMap<DefId, Ty>,
     stack: Vec<DefId>,
     /// Functions whose own check failed: their calls are not re-reported.
     generic_failed: BTreeSet<DefId>,
@@ -524,6 +529,9 @@ impl<'p> Checker<'p> {
             Ok(id) => match &self.program.def(id).kind {
                 DefKind::Fn(_) => Ty::Func,
                 DefKind::Let(e, _) => {
+                    if let Some(t) = self.let_memo.get(&id) {
+                        return t.clone();
+                    }
                     let e = e.clone();
                     let m = self.program.def(id).module;
                     if self.stack.len() > MAX_INSTANTIATION_DEPTH {
@@ -534,6 +542,7 @@ impl<'p> Checker<'p> {
                     let t = self.expr(&e, &mut Vec::new(), m);
                     self.diags = saved;
                     self.stack.pop();
+                    self.let_memo.insert(id, t.clone());
                     t
                 }
                 DefKind::Space { .. } => Ty::Space,
@@ -572,19 +581,14 @@ impl<'p> Checker<'p> {
                 match bt {
                     Ty::Codebook(space) => {
                         let syms = match &base.kind {
-                            ExprKind::Name(p) => {
-                                self.program.lookup(module, p).and_then(|id| {
-                                    match &self.program.def(id).kind {
-                                        DefKind::Symbols { symbols, .. } => Some(
-                                            symbols
-                                                .iter()
-                                                .map(|s| s.name.clone())
-                                                .collect::<Vec<_>>(),
-                                        ),
-                                        _ => None,
-                                    }
-                                })
-                            }
+                            ExprKind::Name(p) => self.program.lookup(module, p).and_then(|id| {
+                                match &self.program.def(id).kind {
+                                    DefKind::Symbols { symbols, .. } => Some(
+                                        symbols.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                                    ),
+                                    _ => None,
+                                }
+                            }),
                             _ => None,
                         }
                         .unwrap_or_default();

@@ -262,6 +262,43 @@ impl RuntimeError {
 type R<T> = Result<T, RuntimeError>;
 
 /// One run of a program on one input.
+/// One argument of a memoised call: a scalar by value, anything shared by its address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ArgKey {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(u64),
+    Str(Rc<str>),
+    Ptr(usize),
+    Def(DefId),
+}
+
+type CallKey = (DefId, Vec<(Option<String>, ArgKey)>);
+
+fn call_key(id: DefId, args: &[(Option<&Ident>, Value<'_>)]) -> Option<CallKey> {
+    let parts = args
+        .iter()
+        .map(|(name, v)| {
+            let k = match v {
+                Value::Scalar(Val::None) => ArgKey::None,
+                Value::Scalar(Val::Bool(b)) => ArgKey::Bool(*b),
+                Value::Scalar(Val::Int(i)) => ArgKey::Int(*i),
+                Value::Scalar(Val::Float(x)) => ArgKey::Float(x.to_bits()),
+                Value::Scalar(Val::Str(s)) => ArgKey::Str(s.clone()),
+                Value::Seq(r) => ArgKey::Ptr(Rc::as_ptr(r) as usize),
+                Value::Sel(r) => ArgKey::Ptr(Rc::as_ptr(r) as usize),
+                Value::List(r) => ArgKey::Ptr(Rc::as_ptr(r) as usize),
+                Value::Lambda(r) => ArgKey::Ptr(Rc::as_ptr(r) as usize),
+                Value::Hv(r) => ArgKey::Ptr(Rc::as_ptr(r) as usize),
+                Value::Func(d) | Value::Space(d) | Value::Codebook(d) => ArgKey::Def(*d),
+            };
+            (name.map(|n| n.name.clone()), k)
+        })
+        .collect();
+    Some((id, parts))
+}
+
 pub struct Interp<'p> {
     program: &'p Program,
     n: usize,
@@ -274,6 +311,11 @@ pub struct Interp<'p> {
     lets_in_progress: RefCell<Vec<DefId>>,
     depth: Cell<usize>,
     nest: Cell<usize>,
+    /// Results of function calls by (function, arguments): functions are pure, so a program
+    /// that calls the same function on the same values many times (a chain where each function
+    /// calls the previous one twice) runs in linear, not exponential, time. The arguments are
+    /// kept alive with the result, so the addresses in the keys stay unique.
+    calls: RefCell<HashMap<CallKey, (Vec<Value<'p>>, Value<'p>)>>,
     /// Spaces and codebooks, built on first use.
     spaces: RefCell<HashMap<DefId, Rc<tessera_vsa::Space>>>,
     books: RefCell<HashMap<DefId, (DefId, Rc<tessera_vsa::Codebook>)>>,
@@ -318,6 +360,7 @@ impl<'p> Interp<'p> {
             lets: RefCell::new(HashMap::new()),
             lets_in_progress: RefCell::new(Vec::new()),
             depth: Cell::new(0),
+            calls: RefCell::new(HashMap::new()),
             nest: Cell::new(0),
             spaces: RefCell::new(HashMap::new()),
             books: RefCell::new(HashMap::new()),
@@ -959,6 +1002,16 @@ impl<'p> Interp<'p> {
                 ),
             ));
         }
+        let key = call_key(id, &args);
+        if let Some(k) = &key
+            && let Some((_, v)) = self.calls.borrow().get(k)
+        {
+            return Ok(v.clone());
+        }
+        let kept: Vec<Value<'p>> = match key {
+            Some(_) => args.iter().map(|(_, v)| v.clone()).collect(),
+            None => Vec::new(),
+        };
         let slots = crate::program::bind_arguments(f, &def.name, args, span)
             .map_err(|(at, msg)| RuntimeError::new("TypeError", at, msg))?;
         let mut env: Env<'p> = None;
@@ -979,6 +1032,9 @@ impl<'p> Interp<'p> {
         self.depth.set(self.depth.get() + 1);
         let r = self.eval(&f.body, &env, def.module, 0);
         self.depth.set(self.depth.get() - 1);
+        if let (Some(k), Ok(v)) = (key, &r) {
+            self.calls.borrow_mut().insert(k, (kept, v.clone()));
+        }
         r
     }
 

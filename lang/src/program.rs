@@ -231,7 +231,9 @@ impl Program {
             [modpath @ .., last] => {
                 let m = self.modules.iter().find(|m| {
                     let mut parts = m.name.split("::");
-                    modpath.iter().all(|i| parts.next() == Some(i.name.as_str()))
+                    modpath
+                        .iter()
+                        .all(|i| parts.next() == Some(i.name.as_str()))
                         && parts.next().is_none()
                 })?;
                 if last.name.starts_with('_') {

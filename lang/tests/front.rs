@@ -249,3 +249,40 @@ fn fuzz_regression_use_path_with_control_characters_round_trips() {
 fn fuzz_regression_single_name_use_round_trips() {
     assert_round_trips("use foo;\nuse std::rasp::sort;\nfn main() = 0\n");
 }
+
+/// Found by the `check` fuzz target (a 10 s timeout): a chain of item-level `let`s that each
+/// read the previous one twice was type-checked 2^n times. The same chain of functions ran 2^n
+/// calls in the interpreter. Both are linear now (a `let` type memo in the checker, a call memo
+/// in the interpreter); at n = 40 the old behaviour would not finish.
+#[test]
+fn fuzz_regression_doubling_chains_check_and_run_in_linear_time() {
+    use tessera_lang::interp::{EntryArgs, Interp};
+    use tessera_lang::value::Val;
+    let n = 40;
+    let mut lets = String::from("let a0 = tokens;\n");
+    let mut fns = String::from("fn f0() = tokens\n");
+    for i in 1..=n {
+        let p = i - 1;
+        lets.push_str(&format!("let a{i} = zipmap(a{p}, a{p}, |x, y| x);\n"));
+        fns.push_str(&format!("fn f{i}() = zipmap(f{p}(), f{p}(), |x, y| y)\n"));
+    }
+    let src = format!("{lets}{fns}fn main() = zipmap(a{n}, f{n}(), |x, y| x == y)\n");
+    let (program, mut diags) = Program::load("chain.tess", &src, &STD);
+    diags.extend(check_program(&program));
+    assert!(
+        diags.is_empty(),
+        "{}",
+        render(&diags, &program.sources, false)
+    );
+    let input: Vec<Val> = ["a", "b"].iter().map(|t| Val::from_token(t)).collect();
+    let def = program.resolve_str("main").expect("main");
+    let out = Interp::new(&program, Some(&input))
+        .run_entry(def, &EntryArgs::default())
+        .expect("runs");
+    match out {
+        tessera_lang::interp::Output::Seq(s) => {
+            assert_eq!(s.vals, vec![Val::Bool(true), Val::Bool(true)])
+        }
+        other => panic!("{other:?}"),
+    }
+}
