@@ -73,16 +73,131 @@ pub fn device(cuda: bool) -> R<Device> {
     }
 }
 
+/// A product `x·W` restricted to the residual dimensions `W` reads (`rows`, `None` when that
+/// is most of them): compiled weights are sparse in whole rows and columns (a head reads a few
+/// one-hots and writes a few), so the engine multiplies only the blocks that are not zero.
+/// Skipping exact zeros leaves every product the same.
+struct Gathered {
+    rows: Option<Tensor>,
+    w: Tensor,
+}
+
+impl Gathered {
+    fn apply(&self, x: &Tensor) -> R<Tensor> {
+        let x = match &self.rows {
+            Some(r) => x.index_select(r, 2)?,
+            None => x.clone(),
+        };
+        Ok(x.broadcast_matmul(&self.w)?)
+    }
+}
+
+/// Columns (or rows) of `m` with a nonzero entry.
+fn nonzero_cols(m: &Mat) -> Vec<usize> {
+    (0..m.cols)
+        .filter(|&c| (0..m.rows).any(|r| m.get(r, c) != 0.0))
+        .collect()
+}
+
+fn nonzero_rows(m: &Mat) -> Vec<usize> {
+    (0..m.rows)
+        .filter(|&r| (0..m.cols).any(|c| m.get(r, c) != 0.0))
+        .collect()
+}
+
+/// The block of `m` at `rows` × `cols`, as f32.
+fn block(m: &Mat, rows: &[usize], cols: &[usize], device: &Device) -> R<Tensor> {
+    let mut data = Vec::with_capacity(rows.len().max(1) * cols.len().max(1));
+    for &r in rows {
+        for &c in cols {
+            data.push(m.get(r, c) as f32);
+        }
+    }
+    Ok(Tensor::from_vec(data, (rows.len(), cols.len()), device)?)
+}
+
+fn index(ix: &[usize], device: &Device) -> R<Tensor> {
+    let v: Vec<u32> = ix.iter().map(|&i| i as u32).collect();
+    Ok(Tensor::from_vec(v, ix.len(), device)?)
+}
+
+/// `x·m[:, cols]` over the rows of `m` that are not zero (gathered from `x` when that saves
+/// at least a third of the work).
+fn gathered(m: &Mat, cols: &[usize], device: &Device) -> R<Gathered> {
+    let mut rows = nonzero_rows(m);
+    if rows.is_empty() {
+        rows.push(0);
+    }
+    if rows.len() * 3 > m.rows * 2 {
+        let all: Vec<usize> = (0..m.rows).collect();
+        return Ok(Gathered {
+            rows: None,
+            w: block(m, &all, cols, device)?,
+        });
+    }
+    Ok(Gathered {
+        rows: Some(index(&rows, device)?),
+        w: block(m, &rows, cols, device)?,
+    })
+}
+
 struct HeadT {
-    wq: Tensor,
-    wk: Tensor,
-    wov: Tensor,
+    /// Query and key projections over the key-size columns both use.
+    q: Gathered,
+    k: Gathered,
+    /// The value/output map over the columns it writes (`out`), added back with `index_add`.
+    ov: Gathered,
+    out: Tensor,
 }
 
 struct MlpT {
-    w1: Tensor,
+    /// The first layer over the hidden units that write something.
+    w1: Gathered,
     b1: Tensor,
+    /// The second layer onto the residual columns it writes (`out`).
     w2: Tensor,
+    out: Tensor,
+}
+
+fn head_t(h: &Head, device: &Device) -> R<HeadT> {
+    let qc = nonzero_cols(&h.wq);
+    let kc = nonzero_cols(&h.wk);
+    let mut both: Vec<usize> = qc.into_iter().filter(|c| kc.contains(c)).collect();
+    if both.is_empty() {
+        // Every score is 0: one zero column keeps the shapes valid.
+        both.push(0);
+    }
+    let mut out = nonzero_cols(&h.wov);
+    if out.is_empty() {
+        out.push(0);
+    }
+    Ok(HeadT {
+        q: gathered(&h.wq, &both, device)?,
+        k: gathered(&h.wk, &both, device)?,
+        ov: gathered(&h.wov, &out, device)?,
+        out: index(&out, device)?,
+    })
+}
+
+fn mlp_t(m: &Mlp, device: &Device) -> R<MlpT> {
+    let mut hidden = nonzero_rows(&m.w2);
+    if hidden.is_empty() {
+        hidden.push(0);
+    }
+    let mut out = nonzero_cols(&m.w2);
+    if out.is_empty() {
+        out.push(0);
+    }
+    let b1: Vec<f32> = hidden
+        .iter()
+        .map(|&h| m.b1.get(h).copied().unwrap_or(0.0) as f32)
+        .collect();
+    Ok(MlpT {
+        w1: gathered(&m.w1, &hidden, device)?,
+        b1: Tensor::from_vec(b1, hidden.len(), device)?,
+        w2: block(&m.w2, &hidden, &out, device)?,
+        out: index(&out, device)?,
+    })
 }
 
 /// A memory's scores are computed in f64: slot tie-breaks are fractions of 1 on top of integer
@@ -123,24 +238,10 @@ impl Engine {
             let heads = l
                 .heads
                 .iter()
-                .map(|h| {
-                    Ok(HeadT {
-                        wq: tensor(&h.wq, device)?,
-                        wk: tensor(&h.wk, device)?,
-                        wov: tensor(&h.wov, device)?,
-                    })
-                })
+                .map(|h| head_t(h, device))
                 .collect::<R<Vec<_>>>()?;
             let mlp = match &l.mlp {
-                Some(m) => Some(MlpT {
-                    w1: tensor(&m.w1, device)?,
-                    b1: Tensor::from_vec(
-                        m.b1.iter().map(|&x| x as f32).collect::<Vec<_>>(),
-                        m.b1.len(),
-                        device,
-                    )?,
-                    w2: tensor(&m.w2, device)?,
-                }),
+                Some(m) => Some(mlp_t(m, device)?),
                 None => None,
             };
             if l.memories.iter().any(|m| m.bias.is_empty()) {
@@ -219,11 +320,12 @@ impl Engine {
             .collect();
         let not_bos = Tensor::from_vec(not_bos, (b, l, 1), &self.device)?;
         for (heads, mlp, mems) in &self.layers {
+            // Every head reads the residual before any of the layer's heads writes to it.
             let mut delta = x.zeros_like()?;
             for h in heads {
-                let q = x.broadcast_matmul(&h.wq)?;
-                let k = x.broadcast_matmul(&h.wk)?;
-                let v = x.broadcast_matmul(&h.wov)?;
+                let q = h.q.apply(&x)?;
+                let k = h.k.apply(&x)?;
+                let v = h.ov.apply(&x)?;
                 let scores = q
                     .matmul(&k.transpose(1, 2)?.contiguous()?)?
                     .broadcast_add(&mask)?;
@@ -231,12 +333,16 @@ impl Engine {
                 let e = scores.broadcast_sub(&max)?.exp()?;
                 let z = e.sum_keepdim(D::Minus1)?;
                 let attn = e.broadcast_div(&z)?;
-                delta = (delta + attn.matmul(&v)?)?;
+                let written = attn.matmul(&v)?.contiguous()?;
+                delta = delta.index_add(&h.out, &written, 2)?;
             }
-            x = (x + delta)?;
+            if !heads.is_empty() {
+                x = (x + delta)?;
+            }
             if let Some(m) = mlp {
-                let h = x.broadcast_matmul(&m.w1)?.broadcast_add(&m.b1)?.relu()?;
-                x = (x + h.broadcast_matmul(&m.w2)?)?;
+                let h = m.w1.apply(&x)?.broadcast_add(&m.b1)?.relu()?;
+                let written = h.broadcast_matmul(&m.w2)?.contiguous()?;
+                x = x.index_add(&m.out, &written, 2)?;
             }
             if !mems.is_empty() {
                 let x64 = x.to_dtype(DType::F64)?;
