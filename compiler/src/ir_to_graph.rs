@@ -17,7 +17,12 @@
 //! gives BOS and the selected keys the score β and reads 1/(m+1) from BOS; with
 //! `β = ln(4(N+1)³) + 1` the leakage is below a quarter of the gap between consecutive values
 //! 1/(m+1), and a step-function MLP decodes m exactly. `length` is the width of an all-true
-//! selector. Maps are lookup tables: one hidden unit per input tuple (`relu(Σ x − (k−1))`).
+//! selector. Maps are lookup tables: one hidden unit per input tuple (`relu(Σ x − (k−1))`),
+//! except maps of two or three integers that depend only on a signed sum of them (`length −
+//! indices − 1`): those are step functions of the sum (two units per change of the result), and
+//! they read each input as one number from a shadow dimension that the input's own embedding or
+//! MLP units write beside its one-hot (see `linear_map`, `numeric_view`). Exact because the sum
+//! is an exact integer and each step switches halfway between consecutive sums.
 //! Every MLP unit is held at 0 at BOS (a `bos` weight larger than anything the unit could reach
 //! there), so BOS never shows a value to later heads.
 //!
