@@ -238,7 +238,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Evaluate a trained pointer network: sequence accuracy (and hull area coverage).
+    /// Evaluate a trained pointer network: sequence accuracy (and hull area coverage, Delaunay
+    /// triangle coverage, TSP tour length).
     Eval {
         /// What to evaluate: `ptrnet`.
         what: String,
@@ -393,7 +394,7 @@ enum GssCmd {
 /// The pointer-network task.
 #[derive(clap::Args)]
 struct PtrArgs {
-    /// sort, hull or tsp.
+    /// sort, hull, tsp or delaunay.
     #[arg(long)]
     task: String,
     /// Input length.
@@ -408,7 +409,7 @@ impl PtrArgs {
     fn task(&self) -> Result<tessera_engine::ptrnet::Task, Error> {
         let t = tessera_engine::ptrnet::Task::parse(&self.task).ok_or_else(|| {
             Error::usage(format!(
-                "unknown task `{}` (tasks: sort, hull, tsp)",
+                "unknown task `{}` (tasks: sort, hull, tsp, delaunay)",
                 self.task
             ))
         })?;
@@ -932,10 +933,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                         p.loss,
                         100.0 * m.accuracy,
                         ptr.n,
-                        m.coverage.map_or(String::new(), |c| format!(
-                            ", area coverage {:.2}%",
-                            100.0 * c
-                        )),
+                        m.coverage
+                            .map(|c| format!(", area coverage {:.2}%", 100.0 * c))
+                            .or_else(|| m
+                                .triangles
+                                .map(|c| format!(", triangle coverage {:.2}%", 100.0 * c)))
+                            .unwrap_or_default(),
                         start.elapsed().as_secs_f64()
                     );
                     if bar.is_hidden() {
@@ -1036,10 +1039,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ptr.n,
                 100.0 * m.accuracy,
                 m.examples,
-                m.coverage.map_or(String::new(), |c| format!(
-                    ", area coverage {:.2}%",
-                    100.0 * c
-                ))
+                m.coverage
+                    .map(|c| format!(", area coverage {:.2}%", 100.0 * c))
+                    .or_else(|| m
+                        .triangles
+                        .map(|c| format!(", triangle coverage {:.2}%", 100.0 * c)))
+                    .unwrap_or_default()
             );
             Ok(())
         }

@@ -63,6 +63,10 @@ pub enum Task {
     /// Points in the unit square: the shortest closed tour (exact, Held–Karp, for n ≤ 12),
     /// starting at point 0, counter-clockwise.
     Tsp,
+    /// Points in the unit square: the Delaunay triangulation, each triangle as its three
+    /// indices in ascending order, the triangles in lexicographic order, then END. Points repeat
+    /// (a point belongs to several triangles), so nothing is masked.
+    Delaunay,
 }
 
 impl Task {
@@ -71,6 +75,7 @@ impl Task {
             "sort" => Some(Task::Sort),
             "hull" => Some(Task::Hull),
             "tsp" => Some(Task::Tsp),
+            "delaunay" => Some(Task::Delaunay),
             _ => None,
         }
     }
@@ -79,23 +84,37 @@ impl Task {
             Task::Sort => "sort",
             Task::Hull => "hull",
             Task::Tsp => "tsp",
+            Task::Delaunay => "delaunay",
         }
     }
     /// Features per input element.
     pub fn dim(self) -> usize {
         match self {
             Task::Sort => 1,
-            Task::Hull | Task::Tsp => 2,
+            Task::Hull | Task::Tsp | Task::Delaunay => 2,
         }
     }
     fn has_end(self) -> bool {
-        matches!(self, Task::Hull)
+        matches!(self, Task::Hull | Task::Delaunay)
+    }
+    /// Whether a position may be pointed at only once.
+    fn masks(self) -> bool {
+        !matches!(self, Task::Delaunay)
+    }
+    /// The most pointers an answer for `n` elements can have (END not counted).
+    fn max_pointers(self, n: usize) -> usize {
+        match self {
+            // At most 2n − 5 triangles for n ≥ 3.
+            Task::Delaunay => 3 * (2 * n).saturating_sub(5).max(1),
+            _ => n,
+        }
     }
     fn id(self) -> f32 {
         match self {
             Task::Sort => 0.0,
             Task::Hull => 1.0,
             Task::Tsp => 2.0,
+            Task::Delaunay => 3.0,
         }
     }
 }
@@ -137,11 +156,88 @@ pub fn example(task: Task, n: usize, rng: &mut Rng) -> Example {
             let target = held_karp(&x, n);
             Example { x, n, target }
         }
+        Task::Delaunay => {
+            let x: Vec<f32> = (0..2 * n).map(|_| rng.unit()).collect();
+            let mut target: Vec<usize> = delaunay(&x, n).into_iter().flatten().collect();
+            target.push(n);
+            Example { x, n, target }
+        }
     }
+}
+
+/// The Delaunay triangulation of `n` points (`x` holds x0 y0 x1 y1 …): every triangle whose
+/// circumcircle holds no other point, as ascending index triples in lexicographic order.
+/// Exhaustive over the triples (O(n⁴) in the worst case, fast for the sizes trained here);
+/// collinear triples are skipped, and random points are in general position almost surely.
+pub fn delaunay(x: &[f32], n: usize) -> Vec<[usize; 3]> {
+    let p = |i: usize| (x[2 * i] as f64, x[2 * i + 1] as f64);
+    let mut out = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            for k in j + 1..n {
+                let (a, b, c) = (p(i), p(j), p(k));
+                let orient = (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0);
+                if orient.abs() < 1e-12 {
+                    continue;
+                }
+                let empty = (0..n).filter(|&l| l != i && l != j && l != k).all(|l| {
+                    let d = p(l);
+                    let (ax, ay) = (a.0 - d.0, a.1 - d.1);
+                    let (bx, by) = (b.0 - d.0, b.1 - d.1);
+                    let (cx, cy) = (c.0 - d.0, c.1 - d.1);
+                    let det = (ax * ax + ay * ay) * (bx * cy - cx * by)
+                        - (bx * bx + by * by) * (ax * cy - cx * ay)
+                        + (cx * cx + cy * cy) * (ax * by - bx * ay);
+                    // Positive for a point inside the circle of a counter-clockwise triangle.
+                    det * orient.signum() <= 0.0
+                });
+                if empty {
+                    out.push([i, j, k]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Triangle coverage: the fraction of the true triangles found among the predicted ones (the
+/// pointers read three at a time, each triple as a set; a trailing partial triple is ignored).
+pub fn triangle_coverage(truth: &[usize], predicted: &[usize]) -> f64 {
+    let tri = |ps: &[usize]| -> std::collections::BTreeSet<[usize; 3]> {
+        ps.chunks_exact(3)
+            .map(|c| {
+                let mut t = [c[0], c[1], c[2]];
+                t.sort_unstable();
+                t
+            })
+            .collect()
+    };
+    let want = tri(truth);
+    if want.is_empty() {
+        return 1.0;
+    }
+    let got = tri(predicted);
+    want.intersection(&got).count() as f64 / want.len() as f64
 }
 
 /// The largest TSP instance labelled exactly.
 pub const MAX_TSP_N: usize = 12;
+
+/// The most points of a Delaunay example (labels are found exhaustively).
+pub const MAX_DELAUNAY_N: usize = 50;
+
+/// Whether the task can label `n` elements.
+fn check_size(task: Task, n: usize) -> R<()> {
+    match task {
+        Task::Tsp if n > MAX_TSP_N => Err(msg(format!(
+            "TSP labels are exact (Held–Karp) only up to n = {MAX_TSP_N}"
+        ))),
+        Task::Delaunay if n > MAX_DELAUNAY_N => Err(msg(format!(
+            "Delaunay labels are found exhaustively, up to n = {MAX_DELAUNAY_N}"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 fn dist(x: &[f32], a: usize, b: usize) -> f64 {
     let (dx, dy) = (
@@ -492,7 +588,7 @@ impl PtrNet {
                     Some(&t) => {
                         let t = if t >= e.n { 0 } else { t + off };
                         for j in 0..m {
-                            if chosen[i][j] {
+                            if chosen[i][j] && self.task.masks() {
                                 mask[i * m + j] = -1e9;
                             }
                         }
@@ -554,7 +650,12 @@ impl PtrNet {
         let mut chosen = vec![vec![false; m]; b];
         let mut done = vec![false; b];
         let mut out = vec![Vec::new(); b];
-        let max_steps = if self.task.has_end() { n + 1 } else { n };
+        let max_pointers = self.task.max_pointers(n);
+        let max_steps = if self.task.has_end() {
+            max_pointers + 1
+        } else {
+            max_pointers
+        };
         for _ in 0..max_steps {
             let (h2, c2) = self.lstm(&input, &h, &c, "dec")?;
             h = h2;
@@ -563,14 +664,14 @@ impl PtrNet {
             let mut next = vec![0usize; b];
             for i in 0..b {
                 let best = (0..m)
-                    .filter(|&j| !chosen[i][j])
+                    .filter(|&j| !chosen[i][j] || !self.task.masks())
                     .max_by(|&a, &b2| logits[i][a].total_cmp(&logits[i][b2]).then(b2.cmp(&a)))
                     .unwrap_or(0);
                 next[i] = best;
                 if done[i] {
                     continue;
                 }
-                if self.task.has_end() && best == 0 {
+                if self.task.has_end() && (best == 0 || out[i].len() == max_pointers) {
                     done[i] = true;
                 } else {
                     chosen[i][best] = true;
@@ -747,6 +848,8 @@ impl PtrNet {
                     Task::Hull
                 } else if *t == 2.0 {
                     Task::Tsp
+                } else if *t == 3.0 {
+                    Task::Delaunay
                 } else {
                     return Err(msg(format!("unknown task id {t}")));
                 };
@@ -787,6 +890,8 @@ pub struct Metrics {
     pub accuracy: f64,
     /// Hull: the mean of (predicted polygon area / true hull area), 0 for invalid outputs.
     pub coverage: Option<f64>,
+    /// Delaunay: the mean triangle coverage (the fraction of true triangles predicted).
+    pub triangles: Option<f64>,
     /// TSP: the mean tour length of the predictions (greedy, and the shortest tour among the
     /// beams when beam search is on) and of the optimal tours.
     pub tour: Option<TourLengths>,
@@ -837,11 +942,7 @@ fn eval_inner(
     quantize: Option<usize>,
     beam: usize,
 ) -> R<Metrics> {
-    if net.task == Task::Tsp && n > MAX_TSP_N {
-        return Err(msg(format!(
-            "TSP labels are exact (Held–Karp) only up to n = {MAX_TSP_N}"
-        )));
-    }
+    check_size(net.task, n)?;
     let mut rng = Rng::new(seed);
     let exs: Vec<Example> = (0..count)
         .map(|_| match (net.task, quantize) {
@@ -851,12 +952,16 @@ fn eval_inner(
         .collect();
     let mut right = 0usize;
     let mut cov = 0f64;
+    let mut tri = 0f64;
     for chunk in exs.chunks(256) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let preds = net.decode(&refs)?;
         for (e, p) in chunk.iter().zip(&preds) {
             let want: Vec<usize> = e.target.iter().copied().filter(|&t| t < e.n).collect();
             right += (*p == want) as usize;
+            if net.task == Task::Delaunay {
+                tri += triangle_coverage(&want, p);
+            }
             if net.task == Task::Hull {
                 let truth = polygon_area(&e.x, &want);
                 let valid = p.len() >= 3 && !self_intersects(&e.x, p);
@@ -902,6 +1007,7 @@ fn eval_inner(
         examples: count,
         accuracy: right as f64 / count.max(1) as f64,
         coverage: (net.task == Task::Hull).then(|| cov / count.max(1) as f64),
+        triangles: (net.task == Task::Delaunay).then(|| tri / count.max(1) as f64),
         tour,
     })
 }
@@ -987,11 +1093,7 @@ fn run_training(
     mut teacher: Option<Teacher>,
     progress: &mut impl FnMut(&Progress),
 ) -> R<()> {
-    if net.task == Task::Tsp && cfg.n_max > MAX_TSP_N {
-        return Err(msg(format!(
-            "TSP labels are exact (Held–Karp) only up to n = {MAX_TSP_N}"
-        )));
-    }
+    check_size(net.task, cfg.n_max)?;
     let mut opt = net.adam()?;
     let mut rng = Rng::new(cfg.seed.wrapping_mul(31).wrapping_add(7));
     for s in 1..=steps {
@@ -1035,6 +1137,7 @@ fn run_training(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn hull_is_counter_clockwise_from_the_lowest_index() {
@@ -1095,6 +1198,83 @@ mod tests {
         let t = m.tour.unwrap();
         let (_, top, best) = t.beam.unwrap();
         assert!(t.optimal <= t.greedy + 1e-9 && t.optimal <= best + 1e-9 && best <= top + 1e-9);
+    }
+
+    #[test]
+    fn delaunay_of_a_square_with_its_centre_is_four_triangles() {
+        let x = [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.5, 0.5];
+        assert_eq!(
+            delaunay(&x, 5),
+            vec![[0, 1, 4], [0, 3, 4], [1, 2, 4], [2, 3, 4]]
+        );
+    }
+
+    /// A triangulation of n points with h on the hull has 2n − 2 − h triangles, and every
+    /// interior edge lies in two triangles, every hull edge in one.
+    #[test]
+    fn delaunay_triangulations_have_the_euler_counts() {
+        let mut rng = Rng::new(5);
+        for n in [3, 4, 7, 10, 20] {
+            for _ in 0..20 {
+                let e = example(Task::Delaunay, n, &mut rng);
+                assert_eq!(e.target.last(), Some(&n));
+                let tris = delaunay(&e.x, n);
+                let h = convex_hull(&e.x, n).len();
+                assert_eq!(tris.len(), 2 * n - 2 - h, "n={n}");
+                let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+                for t in &tris {
+                    for (a, b) in [(t[0], t[1]), (t[0], t[2]), (t[1], t[2])] {
+                        *edges.entry((a, b)).or_default() += 1;
+                    }
+                }
+                let hull = convex_hull(&e.x, n);
+                let on_hull = |a: usize, b: usize| {
+                    (0..h).any(|i| {
+                        let (p, q) = (hull[i], hull[(i + 1) % h]);
+                        (p, q) == (a, b) || (q, p) == (a, b)
+                    })
+                };
+                for ((a, b), k) in edges {
+                    assert_eq!(k, if on_hull(a, b) { 1 } else { 2 }, "edge {a}-{b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn triangle_coverage_counts_true_triangles_found() {
+        assert_eq!(
+            triangle_coverage(&[0, 1, 2, 1, 2, 3], &[2, 1, 0, 3, 3, 3]),
+            0.5
+        );
+        assert_eq!(triangle_coverage(&[0, 1, 2], &[0, 1]), 0.0);
+        assert_eq!(triangle_coverage(&[0, 1, 2], &[1, 0, 2, 0, 1, 2]), 1.0);
+    }
+
+    #[test]
+    fn delaunay_nets_decode_bounded_and_round_trip() {
+        let net = PtrNet::new(Task::Delaunay, 16, 1).unwrap();
+        let m = evaluate(&net, 6, 16, 1).unwrap();
+        let cov = m.triangles.unwrap();
+        assert!((0.0..=1.0).contains(&cov));
+        let mut rng = Rng::new(4);
+        let exs: Vec<Example> = (0..8)
+            .map(|_| example(Task::Delaunay, 6, &mut rng))
+            .collect();
+        let refs: Vec<&Example> = exs.iter().collect();
+        let preds = net.predict(&refs).unwrap();
+        assert!(
+            preds
+                .iter()
+                .all(|p| p.len() <= 3 * 7 && p.iter().all(|&i| i < 6))
+        );
+        let path = std::env::temp_dir().join(format!("ptr-del-{}.safetensors", std::process::id()));
+        net.save(&path).unwrap();
+        let back = PtrNet::load(&path).unwrap();
+        assert_eq!(back.task, Task::Delaunay);
+        assert_eq!(back.predict(&refs).unwrap(), preds);
+        std::fs::remove_file(path).ok();
+        assert!(evaluate(&net, MAX_DELAUNAY_N + 1, 1, 1).is_err());
     }
 
     #[test]
