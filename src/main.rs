@@ -204,6 +204,9 @@ enum Command {
         /// LSTM width.
         #[arg(long, default_value_t = 128)]
         hidden: usize,
+        /// The encoder: `lstm` (as in the paper) or `transformer`.
+        #[arg(long, default_value = "lstm")]
+        encoder: String,
         /// Train on lengths n..=n-max (one length per batch).
         #[arg(long)]
         n_max: Option<usize>,
@@ -863,6 +866,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             batch,
             lr,
             hidden,
+            encoder,
             n_max,
             eval_every,
             distill,
@@ -892,8 +896,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "`--batch` 1..=4096, `--hidden` 1..=1024, `--lr` in (0, 1)",
                 ));
             }
+            let encoder = tessera_engine::ptrnet::Encoder::parse(&encoder).ok_or_else(|| {
+                Error::usage(format!(
+                    "unknown encoder `{encoder}` (encoders: lstm, transformer)"
+                ))
+            })?;
             let cfg = tessera_engine::ptrnet::Config {
                 task,
+                encoder,
                 n_min: ptr.n,
                 n_max,
                 hidden,
@@ -951,12 +961,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             let trained = if let Some(w) = &resume {
                 let net = tessera_engine::ptrnet::PtrNet::load(w)
                     .map_err(|e| Error::program(format!("cannot load the pointer network: {e}")))?;
-                if net.task != task || net.hidden != hidden {
+                if net.task != task || net.hidden != hidden || net.encoder != encoder {
                     return Err(Error::usage(format!(
-                        "`--resume` weights are {} with width {}, not {} with width {hidden}",
+                        "`--resume` weights are {} with width {} and a {} encoder, not {} with width {hidden} and a {} encoder",
                         net.task.name(),
                         net.hidden,
-                        task.name()
+                        net.encoder.name(),
+                        task.name(),
+                        encoder.name()
                     )));
                 }
                 let mut progress = progress;
@@ -977,9 +989,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             bar.finish_and_clear();
             net.save(&output).map_err(|e| Error::usage(e.to_string()))?;
             out_line!(
-                "{}: {} weights for {} (n = {}..={}), {} steps in {:.1} s",
+                "{}: {} weights, {} encoder of width {} (n = {}..={}), {} steps in {:.1} s",
                 output.display(),
                 task.name(),
+                encoder.name(),
                 hidden,
                 ptr.n,
                 n_max,

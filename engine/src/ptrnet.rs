@@ -9,8 +9,13 @@
 //! key. Positions already chosen are masked where the task forbids repeats. Training is Adam
 //! with global-norm gradient clipping; parameters and optimiser state are detached between
 //! steps. Every random choice comes from seeded SplitMix64 streams, so a run is reproducible.
+//!
+//! The encoder can instead be a transformer ([`Encoder::Transformer`]): sinusoidal positions
+//! added to the embeddings, [`TF_LAYERS`] pre-norm layers of multi-head self-attention and a
+//! ReLU feed-forward block, a final layer norm; the decoder (still an LSTM) starts from the mean
+//! of the encoded elements and a zero cell.
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{D, DType, Device, Tensor, Var};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -376,10 +381,44 @@ pub fn polygon_area(x: &[f32], order: &[usize]) -> f64 {
     (s / 2.0).abs()
 }
 
+/// What reads the input elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoder {
+    /// An LSTM, as in the paper.
+    Lstm,
+    /// A pre-norm transformer encoder.
+    Transformer,
+}
+
+impl Encoder {
+    pub fn parse(s: &str) -> Option<Encoder> {
+        match s {
+            "lstm" => Some(Encoder::Lstm),
+            "transformer" => Some(Encoder::Transformer),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoder::Lstm => "lstm",
+            Encoder::Transformer => "transformer",
+        }
+    }
+}
+
+/// Layers of the transformer encoder.
+pub const TF_LAYERS: usize = 2;
+
+/// Attention heads of the transformer encoder (one when the width is not a multiple).
+fn tf_heads(hidden: usize) -> usize {
+    if hidden.is_multiple_of(4) { 4 } else { 1 }
+}
+
 /// Hyperparameters.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub task: Task,
+    pub encoder: Encoder,
     pub n_min: usize,
     pub n_max: usize,
     pub hidden: usize,
@@ -396,6 +435,7 @@ impl Config {
     pub fn new(task: Task, n: usize) -> Config {
         Config {
             task,
+            encoder: Encoder::Lstm,
             n_min: n,
             n_max: n,
             hidden: 128,
@@ -412,6 +452,7 @@ impl Config {
 pub struct PtrNet {
     pub task: Task,
     pub hidden: usize,
+    pub encoder: Encoder,
     params: Vec<(String, Var)>,
     dev: Device,
 }
@@ -425,19 +466,55 @@ struct Adam {
 impl PtrNet {
     /// Fresh parameters, uniform in [-0.08, 0.08] as in the paper.
     pub fn new(task: Task, hidden: usize, seed: u64) -> PtrResult<PtrNet> {
-        Self::create(task, hidden, seed).map_err(ee)
+        Self::create(task, hidden, Encoder::Lstm, seed).map_err(ee)
     }
 
-    fn create(task: Task, hidden: usize, seed: u64) -> R<PtrNet> {
+    /// Fresh parameters with the given encoder.
+    pub fn with_encoder(
+        task: Task,
+        hidden: usize,
+        encoder: Encoder,
+        seed: u64,
+    ) -> PtrResult<PtrNet> {
+        Self::create(task, hidden, encoder, seed).map_err(ee)
+    }
+
+    fn create(task: Task, hidden: usize, encoder: Encoder, seed: u64) -> R<PtrNet> {
         let dev = Device::Cpu;
         let h = hidden;
         let d = task.dim();
-        let mut shapes: Vec<(&str, Vec<usize>)> = vec![
-            ("embed.w", vec![d, h]),
-            ("embed.b", vec![h]),
-            ("enc.wx", vec![h, 4 * h]),
-            ("enc.wh", vec![h, 4 * h]),
-            ("enc.b", vec![4 * h]),
+        let mut shapes: Vec<(String, Vec<usize>)> =
+            vec![("embed.w".into(), vec![d, h]), ("embed.b".into(), vec![h])];
+        match encoder {
+            Encoder::Lstm => {
+                shapes.push(("enc.wx".into(), vec![h, 4 * h]));
+                shapes.push(("enc.wh".into(), vec![h, 4 * h]));
+                shapes.push(("enc.b".into(), vec![4 * h]));
+            }
+            Encoder::Transformer => {
+                for l in 0..TF_LAYERS {
+                    for (name, shape) in [
+                        ("ln1.g", vec![h]),
+                        ("ln1.b", vec![h]),
+                        ("wq", vec![h, h]),
+                        ("wk", vec![h, h]),
+                        ("wv", vec![h, h]),
+                        ("wo", vec![h, h]),
+                        ("ln2.g", vec![h]),
+                        ("ln2.b", vec![h]),
+                        ("ff1.w", vec![h, 2 * h]),
+                        ("ff1.b", vec![2 * h]),
+                        ("ff2.w", vec![2 * h, h]),
+                        ("ff2.b", vec![h]),
+                    ] {
+                        shapes.push((format!("tf{l}.{name}"), shape));
+                    }
+                }
+                shapes.push(("tf.lnf.g".into(), vec![h]));
+                shapes.push(("tf.lnf.b".into(), vec![h]));
+            }
+        }
+        let rest: Vec<(&str, Vec<usize>)> = vec![
             ("dec.wx", vec![h, 4 * h]),
             ("dec.wh", vec![h, 4 * h]),
             ("dec.b", vec![4 * h]),
@@ -446,23 +523,98 @@ impl PtrNet {
             ("att.v", vec![h, 1]),
             ("start", vec![1, h]),
         ];
+        shapes.extend(rest.into_iter().map(|(n, s)| (n.to_string(), s)));
         if task.has_end() {
-            shapes.push(("end", vec![1, h]));
+            shapes.push(("end".into(), vec![1, h]));
         }
         let mut rng = Rng::new(seed);
         let mut params = Vec::new();
         for (name, shape) in shapes {
             let len: usize = shape.iter().product();
-            let vals: Vec<f32> = (0..len).map(|_| (rng.unit() * 2.0 - 1.0) * 0.08).collect();
+            // Layer norms start as the identity; everything else uniform in ±0.08.
+            let vals: Vec<f32> = if name.ends_with(".g") {
+                vec![1.0; len]
+            } else if name.starts_with("tf") && name.ends_with(".b") {
+                vec![0.0; len]
+            } else {
+                (0..len).map(|_| (rng.unit() * 2.0 - 1.0) * 0.08).collect()
+            };
             let t = Tensor::from_vec(vals, shape, &dev)?;
-            params.push((name.to_string(), Var::from_tensor(&t)?));
+            params.push((name, Var::from_tensor(&t)?));
         }
         Ok(PtrNet {
             task,
             hidden,
+            encoder,
             params,
             dev,
         })
+    }
+
+    fn layer_norm(&self, x: &Tensor, name: &str) -> R<Tensor> {
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let xc = x.broadcast_sub(&mean)?;
+        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+        xc.broadcast_div(&var.affine(1.0, 1e-5)?.sqrt()?)?
+            .broadcast_mul(self.p(&format!("{name}.g"))?)?
+            .broadcast_add(self.p(&format!("{name}.b"))?)
+    }
+
+    /// The transformer encoder over embeddings `(B, n, H)`.
+    fn transformer(&self, emb: &Tensor) -> R<Tensor> {
+        let (b, n, h) = emb.dims3()?;
+        let heads = tf_heads(h);
+        let dh = h / heads;
+        // Sinusoidal positions: the targets name positions (the hull starts at the lowest
+        // index, Delaunay triangles are ordered by index).
+        let mut pe = vec![0f32; n * h];
+        for pos in 0..n {
+            for i in 0..h {
+                let rate = 10000f32.powf((2 * (i / 2)) as f32 / h as f32);
+                let a = pos as f32 / rate;
+                pe[pos * h + i] = if i % 2 == 0 { a.sin() } else { a.cos() };
+            }
+        }
+        let pe = Tensor::from_vec(pe, (1, n, h), &self.dev)?;
+        let mut x = emb.broadcast_add(&pe)?;
+        let proj = |t: &Tensor, w: &str| -> R<Tensor> {
+            t.reshape((b * n, h))?
+                .matmul(self.p(w)?)?
+                .reshape((b, n, heads, dh))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        for l in 0..TF_LAYERS {
+            let y = self.layer_norm(&x, &format!("tf{l}.ln1"))?;
+            let q = proj(&y, &format!("tf{l}.wq"))?;
+            let k = proj(&y, &format!("tf{l}.wk"))?;
+            let v = proj(&y, &format!("tf{l}.wv"))?;
+            let scores = q
+                .matmul(&k.transpose(2, 3)?.contiguous()?)?
+                .affine(1.0 / (dh as f64).sqrt(), 0.0)?;
+            let mx = scores.max_keepdim(D::Minus1)?.detach();
+            let e = scores.broadcast_sub(&mx)?.exp()?;
+            let attn = e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?;
+            let ctx = attn
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((b * n, h))?
+                .matmul(self.p(&format!("tf{l}.wo"))?)?
+                .reshape((b, n, h))?;
+            x = (x + ctx)?;
+            let y = self.layer_norm(&x, &format!("tf{l}.ln2"))?;
+            let ff = y
+                .reshape((b * n, h))?
+                .matmul(self.p(&format!("tf{l}.ff1.w"))?)?
+                .broadcast_add(self.p(&format!("tf{l}.ff1.b"))?)?
+                .relu()?
+                .matmul(self.p(&format!("tf{l}.ff2.w"))?)?
+                .broadcast_add(self.p(&format!("tf{l}.ff2.b"))?)?
+                .reshape((b, n, h))?;
+            x = (x + ff)?;
+        }
+        self.layer_norm(&x, "tf.lnf")
     }
 
     fn p(&self, name: &str) -> R<&Tensor> {
@@ -506,15 +658,24 @@ impl PtrNet {
             .and_then(|t| t.reshape((b, n, h)))?;
         let mut hs = Tensor::zeros((b, h), DType::F32, &self.dev)?;
         let mut cs = hs.clone();
-        let mut outs = Vec::with_capacity(n);
-        for t in 0..n {
-            let xt = emb.narrow(1, t, 1).and_then(|a| a.squeeze(1))?;
-            let (h2, c2) = self.lstm(&xt, &hs, &cs, "enc")?;
-            outs.push(h2.clone());
-            hs = h2;
-            cs = c2;
-        }
-        let mut enc = Tensor::stack(&outs, 1)?;
+        let mut enc = match self.encoder {
+            Encoder::Lstm => {
+                let mut outs = Vec::with_capacity(n);
+                for t in 0..n {
+                    let xt = emb.narrow(1, t, 1).and_then(|a| a.squeeze(1))?;
+                    let (h2, c2) = self.lstm(&xt, &hs, &cs, "enc")?;
+                    outs.push(h2.clone());
+                    hs = h2;
+                    cs = c2;
+                }
+                Tensor::stack(&outs, 1)?
+            }
+            Encoder::Transformer => {
+                let enc = self.transformer(&emb)?;
+                hs = enc.mean(1)?;
+                enc
+            }
+        };
         if self.task.has_end() {
             let end = self
                 .p("end")?
@@ -816,7 +977,11 @@ impl PtrNet {
             .iter()
             .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
             .collect();
-        let meta = Tensor::from_vec(vec![self.task.id(), self.hidden as f32], 2, &self.dev)?;
+        let enc = match self.encoder {
+            Encoder::Lstm => 0.0,
+            Encoder::Transformer => 1.0,
+        };
+        let meta = Tensor::from_vec(vec![self.task.id(), self.hidden as f32, enc], 3, &self.dev)?;
         map.insert("meta".into(), meta);
         let tmp = path.with_extension("safetensors.tmp");
         candle_core::safetensors::save(&map, &tmp)
@@ -840,8 +1005,15 @@ impl PtrNet {
             .ok_or_else(|| msg("not a pointer network: no `meta` tensor"))?
             .to_vec1::<f32>()
             .map_err(|e| msg(format!("bad `meta`: {e}")))?;
-        let (task, hidden) = match meta.as_slice() {
-            [t, h] if *h >= 1.0 && *h <= 4096.0 && h.fract() == 0.0 => {
+        // Weights saved before the transformer encoder existed have no third entry.
+        let encoder = match meta.get(2) {
+            None => Encoder::Lstm,
+            Some(e) if *e == 0.0 => Encoder::Lstm,
+            Some(e) if *e == 1.0 => Encoder::Transformer,
+            Some(e) => return Err(msg(format!("unknown encoder id {e}"))),
+        };
+        let (task, hidden) = match meta.get(..2).unwrap_or(&[]) {
+            [t, h] if meta.len() <= 3 && *h >= 1.0 && *h <= 4096.0 && h.fract() == 0.0 => {
                 let task = if *t == 0.0 {
                     Task::Sort
                 } else if *t == 1.0 {
@@ -857,7 +1029,7 @@ impl PtrNet {
             }
             _ => return Err(msg("bad `meta` tensor")),
         };
-        let net = PtrNet::create(task, hidden, 0)?;
+        let net = PtrNet::create(task, hidden, encoder, 0)?;
         for (name, var) in &net.params {
             let t = map
                 .get(name)
@@ -1052,7 +1224,7 @@ pub fn train(
     eval_every: usize,
     mut progress: impl FnMut(&Progress),
 ) -> PtrResult<PtrNet> {
-    let net = PtrNet::new(cfg.task, cfg.hidden, cfg.seed)?;
+    let net = PtrNet::with_encoder(cfg.task, cfg.hidden, cfg.encoder, cfg.seed)?;
     train_more(&net, cfg, steps, eval_every, &mut progress)?;
     Ok(net)
 }
@@ -1069,7 +1241,7 @@ pub fn train_distilled(
     teacher: Teacher,
     mut progress: impl FnMut(&Progress),
 ) -> PtrResult<PtrNet> {
-    let net = PtrNet::new(cfg.task, cfg.hidden, cfg.seed)?;
+    let net = PtrNet::with_encoder(cfg.task, cfg.hidden, cfg.encoder, cfg.seed)?;
     run_training(&net, cfg, steps, eval_every, Some(teacher), &mut progress).map_err(ee)?;
     Ok(net)
 }
@@ -1275,6 +1447,31 @@ mod tests {
         assert_eq!(back.predict(&refs).unwrap(), preds);
         std::fs::remove_file(path).ok();
         assert!(evaluate(&net, MAX_DELAUNAY_N + 1, 1, 1).is_err());
+    }
+
+    /// The transformer encoder learns sort too, and its weights (with the encoder kind in
+    /// `meta`) round-trip.
+    #[test]
+    fn transformer_encoder_learns_sort_and_round_trips() {
+        let mut cfg = Config::new(Task::Sort, 5);
+        cfg.encoder = Encoder::Transformer;
+        cfg.hidden = 32;
+        cfg.batch = 64;
+        cfg.lr = 3e-3;
+        let net = train(&cfg, 150, 0, |_| {}).unwrap();
+        assert_eq!(net.encoder, Encoder::Transformer);
+        let m = evaluate(&net, 5, 256, 3).unwrap();
+        // Chance is 1/120.
+        assert!(m.accuracy > 0.1, "{m:?}");
+        let path = std::env::temp_dir().join(format!("ptr-tf-{}.safetensors", std::process::id()));
+        net.save(&path).unwrap();
+        let back = PtrNet::load(&path).unwrap();
+        assert_eq!(back.encoder, Encoder::Transformer);
+        let mut rng = Rng::new(9);
+        let exs: Vec<Example> = (0..32).map(|_| example(Task::Sort, 5, &mut rng)).collect();
+        let refs: Vec<&Example> = exs.iter().collect();
+        assert_eq!(net.predict(&refs).unwrap(), back.predict(&refs).unwrap());
+        std::fs::remove_file(path).ok();
     }
 
     #[test]
