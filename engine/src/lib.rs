@@ -231,8 +231,33 @@ fn tensor64(m: &Mat, device: &Device) -> R<Tensor> {
     Ok(Tensor::from_vec(m.data.clone(), (m.rows, m.cols), device)?)
 }
 
+/// Keeps freed tensor buffers in the heap on glibc: every op of a forward pass allocates a
+/// fresh batch × length × residual tensor (hundreds of KB), and glibc's defaults return such
+/// blocks to the OS on free and fault them in again on the next allocation, which cost more
+/// than the arithmetic (page faults and zeroing were the top of the profile). Raises the mmap
+/// threshold to 32 MiB and the trim threshold to 256 MiB, once per process; set
+/// `TESSERA_NO_MALLOC_TUNING=1` to leave the allocator alone. A no-op elsewhere.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var_os("TESSERA_NO_MALLOC_TUNING").is_some() {
+                return;
+            }
+            // SAFETY: `mallopt` only changes glibc's allocation thresholds; it is called once,
+            // before the engine allocates, and takes plain integers.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+            }
+        });
+    }
+}
+
 impl Engine {
     pub fn new(model: &Model, device: &Device) -> R<Engine> {
+        tune_allocator();
         let mut layers = Vec::with_capacity(model.layers.len());
         for l in &model.layers {
             let heads = l
