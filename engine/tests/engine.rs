@@ -46,6 +46,8 @@ fn batched_candle_forward_equals_the_interpreter() {
         ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 10),
         ("std::rasp::hist", &["a", "b", "c"][..], 16),
         ("std::rasp::dyck1_ptf", &["(", ")"][..], 10),
+        // Four heads in one layer, their writes added in one `index_add`.
+        ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"][..], 8),
     ] {
         let (p, model) = compile(entry, vocab, n);
         let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
