@@ -8,7 +8,10 @@
 //! **Selectors.** A (possibly composite) selector reads a tuple of key nodes and a tuple of query
 //! nodes. When a side has more than one node, an MLP first builds a one-hot of the tuple. The
 //! head's score is `β·P[q][k]` with `P` the selector's truth table over value tuples, so it is
-//! exactly the predicate; BOS is a key every query can see with a fixed score.
+//! exactly the predicate; BOS is a key every query can see with a fixed score. A selector that
+//! is an AND of comparisons (each possibly negated) skips the joint one-hot: its head scores
+//! `β·Σ P_i` and raises BOS by `(m−1)β`, which after the softmax's shift is one comparison with
+//! the same margin (see `additive`).
 //!
 //! **Exactness.** `aggregate` gives BOS the score β/2 and carries the default there; with
 //! `β = 2 ln(5(N+1)) + 2` the weight that leaks to unselected positions is below 0.25 for any
@@ -271,6 +274,11 @@ impl Builder<'_> {
             Op::Select { .. } | Op::SelAnd(..) | Op::SelOr(..) | Op::SelNot(_) => {}
             Op::Width { sel } => {
                 let (keys, queries, table) = self.selector(*sel)?;
+                if let Some((kf, qf, pred, ready)) = self.additive(*sel, &keys, &queries)? {
+                    let t = odd_after(ready);
+                    self.width_head_with(id, t, kf, qf, &*pred, &format!("width %{sel}"))?;
+                    return Ok(());
+                }
                 let t = odd_after(self.features_ready(*sel, &keys, &queries)?);
                 let pred = move |q: &[Val], k: &[Val]| table(q, k);
                 let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
@@ -283,6 +291,11 @@ impl Builder<'_> {
             } => {
                 let (keys, queries, table) = self.selector(*sel)?;
                 let vt = *self.ready.get(values).unwrap_or(&0);
+                if let Some((kf, qf, pred, ready)) = self.additive(*sel, &keys, &queries)? {
+                    let t = odd_after(ready.max(vt));
+                    self.aggregate_head(id, t, kf, qf, &*pred, *values, default.clone(), span)?;
+                    return Ok(());
+                }
                 let t = odd_after(self.features_ready(*sel, &keys, &queries)?.max(vt));
                 let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
                 self.aggregate_head(id, t, kf, qf, &table, *values, default.clone(), span)?;
@@ -290,6 +303,11 @@ impl Builder<'_> {
             Op::Mean { sel, values } => {
                 let (keys, queries, table) = self.selector(*sel)?;
                 let vt = *self.ready.get(values).unwrap_or(&0);
+                if let Some((kf, qf, pred, ready)) = self.additive(*sel, &keys, &queries)? {
+                    let t = odd_after(ready.max(vt));
+                    self.mean_head(id, t, kf, qf, &*pred, *values, span)?;
+                    return Ok(());
+                }
                 let t = odd_after(self.features_ready(*sel, &keys, &queries)?.max(vt));
                 let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
                 self.mean_head(id, t, kf, qf, &table, *values, span)?;
@@ -340,6 +358,78 @@ impl Builder<'_> {
         queries.sort_unstable();
         let tree = SelTree::build(self.ir, sel, &keys, &queries);
         Ok((keys, queries, Box::new(move |q, k| tree.eval(q, k))))
+    }
+
+    /// A composite selector that is an AND of comparisons (each possibly negated) needs no
+    /// joint one-hot: the head's score is the sum of the comparisons' own bilinear scores,
+    /// `β·Σ P_i`, which is `mβ` exactly when all `m` hold and at most `(m−1)β` otherwise; BOS gets
+    /// `(m−1)β` more than a plain head gives it (extra `bos` × `one` features), so after the
+    /// softmax's shift the head behaves as a single comparison with the same margin (unselected
+    /// keys only score lower). That saves the MLP sublayer, and so the layer, that joint
+    /// features cost. Features are tagged `[term, value]`; BOS boosts `[−j]`. `None` for a
+    /// selector with an OR, a negated AND/OR, or only one node per side.
+    #[allow(clippy::type_complexity)]
+    fn additive(
+        &self,
+        sel: NodeId,
+        keys: &[NodeId],
+        queries: &[NodeId],
+    ) -> R<
+        Option<(
+            Vec<(usize, Vec<Val>)>,
+            Vec<(usize, Vec<Val>)>,
+            Box<dyn Fn(&[Val], &[Val]) -> bool>,
+            usize,
+        )>,
+    > {
+        if keys.len() <= 1 && queries.len() <= 1 {
+            return Ok(None);
+        }
+        let tree = SelTree::build(self.ir, sel, keys, queries);
+        let mut terms = Vec::new();
+        if !and_terms(&tree, &mut terms) {
+            return Ok(None);
+        }
+        let enc_of = |n: NodeId| {
+            self.enc.get(&n).ok_or_else(|| CompileError {
+                message: "a selector reads a node without an encoding".into(),
+                span: self.ir.node(n).span,
+            })
+        };
+        let mut kf = Vec::new();
+        let mut qf = Vec::new();
+        for (i, (ki, qi, _)) in terms.iter().enumerate() {
+            let tag = Val::Int(i as i64);
+            for (d, v) in &enc_of(keys[*ki])?.dims {
+                kf.push((*d, vec![tag.clone(), v.clone()]));
+            }
+            for (d, v) in &enc_of(queries[*qi])?.dims {
+                qf.push((*d, vec![tag.clone(), v.clone()]));
+            }
+        }
+        for j in 1..terms.len() {
+            let tag = Val::Int(-(j as i64));
+            kf.push((self.bos, vec![tag.clone()]));
+            qf.push((self.one, vec![tag]));
+        }
+        let ready = keys
+            .iter()
+            .chain(queries)
+            .map(|n| *self.ready.get(n).unwrap_or(&0))
+            .max()
+            .unwrap_or(0);
+        let leaves: Vec<SelTree> = terms.into_iter().map(|(_, _, t)| t).collect();
+        let pred = Box::new(move |q: &[Val], k: &[Val]| match (q.first(), k.first()) {
+            (Some(Val::Int(a)), Some(Val::Int(b))) if a == b => {
+                *a < 0
+                    || usize::try_from(*a)
+                        .ok()
+                        .and_then(|i| leaves.get(i))
+                        .is_some_and(|t| t.eval(&q[1..], &k[1..]))
+            }
+            _ => false,
+        });
+        Ok(Some((kf, qf, pred, ready)))
     }
 
     fn features_ready(&self, _sel: NodeId, keys: &[NodeId], queries: &[NodeId]) -> R<usize> {
@@ -1383,6 +1473,42 @@ fn product(encs: &[Enc], span: Span, limit: usize) -> R<Vec<Vec<(usize, Val)>>> 
         out = next;
     }
     Ok(out)
+}
+
+/// The terms of an AND of comparisons and negated comparisons, as (key index, query index, the
+/// term over one key and one query value); `false` for a tree with an OR or a negated AND/OR.
+fn and_terms(t: &SelTree, out: &mut Vec<(usize, usize, SelTree)>) -> bool {
+    match t {
+        SelTree::And(a, b) => and_terms(a, out) && and_terms(b, out),
+        SelTree::Leaf { k, q, pred } => {
+            out.push((
+                *k,
+                *q,
+                SelTree::Leaf {
+                    k: 0,
+                    q: 0,
+                    pred: pred.clone(),
+                },
+            ));
+            true
+        }
+        SelTree::Not(inner) => match &**inner {
+            SelTree::Leaf { k, q, pred } => {
+                out.push((
+                    *k,
+                    *q,
+                    SelTree::Not(Box::new(SelTree::Leaf {
+                        k: 0,
+                        q: 0,
+                        pred: pred.clone(),
+                    })),
+                ));
+                true
+            }
+            _ => false,
+        },
+        SelTree::Or(..) => false,
+    }
 }
 
 /// A composite selector as a formula over key and query tuples.

@@ -417,3 +417,42 @@ fn doubling_call_chains_lower_in_linear_time() {
     let (checked, _, _) = verify_src(&src, "main", &["a", "b"], 4, true);
     assert_eq!(checked, 31);
 }
+
+/// A selector that is an AND of comparisons (negated or not) compiles to one head with summed
+/// scores and no joint features, so it needs no MLP sublayer first: one layer for a width (the
+/// decode MLP follows the head). An OR still builds joint features (two layers). All exact.
+#[test]
+fn and_selectors_are_one_head_without_joint_features() {
+    let cases = [
+        (
+            "width(select(tokens, tokens, ==) & select(indices, indices, <))",
+            1,
+        ),
+        (
+            "width(select(tokens, tokens, ==) & !select(indices, indices, <=))",
+            1,
+        ),
+        (
+            "width(select(tokens, tokens, <) & select(indices, indices, >) & select(tokens, tokens, !=))",
+            1,
+        ),
+        (
+            "aggregate(select(tokens, tokens, ==) & select(indices, indices, <), tokens, default: \"z\")",
+            1,
+        ),
+        (
+            "width(select(tokens, tokens, ==) | select(indices, indices, <))",
+            2,
+        ),
+        (
+            "width(!(select(tokens, tokens, ==) & select(indices, indices, <)))",
+            2,
+        ),
+    ];
+    for (expr, layers) in cases {
+        let src = format!("fn main() = {expr}\n");
+        let (checked, got, _) = verify_src(&src, "main", &["a", "b", "c"], 5, true);
+        assert!(checked > 300, "{expr}: {checked}");
+        assert_eq!(got, layers, "{expr}");
+    }
+}
