@@ -459,6 +459,9 @@ pub struct ParseError {
 /// The longest input the parser reads (its recursion is bounded by the input length).
 pub const MAX_INPUT_TOKENS: usize = 4096;
 
+/// The longest value a list meaning may build while running (checked before it is built).
+pub const MAX_OUTPUT_TOKENS: usize = 1 << 20;
+
 /// Parses `toks` under a schema given as a fixity lookup and the juxtaposition precedence.
 pub fn parse(
     toks: &[Sym],
@@ -677,6 +680,14 @@ pub enum RunError {
         symbol: String,
         why: String,
     },
+    /// A list meaning would build a value longer than [`MAX_OUTPUT_TOKENS`], or the values of
+    /// one input together more than four times that (a meaning that doubles its argument,
+    /// applied at every word, grows as 2^words).
+    TooLong {
+        pos: usize,
+        symbol: String,
+        len: usize,
+    },
 }
 
 impl std::fmt::Display for RunError {
@@ -691,6 +702,11 @@ impl std::fmt::Display for RunError {
             RunError::Numeric { pos, symbol, why } => write!(
                 f,
                 "word {}: the meaning of `{symbol}` has no value: {why}",
+                pos + 1
+            ),
+            RunError::TooLong { pos, symbol, len } => write!(
+                f,
+                "word {}: the meaning of `{symbol}` would build {len} tokens, more than the limit of {MAX_OUTPUT_TOKENS}",
                 pos + 1
             ),
         }
@@ -718,6 +734,7 @@ impl Reader<'_> {
     pub fn eval(&self, tree: &Tree, toks: &[Sym]) -> Result<Vec<Sym>, RunError> {
         let g = self.g;
         let mut vals: Vec<Vec<Sym>> = Vec::with_capacity(tree.nodes.len());
+        let mut held = 0usize;
         for node in &tree.nodes {
             let args: Vec<&[Sym]> = node.children.iter().map(|&c| vals[c].as_slice()).collect();
             let (prog, tok) = match node.head {
@@ -737,9 +754,32 @@ impl Reader<'_> {
                     Head::Juxtapose => "juxtapose".into(),
                 },
             };
+            if let Some(p) = prog {
+                // Paths never grow their argument: this bounds the value before it is built.
+                let bound: usize = p
+                    .atoms
+                    .iter()
+                    .map(|a| match a {
+                        Atom::Seq(path) => args.get(path.var as usize).map_or(0, |x| x.len()),
+                        _ => 1,
+                    })
+                    .fold(0usize, usize::saturating_add);
+                // Every node's value is kept until the end: bound their total as well.
+                if bound > MAX_OUTPUT_TOKENS || bound.saturating_add(held) > 4 * MAX_OUTPUT_TOKENS {
+                    return Err(RunError::TooLong {
+                        pos: node.pos,
+                        symbol: match node.head {
+                            Head::Tok(s) => g.names.name(s).to_string(),
+                            Head::Juxtapose => "juxtapose".into(),
+                        },
+                        len: bound,
+                    });
+                }
+            }
             let v = prog
                 .and_then(|p| p.eval(&args, tok))
                 .ok_or_else(undefined)?;
+            held += v.len();
             vals.push(v);
         }
         vals.pop().ok_or(RunError::Parse(ParseError {
