@@ -198,7 +198,17 @@ pub struct Limits {
 impl Session {
     /// Load source text (named `name` in diagnostics) and check it.
     pub fn from_source(name: &str, text: &str) -> Result<Session, Error> {
-        let (program, mut diags) = LoadedProgram::load(name, text, &STD_LOADER);
+        Session::from_source_with(name, text, tessera_lang::limits::Limits::default())
+    }
+
+    /// [`Session::from_source`] under other front-end limits (source size, nesting, evaluation
+    /// and call depth, input tokens, VSA dimension: `tessera_lang::limits`).
+    pub fn from_source_with(
+        name: &str,
+        text: &str,
+        front: tessera_lang::limits::Limits,
+    ) -> Result<Session, Error> {
+        let (program, mut diags) = LoadedProgram::load_with(name, text, &STD_LOADER, front);
         diags.extend(check::check_program(&program));
         let (errors, warnings): (Vec<_>, Vec<_>) = diags
             .into_iter()
@@ -220,13 +230,26 @@ impl Session {
 
     /// Load and check a file.
     pub fn from_file(path: &Path) -> Result<Session, Error> {
-        let text = read_source(path)?;
-        Session::from_source(&path.display().to_string(), &text)
+        Session::from_file_with(path, tessera_lang::limits::Limits::default())
+    }
+
+    /// [`Session::from_file`] under other front-end limits.
+    pub fn from_file_with(
+        path: &Path,
+        front: tessera_lang::limits::Limits,
+    ) -> Result<Session, Error> {
+        let text = read_source(path, front.source_bytes)?;
+        Session::from_source_with(&path.display().to_string(), &text, front)
     }
 
     /// Only the standard library (run `std::rasp::*` entries by name).
     pub fn stdlib() -> Session {
-        let (program, _) = LoadedProgram::load("<none>", "", &STD_LOADER);
+        Session::stdlib_with(tessera_lang::limits::Limits::default())
+    }
+
+    /// [`Session::stdlib`] under other front-end limits.
+    pub fn stdlib_with(front: tessera_lang::limits::Limits) -> Session {
+        let (program, _) = LoadedProgram::load_with("<none>", "", &STD_LOADER, front);
         Session {
             program,
             limits: Limits::default(),
@@ -387,7 +410,16 @@ impl Session {
         let def = self.resolve_entry(entry)?;
         if let DefKind::Gss(g) = &self.program.def(def).kind {
             let g = self.lower_gss(g)?;
-            let words = g.run(input.unwrap_or("")).map_err(|e| {
+            let text = input.unwrap_or("");
+            let max = self.program.limits.input_tokens;
+            let n = text.split_whitespace().count();
+            if n > max {
+                return Err(Error::usage(format!(
+                    "the input has {n} words; the limit is {max} (`{}`)",
+                    tessera_lang::limits::INPUT_TOKENS.flag
+                )));
+            }
+            let words = g.run(text).map_err(|e| {
                 Error::program_kind(
                     "E0802",
                     "GssInput",
@@ -416,7 +448,7 @@ impl Session {
         let entry_args = self.entry_args(def, args)?;
         let interp = Interp::new(&self.program, tokens.as_deref());
         interp.run_entry(def, &entry_args).map_err(|e| Error {
-            kind: if e.kind == "MissingInput" {
+            kind: if matches!(e.kind, "MissingInput" | "InputTooLong") {
                 ErrorKind::Usage
             } else {
                 ErrorKind::Program
@@ -1263,9 +1295,29 @@ fn parse_scalar_arg(t: &str) -> Val {
     Val::from_token(t)
 }
 
-fn read_source(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::usage(format!("cannot read `{}`: {e}", path.display())))?;
+fn read_source(path: &Path, max_bytes: usize) -> Result<String, Error> {
+    let cannot = |e: std::io::Error| Error::usage(format!("cannot read `{}`: {e}", path.display()));
+    // Read at most one byte past the limit: a huge (or endless) file is refused without
+    // reading it into memory.
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, (max_bytes as u64).saturating_add(1)),
+        &mut bytes,
+    )
+    .map_err(cannot)?;
+    if bytes.len() > max_bytes {
+        return Err(Error::program_kind(
+            "E0006",
+            "SourceTooLarge",
+            format!(
+                "`{}` is larger than {max_bytes} bytes, the source size limit (`{}`)",
+                path.display(),
+                tessera_lang::limits::SOURCE_BYTES.flag
+            ),
+            &SourceMap::new(),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let mut sources = SourceMap::new();
         let name = path.display().to_string();

@@ -43,8 +43,78 @@ struct Cli {
     /// Machine-readable output (results and diagnostics as JSON on stdout).
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    limits: LimitFlags,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Limits of the front end and the interpreter (defaults and ceilings in
+/// `tessera_lang::limits`; docs/reliability.md lists every limit).
+#[derive(clap::Args, Default)]
+struct LimitFlags {
+    /// The largest source file read, in bytes (default 16 MiB).
+    #[arg(long, global = true, value_name = "N")]
+    max_source_bytes: Option<usize>,
+    /// The deepest expression nesting the parser accepts (default 1000).
+    #[arg(long, global = true, value_name = "N")]
+    max_nesting: Option<usize>,
+    /// The deepest evaluation nesting, through expressions and calls (default 4000).
+    #[arg(long, global = true, value_name = "N")]
+    max_eval_depth: Option<usize>,
+    /// The deepest nesting of function and circuit calls (default 64).
+    #[arg(long, global = true, value_name = "N")]
+    max_call_depth: Option<usize>,
+    /// The most tokens (or words) of one input (default 10,000).
+    #[arg(long, global = true, value_name = "N")]
+    max_input_tokens: Option<usize>,
+    /// The largest hypervector dimension a `space` may declare (default 2^20).
+    #[arg(long, global = true, value_name = "N")]
+    max_dim: Option<usize>,
+    /// The largest `--max-len` a compile-time command accepts (default 4096).
+    #[arg(long, global = true, value_name = "N")]
+    max_len_limit: Option<usize>,
+    /// The most tokens a `--vocab` may list (default 4096).
+    #[arg(long, global = true, value_name = "N")]
+    max_vocab: Option<usize>,
+}
+
+/// The limits in force for this process, set once from the flags before any command runs.
+struct CliLimits {
+    front: tessera_lang::limits::Limits,
+    max_len: usize,
+    vocab: usize,
+}
+
+static LIMITS: std::sync::OnceLock<CliLimits> = std::sync::OnceLock::new();
+
+fn limits() -> &'static CliLimits {
+    LIMITS.get_or_init(|| CliLimits {
+        front: tessera_lang::limits::Limits::default(),
+        max_len: MAX_LEN.default,
+        vocab: MAX_VOCAB.default,
+    })
+}
+
+impl LimitFlags {
+    fn resolve(&self) -> Result<CliLimits, Error> {
+        use tessera_lang::limits as l;
+        let pick = |v: Option<usize>, spec: &l::LimitSpec| -> Result<usize, Error> {
+            v.map_or(Ok(spec.default), |n| spec.accept(n).map_err(Error::usage))
+        };
+        Ok(CliLimits {
+            front: l::Limits {
+                source_bytes: pick(self.max_source_bytes, &l::SOURCE_BYTES)?,
+                nesting: pick(self.max_nesting, &l::NESTING)?,
+                eval_depth: pick(self.max_eval_depth, &l::EVAL_DEPTH)?,
+                call_depth: pick(self.max_call_depth, &l::CALL_DEPTH)?,
+                input_tokens: pick(self.max_input_tokens, &l::INPUT_TOKENS)?,
+                vsa_dim: pick(self.max_dim, &l::VSA_DIM)?,
+            },
+            max_len: pick(self.max_len_limit, &MAX_LEN)?,
+            vocab: pick(self.max_vocab, &MAX_VOCAB)?,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -506,16 +576,14 @@ impl Target {
         if v.is_empty() {
             return Err(Error::usage("`--vocab` needs at least one token"));
         }
+        check_vocab(v.len())?;
         self.max_len()?;
         Ok(v)
     }
 
     fn max_len(&self) -> Result<usize, Error> {
         match self.max_len {
-            Some(n) if (1..=MAX_LEN).contains(&n) => Ok(n),
-            Some(_) => Err(Error::usage(format!(
-                "`--max-len` must be between 1 and {MAX_LEN}"
-            ))),
+            Some(n) => check_max_len(n),
             None => Err(Error::usage("`--max-len` is required")),
         }
     }
@@ -531,7 +599,8 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.json;
-    match run(cli) {
+    let resolved = cli.limits.resolve().map(|l| LIMITS.set(l));
+    match resolved.and_then(|_| run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
@@ -1445,11 +1514,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                     ));
                 }
             };
-            if max_len == 0 || max_len > MAX_LEN {
-                return Err(Error::usage(format!(
-                    "`--max-len` must be between 1 and {MAX_LEN}"
-                )));
-            }
+            check_max_len(max_len)?;
+            check_vocab(vocab.len())?;
             let entry = entry.unwrap_or_else(|| "main".to_string());
             let vocab: Vec<&str> = vocab
                 .iter()
@@ -1493,8 +1559,44 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// The largest `--max-len` accepted for value-set inference.
-const MAX_LEN: usize = 4096;
+/// The largest `--max-len` accepted for value-set inference and compilation (`--max-len-limit`).
+const MAX_LEN: tessera_lang::limits::LimitSpec = tessera_lang::limits::LimitSpec {
+    flag: "--max-len-limit",
+    default: 4096,
+    ceiling: 65_536,
+};
+
+/// The most tokens a `--vocab` may list (`--max-vocab`).
+const MAX_VOCAB: tessera_lang::limits::LimitSpec = tessera_lang::limits::LimitSpec {
+    flag: "--max-vocab",
+    default: 4096,
+    ceiling: 1 << 20,
+};
+
+/// `--max-len` checked against the limit in force.
+fn check_max_len(n: usize) -> Result<usize, Error> {
+    let max = limits().max_len;
+    if (1..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::usage(format!(
+            "`--max-len` must be between 1 and {max} (`{}` raises the limit)",
+            MAX_LEN.flag
+        )))
+    }
+}
+
+/// A `--vocab` checked against the limit in force.
+fn check_vocab(n: usize) -> Result<(), Error> {
+    let max = limits().vocab;
+    if n > max {
+        return Err(Error::usage(format!(
+            "`--vocab` lists {n} tokens; the limit is {max} (`{}`)",
+            MAX_VOCAB.flag
+        )));
+    }
+    Ok(())
+}
 
 /// A library function named in place of the file (`tessera compile std::rasp::reverse …`).
 fn library_entry(file: Option<&PathBuf>) -> Option<String> {
@@ -1504,12 +1606,13 @@ fn library_entry(file: Option<&PathBuf>) -> Option<String> {
 }
 
 fn load(file: Option<&PathBuf>, entry: Option<&str>) -> Result<Session, Error> {
+    let front = limits().front;
     if library_entry(file).is_some() {
-        return Ok(Session::stdlib());
+        return Ok(Session::stdlib_with(front));
     }
     match file {
         Some(f) => {
-            let s = Session::from_file(f)?;
+            let s = Session::from_file_with(f, front)?;
             if !s.warnings().is_empty() {
                 err_text!(
                     "{}",
@@ -1523,7 +1626,7 @@ fn load(file: Option<&PathBuf>, entry: Option<&str>) -> Result<Session, Error> {
             Ok(s)
         }
         None => match entry {
-            Some(e) if e.contains("::") => Ok(Session::stdlib()),
+            Some(e) if e.contains("::") => Ok(Session::stdlib_with(front)),
             _ => Err(Error::usage(
                 "give a program file, or `--entry std::MODULE::NAME`",
             )),

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 /// The widest bit vector a circuit may build.
 pub const MAX_WIDTH: usize = 1 << 16;
 /// How deep circuit calls may nest.
-pub const MAX_CALL_DEPTH: usize = 64;
+pub const MAX_CALL_DEPTH: usize = crate::limits::CALL_DEPTH.default;
 /// The most inputs a `table` file may have.
 pub const MAX_TABLE_INPUTS: usize = 16;
 
@@ -458,11 +458,15 @@ impl<A: BitAlgebra> Elab<'_, A> {
                 ),
             );
         }
-        if self.stack.len() >= MAX_CALL_DEPTH {
+        let max = self.program.limits.call_depth;
+        if self.stack.len() >= max {
             return err(
                 "RecursionLimit",
                 span,
-                format!("circuit calls nest deeper than {MAX_CALL_DEPTH}"),
+                format!(
+                    "circuit calls nest deeper than {max} (`{}`)",
+                    crate::limits::CALL_DEPTH.flag
+                ),
             );
         }
         if args.len() != sig.params.len() {

@@ -152,6 +152,11 @@ impl Diagnostic {
 }
 
 /// Render diagnostics as rustc-style text. `color` only for terminals.
+/// The most diagnostics [`render`] prints in full; the rest are counted in one closing line
+/// (each rendering quotes its source line, so thousands of them on one long line would print
+/// hundreds of megabytes).
+pub const MAX_RENDERED: usize = 200;
+
 pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
     let mut files = SimpleFiles::new();
     for f in sources.files() {
@@ -159,7 +164,7 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
     }
     let config = term::Config::default();
     let mut out: Vec<u8> = Vec::new();
-    for d in diags {
+    for d in diags.iter().take(MAX_RENDERED) {
         let cs = to_codespan(d);
         let result = if color {
             let mut w = termcolor::Ansi::new(&mut out);
@@ -172,6 +177,13 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
             // A span that does not fit its file: fall back to the plain message.
             out.extend_from_slice(format!("error[{}]: {}\n", d.code, d.message).as_bytes());
         }
+    }
+    if diags.len() > MAX_RENDERED {
+        let more = diags.len() - MAX_RENDERED;
+        out.extend_from_slice(
+            format!("... and {more} more diagnostics (the first {MAX_RENDERED} are shown)\n")
+                .as_bytes(),
+        );
     }
     String::from_utf8_lossy(&out).into_owned()
 }

@@ -22,10 +22,10 @@ use std::rc::Rc;
 mod vsa;
 pub use vsa::{DEFAULT_DIM, HvOutput, HvVal};
 
-/// How deep user function calls may nest before the interpreter stops with an error.
-pub const MAX_CALL_DEPTH: usize = 64;
-/// How deep expressions may nest (guards the native stack).
-pub const MAX_EXPR_DEPTH: usize = 4000;
+/// How deep user function calls may nest by default (`--max-call-depth`).
+pub const MAX_CALL_DEPTH: usize = crate::limits::CALL_DEPTH.default;
+/// How deep evaluation may nest by default (`--max-eval-depth`).
+pub const MAX_EXPR_DEPTH: usize = crate::limits::EVAL_DEPTH.default;
 
 /// A sequence: one value per position, and whether it is numerically encoded (`num`).
 #[derive(Debug, Clone, PartialEq)]
@@ -240,6 +240,7 @@ impl RuntimeError {
             "MissingInput" => "E0509",
             "UnknownSymbol" => "E0510",
             "LimitExceeded" => "E0511",
+            "InputTooLong" => "E0512",
             "UnknownName" => "E0100",
             _ => "E0500",
         }
@@ -370,6 +371,18 @@ impl<'p> Interp<'p> {
     /// Run the entry function `def` (sequence parameters get `tokens`).
     pub fn run_entry(&self, def: DefId, args: &EntryArgs) -> R<Output> {
         let d: &'p crate::program::Def = self.program.def(def);
+        let max = self.program.limits.input_tokens;
+        if self.n > max {
+            return Err(RuntimeError::new(
+                "InputTooLong",
+                d.span,
+                format!(
+                    "the input has {} tokens; the limit is {max} (`{}`)",
+                    self.n,
+                    crate::limits::INPUT_TOKENS.flag
+                ),
+            ));
+        }
         let f: &'p crate::ast::FnDef = match &d.kind {
             DefKind::Fn(f) => f,
             DefKind::Let(e, _) => {
@@ -487,12 +500,14 @@ impl<'p> Interp<'p> {
     pub fn eval(&self, e: &'p Expr, env: &Env<'p>, module: ModId, depth: usize) -> R<Value<'p>> {
         // The nesting of evaluation across calls bounds the native stack.
         let nest = self.nest.get();
-        if nest > MAX_EXPR_DEPTH {
+        let max = self.program.limits.eval_depth;
+        if nest > max {
             return Err(RuntimeError::new(
                 "RecursionLimit",
                 e.span,
                 format!(
-                    "evaluation nested deeper than {MAX_EXPR_DEPTH} (through expressions and calls)"
+                    "evaluation nested deeper than {max} (through expressions and calls; `{}`)",
+                    crate::limits::EVAL_DEPTH.flag
                 ),
             ));
         }
@@ -992,13 +1007,15 @@ impl<'p> Interp<'p> {
                 ));
             }
         };
-        if self.depth.get() >= MAX_CALL_DEPTH {
+        let max = self.program.limits.call_depth;
+        if self.depth.get() >= max {
             return Err(RuntimeError::new(
                 "RecursionLimit",
                 span,
                 format!(
-                    "calls nested deeper than {MAX_CALL_DEPTH} (is `{}` recursive?)",
-                    def.name
+                    "calls nested deeper than {max} (is `{}` recursive? `{}` raises the limit)",
+                    def.name,
+                    crate::limits::CALL_DEPTH.flag
                 ),
             ));
         }

@@ -16,6 +16,7 @@ pub mod gss;
 pub mod interp;
 pub mod kernels;
 pub mod lexer;
+pub mod limits;
 pub mod parser;
 pub mod print;
 pub mod program;

@@ -14,6 +14,15 @@ use lalrpop_util::{ErrorRecovery, ParseError};
 /// Parse a whole file. The module holds every item that could be read; `Item::Error` marks
 /// the ones that could not.
 pub fn parse_module(source: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
+    parse_module_with(source, file, MAX_NESTING)
+}
+
+/// [`parse_module`] accepting expressions nested up to `max_nesting` deep.
+pub fn parse_module_with(
+    source: &str,
+    file: FileId,
+    max_nesting: usize,
+) -> (Module, Vec<Diagnostic>) {
     let (tokens, lex_errors) = lexer::lex(source);
     let token_starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
     let mut diags: Vec<Diagnostic> = lex_errors.iter().map(|e| lex_diag(e, file)).collect();
@@ -41,14 +50,15 @@ pub fn parse_module(source: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
             Module::default()
         }
     };
-    let module = limit_nesting(module, &mut diags);
+    let module = limit_nesting(module, max_nesting, &mut diags);
     diags.sort_by_key(|d| d.primary_span().map(|s| s.start));
     (module, diags)
 }
 
-/// The deepest expression nesting accepted. Every later pass walks expressions recursively, so
-/// this bounds their stack use; deeper programs get the error `NestingTooDeep`.
-pub const MAX_NESTING: usize = 1000;
+/// The deepest expression nesting accepted by default (`--max-nesting`). Every later pass walks
+/// expressions recursively, so this bounds their stack use; deeper programs get the error
+/// `NestingTooDeep`.
+pub const MAX_NESTING: usize = crate::limits::NESTING.default;
 
 /// The depth of the deepest expression, and where it is (measured without recursion).
 fn deepest(module: &Module) -> Option<(usize, crate::span::Span)> {
@@ -181,15 +191,18 @@ fn dismantle(root: Expr) {
     }
 }
 
-/// Reject a module nested deeper than [`MAX_NESTING`], freeing it without recursion.
-fn limit_nesting(module: Module, diags: &mut Vec<Diagnostic>) -> Module {
+/// Reject a module nested deeper than `max`, freeing it without recursion.
+fn limit_nesting(module: Module, max: usize, diags: &mut Vec<Diagnostic>) -> Module {
     match deepest(&module) {
-        Some((d, span)) if d > MAX_NESTING => {
+        Some((d, span)) if d > max => {
             diags.push(
                 Diagnostic::error(
                     "E0005",
                     "NestingTooDeep",
-                    format!("expressions nest {d} deep; the limit is {MAX_NESTING}"),
+                    format!(
+                        "expressions nest {d} deep; the limit is {max} (`{}`)",
+                        crate::limits::NESTING.flag
+                    ),
                 )
                 .with_primary(span, "the deepest point")
                 .with_note("help: name intermediate results with `let`"),

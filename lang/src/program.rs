@@ -4,7 +4,8 @@
 
 use crate::ast::{Arg, Expr, FnDef, Ident, ItemKind, TypeExpr, UseDecl, UseItems};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::parser::parse_module;
+use crate::limits::Limits;
+use crate::parser::parse_module_with;
 use crate::span::{FileId, SourceMap, Span};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
@@ -87,6 +88,8 @@ pub struct Program {
     pub sources: SourceMap,
     pub modules: Vec<ModuleInfo>,
     pub defs: Vec<Def>,
+    /// The limits this program was loaded under (the interpreter reads them too).
+    pub limits: Limits,
 }
 
 /// Names the language defines itself; user items may not reuse them.
@@ -126,14 +129,28 @@ pub const BUILTIN_SEQS: &[&str] = &["tokens", "indices", "length"];
 impl Program {
     /// Load a root source (named `name` for diagnostics) and everything it imports.
     pub fn load(name: &str, text: &str, loader: &dyn ModuleLoader) -> (Program, Vec<Diagnostic>) {
+        Program::load_with(name, text, loader, Limits::default())
+    }
+
+    /// [`Program::load`] under other limits (source size, nesting, evaluation and call depth,
+    /// input tokens, VSA dimension).
+    pub fn load_with(
+        name: &str,
+        text: &str,
+        loader: &dyn ModuleLoader,
+        limits: Limits,
+    ) -> (Program, Vec<Diagnostic>) {
         let mut b = Builder {
-            program: Program::default(),
+            program: Program {
+                limits,
+                ..Program::default()
+            },
             diags: Vec::new(),
             loader,
             by_key: IndexMap::new(),
         };
         let base = Path::new(name).parent().map(Path::to_path_buf);
-        b.load_module(name.to_string(), text.to_string(), base);
+        b.load_module(name.to_string(), text.to_string(), base, true);
         // The standard library is always reachable by qualified name (`std::rasp::sort`).
         for m in loader.std_modules() {
             b.std_module(&m, None);
@@ -283,7 +300,15 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn load_module(&mut self, name: String, text: String, base: Option<PathBuf>) -> ModId {
+    /// Load one module; `user` sources (not the standard library) are held to the source-size
+    /// limit.
+    fn load_module(
+        &mut self,
+        name: String,
+        text: String,
+        base: Option<PathBuf>,
+        user: bool,
+    ) -> ModId {
         let file = self.program.sources.add(name.clone(), text);
         let text = self
             .program
@@ -291,7 +316,32 @@ impl Builder<'_> {
             .get(file)
             .map(|f| f.text.clone())
             .unwrap_or_default();
-        let (module, diags) = parse_module(&text, file);
+        let limits = self.program.limits;
+        let too_large = user && text.len() > limits.source_bytes;
+        if too_large {
+            let mut end = limits.source_bytes;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.diags.push(
+                Diagnostic::error(
+                    "E0006",
+                    "SourceTooLarge",
+                    format!(
+                        "`{name}` is {} bytes; the limit is {} (`{}`)",
+                        text.len(),
+                        limits.source_bytes,
+                        crate::limits::SOURCE_BYTES.flag
+                    ),
+                )
+                .with_primary(Span::new(file, end, end), "the limit ends here"),
+            );
+        }
+        let (module, diags) = if too_large {
+            (crate::ast::Module::default(), Vec::new())
+        } else {
+            parse_module_with(&text, file, limits.nesting)
+        };
         self.diags.extend(diags);
         let mid = self.program.modules.len();
         self.program.modules.push(ModuleInfo {
@@ -373,7 +423,7 @@ impl Builder<'_> {
         match self.loader.std_module(name) {
             Some(text) => {
                 let text = text.to_string();
-                Some(self.load_module(name.to_string(), text, None))
+                Some(self.load_module(name.to_string(), text, None, false))
             }
             None => {
                 if let Some(span) = span {
@@ -456,6 +506,7 @@ impl Builder<'_> {
                                 full.display().to_string(),
                                 text,
                                 full.parent().map(Path::to_path_buf),
+                                true,
                             );
                             self.by_key.insert(key, m);
                             m

@@ -530,3 +530,86 @@ fn compile_limits_have_flags_and_name_themselves() {
     assert_eq!(code, 1);
     assert!(err.contains("--max-vsa-weights"), "{err}");
 }
+
+#[test]
+fn front_end_limits_have_flags_and_name_themselves() {
+    // Each flag: a value that makes a small, valid command fail with an error naming the flag
+    // (exit 1 for a program error, 2 for a usage error); out-of-range values are usage errors.
+    let sort = ["run", "--entry", "std::rasp::sort", "--input", "c b a"];
+    let cases: [(&[&str], &str, i32); 5] = [
+        (&["--max-input-tokens", "2"], "--max-input-tokens", 2),
+        (&["--max-source-bytes", "10"], "--max-source-bytes", 1),
+        (&["--max-nesting", "1"], "--max-nesting", 1),
+        (&["--max-call-depth", "1"], "--max-call-depth", 1),
+        (&["--max-dim", "64"], "--max-dim", 1),
+    ];
+    for (flags, name, want) in cases {
+        let args: Vec<&str> = if name == "--max-input-tokens" {
+            [&sort[..], flags].concat()
+        } else if name == "--max-dim" {
+            [&["run", "examples/vsa_record.tess"][..], flags].concat()
+        } else if name == "--max-call-depth" {
+            // `main` calls `reverse`, which calls `length`: two calls deep.
+            [
+                &["run", "examples/reverse_twice.tess", "--input", "a b"][..],
+                flags,
+            ]
+            .concat()
+        } else {
+            [
+                &["run", "examples/reverse.tess", "--input", "a b"][..],
+                flags,
+            ]
+            .concat()
+        };
+        let (code, _, err) = tessera(&args, None);
+        assert_eq!(code, want, "{name}: {err}");
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    for flag in [
+        "--max-input-tokens",
+        "--max-source-bytes",
+        "--max-nesting",
+        "--max-eval-depth",
+        "--max-call-depth",
+        "--max-dim",
+        "--max-len-limit",
+        "--max-vocab",
+    ] {
+        let (code, _, err) = tessera(&[&sort[..], &[flag, "0"]].concat(), None);
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(err.contains(flag), "{flag}: {err}");
+    }
+    let (code, _, err) = tessera(
+        &[
+            "stats",
+            "--entry",
+            "std::rasp::sort",
+            "--vocab",
+            "a,b,c",
+            "--max-len",
+            "8",
+            "--max-vocab",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-vocab"), "{err}");
+    let (code, out, err) = tessera(
+        &[
+            "stats",
+            "--entry",
+            "std::rasp::hist",
+            "--vocab",
+            "a,b",
+            "--max-len",
+            "5000",
+            "--max-len-limit",
+            "8192",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("layers"), "{out}");
+}

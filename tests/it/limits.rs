@@ -77,3 +77,125 @@ fn deep_call_chains_with_deep_bodies_stop_cleanly() {
     });
     assert_eq!(r, Ok::<String, String>("RecursionLimit".to_string()));
 }
+
+fn raised(f: impl FnOnce(&mut tessera_lang::limits::Limits)) -> tessera_lang::limits::Limits {
+    let mut l = tessera_lang::limits::Limits::default();
+    f(&mut l);
+    l
+}
+
+fn kinds_or_output(s: &Session, entry: &str, input: Option<&str>) -> String {
+    match s.run(entry, input, &[]) {
+        Ok(o) => o.render(),
+        Err(e) => e.kinds().join(","),
+    }
+}
+
+#[test]
+fn raised_nesting_and_evaluation_limits_run_what_the_defaults_refuse() {
+    let r = small_stack(|| {
+        // 3,000 deep: past the default nesting (1,000) and, counted through evaluation, past
+        // the default evaluation depth (4,000); at the ceiling of `--max-nesting` (10,000) the
+        // tree is still built, checked, run and dropped on this 2 MiB thread.
+        let mut out = Vec::new();
+        for depth in [3000, tessera_lang::limits::NESTING.ceiling] {
+            let src = format!("fn main() = {}\n", nested_neg(depth));
+            let refused = match Session::from_source("deep.tess", &src) {
+                Ok(_) => "checks".to_string(),
+                Err(e) => e.kinds().join(","),
+            };
+            let limits = raised(|l| {
+                l.nesting = depth + 1;
+                l.eval_depth = 4 * depth;
+            });
+            let s = Session::from_source_with("deep.tess", &src, limits)
+                .map_err(|e| e.render(false))?;
+            out.push(format!(
+                "{refused} / {}",
+                kinds_or_output(&s, "main", Some("1 2"))
+            ));
+        }
+        Ok::<_, String>(out)
+    });
+    // An even number of negations is the identity.
+    assert_eq!(
+        r,
+        Ok(vec![
+            "NestingTooDeep / 1 2".to_string(),
+            "NestingTooDeep / 1 2".to_string()
+        ])
+    );
+}
+
+#[test]
+fn the_call_depth_limit_is_a_setting() {
+    let mut src = "fn f0(x) = x + 1\n".to_string();
+    for i in 1..100 {
+        src.push_str(&format!("fn f{i}(x) = f{}(x) + 1\n", i - 1));
+    }
+    src.push_str("fn main() = f99(tokens)\n");
+    let default = Session::from_source("chain.tess", &src).expect("checks");
+    assert_eq!(
+        kinds_or_output(&default, "main", Some("0")),
+        "RecursionLimit"
+    );
+    let s = Session::from_source_with("chain.tess", &src, raised(|l| l.call_depth = 100))
+        .expect("checks");
+    assert_eq!(kinds_or_output(&s, "main", Some("0")), "100");
+    let s = Session::from_source_with("chain.tess", &src, raised(|l| l.call_depth = 99))
+        .expect("checks");
+    assert_eq!(kinds_or_output(&s, "main", Some("0")), "RecursionLimit");
+}
+
+#[test]
+fn inputs_longer_than_the_token_limit_are_refused_before_running() {
+    let s = Session::stdlib_with(raised(|l| l.input_tokens = 3));
+    assert_eq!(
+        kinds_or_output(&s, "std::rasp::sort", Some("c b a")),
+        "a b c"
+    );
+    assert_eq!(
+        kinds_or_output(&s, "std::rasp::sort", Some("d c b a")),
+        "InputTooLong"
+    );
+    let e = s
+        .run("std::rasp::sort", Some("d c b a"), &[])
+        .expect_err("refused");
+    assert!(
+        e.render(false).contains("--max-input-tokens"),
+        "{}",
+        e.render(false)
+    );
+    assert_eq!(e.kind, tessera::ErrorKind::Usage);
+}
+
+#[test]
+fn sources_larger_than_the_limit_are_refused_without_parsing() {
+    let src = format!("fn main() = tokens\n{}", "# padding\n".repeat(20));
+    let l = raised(|l| l.source_bytes = 64);
+    let e = Session::from_source_with("big.tess", &src, l)
+        .err()
+        .expect("refused");
+    assert_eq!(e.kinds(), vec!["SourceTooLarge"]);
+    assert!(e.render(false).contains("--max-source-bytes"));
+    let dir = std::env::temp_dir().join(format!("tessera-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("big.tess");
+    std::fs::write(&path, &src).expect("write");
+    let e = Session::from_file_with(&path, l).err().expect("refused");
+    assert_eq!(e.kinds(), vec!["SourceTooLarge"]);
+    assert!(Session::from_file(&path).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_vsa_dimension_limit_is_a_setting() {
+    let src = "space S = map(dim: 5000, seed: 1);\nsymbols C in S = [a, b];\nfn main() = cleanup(C.a * C.b / C.b, C)\n";
+    let tight =
+        Session::from_source_with("d.tess", src, raised(|l| l.vsa_dim = 4096)).expect("checks");
+    let e = tight.run("main", None, &[]).expect_err("refused");
+    assert_eq!(e.kinds(), vec!["LimitExceeded"]);
+    assert!(e.render(false).contains("--max-dim"), "{}", e.render(false));
+    let s = Session::from_source("d.tess", src).expect("checks");
+    assert_eq!(kinds_or_output(&s, "main", None), "a");
+}

@@ -39,7 +39,7 @@ pub use resonator::{Factorization, Outcome, ResonatorOptions};
 pub use rng::Rng;
 
 /// The largest dimension a space may have (the `dim` limit; 2^20 components).
-pub const MAX_DIM: usize = 1 << 20;
+pub const MAX_DIM: usize = 1 << 24;
 
 /// The four models of LANGUAGE.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,7 +85,7 @@ impl std::fmt::Display for VsaError {
         match self {
             VsaError::Dimension { dim } => write!(
                 f,
-                "a space's dimension must be between 1 and {MAX_DIM} (the VSA dimension limit), not {dim}"
+                "a space's dimension must be between 1 and {MAX_DIM} (the VSA dimension ceiling), not {dim}"
             ),
             VsaError::Mismatch { expected, found } => {
                 write!(f, "expected a {expected} hypervector, found a {found} one")

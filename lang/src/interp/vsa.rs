@@ -155,16 +155,20 @@ impl<'p> Interp<'p> {
             .iter()
             .find(|a| a.name.as_ref().is_some_and(|n| n.name == "dim"))
             .map_or(def.span, |a| a.value.span);
-        let dim = usize::try_from(dim).map_err(|_| {
-            RuntimeError::new(
-                "LimitExceeded",
-                dim_span,
-                format!(
-                    "a space's dimension must be between 1 and {} (the VSA dimension limit), not {dim}",
-                    tessera_vsa::MAX_DIM
-                ),
-            )
-        })?;
+        let max = self.program.limits.vsa_dim;
+        let dim = usize::try_from(dim)
+            .ok()
+            .filter(|d| (1..=max).contains(d))
+            .ok_or_else(|| {
+                RuntimeError::new(
+                    "LimitExceeded",
+                    dim_span,
+                    format!(
+                        "a space's dimension must be between 1 and {max} (the VSA dimension limit, {}), not {dim}",
+                        crate::limits::VSA_DIM.flag
+                    ),
+                )
+            })?;
         let space = Rc::new(Space::new(m, dim, seed as u64).map_err(|e| vsa_err(e, dim_span))?);
         self.spaces.borrow_mut().insert(id, space.clone());
         Ok(space)
