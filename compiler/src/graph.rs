@@ -132,6 +132,21 @@ pub struct Model {
     pub unembed: Unembed,
 }
 
+/// The label suffix of a head that compares integers numerically (`β(2qk − k²)`, see
+/// `ir_to_graph`): its scores multiply values by up to `2βM`, so the residual must be exact to
+/// well below `1/(2βM)`; engines run such models in f64.
+pub const NUMERIC_EQ_LABEL: &str = "(numeric ==)";
+
+impl Model {
+    /// Whether the model's scores need f64 arithmetic (it has a numeric equality head).
+    pub fn needs_f64(&self) -> bool {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.heads)
+            .any(|h| h.label.ends_with(NUMERIC_EQ_LABEL))
+    }
+}
+
 /// How attention weights are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attention {

@@ -38,10 +38,11 @@
 //! Not compiled yet (a clear error): `mean` over non-integers, and tables larger than
 //! [`MAX_TABLE`] rows.
 
-use crate::graph::{Head, Layer, Mat, Memory, Mlp, Model, Unembed};
+use crate::graph::{Head, Layer, Mat, Memory, Mlp, Model, NUMERIC_EQ_LABEL, Unembed};
 use crate::ir::VsaOp;
 use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
 use std::collections::{BTreeMap, BTreeSet};
+use tessera_lang::ast::BinOp;
 use tessera_lang::kernels::cmp_vals;
 use tessera_lang::span::Span;
 use tessera_lang::value::Val;
@@ -147,10 +148,11 @@ struct Builder<'a> {
     /// Sparse weights the VSA lowering has planned so far (bounded by [`MAX_VSA_ENTRIES`]).
     vsa_entries: usize,
     limits: GraphLimits,
-    /// Numeric shadow dimensions, by the first dimension of the one-hot they shadow.
-    shadows: BTreeMap<usize, usize>,
-    /// The shadow of `indices` (the position embedding writes the index there).
-    indices_num: Option<usize>,
+    /// Numeric shadow dimensions, by the first dimension of the one-hot they shadow and the
+    /// power of the value they hold (1: the value, 2: its square).
+    shadows: BTreeMap<(usize, u32), usize>,
+    /// Shadows of `indices` (the position embedding writes index^power there).
+    indices_pow: Vec<(u32, usize)>,
     real: usize,
     bos: usize,
     one: usize,
@@ -193,7 +195,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         vsa_entries: 0,
         limits: *limits,
         shadows: BTreeMap::new(),
-        indices_num: None,
+        indices_pow: Vec::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -211,6 +213,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         message: "the output has no encoding".into(),
         span: ir.node(out_node).span,
     })?;
+    let out_enc = b.prune(out_enc);
     b.assemble(&vocab, out_enc)
 }
 
@@ -273,6 +276,13 @@ impl Builder<'_> {
             Op::Elementwise { inputs, f } => self.map(id, inputs, f, span)?,
             Op::Select { .. } | Op::SelAnd(..) | Op::SelOr(..) | Op::SelNot(_) => {}
             Op::Width { sel } => {
+                if let Some((scores, ready)) = self.numeric_eq(*sel) {
+                    let label = format!("width %{sel} {NUMERIC_EQ_LABEL}");
+                    let make = |b: &Self, beta: f64, ov: &[(usize, usize, f64)]| {
+                        Ok(b.numeric_eq_head(&label, &scores, beta, 0.0, ov))
+                    };
+                    return self.width_with(id, odd_after(ready), &make);
+                }
                 let (keys, queries, table) = self.selector(*sel)?;
                 if let Some((kf, qf, pred, ready)) = self.additive(*sel, &keys, &queries)? {
                     let t = odd_after(ready);
@@ -291,6 +301,15 @@ impl Builder<'_> {
             } => {
                 let (keys, queries, table) = self.selector(*sel)?;
                 let vt = *self.ready.get(values).unwrap_or(&0);
+                if let Some((scores, ready)) = self.numeric_eq(*sel) {
+                    let t = odd_after(ready.max(vt));
+                    let label = format!("aggregate %{id} {NUMERIC_EQ_LABEL}");
+                    let make = |b: &Self, beta: f64, ov: &[(usize, usize, f64)]| {
+                        Ok(b.numeric_eq_head(&label, &scores, beta, -beta / 2.0, ov))
+                    };
+                    self.aggregate_with(id, t, &make, *values, default.clone(), span)?;
+                    return Ok(());
+                }
                 if let Some((kf, qf, pred, ready)) = self.additive(*sel, &keys, &queries)? {
                     let t = odd_after(ready.max(vt));
                     self.aggregate_head(id, t, kf, qf, &*pred, *values, default.clone(), span)?;
@@ -794,40 +813,45 @@ impl Builder<'_> {
     /// so a reader needs one weight instead of one per value. `None` for non-integer values or
     /// a one-hot written by something other than an embedding or MLP units.
     fn numeric_view(&mut self, id: NodeId, enc: &Enc) -> Option<NumView> {
-        let values: Vec<(usize, i64)> = enc
+        self.power_view(id, enc, 1)
+    }
+
+    /// [`Self::numeric_view`] of the value raised to `power` (1 or 2; the square is what a
+    /// numeric equality head needs): the shadow `%id#num` or `%id#sq`.
+    fn power_view(&mut self, id: NodeId, enc: &Enc, power: u32) -> Option<NumView> {
+        let values: Vec<(usize, f64)> = enc
             .dims
             .iter()
-            .map(|(d, v)| val_int(v).map(|x| (*d, x)))
+            .map(|(d, v)| val_int(v).map(|x| (*d, (x as f64).powi(power as i32))))
             .collect::<Option<_>>()?;
-        let max_abs = values
-            .iter()
-            .map(|(_, x)| x.unsigned_abs() as f64)
-            .fold(0.0, f64::max);
+        let max_abs = values.iter().map(|(_, x)| x.abs()).fold(0.0, f64::max);
         if values.len() <= 2 {
             return Some(NumView {
-                terms: values.iter().map(|(d, x)| (*d, *x as f64)).collect(),
-                reach: values.iter().map(|(_, x)| x.unsigned_abs() as f64).sum(),
+                terms: values.clone(),
+                reach: values.iter().map(|(_, x)| x.abs()).sum(),
             });
         }
-        let key = values[0].0;
+        let key = (values[0].0, power);
         if let Some(&d) = self.shadows.get(&key) {
             return Some(NumView {
                 terms: vec![(d, 1.0)],
                 reach: max_abs,
             });
         }
-        let of: BTreeMap<usize, f64> = values.iter().map(|(d, x)| (*d, *x as f64)).collect();
+        let suffix = if power == 1 { "num" } else { "sq" };
+        let of: BTreeMap<usize, f64> = values.iter().copied().collect();
         match &self.ir.node(id).op {
             Op::Indices => {
-                let d = self.dim("indices#num".to_string());
-                self.indices_num = Some(d);
+                let d = self.dim(format!("indices#{suffix}"));
+                self.indices_pow.push((power, d));
                 self.shadows.insert(key, d);
             }
             Op::Tokens => {
-                let d = self.dim("tokens#num".to_string());
+                let d = self.dim(format!("tokens#{suffix}"));
                 for (_, v) in &enc.dims {
                     if let Some(x) = val_int(v) {
-                        self.token_values.push((v.clone(), d, x as f64));
+                        self.token_values
+                            .push((v.clone(), d, (x as f64).powi(power as i32)));
                     }
                 }
                 self.shadows.insert(key, d);
@@ -838,7 +862,7 @@ impl Builder<'_> {
             | Op::Aggregate { .. }
             | Op::Mean { .. }
             | Op::Best { .. } => {
-                let d = self.dim(format!("%{id}#num"));
+                let d = self.dim(format!("%{id}#{suffix}"));
                 let mut writers = 0;
                 for units in self.units.values_mut() {
                     for (_, u) in units.iter_mut() {
@@ -862,7 +886,7 @@ impl Builder<'_> {
             }
             _ => return None,
         }
-        self.numeric_view(id, enc)
+        self.power_view(id, enc, power)
     }
 
     fn width_head(
@@ -892,10 +916,25 @@ impl Builder<'_> {
         pred: &dyn Fn(&[Val], &[Val]) -> bool,
         label: &str,
     ) -> R<()> {
+        let make = |b: &Self, beta: f64, ov: &[(usize, usize, f64)]| {
+            b.head(label, &kf, &qf, pred, beta, beta, ov)
+        };
+        self.width_with(id, t, &make)
+    }
+
+    /// A width whose head `make` builds from `β` and its output entry: selected keys and BOS
+    /// score alike, `β` above the rest after the softmax's shift.
+    #[allow(clippy::type_complexity)]
+    fn width_with(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        make: &dyn Fn(&Self, f64, &[(usize, usize, f64)]) -> R<Head>,
+    ) -> R<()> {
         let nn = self.n as f64;
         let beta = (4.0 * (nn + 1.0).powi(3)).ln() + 1.0;
         let raw = self.dim(format!("%{id}.raw"));
-        let head = self.head(label, &kf, &qf, pred, beta, beta, &[(self.bos, raw, 1.0)])?;
+        let head = make(self, beta, &[(self.bos, raw, 1.0)])?;
         self.heads.entry(t).or_default().push(head);
         // Decode x = 1/(m+1) to a one-hot of m in 0..=N.
         let points: Vec<(f64, Val)> = (0..=self.n)
@@ -966,6 +1005,26 @@ impl Builder<'_> {
         default: Option<Val>,
         span: Span,
     ) -> R<()> {
+        let label = format!("aggregate %{id}");
+        let make = |b: &Self, beta: f64, ov: &[(usize, usize, f64)]| {
+            b.head(&label, &kf, &qf, pred, beta, beta / 2.0, ov)
+        };
+        self.aggregate_with(id, t, &make, values, default, span)
+    }
+
+    /// An aggregate whose head `make` builds from `β` and the value/output entries: selected
+    /// keys must score `β` above the rest after the softmax's shift, BOS `β/2` (it carries the
+    /// default).
+    #[allow(clippy::type_complexity)]
+    fn aggregate_with(
+        &mut self,
+        id: NodeId,
+        t: usize,
+        make: &dyn Fn(&Self, f64, &[(usize, usize, f64)]) -> R<Head>,
+        values: NodeId,
+        default: Option<Val>,
+        span: Span,
+    ) -> R<()> {
         let nn = self.n as f64;
         let beta = 2.0 * (5.0 * (nn + 1.0)).ln() + 2.0;
         let mut outs: BTreeSet<Val> = self.values(values).into_iter().collect();
@@ -986,15 +1045,7 @@ impl Builder<'_> {
         if let Some(d) = &default {
             ov.push((self.bos, raw_of(d), 1.0));
         }
-        let head = self.head(
-            &format!("aggregate %{id}"),
-            &kf,
-            &qf,
-            pred,
-            beta,
-            beta / 2.0,
-            &ov,
-        )?;
+        let head = make(self, beta, &ov)?;
         self.heads.entry(t).or_default().push(head);
         self.finish_one_hot(id, &raw, &outs, t);
         Ok(())
@@ -1091,6 +1142,112 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// `select(k, q, ==)` between integer nodes whose values lie within
+    /// ±[`NUMERIC_EQ_MAX_VALUE`], when the one-hot head would need at least
+    /// [`NUMERIC_EQ_MIN_TABLE`] (query, key) cells: the head scores keys numerically (see
+    /// [`Self::numeric_eq_head`]) with three columns instead of one per key value, so neither
+    /// side needs its one-hot (the prune pass then drops one-hots nothing else reads). `None`
+    /// when the selector has another shape or a view is missing. Also returns when the views
+    /// are ready.
+    fn numeric_eq(&mut self, sel: NodeId) -> Option<(NumericEq, usize)> {
+        let Op::Select {
+            keys,
+            queries,
+            pred: Pred::Cmp(BinOp::Eq),
+        } = &self.ir.node(sel).op
+        else {
+            return None;
+        };
+        let (keys, queries) = (*keys, *queries);
+        // Nodes whose encodings are zero at BOS (embeddings and gated MLP units write them).
+        let zero_at_bos = |n: NodeId| {
+            matches!(
+                self.ir.node(n).op,
+                Op::Indices
+                    | Op::Tokens
+                    | Op::Const(_)
+                    | Op::Elementwise { .. }
+                    | Op::Width { .. }
+                    | Op::Length
+                    | Op::Aggregate { .. }
+            )
+        };
+        if !zero_at_bos(keys) || !zero_at_bos(queries) {
+            return None;
+        }
+        let kenc = self.enc.get(&keys)?.clone();
+        let qenc = self.enc.get(&queries)?.clone();
+        if kenc.dims.len().saturating_mul(qenc.dims.len()) < NUMERIC_EQ_MIN_TABLE {
+            return None;
+        }
+        // Values beyond the bound could push scores past f32's exact range; such programs
+        // keep the one-hot head.
+        let bound = NUMERIC_EQ_MAX_VALUE as i64;
+        if kenc
+            .dims
+            .iter()
+            .chain(&qenc.dims)
+            .any(|(_, v)| val_int(v).is_none_or(|x| x.abs() > bound))
+        {
+            return None;
+        }
+        let scores = NumericEq {
+            k: self.power_view(keys, &kenc, 1)?,
+            k2: self.power_view(keys, &kenc, 2)?,
+            q: self.power_view(queries, &qenc, 1)?,
+            q2: self.power_view(queries, &qenc, 2)?,
+        };
+        let ready = *self
+            .ready
+            .get(&queries)
+            .unwrap_or(&0)
+            .max(self.ready.get(&keys).unwrap_or(&0));
+        Some((scores, ready))
+    }
+
+    /// A head scoring key `k` against query `q` as `β(2qk − k²)` and BOS as `βq² + bos_offset`
+    /// (`−β/2` for an aggregate, 0 for a width): after subtracting `βq²` (the softmax does not
+    /// see a per-query constant) every key with `k = q` scores 0, BOS `bos_offset`, every other
+    /// key `−β(q−k)² ≤ −β`: the same margins as a one-hot head that gives selected keys `β`
+    /// and BOS `β + bos_offset`, so the same `β` is exact. Key views are 0 at BOS (embeddings
+    /// leave BOS's row empty and every MLP unit is gated off there). Scores reach `2βM²` for
+    /// values up to M in absolute value; M ≤ [`NUMERIC_EQ_MAX_VALUE`] keeps f32 rounding far
+    /// below the margin.
+    fn numeric_eq_head(
+        &self,
+        label: &str,
+        s: &NumericEq,
+        beta: f64,
+        bos_offset: f64,
+        ov: &[(usize, usize, f64)],
+    ) -> Head {
+        let mut q_entries = Vec::new();
+        let mut k_entries = Vec::new();
+        for (d, w) in &s.q.terms {
+            q_entries.push((*d, 0, beta * w));
+        }
+        for (d, w) in &s.k.terms {
+            k_entries.push((*d, 0, 2.0 * w));
+        }
+        q_entries.push((self.one, 1, beta));
+        for (d, w) in &s.k2.terms {
+            k_entries.push((*d, 1, -w));
+        }
+        for (d, w) in &s.q2.terms {
+            q_entries.push((*d, 2, beta * w));
+        }
+        if bos_offset != 0.0 {
+            q_entries.push((self.one, 2, bos_offset));
+        }
+        k_entries.push((self.bos, 2, 1.0));
+        Head {
+            label: label.to_string(),
+            wq: stash(&q_entries, 3),
+            wk: stash(&k_entries, 3),
+            wov: stash(ov, 0),
+        }
+    }
+
     /// A head whose score is `beta·P[q][k]` between real positions and `beta_bos` to BOS, with
     /// value/output entries `(from, to, weight)`.
     #[allow(clippy::too_many_arguments)]
@@ -1133,6 +1290,148 @@ impl Builder<'_> {
         })
     }
 
+    /// Remove what the output does not depend on: residual dimensions nothing live reads (a
+    /// one-hot whose readers all use its numeric shadow, the `indices` one-hot when every head
+    /// scores positions numerically), the outputs that write them, and the units, heads and
+    /// memories left writing nothing. Then renumber the residual densely. Returns the output
+    /// encoding renumbered.
+    fn prune(&mut self, out: Enc) -> Enc {
+        let decode = |m: &Mat| -> Vec<(usize, usize, f64)> {
+            m.data
+                .chunks(3)
+                .filter_map(|e| match e {
+                    [r, c, v] => Some((*r as usize, *c as usize, *v)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut live: BTreeSet<usize> = out.dims.iter().map(|(d, _)| *d).collect();
+        live.extend([self.bos, self.one, self.real]);
+        loop {
+            let before = live.len();
+            for units in self.units.values() {
+                for (_, u) in units {
+                    if u.outputs.iter().any(|(o, _)| live.contains(o)) {
+                        live.extend(u.inputs.iter().map(|(d, _)| *d));
+                    }
+                }
+            }
+            for heads in self.heads.values() {
+                for h in heads {
+                    let ov = decode(&h.wov);
+                    if ov.iter().any(|(_, c, _)| live.contains(c)) {
+                        live.extend(decode(&h.wq).iter().map(|(r, _, _)| *r));
+                        live.extend(decode(&h.wk).iter().map(|(r, _, _)| *r));
+                        live.extend(
+                            ov.iter()
+                                .filter(|(_, c, _)| live.contains(c))
+                                .map(|(r, _, _)| *r)
+                                .collect::<Vec<_>>(),
+                        );
+                    }
+                }
+            }
+            for mems in self.memories.values() {
+                for m in mems {
+                    if m.values.iter().any(|(_, c, _)| live.contains(c)) {
+                        live.extend(m.keys.iter().map(|(r, _, _)| *r));
+                    }
+                }
+            }
+            if live.len() == before {
+                break;
+            }
+        }
+        if live.len() == self.residual.len() {
+            return out;
+        }
+        // Old dimension -> new dimension, for the live ones, in their old order.
+        let new: BTreeMap<usize, usize> = live.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        let map = |d: &usize| new.get(d).copied();
+        for units in self.units.values_mut() {
+            units.retain_mut(|(_, u)| {
+                u.outputs.retain(|(o, _)| new.contains_key(o));
+                if u.outputs.is_empty() {
+                    return false;
+                }
+                for (d, _) in u.outputs.iter_mut().chain(u.inputs.iter_mut()) {
+                    *d = new.get(d).copied().unwrap_or(*d);
+                }
+                true
+            });
+        }
+        self.units.retain(|_, u| !u.is_empty());
+        let remap =
+            |entries: Vec<(usize, usize, f64)>, cols_too: bool| -> Vec<(usize, usize, f64)> {
+                entries
+                    .into_iter()
+                    .filter_map(|(r, c, v)| {
+                        let r = map(&r)?;
+                        let c = if cols_too { map(&c)? } else { c };
+                        Some((r, c, v))
+                    })
+                    .collect()
+            };
+        for heads in self.heads.values_mut() {
+            heads.retain_mut(|h| {
+                let ov = remap(decode(&h.wov), true);
+                if ov.is_empty() {
+                    return false;
+                }
+                h.wov.data = encode_entries(&ov);
+                h.wq.data = encode_entries(&remap(decode(&h.wq), false));
+                h.wk.data = encode_entries(&remap(decode(&h.wk), false));
+                true
+            });
+        }
+        self.heads.retain(|_, h| !h.is_empty());
+        for mems in self.memories.values_mut() {
+            mems.retain_mut(|m| {
+                m.values = m
+                    .values
+                    .iter()
+                    .filter_map(|(j, c, w)| Some((*j, map(c)?, *w)))
+                    .collect();
+                m.keys = m
+                    .keys
+                    .iter()
+                    .filter_map(|(r, j, w)| Some((map(r)?, *j, *w)))
+                    .collect();
+                !m.values.is_empty()
+            });
+        }
+        self.memories.retain(|_, m| !m.is_empty());
+        self.token_consts = self
+            .token_consts
+            .iter()
+            .filter_map(|(d, x)| Some((map(d)?, *x)))
+            .collect();
+        self.token_values = self
+            .token_values
+            .iter()
+            .filter_map(|(t, d, x)| Some((t.clone(), map(d)?, *x)))
+            .collect();
+        self.indices_pow = self
+            .indices_pow
+            .iter()
+            .filter_map(|(p, d)| Some((*p, map(d)?)))
+            .collect();
+        self.shadows.clear();
+        self.hv.clear();
+        self.enc.clear();
+        self.residual = live.iter().map(|d| self.residual[*d].clone()).collect();
+        self.bos = new[&self.bos];
+        self.one = new[&self.one];
+        self.real = new[&self.real];
+        Enc {
+            dims: out
+                .dims
+                .into_iter()
+                .filter_map(|(d, v)| Some((map(&d)?, v)))
+                .collect(),
+        }
+    }
+
     fn assemble(self, vocab: &[Val], out: Enc) -> R<Model> {
         let d = self.residual.len();
         // Every residual dimension has one meaning: embeddings find theirs by label.
@@ -1167,8 +1466,8 @@ impl Builder<'_> {
             if let Some(c) = index(&format!("indices:{}", p - 1)) {
                 pos_embed.set(p, c, 1.0);
             }
-            if let Some(c) = self.indices_num {
-                pos_embed.set(p, c, (p - 1) as f64);
+            for (power, c) in &self.indices_pow {
+                pos_embed.set(p, *c, ((p - 1) as f64).powi(*power as i32));
             }
         }
         // Refuse before allocating: dense matrices of this size would not fit.
@@ -1285,6 +1584,22 @@ impl Builder<'_> {
 
 /// A value as it appears in residual labels: exact for floats (two floats that print alike
 /// under `%g` are still two dimensions with two labels).
+/// The views a numeric equality head reads (see [`Builder::numeric_eq_head`]).
+#[derive(Debug, Clone)]
+struct NumericEq {
+    k: NumView,
+    k2: NumView,
+    q: NumView,
+    q2: NumView,
+}
+
+/// The largest |value| a numeric equality head compares: scores reach `2βM²` (about 2.5·10^6
+/// at 256), where f32's absolute rounding error (about 0.5) stays far below the margin `β/2`.
+const NUMERIC_EQ_MAX_VALUE: usize = 256;
+/// The fewest (key value × query value) cells for which a selector is scored numerically:
+/// below it the one-hot head is as small, and short programs compile as they did.
+const NUMERIC_EQ_MIN_TABLE: usize = 256;
+
 /// An integer node read as a number: `Σ w·x_d` over `terms`, at most `reach` in absolute value
 /// at BOS.
 #[derive(Debug, Clone)]

@@ -456,3 +456,61 @@ fn and_selectors_are_one_head_without_joint_features() {
         assert_eq!(got, layers, "{expr}");
     }
 }
+
+#[test]
+fn position_lookups_are_scored_numerically_and_unread_one_hots_are_pruned() {
+    // `reverse` at 256: the head compares `length - indices - 1` with `indices` numerically,
+    // so neither side keeps a one-hot; the model stays far below Tracr's size at 80.
+    let (p, _) = Program::load("<t>", "", &STD);
+    let def = p.resolve_str("std::rasp::reverse").expect("reverse");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let (ir, _) = optimize(&ir, &OptLimits::default());
+    let vocab: Vec<Val> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|t| Val::from_token(t))
+        .collect();
+    let model = ir_to_graph(&ir, &vocab, 256).expect("compiles");
+    let heads: Vec<&str> = model
+        .layers
+        .iter()
+        .flat_map(|l| &l.heads)
+        .map(|h| h.label.as_str())
+        .collect();
+    assert!(
+        heads.iter().any(|h| h.ends_with("(numeric ==)")),
+        "{heads:?}"
+    );
+    assert!(
+        !model.residual.iter().any(|l| l.starts_with("indices:")),
+        "the indices one-hot is read by nothing and should be pruned: {:?}",
+        model.residual
+    );
+    assert!(model.residual.len() < 32, "{:?}", model.residual);
+    let (params, _) = model.params();
+    assert!(params < 1_000_000, "{params} parameters");
+    // Every input of length ≤ 3 and a few long ones agree with the interpreter (f64 reference).
+    let mut inputs: Vec<Vec<Val>> = vec![vec![]];
+    for len in 1..=3 {
+        let mut next = Vec::new();
+        for i in &inputs {
+            if i.len() == len - 1 {
+                for v in &vocab {
+                    let mut j = i.clone();
+                    j.push(v.clone());
+                    next.push(j);
+                }
+            }
+        }
+        inputs.extend(next);
+    }
+    inputs.push((0..256).map(|i| vocab[i % 4].clone()).collect());
+    inputs.push((0..255).map(|i| vocab[(i * 3) % 4].clone()).collect());
+    for input in &inputs {
+        let Ok(Output::Seq(want)) =
+            Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default())
+        else {
+            panic!("interpreter fails on {input:?}");
+        };
+        assert_eq!(model.forward(input).expect("runs"), want.vals, "{input:?}");
+    }
+}

@@ -105,15 +105,30 @@ fn nonzero_rows(m: &Mat) -> Vec<usize> {
         .collect()
 }
 
-/// The block of `m` at `rows` × `cols`, as f32.
-fn block(m: &Mat, rows: &[usize], cols: &[usize], device: &Device) -> R<Tensor> {
+/// The block of `m` at `rows` × `cols`, in the engine's precision.
+fn block(m: &Mat, rows: &[usize], cols: &[usize], device: &Device, dtype: DType) -> R<Tensor> {
     let mut data = Vec::with_capacity(rows.len().max(1) * cols.len().max(1));
     for &r in rows {
         for &c in cols {
-            data.push(m.get(r, c) as f32);
+            data.push(m.get(r, c));
         }
     }
-    Ok(Tensor::from_vec(data, (rows.len(), cols.len()), device)?)
+    floats(data, (rows.len(), cols.len()), device, dtype)
+}
+
+/// A tensor of `data` in `dtype` (f32 or f64).
+fn floats<S: Into<candle_core::Shape>>(
+    data: Vec<f64>,
+    shape: S,
+    device: &Device,
+    dtype: DType,
+) -> R<Tensor> {
+    Ok(if dtype == DType::F64 {
+        Tensor::from_vec(data, shape, device)?
+    } else {
+        let data: Vec<f32> = data.into_iter().map(|x| x as f32).collect();
+        Tensor::from_vec(data, shape, device)?
+    })
 }
 
 fn index(ix: &[usize], device: &Device) -> R<Tensor> {
@@ -123,7 +138,7 @@ fn index(ix: &[usize], device: &Device) -> R<Tensor> {
 
 /// `x·m[:, cols]` over the rows of `m` that are not zero (gathered from `x` when that saves
 /// at least a third of the work).
-fn gathered(m: &Mat, cols: &[usize], device: &Device) -> R<Gathered> {
+fn gathered(m: &Mat, cols: &[usize], device: &Device, dtype: DType) -> R<Gathered> {
     let mut rows = nonzero_rows(m);
     if rows.is_empty() {
         rows.push(0);
@@ -132,12 +147,12 @@ fn gathered(m: &Mat, cols: &[usize], device: &Device) -> R<Gathered> {
         let all: Vec<usize> = (0..m.rows).collect();
         return Ok(Gathered {
             rows: None,
-            w: block(m, &all, cols, device)?,
+            w: block(m, &all, cols, device, dtype)?,
         });
     }
     Ok(Gathered {
         rows: Some(index(&rows, device)?),
-        w: block(m, &rows, cols, device)?,
+        w: block(m, &rows, cols, device, dtype)?,
     })
 }
 
@@ -159,7 +174,7 @@ struct MlpT {
     out: Tensor,
 }
 
-fn head_t(h: &Head, device: &Device) -> R<HeadT> {
+fn head_t(h: &Head, device: &Device, dtype: DType) -> R<HeadT> {
     let qc = nonzero_cols(&h.wq);
     let kc = nonzero_cols(&h.wk);
     let mut both: Vec<usize> = qc.into_iter().filter(|c| kc.contains(c)).collect();
@@ -172,14 +187,14 @@ fn head_t(h: &Head, device: &Device) -> R<HeadT> {
         out.push(0);
     }
     Ok(HeadT {
-        q: gathered(&h.wq, &both, device)?,
-        k: gathered(&h.wk, &both, device)?,
-        ov: gathered(&h.wov, &out, device)?,
+        q: gathered(&h.wq, &both, device, dtype)?,
+        k: gathered(&h.wk, &both, device, dtype)?,
+        ov: gathered(&h.wov, &out, device, dtype)?,
         out: index(&out, device)?,
     })
 }
 
-fn mlp_t(m: &Mlp, device: &Device) -> R<MlpT> {
+fn mlp_t(m: &Mlp, device: &Device, dtype: DType) -> R<MlpT> {
     let mut hidden = nonzero_rows(&m.w2);
     if hidden.is_empty() {
         hidden.push(0);
@@ -188,14 +203,14 @@ fn mlp_t(m: &Mlp, device: &Device) -> R<MlpT> {
     if out.is_empty() {
         out.push(0);
     }
-    let b1: Vec<f32> = hidden
+    let b1: Vec<f64> = hidden
         .iter()
-        .map(|&h| m.b1.get(h).copied().unwrap_or(0.0) as f32)
+        .map(|&h| m.b1.get(h).copied().unwrap_or(0.0))
         .collect();
     Ok(MlpT {
-        w1: gathered(&m.w1, &hidden, device)?,
-        b1: Tensor::from_vec(b1, hidden.len(), device)?,
-        w2: block(&m.w2, &hidden, &out, device)?,
+        w1: gathered(&m.w1, &hidden, device, dtype)?,
+        b1: floats(b1, hidden.len(), device, dtype)?,
+        w2: block(&m.w2, &hidden, &out, device, dtype)?,
         out: index(&out, device)?,
     })
 }
@@ -220,6 +235,8 @@ pub struct Engine {
     layers: Vec<LayerT>,
     unembed_dims: Tensor,
     unembed_vals: Vec<Val>,
+    /// f32, or f64 for models with numeric equality heads ([`Model::needs_f64`]).
+    dtype: DType,
 }
 
 fn tensor(m: &Mat, device: &Device) -> R<Tensor> {
@@ -258,15 +275,22 @@ pub fn tune_allocator() {
 impl Engine {
     pub fn new(model: &Model, device: &Device) -> R<Engine> {
         tune_allocator();
+        // Numeric equality heads multiply values by β·M: f32 rounding of the residual would
+        // reach their margin, so such models run in f64 (everything else in f32).
+        let dtype = if model.needs_f64() {
+            DType::F64
+        } else {
+            DType::F32
+        };
         let mut layers = Vec::with_capacity(model.layers.len());
         for l in &model.layers {
             let heads = l
                 .heads
                 .iter()
-                .map(|h| head_t(h, device))
+                .map(|h| head_t(h, device, dtype))
                 .collect::<R<Vec<_>>>()?;
             let mlp = match &l.mlp {
-                Some(m) => Some(mlp_t(m, device)?),
+                Some(m) => Some(mlp_t(m, device, dtype)?),
                 None => None,
             };
             if l.memories.iter().any(|m| m.bias.is_empty()) {
@@ -279,7 +303,12 @@ impl Engine {
                     Ok(MemT {
                         keys: tensor64(&m.keys, device)?,
                         bias: Tensor::from_vec(m.bias.clone(), m.bias.len(), device)?,
-                        values: tensor(&m.values, device)?,
+                        values: floats(
+                            m.values.data.clone(),
+                            (m.values.rows, m.values.cols),
+                            device,
+                            dtype,
+                        )?,
                     })
                 })
                 .collect::<R<Vec<_>>>()?;
@@ -290,8 +319,19 @@ impl Engine {
             device: device.clone(),
             vocab: model.vocab.clone(),
             max_len: model.max_len,
-            token_embed: tensor(&model.token_embed, device)?,
-            pos_embed: tensor(&model.pos_embed, device)?,
+            token_embed: floats(
+                model.token_embed.data.clone(),
+                (model.token_embed.rows, model.token_embed.cols),
+                device,
+                dtype,
+            )?,
+            pos_embed: floats(
+                model.pos_embed.data.clone(),
+                (model.pos_embed.rows, model.pos_embed.cols),
+                device,
+                dtype,
+            )?,
+            dtype,
             layers,
             unembed_dims: Tensor::from_vec(dims.clone(), dims.len(), device)?,
             unembed_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
@@ -338,12 +378,12 @@ impl Engine {
         let pos = self.pos_embed.narrow(0, 0, l)?.unsqueeze(0)?;
         let mut x = tok.broadcast_add(&pos)?;
         // Padded keys are never attended to.
-        let mask = Tensor::from_vec(mask, (b, 1, l), &self.device)?;
+        let mask = Tensor::from_vec(mask, (b, 1, l), &self.device)?.to_dtype(self.dtype)?;
         // Memories write nothing at BOS.
         let not_bos: Vec<f32> = (0..b * l)
             .map(|i| if i % l == 0 { 0.0 } else { 1.0 })
             .collect();
-        let not_bos = Tensor::from_vec(not_bos, (b, l, 1), &self.device)?;
+        let not_bos = Tensor::from_vec(not_bos, (b, l, 1), &self.device)?.to_dtype(self.dtype)?;
         for (heads, mlp, mems) in &self.layers {
             // Every head reads the residual before any of the layer's heads writes to it.
             let mut delta = x.zeros_like()?;

@@ -203,3 +203,63 @@ fn vsa_models_run_in_candle_and_round_trip() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn numeric_equality_heads_are_exact_in_the_engine_at_the_longest_length() {
+    // At max_len 256 `reverse`'s and `sort`'s position lookups are scored numerically
+    // (β(2qk − k²), scores up to ~2.5·10^6, so the engine runs these models in f64; in f32
+    // `sort` disagreed here): candle must pick the same keys as the interpreter, also after a
+    // save and load (weights stored as f32).
+    for (entry, vocab) in [
+        ("std::rasp::reverse", &["a", "b", "c", "d"][..]),
+        ("std::rasp::sort", &["a", "b", "c", "d", "e"][..]),
+    ] {
+        let n = 256;
+        let (p, model) = compile(entry, vocab, n);
+        assert!(
+            model
+                .layers
+                .iter()
+                .flat_map(|l| &l.heads)
+                .any(|h| h.label.ends_with("(numeric ==)")),
+            "{entry}: no numeric head"
+        );
+        assert!(model.needs_f64());
+        let dir = std::env::temp_dir().join(format!(
+            "tessera-numeric-{}-{}",
+            std::process::id(),
+            entry.rsplit(':').next().unwrap_or("m")
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        save(&model, entry, &dir).expect("saves");
+        let (loaded, _) = load(&dir).expect("loads");
+        let _ = std::fs::remove_dir_all(&dir);
+        let engine = Engine::new(&loaded, &device(false).expect("cpu")).expect("loads");
+        let mut inputs = seeded_inputs(vocab, n, 24, 11);
+        // The longest inputs, where scores are largest.
+        inputs.push(
+            (0..n)
+                .map(|i| Val::from_token(vocab[i % vocab.len()]))
+                .collect(),
+        );
+        inputs.push(
+            (0..n)
+                .map(|i| Val::from_token(vocab[(i * 7 + 3) % vocab.len()]))
+                .collect(),
+        );
+        let got = engine.forward_batch(&inputs).expect("runs");
+        let def = p.resolve_str(entry).expect("exists");
+        for (input, out) in inputs.iter().zip(&got) {
+            let want = match Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default()) {
+                Ok(Output::Seq(s)) => s.vals,
+                other => panic!("{entry}: the interpreter gives {other:?} on {input:?}"),
+            };
+            assert_eq!(
+                out,
+                &want,
+                "{entry} candle vs interpreter, length {}",
+                input.len()
+            );
+        }
+    }
+}
