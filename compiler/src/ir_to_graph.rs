@@ -1596,9 +1596,10 @@ struct NumericEq {
 /// The largest |value| a numeric equality head compares: scores reach `2βM²` (about 2.5·10^6
 /// at 256), where f32's absolute rounding error (about 0.5) stays far below the margin `β/2`.
 const NUMERIC_EQ_MAX_VALUE: usize = 256;
-/// The fewest (key value × query value) cells for which a selector is scored numerically:
-/// below it the one-hot head is as small, and short programs compile as they did.
-const NUMERIC_EQ_MIN_TABLE: usize = 256;
+/// The fewest (key value × query value) cells for which a selector is scored numerically
+/// (`reverse` from max_len 46 on): below it the one-hot head is small, and the model keeps
+/// running in f32 (numeric heads make the engine use f64, about twice the cost per multiply).
+const NUMERIC_EQ_MIN_TABLE: usize = 4096;
 
 /// An integer node read as a number: `Σ w·x_d` over `terms`, at most `reach` in absolute value
 /// at BOS.
