@@ -514,3 +514,81 @@ fn position_lookups_are_scored_numerically_and_unread_one_hots_are_pruned() {
         assert_eq!(model.forward(input).expect("runs"), want.vals, "{input:?}");
     }
 }
+
+#[test]
+fn numeric_equality_heads_agree_with_the_interpreter_on_varied_integer_selectors() {
+    // Keys and queries of many shapes (positions, shifted and reflected positions, decoded
+    // widths, signed sums, out-of-range values that select nothing) at max_len 64, where
+    // every one of these selectors has at least 4,096 (query, key) cells and is scored
+    // numerically. Soft and hard attention both must equal the interpreter.
+    let qs = [
+        "indices",
+        "indices + 3",
+        "length - indices - 1",
+        "indices - 5",
+        "63 - indices",
+        "width(select(tokens, tokens, ==)) + indices - 2",
+        "length - width(select(tokens, tokens, <=))",
+    ];
+    let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+    let mut s = 0x9e37_79b9_u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let inputs: Vec<Vec<Val>> = (0..24)
+        .map(|i| {
+            let len = if i < 4 {
+                64 - i
+            } else {
+                (next() % 65) as usize
+            };
+            (0..len)
+                .map(|_| vocab[(next() % 3) as usize].clone())
+                .collect()
+        })
+        .collect();
+    let mut numeric = 0;
+    for q in qs {
+        for body in [
+            format!("aggregate(select(indices, {q}, ==), tokens, default: none)"),
+            format!("aggregate(select({q}, indices, ==), tokens, default: none)"),
+            format!("width(select(indices, {q}, ==))"),
+        ] {
+            let src = format!("fn main() = {body}\n");
+            let (p, diags) = Program::load("<t>", &src, &STD);
+            assert!(diags.is_empty(), "{src}");
+            let def = p.resolve_str("main").expect("main");
+            let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+            let (ir, _) = optimize(&ir, &OptLimits::default());
+            let model =
+                ir_to_graph(&ir, &vocab, 64).unwrap_or_else(|e| panic!("{src}: {}", e.message));
+            if model.needs_f64() {
+                numeric += 1;
+            } else {
+                eprintln!("one-hot: {body}");
+            }
+            for input in &inputs {
+                let want = Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default());
+                let Ok(Output::Seq(want)) = want else {
+                    continue;
+                };
+                assert_eq!(
+                    model.forward(input).expect("runs"),
+                    want.vals,
+                    "{src} on {input:?}"
+                );
+                let hard = model
+                    .forward_with(input, tessera_compiler::graph::Attention::Hard)
+                    .expect("runs");
+                assert_eq!(hard, want.vals, "{src} (hard) on {input:?}");
+            }
+        }
+    }
+    assert!(
+        numeric >= 15,
+        "only {numeric} of 21 selectors were scored numerically"
+    );
+}
