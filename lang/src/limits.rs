@@ -105,7 +105,7 @@ mod tests {
         ] {
             assert_eq!(s.accept(s.default), Ok(s.default), "{}", s.flag);
             assert!(s.accept(0).is_err());
-            let e = s.accept(s.ceiling + 1).unwrap_err();
+            let e = s.accept(s.ceiling + 1).expect_err("above the ceiling");
             assert!(e.contains(s.flag), "{e}");
         }
     }
