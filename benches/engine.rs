@@ -1,4 +1,5 @@
-//! Compiled-model speed: compile time and a batch of 64 inputs through the candle engine, for
+//! Compiled-model speed: compile time and a batch of 64 inputs through the candle engine and
+//! the sparse CPU engine, for
 //! the programs Tracr's anchor times (`../shared/anchors/tracr-study.md` §6.2). Run with
 //! `RAYON_NUM_THREADS=1 cargo bench --bench engine`.
 
@@ -33,6 +34,29 @@ fn bench_forward(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize)
     let inputs = batch(vocab, n);
     let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     bencher.bench_local(|| model.exec(divan::black_box(&refs), false).expect("runs"));
+}
+
+fn bench_forward_sparse(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
+    let session = Session::stdlib();
+    let model = session.compile(entry, vocab, n, &[]).expect("compiles");
+    let inputs = batch(vocab, n);
+    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    bencher.bench_local(|| model.exec_sparse(divan::black_box(&refs)).expect("runs"));
+}
+
+#[divan::bench(args = SIZES)]
+fn reverse_forward_b64_sparse(bencher: divan::Bencher, n: usize) {
+    bench_forward_sparse(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn sort_forward_b64_sparse(bencher: divan::Bencher, n: usize) {
+    bench_forward_sparse(bencher, "std::rasp::sort", &["a", "b", "c", "d", "e"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn hist_forward_b64_sparse(bencher: divan::Bencher, n: usize) {
+    bench_forward_sparse(bencher, "std::rasp::hist", &["a", "b", "c", "d"], n);
 }
 
 fn bench_compile(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {

@@ -746,6 +746,15 @@ pub struct CompiledModel {
     pub compile_time: std::time::Duration,
     /// The candle engine on the CPU, built on first use and kept.
     cpu_engine: std::cell::OnceCell<tessera_engine::Engine>,
+    /// The sparse CPU engine, built on first use and kept.
+    sparse_engine: std::cell::OnceCell<tessera_engine::SparseEngine>,
+}
+
+fn engine_error(e: tessera_engine::EngineError) -> Error {
+    match e {
+        tessera_engine::EngineError::Input(m) => Error::usage(m),
+        other => Error::program(other.to_string()),
+    }
 }
 
 impl CompiledModel {
@@ -757,6 +766,7 @@ impl CompiledModel {
             model,
             compile_time,
             cpu_engine: std::cell::OnceCell::new(),
+            sparse_engine: std::cell::OnceCell::new(),
         }
     }
 }
@@ -850,10 +860,20 @@ impl CompiledModel {
             .iter()
             .map(|s| s.split_whitespace().map(Val::from_token).collect())
             .collect();
-        engine.forward_batch(&batch).map_err(|e| match e {
-            tessera_engine::EngineError::Input(m) => Error::usage(m),
-            other => Error::program(other.to_string()),
-        })
+        engine.forward_batch(&batch).map_err(engine_error)
+    }
+
+    /// Run a batch of inputs with the sparse CPU engine (only the nonzero weights, f64; the
+    /// same results as [`CompiledModel::run`]).
+    pub fn exec_sparse(&self, inputs: &[&str]) -> Result<Vec<Vec<Val>>, Error> {
+        let engine = self
+            .sparse_engine
+            .get_or_init(|| tessera_engine::SparseEngine::new(&self.model));
+        let batch: Vec<Vec<Val>> = inputs
+            .iter()
+            .map(|s| s.split_whitespace().map(Val::from_token).collect())
+            .collect();
+        engine.forward_batch(&batch).map_err(engine_error)
     }
 
     /// Graphviz DOT of the model's blocks.

@@ -204,8 +204,11 @@ enum Command {
         #[arg(long, allow_hyphen_values = true)]
         input: Option<String>,
         /// Run on the GPU (needs a build with `--features cuda`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sparse")]
         cuda: bool,
+        /// Run with the sparse CPU engine (only the nonzero weights, f64) instead of candle.
+        #[arg(long)]
+        sparse: bool,
     },
     /// Draw a program as a transformer on one input (SVG): layers, heads with their selector
     /// on the input, MLPs with their values, the output.
@@ -841,13 +844,22 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Exec { dir, input, cuda } => {
+        Command::Exec {
+            dir,
+            input,
+            cuda,
+            sparse,
+        } => {
             let (model, _) = tessera::CompiledModel::load(&dir)?;
             let input = match input {
                 Some(i) => i,
                 None => read_stdin()?.unwrap_or_default(),
             };
-            let out = model.exec(&[input.as_str()], cuda)?;
+            let out = if sparse {
+                model.exec_sparse(&[input.as_str()])?
+            } else {
+                model.exec(&[input.as_str()], cuda)?
+            };
             let vals: Vec<String> = out
                 .first()
                 .map(|o| o.iter().map(ToString::to_string).collect())

@@ -12,6 +12,8 @@
 //! checks every tensor's presence, shape and finiteness before anything runs.
 
 pub mod ptrnet;
+pub mod sparse;
+pub use sparse::SparseEngine;
 
 use candle_core::{D, DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -244,6 +246,11 @@ fn tensor(m: &Mat, device: &Device) -> R<Tensor> {
     Ok(Tensor::from_vec(data, (m.rows, m.cols), device)?)
 }
 
+/// `m` in the engine's precision.
+fn tensor_as(m: &Mat, device: &Device, dtype: DType) -> R<Tensor> {
+    floats(m.data.clone(), (m.rows, m.cols), device, dtype)
+}
+
 fn tensor64(m: &Mat, device: &Device) -> R<Tensor> {
     Ok(Tensor::from_vec(m.data.clone(), (m.rows, m.cols), device)?)
 }
@@ -303,12 +310,7 @@ impl Engine {
                     Ok(MemT {
                         keys: tensor64(&m.keys, device)?,
                         bias: Tensor::from_vec(m.bias.clone(), m.bias.len(), device)?,
-                        values: floats(
-                            m.values.data.clone(),
-                            (m.values.rows, m.values.cols),
-                            device,
-                            dtype,
-                        )?,
+                        values: tensor_as(&m.values, device, dtype)?,
                     })
                 })
                 .collect::<R<Vec<_>>>()?;
@@ -319,18 +321,8 @@ impl Engine {
             device: device.clone(),
             vocab: model.vocab.clone(),
             max_len: model.max_len,
-            token_embed: floats(
-                model.token_embed.data.clone(),
-                (model.token_embed.rows, model.token_embed.cols),
-                device,
-                dtype,
-            )?,
-            pos_embed: floats(
-                model.pos_embed.data.clone(),
-                (model.pos_embed.rows, model.pos_embed.cols),
-                device,
-                dtype,
-            )?,
+            token_embed: tensor_as(&model.token_embed, device, dtype)?,
+            pos_embed: tensor_as(&model.pos_embed, device, dtype)?,
             dtype,
             layers,
             unembed_dims: Tensor::from_vec(dims.clone(), dims.len(), device)?,

@@ -263,3 +263,39 @@ fn numeric_equality_heads_are_exact_in_the_engine_at_the_longest_length() {
         }
     }
 }
+
+#[test]
+fn the_sparse_engine_equals_the_reference_forward_pass() {
+    // Every input (soft attention, f64) on programs that use each kind of block: one-hot and
+    // numeric heads, AND heads, lookup-table and signed-sum MLPs, widths and means.
+    for (entry, vocab, n, count) in [
+        ("std::rasp::reverse", &["a", "b", "c", "d"][..], 12, 200),
+        ("std::rasp::reverse", &["a", "b", "c", "d"][..], 64, 40),
+        ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 10, 200),
+        ("std::rasp::hist", &["a", "b", "c"][..], 16, 200),
+        ("std::rasp::frac_prevs", &["x", "y", "z"][..], 8, 200),
+        ("std::rasp::dyck2_ptf", &["(", ")", "{", "}"][..], 8, 200),
+        (
+            "std::rasp::shuffle_dyck2",
+            &["(", ")", "{", "}"][..],
+            8,
+            200,
+        ),
+        ("std::pointer::sort", &["1", "2", "3", "4"][..], 8, 200),
+    ] {
+        let (_, model) = compile(entry, vocab, n);
+        let engine = tessera_engine::SparseEngine::new(&model);
+        let inputs = seeded_inputs(vocab, n, count, 5);
+        let got = engine.forward_batch(&inputs).expect("runs");
+        for (input, out) in inputs.iter().zip(&got) {
+            assert_eq!(
+                out,
+                &model.forward(input).expect("runs"),
+                "{entry} at {n} on {input:?}"
+            );
+        }
+        let too_long: Vec<Val> = (0..=n).map(|_| Val::from_token(vocab[0])).collect();
+        assert!(engine.forward_batch(&[too_long]).is_err());
+        assert!(engine.forward_batch(&[vec![Val::from_token("§")]]).is_err());
+    }
+}
