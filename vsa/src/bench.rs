@@ -113,7 +113,9 @@ fn ops(quick: bool) -> Result<String> {
     rows.push((
         "BSC".into(),
         format!("bind, contiguous batch of {small} (L2-resident)"),
-        time(reps * 10, || crate::bsc::BscBatch::bind_into(&sa, &sb, &mut so)),
+        time(reps * 10, || {
+            crate::bsc::BscBatch::bind_into(&sa, &sb, &mut so)
+        }),
         small,
         "1.00e6",
     ));
