@@ -91,6 +91,26 @@ pub struct Memory {
     pub values: Mat,
 }
 
+/// Add each memory's winning value row to `x` (all slots are chosen from `x` before any is
+/// added: the memories of a layer read the same residual).
+pub fn apply_memories(memories: &[Memory], x: &mut [f64]) {
+    let rows: Vec<Option<&[f64]>> = memories
+        .iter()
+        .map(|m| {
+            m.slot(x).and_then(|j| {
+                m.values
+                    .data
+                    .get(j * m.values.cols..(j + 1) * m.values.cols)
+            })
+        })
+        .collect();
+    for row in rows.into_iter().flatten() {
+        for (a, b) in x.iter_mut().zip(row) {
+            *a += b;
+        }
+    }
+}
+
 impl Memory {
     /// The winning slot for one residual row (`None` for a memory without slots).
     pub fn slot(&self, x: &[f64]) -> Option<usize> {
@@ -301,20 +321,7 @@ impl Model {
             }
             if !layer.memories.is_empty() {
                 for r in x.iter_mut().skip(1) {
-                    let slots: Vec<Option<usize>> =
-                        layer.memories.iter().map(|m| m.slot(r)).collect();
-                    for (m, j) in layer.memories.iter().zip(slots) {
-                        let Some(row) = j.and_then(|j| {
-                            m.values
-                                .data
-                                .get(j * m.values.cols..(j + 1) * m.values.cols)
-                        }) else {
-                            continue;
-                        };
-                        for (a, b) in r.iter_mut().zip(row) {
-                            *a += b;
-                        }
-                    }
+                    apply_memories(&layer.memories, r);
                 }
             }
         }

@@ -10,7 +10,7 @@
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
 
 use crate::{EngineError, R};
-use tessera_compiler::graph::{Mat, Memory, Model};
+use tessera_compiler::graph::{Mat, Memory, Model, apply_memories};
 use tessera_lang::value::Val;
 
 /// A matrix as `(column, weight)` lists per row, for `y += x·M` over the nonzero `x[r]`.
@@ -221,21 +221,7 @@ impl SparseEngine {
             }
             if !layer.memories.is_empty() {
                 for p in 1..len {
-                    let x = &mut b.x[p * d..(p + 1) * d];
-                    let slots: Vec<Option<usize>> =
-                        layer.memories.iter().map(|m| m.slot(x)).collect();
-                    for (m, j) in layer.memories.iter().zip(slots) {
-                        let Some(row) = j.and_then(|j| {
-                            m.values
-                                .data
-                                .get(j * m.values.cols..(j + 1) * m.values.cols)
-                        }) else {
-                            continue;
-                        };
-                        for (a, v) in x.iter_mut().zip(row) {
-                            *a += v;
-                        }
-                    }
+                    apply_memories(&layer.memories, &mut b.x[p * d..(p + 1) * d]);
                 }
             }
         }
