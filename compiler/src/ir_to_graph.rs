@@ -1153,12 +1153,15 @@ impl Builder<'_> {
         let Op::Select {
             keys,
             queries,
-            pred: Pred::Cmp(BinOp::Eq),
+            pred,
         } = &self.ir.node(sel).op
         else {
             return None;
         };
         let (keys, queries) = (*keys, *queries);
+        if !matches!(pred, Pred::Cmp(BinOp::Eq) | Pred::Fun(_)) {
+            return None;
+        }
         // Nodes whose encodings are zero at BOS (embeddings and gated MLP units write them).
         let zero_at_bos = |n: NodeId| {
             matches!(
@@ -1180,22 +1183,54 @@ impl Builder<'_> {
         if kenc.dims.len().saturating_mul(qenc.dims.len()) < NUMERIC_EQ_MIN_TABLE {
             return None;
         }
-        // Values beyond the bound could push scores past f32's exact range; such programs
-        // keep the one-hot head.
+        let ints = |e: &Enc| {
+            e.dims
+                .iter()
+                .map(|(_, v)| val_int(v))
+                .collect::<Option<Vec<i64>>>()
+        };
+        let (kv, qv) = (ints(&kenc)?, ints(&qenc)?);
+        // The selector as `k == m·q + c` (m = ±1) on every (key, query) value pair: plain `==`,
+        // or a predicate the optimiser folded a shift or reflection into (`|k, q| k == q - 1`).
+        let (m, c) = match pred {
+            Pred::Fun(f) => linear_eq(f, &kv, &qv)?,
+            _ => (1, 0),
+        };
+        // Values beyond the bound would push scores past the range where the margins are
+        // safe; such programs keep the one-hot head.
         let bound = NUMERIC_EQ_MAX_VALUE as i64;
-        if kenc
-            .dims
-            .iter()
-            .chain(&qenc.dims)
-            .any(|(_, v)| val_int(v).is_none_or(|x| x.abs() > bound))
+        let shifted = |x: &i64| (i128::from(m) * i128::from(*x) + i128::from(c)).abs();
+        if kv.iter().any(|x| x.unsigned_abs() > bound.unsigned_abs())
+            || qv.iter().any(|x| shifted(x) > i128::from(bound))
         {
             return None;
+        }
+        let (q, q2) = (
+            self.power_view(queries, &qenc, 1)?,
+            self.power_view(queries, &qenc, 2)?,
+        );
+        // q' = m·q + c and q'² = q² + 2mc·q + c², read through the `one` dimension for the
+        // constants.
+        let (mf, cf) = (m as f64, c as f64);
+        let mut q1 = NumView {
+            terms: q.terms.iter().map(|(d, w)| (*d, mf * w)).collect(),
+            reach: q.reach + cf.abs(),
+        };
+        let mut q1sq = NumView {
+            terms: q2.terms.clone(),
+            reach: q2.reach,
+        };
+        if c != 0 {
+            q1.terms.push((self.one, cf));
+            q1sq.terms
+                .extend(q.terms.iter().map(|(d, w)| (*d, 2.0 * mf * cf * w)));
+            q1sq.terms.push((self.one, cf * cf));
         }
         let scores = NumericEq {
             k: self.power_view(keys, &kenc, 1)?,
             k2: self.power_view(keys, &kenc, 2)?,
-            q: self.power_view(queries, &qenc, 1)?,
-            q2: self.power_view(queries, &qenc, 2)?,
+            q: q1,
+            q2: q1sq,
         };
         let ready = *self
             .ready
@@ -1584,6 +1619,32 @@ impl Builder<'_> {
 
 /// A value as it appears in residual labels: exact for floats (two floats that print alike
 /// under `%g` are still two dimensions with two labels).
+/// `(m, c)` with `m = ±1` such that `f(k, q)` (key first) holds exactly when `k == m·q + c`,
+/// checked on every pair of the finite value sets (at most 2^20 pairs); `None` for any other
+/// predicate, or one that holds nowhere.
+fn linear_eq(f: &Fun, keys: &[i64], queries: &[i64]) -> Option<(i64, i64)> {
+    if keys.len().saturating_mul(queries.len()) > 1 << 20 {
+        return None;
+    }
+    let holds = |k: i64, q: i64| matches!(f.eval(&[Val::Int(k), Val::Int(q)]), Ok(Val::Bool(true)));
+    let (k0, q0) = queries
+        .iter()
+        .find_map(|&q| keys.iter().find(|&&k| holds(k, q)).map(|&k| (k, q)))?;
+    // In i128: values are arbitrary i64 constants.
+    let (k0, q0) = (i128::from(k0), i128::from(q0));
+    [1i128, -1]
+        .into_iter()
+        .map(|m| (m, k0 - m * q0))
+        .find_map(|(m, c)| {
+            let fits = keys.iter().all(|&k| {
+                queries
+                    .iter()
+                    .all(|&q| holds(k, q) == (i128::from(k) == m * i128::from(q) + c))
+            });
+            Some((i64::try_from(m).ok()?, i64::try_from(c).ok()?)).filter(|_| fits)
+        })
+}
+
 /// The views a numeric equality head reads (see [`Builder::numeric_eq_head`]).
 #[derive(Debug, Clone)]
 struct NumericEq {
