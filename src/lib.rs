@@ -750,6 +750,14 @@ pub struct CompiledModel {
     sparse_engine: std::cell::OnceCell<tessera_engine::SparseEngine>,
 }
 
+/// Whitespace-separated inputs as token sequences.
+fn token_batch(inputs: &[&str]) -> Vec<Vec<Val>> {
+    inputs
+        .iter()
+        .map(|s| s.split_whitespace().map(Val::from_token).collect())
+        .collect()
+}
+
 fn engine_error(e: tessera_engine::EngineError) -> Error {
     match e {
         tessera_engine::EngineError::Input(m) => Error::usage(m),
@@ -856,10 +864,7 @@ impl CompiledModel {
                 }
             }
         };
-        let batch: Vec<Vec<Val>> = inputs
-            .iter()
-            .map(|s| s.split_whitespace().map(Val::from_token).collect())
-            .collect();
+        let batch = token_batch(inputs);
         engine.forward_batch(&batch).map_err(engine_error)
     }
 
@@ -869,10 +874,7 @@ impl CompiledModel {
         let engine = self
             .sparse_engine
             .get_or_init(|| tessera_engine::SparseEngine::new(&self.model));
-        let batch: Vec<Vec<Val>> = inputs
-            .iter()
-            .map(|s| s.split_whitespace().map(Val::from_token).collect())
-            .collect();
+        let batch = token_batch(inputs);
         engine.forward_batch(&batch).map_err(engine_error)
     }
 

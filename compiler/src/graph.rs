@@ -91,6 +91,19 @@ pub struct Memory {
     pub values: Mat,
 }
 
+/// The output value a residual row decodes to: the value of the largest of its `unembed`
+/// dimensions (the first on ties; `none` without any).
+pub fn decode_output(unembed: &[(usize, Val)], r: &[f64]) -> Val {
+    let mut best: Option<(f64, &Val)> = None;
+    for (dim, val) in unembed {
+        let x = r.get(*dim).copied().unwrap_or(f64::NEG_INFINITY);
+        if best.is_none_or(|(b, _)| x > b) {
+            best = Some((x, val));
+        }
+    }
+    best.map_or(Val::None, |(_, v)| v.clone())
+}
+
 /// Add each memory's winning value row to `x` (all slots are chosen from `x` before any is
 /// added: the memories of a layer read the same residual).
 pub fn apply_memories(memories: &[Memory], x: &mut [f64]) {
@@ -327,15 +340,7 @@ impl Model {
         }
         Ok(x[1..]
             .iter()
-            .map(|r| {
-                let mut best: Option<(f64, &Val)> = None;
-                for (dim, val) in &self.unembed.dims {
-                    if best.is_none_or(|(b, _)| r[*dim] > b) {
-                        best = Some((r[*dim], val));
-                    }
-                }
-                best.map_or(Val::None, |(_, v)| v.clone())
-            })
+            .map(|r| decode_output(&self.unembed.dims, r))
             .collect())
     }
 }

@@ -1331,17 +1331,23 @@ impl Builder<'_> {
     /// memories left writing nothing. Then renumber the residual densely. Returns the output
     /// encoding renumbered.
     fn prune(&mut self, out: Enc) -> Enc {
-        let decode = |m: &Mat| -> Vec<(usize, usize, f64)> {
-            m.data
-                .chunks(3)
-                .filter_map(|e| match e {
-                    [r, c, v] => Some((*r as usize, *c as usize, *v)),
-                    _ => None,
-                })
-                .collect()
-        };
         let mut live: BTreeSet<usize> = out.dims.iter().map(|(d, _)| *d).collect();
         live.extend([self.bos, self.one, self.real]);
+        // Per head, decoded once: its value/output entries and the rows its scores read.
+        type Entries = Vec<(usize, usize, f64)>;
+        let heads: Vec<(Entries, Vec<usize>)> = self
+            .heads
+            .values()
+            .flatten()
+            .map(|h| {
+                let reads = decode_entries(&h.wq)
+                    .into_iter()
+                    .chain(decode_entries(&h.wk))
+                    .map(|(r, _, _)| r)
+                    .collect();
+                (decode_entries(&h.wov), reads)
+            })
+            .collect();
         loop {
             let before = live.len();
             for units in self.units.values() {
@@ -1351,19 +1357,15 @@ impl Builder<'_> {
                     }
                 }
             }
-            for heads in self.heads.values() {
-                for h in heads {
-                    let ov = decode(&h.wov);
-                    if ov.iter().any(|(_, c, _)| live.contains(c)) {
-                        live.extend(decode(&h.wq).iter().map(|(r, _, _)| *r));
-                        live.extend(decode(&h.wk).iter().map(|(r, _, _)| *r));
-                        live.extend(
-                            ov.iter()
-                                .filter(|(_, c, _)| live.contains(c))
-                                .map(|(r, _, _)| *r)
-                                .collect::<Vec<_>>(),
-                        );
-                    }
+            for (ov, reads) in &heads {
+                if ov.iter().any(|(_, c, _)| live.contains(c)) {
+                    live.extend(reads);
+                    let values: Vec<usize> = ov
+                        .iter()
+                        .filter(|(_, c, _)| live.contains(c))
+                        .map(|(r, _, _)| *r)
+                        .collect();
+                    live.extend(values);
                 }
             }
             for mems in self.memories.values() {
@@ -1409,13 +1411,13 @@ impl Builder<'_> {
             };
         for heads in self.heads.values_mut() {
             heads.retain_mut(|h| {
-                let ov = remap(decode(&h.wov), true);
+                let ov = remap(decode_entries(&h.wov), true);
                 if ov.is_empty() {
                     return false;
                 }
                 h.wov.data = encode_entries(&ov);
-                h.wq.data = encode_entries(&remap(decode(&h.wq), false));
-                h.wk.data = encode_entries(&remap(decode(&h.wk), false));
+                h.wq.data = encode_entries(&remap(decode_entries(&h.wq), false));
+                h.wk.data = encode_entries(&remap(decode_entries(&h.wk), false));
                 true
             });
         }
@@ -1791,13 +1793,19 @@ fn encode_entries(entries: &[(usize, usize, f64)]) -> Vec<f64> {
         .collect()
 }
 
+/// The `(row, col, value)` entries [`encode_entries`] stashed in `m`.
+fn decode_entries(m: &Mat) -> Vec<(usize, usize, f64)> {
+    m.data
+        .chunks_exact(3)
+        .map(|e| (e[0] as usize, e[1] as usize, e[2]))
+        .collect()
+}
+
 fn size_head(h: &Head, d: usize) -> Head {
     let fill = |stash: &Mat, rows: usize, cols: usize| {
         let mut m = Mat::zeros(rows, cols);
-        for e in stash.data.chunks(3) {
-            if let [r, c, v] = e {
-                m.add(*r as usize, *c as usize, *v);
-            }
+        for (r, c, v) in decode_entries(stash) {
+            m.add(r, c, v);
         }
         m
     };

@@ -241,18 +241,9 @@ pub struct Engine {
     dtype: DType,
 }
 
-fn tensor(m: &Mat, device: &Device) -> R<Tensor> {
-    let data: Vec<f32> = m.data.iter().map(|&x| x as f32).collect();
-    Ok(Tensor::from_vec(data, (m.rows, m.cols), device)?)
-}
-
-/// `m` in the engine's precision.
+/// `m` as a tensor of `dtype`.
 fn tensor_as(m: &Mat, device: &Device, dtype: DType) -> R<Tensor> {
     floats(m.data.clone(), (m.rows, m.cols), device, dtype)
-}
-
-fn tensor64(m: &Mat, device: &Device) -> R<Tensor> {
-    Ok(Tensor::from_vec(m.data.clone(), (m.rows, m.cols), device)?)
 }
 
 /// Keeps freed tensor buffers in the heap on glibc: every op of a forward pass allocates a
@@ -308,7 +299,7 @@ impl Engine {
                 .iter()
                 .map(|m| {
                     Ok(MemT {
-                        keys: tensor64(&m.keys, device)?,
+                        keys: tensor_as(&m.keys, device, DType::F64)?,
                         bias: Tensor::from_vec(m.bias.clone(), m.bias.len(), device)?,
                         values: tensor_as(&m.values, device, dtype)?,
                     })
@@ -513,15 +504,30 @@ fn json_val(v: &serde_json::Value) -> R<Val> {
 pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
     let mut tensors: HashMap<String, Tensor> = HashMap::new();
     let cpu = Device::Cpu;
-    tensors.insert("token_embed".into(), tensor(&model.token_embed, &cpu)?);
-    tensors.insert("pos_embed".into(), tensor(&model.pos_embed, &cpu)?);
+    tensors.insert(
+        "token_embed".into(),
+        tensor_as(&model.token_embed, &cpu, DType::F32)?,
+    );
+    tensors.insert(
+        "pos_embed".into(),
+        tensor_as(&model.pos_embed, &cpu, DType::F32)?,
+    );
     let mut layers = Vec::new();
     for (li, l) in model.layers.iter().enumerate() {
         let mut heads = Vec::new();
         for (hi, h) in l.heads.iter().enumerate() {
-            tensors.insert(format!("layers.{li}.heads.{hi}.wq"), tensor(&h.wq, &cpu)?);
-            tensors.insert(format!("layers.{li}.heads.{hi}.wk"), tensor(&h.wk, &cpu)?);
-            tensors.insert(format!("layers.{li}.heads.{hi}.wov"), tensor(&h.wov, &cpu)?);
+            tensors.insert(
+                format!("layers.{li}.heads.{hi}.wq"),
+                tensor_as(&h.wq, &cpu, DType::F32)?,
+            );
+            tensors.insert(
+                format!("layers.{li}.heads.{hi}.wk"),
+                tensor_as(&h.wk, &cpu, DType::F32)?,
+            );
+            tensors.insert(
+                format!("layers.{li}.heads.{hi}.wov"),
+                tensor_as(&h.wov, &cpu, DType::F32)?,
+            );
             heads.push(HeadJson {
                 label: h.label.clone(),
                 key_size: h.wq.cols,
@@ -529,7 +535,10 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
         }
         let mlp = match &l.mlp {
             Some(m) => {
-                tensors.insert(format!("layers.{li}.mlp.w1"), tensor(&m.w1, &cpu)?);
+                tensors.insert(
+                    format!("layers.{li}.mlp.w1"),
+                    tensor_as(&m.w1, &cpu, DType::F32)?,
+                );
                 tensors.insert(
                     format!("layers.{li}.mlp.b1"),
                     Tensor::from_vec(
@@ -538,7 +547,10 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
                         &cpu,
                     )?,
                 );
-                tensors.insert(format!("layers.{li}.mlp.w2"), tensor(&m.w2, &cpu)?);
+                tensors.insert(
+                    format!("layers.{li}.mlp.w2"),
+                    tensor_as(&m.w2, &cpu, DType::F32)?,
+                );
                 Some(MlpJson {
                     hidden: m.b1.len(),
                     labels: m.labels.clone(),
@@ -550,7 +562,7 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
         for (mi, m) in l.memories.iter().enumerate() {
             tensors.insert(
                 format!("layers.{li}.memories.{mi}.keys"),
-                tensor64(&m.keys, &cpu)?,
+                tensor_as(&m.keys, &cpu, DType::F64)?,
             );
             tensors.insert(
                 format!("layers.{li}.memories.{mi}.bias"),
@@ -558,7 +570,7 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
             );
             tensors.insert(
                 format!("layers.{li}.memories.{mi}.values"),
-                tensor(&m.values, &cpu)?,
+                tensor_as(&m.values, &cpu, DType::F32)?,
             );
             memories.push(MemoryJson {
                 label: m.label.clone(),

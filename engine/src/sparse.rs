@@ -10,7 +10,7 @@
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
 
 use crate::{EngineError, R};
-use tessera_compiler::graph::{Mat, Memory, Model, apply_memories};
+use tessera_compiler::graph::{Mat, Memory, Model, apply_memories, decode_output};
 use tessera_lang::value::Val;
 
 /// A matrix as `(column, weight)` lists per row, for `y += x·M` over the nonzero `x[r]`.
@@ -226,17 +226,7 @@ impl SparseEngine {
             }
         }
         Ok((1..len)
-            .map(|p| {
-                let r = &b.x[p * d..(p + 1) * d];
-                let mut best: Option<(f64, &Val)> = None;
-                for (dim, val) in &self.unembed {
-                    let x = r.get(*dim).copied().unwrap_or(f64::NEG_INFINITY);
-                    if best.is_none_or(|(bx, _)| x > bx) {
-                        best = Some((x, val));
-                    }
-                }
-                best.map_or(Val::None, |(_, v)| v.clone())
-            })
+            .map(|p| decode_output(&self.unembed, &b.x[p * d..(p + 1) * d]))
             .collect())
     }
 

@@ -32,8 +32,6 @@ use std::path::{Path, PathBuf};
 
 /// The widest bit vector a circuit may build.
 pub const MAX_WIDTH: usize = 1 << 16;
-/// How deep circuit calls may nest.
-pub const MAX_CALL_DEPTH: usize = crate::limits::CALL_DEPTH.default;
 /// The most inputs a `table` file may have.
 pub const MAX_TABLE_INPUTS: usize = 16;
 

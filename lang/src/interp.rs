@@ -22,11 +22,6 @@ use std::rc::Rc;
 mod vsa;
 pub use vsa::{DEFAULT_DIM, HvOutput, HvVal};
 
-/// How deep user function calls may nest by default (`--max-call-depth`).
-pub const MAX_CALL_DEPTH: usize = crate::limits::CALL_DEPTH.default;
-/// How deep evaluation may nest by default (`--max-eval-depth`).
-pub const MAX_EXPR_DEPTH: usize = crate::limits::EVAL_DEPTH.default;
-
 /// A sequence: one value per position, and whether it is numerically encoded (`num`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seq {
