@@ -14,6 +14,8 @@ for f in ../tests/cases/*/*.tess ../stdlib/std/*.tess ../examples/*.tess; do
     { cat "$f"; printf '\0%s' "$input"; } > "corpus/interp/seed$i"
     case "$f" in *gss_*) cp "corpus/interp/seed$i" "corpus/gss/seed$i" ;; esac
 done
+# gss with a transition parser: source, NUL, words, NUL, the saved parser.
+{ cat ../tests/cases/lang/gss_scan.tess; printf '\0jump twice after walk left\0'; cat seeds/gss/scan.parser; } > corpus/gss/parser1
 for j in 0 1 2 3 4 5 6 7; do
     printf "$(printf '\\x%02x' $j $((j * 37 % 256)) 3 7 1 2 $((j + 2)) $((j * 11 % 256)))" > "corpus/vsa/seed$j"
 done

@@ -177,3 +177,41 @@ pub fn evaluate(g: &Gss, task: Task, seed: u64) -> ((usize, usize), (usize, usiz
     let (train, test) = task.data(seed);
     (accuracy(g, &train), accuracy(g, &test))
 }
+
+/// Reads a transition parser written by `gss train --transition`; errors name the file and
+/// line, and a parser trained for another system is refused.
+pub fn read_parser(
+    path: &std::path::Path,
+    g: &Gss,
+) -> Result<tessera_gss::transition::TransitionParser, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read `{}`: {e}", path.display())))?;
+    let p = tessera_gss::transition::TransitionParser::from_text(&text)
+        .map_err(|e| Error::usage(format!("{}:{e}", path.display())))?;
+    if p.system != g.name {
+        return Err(Error::usage(format!(
+            "`{}` is a parser for the system `{}`, not `{}`",
+            path.display(),
+            p.system,
+            g.name
+        )));
+    }
+    Ok(p)
+}
+
+/// Accuracy of a system on pairs, with a transition parser as its syntax.
+pub fn accuracy_with(
+    g: &Gss,
+    parser: &tessera_gss::transition::TransitionParser,
+    pairs: &[data::Pair],
+) -> (usize, usize) {
+    let mut names: Interner = g.names.clone();
+    let exs = tessera_gss::examples(&mut names, pairs);
+    tessera_gss::transition::accuracy(
+        g,
+        parser,
+        &names,
+        &exs,
+        tessera_gss::transition::TransitionConfig::default().parse_width,
+    )
+}

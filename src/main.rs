@@ -443,6 +443,11 @@ enum GssCmd {
         /// With `--percepts`: bits per percept (64 to 65,536).
         #[arg(long, default_value_t = 1024, requires = "percepts")]
         dim: usize,
+        /// Also learn a transition parser (the second syntax model: shift-reduce actions scored
+        /// by a perceptron, trained by re-parsing against the learned meanings) and write it
+        /// beside the system, as OUTPUT with the extension `.parser`.
+        #[arg(long, conflicts_with = "percepts")]
+        transition: bool,
         /// Where to write the learned system (`.tess`).
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
@@ -464,6 +469,10 @@ enum GssCmd {
         /// The `gss` item (default: the file's only one).
         #[arg(long)]
         entry: Option<String>,
+        /// Parse with this transition parser (written by `gss train --transition`) instead of
+        /// the item's schema.
+        #[arg(long, value_name = "FILE")]
+        transition: Option<PathBuf>,
     },
 }
 
@@ -1204,6 +1213,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 percepts,
                 noise,
                 dim,
+                transition,
                 output,
             } => {
                 let syntax_file = syntax.clone();
@@ -1275,12 +1285,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     }
                     return Ok(());
                 }
+                let pairs: (Vec<tessera::gss::data::Pair>, Vec<tessera::gss::data::Pair>);
                 let (o, label, command, example) = match (&task, &train) {
                     (Some(task), _) => {
                         let split = split.as_deref().unwrap_or("");
                         let t = tessera::gss::task(task, split)?;
                         let o = tessera::gss::train(t, seed, syntax.as_ref(), &cfg, &mut progress);
                         let (command, example) = tessera::gss::task_origin(t, seed);
+                        pairs = t.data(seed);
                         (o, t.name(), command, example.to_string())
                     }
                     (None, Some(file)) => {
@@ -1291,17 +1303,18 @@ fn run(cli: Cli) -> Result<(), Error> {
                             &cfg,
                             &mut progress,
                         )?;
-                        let pairs = tessera::gss::read_pairs(file)?;
+                        let tr = tessera::gss::read_pairs(file)?;
+                        let te = match &test {
+                            Some(t) => tessera::gss::read_pairs(t)?,
+                            None => Vec::new(),
+                        };
                         let mut command = format!("tessera gss train --train {}", file.display());
                         if let Some(t) = &test {
                             command.push_str(&format!(" --test {}", t.display()));
                         }
-                        (
-                            o,
-                            file.display().to_string(),
-                            command,
-                            pairs[0].input.clone(),
-                        )
+                        let example = tr[0].input.clone();
+                        pairs = (tr, te);
+                        (o, file.display().to_string(), command, example)
                     }
                     (None, None) => {
                         return Err(Error::usage(
@@ -1309,6 +1322,15 @@ fn run(cli: Cli) -> Result<(), Error> {
                         ));
                     }
                 };
+                let parsed = transition.then(|| {
+                    tessera_gss::train_parser(
+                        &o.gss,
+                        &pairs.0,
+                        &pairs.1,
+                        &tessera_gss::transition::TransitionConfig::default(),
+                        &mut progress,
+                    )
+                });
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
@@ -1320,10 +1342,17 @@ fn run(cli: Cli) -> Result<(), Error> {
                     &output,
                     tessera::gss::learned_source(&command, &example, &o).as_bytes(),
                 )?;
+                let parser_path = output.with_extension("parser");
+                if let Some(p) = &parsed {
+                    write_atomic(&parser_path, p.parser.to_text().as_bytes())?;
+                }
                 if cli.json {
+                    let transition = parsed.as_ref().map(|p| {
+                        serde_json::json!({"train": [p.train.0, p.train.1], "test": [p.test.0, p.test.1], "seconds": p.seconds, "abduced": p.report.abduced, "updates": p.report.updates, "features": p.report.features, "output": parser_path.display().to_string()})
+                    });
                     out_line!(
                         "{}",
-                        serde_json::json!({"ok": true, "task": label, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string()})
+                        serde_json::json!({"ok": true, "task": label, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string(), "transition": transition})
                     );
                 } else {
                     let test = if o.test.1 == 0 {
@@ -1341,6 +1370,24 @@ fn run(cli: Cli) -> Result<(), Error> {
                         percent(o.train),
                         output.display()
                     );
+                    if let Some(p) = &parsed {
+                        let test = if p.test.1 == 0 {
+                            "no test pairs".to_string()
+                        } else {
+                            format!("test {}/{} ({})", p.test.0, p.test.1, percent(p.test))
+                        };
+                        out_line!(
+                            "transition parser: trained in {:.1} s ({} parses repaired by abduction, {} updates, {} features); with it as the syntax: train {}/{} ({}), {test}; wrote {}",
+                            p.seconds,
+                            p.report.abduced,
+                            p.report.updates,
+                            p.report.features,
+                            p.train.0,
+                            p.train.1,
+                            percent(p.train),
+                            parser_path.display()
+                        );
+                    }
                 }
                 Ok(())
             }
@@ -1351,13 +1398,22 @@ fn run(cli: Cli) -> Result<(), Error> {
                 test,
                 seed,
                 entry,
+                transition,
             } => {
                 let session = load(Some(&file), None)?;
                 let entry = entry.unwrap_or_else(|| session.default_entry());
                 let g = session.gss_item(&entry)?;
+                let parser = match &transition {
+                    Some(path) => Some(tessera::gss::read_parser(path, &g)?),
+                    None => None,
+                };
+                let accuracy = |pairs: &[tessera::gss::data::Pair]| match &parser {
+                    Some(p) => tessera::gss::accuracy_with(&g, p, pairs),
+                    None => tessera::gss::accuracy(&g, pairs),
+                };
                 if let Some(path) = test {
                     let pairs = tessera::gss::read_pairs(&path)?;
-                    let acc = tessera::gss::accuracy(&g, &pairs);
+                    let acc = accuracy(&pairs);
                     if cli.json {
                         out_line!(
                             "{}",
@@ -1373,6 +1429,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                     split.as_deref().unwrap_or(""),
                 )?;
                 if task == tessera_gss::Task::Hint(None) {
+                    if parser.is_some() {
+                        return Err(Error::usage(
+                            "`--transition` scores one test set: give `--split i|ss|ls|sl|ll`",
+                        ));
+                    }
                     let rows = tessera::gss::hint_subsets(&g, seed);
                     let avg = tessera::gss::hint_average(&rows);
                     if cli.json {
@@ -1395,7 +1456,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                     }
                     return Ok(());
                 }
-                let (train, test) = tessera::gss::evaluate(&g, task, seed);
+                let (train, test) = {
+                    let (tr, te) = task.data(seed);
+                    (accuracy(&tr), accuracy(&te))
+                };
                 if cli.json {
                     out_line!(
                         "{}",
@@ -1902,26 +1966,42 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
     let mut rows = Vec::new();
     if !json {
         out_line!(
-            "| task | split | train pairs | test pairs | train acc | test acc | schemas scored | learn s |"
+            "| task | split | train pairs | test pairs | train acc | test acc | schemas scored | learn s | test acc, transition parser | parser s |"
         );
-        out_line!("|---|---|---:|---:|---:|---:|---:|---:|");
+        out_line!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
     for t in tasks {
         let o = tessera::gss::train(t, 1, None, &cfg, &mut |_| {});
+        // the second syntax model, trained by re-parsing against the meanings just learned
+        let (train_pairs, test_pairs) = t.data(1);
+        let p = tessera_gss::train_parser(
+            &o.gss,
+            &train_pairs,
+            &test_pairs,
+            &tessera_gss::transition::TransitionConfig::default(),
+            &mut |_| {},
+        );
         if t == Task::Hint(None) {
             // one training run, scored on each subset
-            for (sub, acc) in tessera::gss::hint_subsets(&o.gss, 1) {
+            let subsets = tessera_gss::hint::hint(1).tests;
+            for ((sub, acc), (_, pairs)) in tessera::gss::hint_subsets(&o.gss, 1)
+                .into_iter()
+                .zip(&subsets)
+            {
+                let pacc = tessera::gss::accuracy_with(&o.gss, &p.parser, pairs);
                 if json {
-                    rows.push(serde_json::json!({"task": "hint", "split": sub, "train": [o.train.0, o.train.1], "test": [acc.0, acc.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds}));
+                    rows.push(serde_json::json!({"task": "hint", "split": sub, "train": [o.train.0, o.train.1], "test": [acc.0, acc.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds, "transition_test": [pacc.0, pacc.1], "transition_seconds": p.seconds}));
                 } else {
                     out_line!(
-                        "| hint | {sub} | {} | {} | {} | {} | {} | {:.1} |",
+                        "| hint | {sub} | {} | {} | {} | {} | {} | {:.1} | {} | {:.1} |",
                         o.train.1,
                         acc.1,
                         percent(o.train),
                         percent(acc),
                         o.report.schemas_scored,
-                        o.seconds
+                        o.seconds,
+                        percent(pacc),
+                        p.seconds
                     );
                 }
             }
@@ -1930,16 +2010,18 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
         let name = t.name();
         let (task, split) = name.split_once(' ').unwrap_or((name.as_str(), ""));
         if json {
-            rows.push(serde_json::json!({"task": task, "split": split, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds}));
+            rows.push(serde_json::json!({"task": task, "split": split, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds, "transition_test": [p.test.0, p.test.1], "transition_seconds": p.seconds}));
         } else {
             out_line!(
-                "| {task} | {split} | {} | {} | {} | {} | {} | {:.1} |",
+                "| {task} | {split} | {} | {} | {} | {} | {} | {:.1} | {} | {:.1} |",
                 o.train.1,
                 o.test.1,
                 percent(o.train),
                 percent(o.test),
                 o.report.schemas_scored,
-                o.seconds
+                o.seconds,
+                percent(p.test),
+                p.seconds
             );
         }
     }

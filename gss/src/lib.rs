@@ -9,6 +9,8 @@
 //! - [`learn`]: the schema search and deduction–abduction.
 //! - [`hint`]: HINT-like arithmetic data; [`arith`]: numeric meanings (`0`, `succ`, `pred`,
 //!   calls, bounded recursion) and their synthesis; [`numlearn`]: learning a numeric system.
+//! - [`transition`]: a learned transition parser, the second syntax model, trained by
+//!   abduction (re-parsing) against the meanings.
 
 pub mod arith;
 pub mod data;
@@ -18,6 +20,7 @@ pub mod model;
 pub mod numlearn;
 pub mod percept;
 pub mod synth;
+pub mod transition;
 
 use data::{Pair, PcfgSplit, ScanSplit};
 use hint::HintSubset;
@@ -196,6 +199,43 @@ pub fn train_pairs(
         train: learn::accuracy(&gss, &names, &train),
         test: learn::accuracy(&gss, &names, &test_ex),
         gss,
+        report,
+        seconds,
+    }
+}
+
+/// A transition parser trained for a learned system, and how the system does with it as its
+/// syntax.
+#[derive(Debug, Clone)]
+pub struct ParserOutcome {
+    pub parser: transition::TransitionParser,
+    pub report: transition::TransitionReport,
+    /// (correct, total) with the transition parser as the syntax.
+    pub train: (usize, usize),
+    pub test: (usize, usize),
+    /// Wall-clock seconds of training (testing excluded).
+    pub seconds: f64,
+}
+
+/// Trains a transition parser for `g` by abduction against its meanings on `train` and
+/// scores the system with it on both sets.
+pub fn train_parser(
+    g: &Gss,
+    train: &[Pair],
+    test: &[Pair],
+    cfg: &transition::TransitionConfig,
+    progress: &mut dyn FnMut(&str),
+) -> ParserOutcome {
+    let mut names = g.names.clone();
+    let train = examples(&mut names, train);
+    let test = examples(&mut names, test);
+    let t0 = std::time::Instant::now();
+    let (parser, report) = transition::TransitionParser::train(g, &names, &train, cfg, progress);
+    let seconds = t0.elapsed().as_secs_f64();
+    ParserOutcome {
+        train: transition::accuracy(g, &parser, &names, &train, cfg.parse_width),
+        test: transition::accuracy(g, &parser, &names, &test, cfg.parse_width),
+        parser,
         report,
         seconds,
     }

@@ -720,14 +720,22 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A token's fixity: its rule's, an atom for tokens without a rule when the system has a
+    /// `_` rule, `None` otherwise.
+    pub fn fixity(&self, s: Sym) -> Option<Fixity> {
+        match self.index.get(&s) {
+            Some(r) => Some(r.fixity),
+            None => self.g.default.is_some().then_some(Fixity::Atom),
+        }
+    }
+
     /// Parses interned tokens (ids beyond the system's names are tokens without a rule).
     pub fn parse(&self, toks: &[Sym]) -> Result<Tree, ParseError> {
-        let has_default = self.g.default.is_some();
-        let fixity = |s: Sym| match self.index.get(&s) {
-            Some(r) => Some(r.fixity),
-            None => has_default.then_some(Fixity::Atom),
-        };
-        parse(toks, &fixity, self.g.juxtapose.as_ref().map(|j| j.0))
+        parse(
+            toks,
+            &|s: Sym| self.fixity(s),
+            self.g.juxtapose.as_ref().map(|j| j.0),
+        )
     }
 
     /// Evaluates a parse bottom-up.

@@ -253,3 +253,75 @@ fn hint_arithmetic_is_learned_with_its_syntax_and_runs() {
     assert!(err.contains("unknown HINT split `xl`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_transition_parser_is_learned_saved_and_used_instead_of_the_schema() {
+    let dir = std::env::temp_dir().join(format!("tessera-gss-tp-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = tessera(&["data", "scan", "--split", "length", "-o", d]);
+    assert_eq!(code, 0, "{err}");
+    let train = dir.join("tasks_train_length.txt");
+    let test = dir.join("tasks_test_length.txt");
+    let learned = dir.join("learned.tess");
+    let parser = dir.join("learned.parser");
+    let (code, out, err) = tessera(&[
+        "gss",
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--syntax",
+        "tests/cases/lang/gss_scan.tess",
+        "--transition",
+        "-o",
+        learned.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // the parser is taught only by what the meanings make of its parses, and the longer test
+    // inputs come out right with it as the syntax
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("transition parser:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("test 3920/3920 (100.00%)"), "{line}");
+    let text = std::fs::read_to_string(&parser).unwrap();
+    assert!(text.starts_with("tessera-transition-parser 1\nsystem tasks_train_length\n"));
+    let eval = |p: &std::path::Path| {
+        tessera(&[
+            "gss",
+            "eval",
+            learned.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--transition",
+            p.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let (code, out, err) = eval(&parser);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["test"], serde_json::json!([3920, 3920]), "{out}");
+    // a damaged file is refused with its line; a parser for another system is refused
+    let bad = dir.join("bad.parser");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let third = format!("{} inf 0 0", lines[2].split(' ').next().unwrap());
+    lines[2] = &third;
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let (code, out, err) = eval(&bad);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("bad.parser:line 3: weight `inf` is not finite"),
+        "{out}"
+    );
+    std::fs::write(
+        &bad,
+        text.replace("system tasks_train_length", "system other"),
+    )
+    .unwrap();
+    let (code, out, err) = eval(&bad);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("a parser for the system `other`"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
