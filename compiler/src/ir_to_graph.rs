@@ -25,7 +25,11 @@
 //! indices − 1`): those are step functions of the sum (two units per change of the result), and
 //! they read each input as one number from a shadow dimension that the input's own embedding or
 //! MLP units write beside its one-hot (see `linear_map`, `numeric_view`). Exact because the sum
-//! is an exact integer and each step switches halfway between consecutive sums.
+//! is an exact integer and each step switches halfway between consecutive sums. A map that
+//! reads one node twice reads it once (`dedup_args`); a map whose table would pass the limit
+//! (what map fusion makes of `if w > 0 then … else if a − b == 0 …` at max_len 256) is split
+//! again (`unfuse`): a subexpression over fewer inputs that never fails becomes its own map, when
+//! the two tables together are smaller. That costs a layer, so it happens only past the limit.
 //! Every MLP unit is held at 0 at BOS (a `bos` weight larger than anything the unit could reach
 //! there), so BOS never shows a value to later heads.
 //!
@@ -151,6 +155,8 @@ struct Builder<'a> {
     /// Numeric shadow dimensions, by the first dimension of the one-hot they shadow and the
     /// power of the value they hold (1: the value, 2: its square).
     shadows: BTreeMap<(usize, u32), usize>,
+    /// The next id for a map the lowering splits off a fused one (see [`unfuse`]).
+    next_synthetic: NodeId,
     /// Shadows of `indices` (the position embedding writes index^power there).
     indices_pow: Vec<(u32, usize)>,
     real: usize,
@@ -195,6 +201,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         vsa_entries: 0,
         limits: *limits,
         shadows: BTreeMap::new(),
+        next_synthetic: SYNTHETIC_BASE,
         indices_pow: Vec::new(),
         one: 0,
         bos: 1,
@@ -679,6 +686,11 @@ impl Builder<'_> {
     }
 
     fn map(&mut self, id: NodeId, inputs: &[NodeId], f: &Fun, span: Span) -> R<()> {
+        // A node read twice (what map fusion leaves of `d - 1` and `d + 1` in one map) is one
+        // argument: the table runs over its values once.
+        if let Some((inputs, f)) = dedup_args(inputs, f) {
+            return self.map(id, &inputs, &f, span);
+        }
         let encs: Vec<Enc> = inputs
             .iter()
             .map(|i| {
@@ -714,6 +726,24 @@ impl Builder<'_> {
             self.enc.insert(id, Enc { dims });
             self.ready.insert(id, time);
             return Ok(());
+        }
+        let size = encs
+            .iter()
+            .map(|e| e.dims.len())
+            .fold(1usize, usize::saturating_mul);
+        if size > self.limits.max_table
+            && let Some(split) = unfuse(&encs, f, size, eval_limit)
+        {
+            // Undo fusion where it made the table too large: the part of the function that
+            // reads fewer inputs becomes its own map, read by what remains.
+            let sid = self.next_synthetic;
+            self.next_synthetic += 1;
+            let sub_inputs: Vec<NodeId> = split.sub_args.iter().map(|&i| inputs[i]).collect();
+            self.map(sid, &sub_inputs, &split.sub, span)?;
+            let mut outer_inputs: Vec<NodeId> =
+                split.outer_args.iter().map(|&i| inputs[i]).collect();
+            outer_inputs.push(sid);
+            return self.map(id, &outer_inputs, &split.outer, span);
         }
         let tuples = product(&encs, span, self.limits.max_table)?;
         let mut outs: BTreeSet<Val> = BTreeSet::new();
@@ -840,13 +870,15 @@ impl Builder<'_> {
         }
         let suffix = if power == 1 { "num" } else { "sq" };
         let of: BTreeMap<usize, f64> = values.iter().copied().collect();
-        match &self.ir.node(id).op {
-            Op::Indices => {
+        // a map split off a fused one has no IR node; its one-hot is written by MLP units
+        let op = (id < SYNTHETIC_BASE).then(|| &self.ir.node(id).op);
+        match op {
+            Some(Op::Indices) => {
                 let d = self.dim(format!("indices#{suffix}"));
                 self.indices_pow.push((power, d));
                 self.shadows.insert(key, d);
             }
-            Op::Tokens => {
+            Some(Op::Tokens) => {
                 let d = self.dim(format!("tokens#{suffix}"));
                 for (_, v) in &enc.dims {
                     if let Some(x) = val_int(v) {
@@ -856,12 +888,15 @@ impl Builder<'_> {
                 }
                 self.shadows.insert(key, d);
             }
-            Op::Elementwise { .. }
-            | Op::Width { .. }
-            | Op::Length
-            | Op::Aggregate { .. }
-            | Op::Mean { .. }
-            | Op::Best { .. } => {
+            None
+            | Some(
+                Op::Elementwise { .. }
+                | Op::Width { .. }
+                | Op::Length
+                | Op::Aggregate { .. }
+                | Op::Mean { .. }
+                | Op::Best { .. },
+            ) => {
                 let d = self.dim(format!("%{id}#{suffix}"));
                 let mut writers = 0;
                 for units in self.units.values_mut() {
@@ -1766,6 +1801,192 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
     best.filter(|(units, _)| *units < rows).map(|(_, f)| f)
 }
 
+/// Ids of maps split off fused ones start here (far above any IR's node count).
+const SYNTHETIC_BASE: NodeId = 1_000_000;
+
+/// `inputs` and `f` with every input read once, or `None` when none repeats.
+fn dedup_args(inputs: &[NodeId], f: &Fun) -> Option<(Vec<NodeId>, Fun)> {
+    let mut unique: Vec<NodeId> = Vec::new();
+    let mut to: Vec<usize> = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        match unique.iter().position(|u| u == i) {
+            Some(k) => to.push(k),
+            None => {
+                to.push(unique.len());
+                unique.push(*i);
+            }
+        }
+    }
+    (unique.len() < inputs.len())
+        .then(|| (unique, rename_args(f, &|a| to.get(a).copied().unwrap_or(a))))
+}
+
+fn rename_args(f: &Fun, to: &dyn Fn(usize) -> usize) -> Fun {
+    let r = |g: &Fun| Box::new(rename_args(g, to));
+    match f {
+        Fun::Arg(i) => Fun::Arg(to(*i)),
+        Fun::Const(v) => Fun::Const(v.clone()),
+        Fun::Unary(op, a) => Fun::Unary(*op, r(a)),
+        Fun::Binary(op, a, b) => Fun::Binary(*op, r(a), r(b)),
+        Fun::If(c, a, b) => Fun::If(r(c), r(a), r(b)),
+        Fun::Builtin(name, a) => Fun::Builtin(name, r(a)),
+        Fun::Numeric(a) => Fun::Numeric(r(a)),
+    }
+}
+
+fn args_of(f: &Fun, out: &mut BTreeSet<usize>) {
+    match f {
+        Fun::Arg(i) => {
+            out.insert(*i);
+        }
+        Fun::Const(_) => {}
+        Fun::Unary(_, a) | Fun::Builtin(_, a) | Fun::Numeric(a) => args_of(a, out),
+        Fun::Binary(_, a, b) => {
+            args_of(a, out);
+            args_of(b, out);
+        }
+        Fun::If(c, a, b) => {
+            args_of(c, out);
+            args_of(a, out);
+            args_of(b, out);
+        }
+    }
+}
+
+fn subexprs<'f>(f: &'f Fun, out: &mut Vec<&'f Fun>) {
+    out.push(f);
+    match f {
+        Fun::Arg(_) | Fun::Const(_) => {}
+        Fun::Unary(_, a) | Fun::Builtin(_, a) | Fun::Numeric(a) => subexprs(a, out),
+        Fun::Binary(_, a, b) => {
+            subexprs(a, out);
+            subexprs(b, out);
+        }
+        Fun::If(c, a, b) => {
+            subexprs(c, out);
+            subexprs(a, out);
+            subexprs(b, out);
+        }
+    }
+}
+
+/// `f` with every occurrence of `e` replaced by `Arg(arg)`.
+fn replace_sub(f: &Fun, e: &Fun, arg: usize) -> Fun {
+    if f == e {
+        return Fun::Arg(arg);
+    }
+    let r = |g: &Fun| Box::new(replace_sub(g, e, arg));
+    match f {
+        Fun::Arg(_) | Fun::Const(_) => f.clone(),
+        Fun::Unary(op, a) => Fun::Unary(*op, r(a)),
+        Fun::Binary(op, a, b) => Fun::Binary(*op, r(a), r(b)),
+        Fun::If(c, a, b) => Fun::If(r(c), r(a), r(b)),
+        Fun::Builtin(name, a) => Fun::Builtin(name, r(a)),
+        Fun::Numeric(a) => Fun::Numeric(r(a)),
+    }
+}
+
+/// A fused map split in two: `sub` over the inputs `sub_args`, and `outer` over the inputs
+/// `outer_args` followed by `sub`'s value.
+struct Split {
+    sub: Fun,
+    sub_args: Vec<usize>,
+    outer: Fun,
+    outer_args: Vec<usize>,
+}
+
+/// The best split of a map whose table (`size` rows) is too large: a subexpression of `f` over
+/// fewer inputs, *total* on them (it never fails, so splitting it off cannot make an input fail
+/// that `f` itself, which might not evaluate it, would not), whose value set is small enough that
+/// the two tables together are smaller than the fused one. Value sets are found by evaluating
+/// the subexpression on every tuple of its inputs (at most `eval_limit`).
+fn unfuse(encs: &[Enc], f: &Fun, size: usize, eval_limit: usize) -> Option<Split> {
+    let mut subs = Vec::new();
+    subexprs(f, &mut subs);
+    let mut best: Option<(usize, Split)> = None;
+    let mut tried: Vec<&Fun> = Vec::new();
+    for e in subs {
+        if std::ptr::eq(e, f) || matches!(e, Fun::Arg(_) | Fun::Const(_)) || tried.contains(&e) {
+            continue;
+        }
+        tried.push(e);
+        let mut s = BTreeSet::new();
+        args_of(e, &mut s);
+        let sub_args: Vec<usize> = s.into_iter().collect();
+        if sub_args.is_empty() || sub_args.iter().any(|&i| i >= encs.len()) {
+            continue;
+        }
+        let sub_rows = sub_args
+            .iter()
+            .map(|&i| encs[i].dims.len())
+            .fold(1usize, usize::saturating_mul);
+        if sub_rows > eval_limit {
+            continue;
+        }
+        // the subexpression's value set, if it is total
+        let mut values: BTreeSet<Val> = BTreeSet::new();
+        let mut args: Vec<Val> = vec![Val::Int(0); encs.len()];
+        let mut idx = vec![0usize; sub_args.len()];
+        let mut total = true;
+        for _ in 0..sub_rows {
+            for (k, &a) in sub_args.iter().enumerate() {
+                args[a] = encs[a].dims[idx[k]].1.clone();
+            }
+            match e.eval(&args) {
+                Ok(v) => {
+                    values.insert(v);
+                }
+                Err(_) => {
+                    total = false;
+                    break;
+                }
+            }
+            for k in (0..idx.len()).rev() {
+                idx[k] += 1;
+                if idx[k] < encs[sub_args[k]].dims.len() {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+        if !total || values.is_empty() {
+            continue;
+        }
+        let marker = encs.len();
+        let replaced = replace_sub(f, e, marker);
+        let mut used = BTreeSet::new();
+        args_of(&replaced, &mut used);
+        let outer_args: Vec<usize> = used.iter().copied().filter(|&i| i != marker).collect();
+        let outer_rows = outer_args
+            .iter()
+            .map(|&i| encs[i].dims.len())
+            .fold(values.len(), usize::saturating_mul);
+        let cost = outer_rows.saturating_add(sub_rows);
+        if cost >= size || best.as_ref().is_some_and(|(c, _)| *c <= cost) {
+            continue;
+        }
+        let to = |a: usize| {
+            if a == marker {
+                outer_args.len()
+            } else {
+                outer_args.iter().position(|&o| o == a).unwrap_or(a)
+            }
+        };
+        let outer = rename_args(&replaced, &to);
+        let sub = rename_args(e, &|a| sub_args.iter().position(|&o| o == a).unwrap_or(a));
+        best = Some((
+            cost,
+            Split {
+                sub,
+                sub_args,
+                outer,
+                outer_args,
+            },
+        ));
+    }
+    best.map(|(_, s)| s)
+}
+
 fn label(v: &Val) -> String {
     match v {
         Val::Float(x) => format!("{x:?}"),
@@ -2392,5 +2613,99 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod unfuse_tests {
+    use super::*;
+    use tessera_lang::ast::BinOp;
+
+    fn ints(first_dim: usize, n: i64) -> Enc {
+        Enc {
+            dims: (0..n)
+                .map(|v| (first_dim + v as usize, Val::Int(v)))
+                .collect(),
+        }
+    }
+    fn bin(op: BinOp, a: Fun, b: Fun) -> Fun {
+        Fun::Binary(op, Box::new(a), Box::new(b))
+    }
+
+    #[test]
+    fn splits_off_the_part_over_fewer_inputs_and_renumbers_the_rest() {
+        // if $0 > 0 then 1 else ($1 - $2 == 0): 30^3 rows fused; `$0 > 0` has two values
+        let f = Fun::If(
+            Box::new(bin(BinOp::Gt, Fun::Arg(0), Fun::Const(Val::Int(0)))),
+            Box::new(Fun::Const(Val::Bool(true))),
+            Box::new(bin(
+                BinOp::Eq,
+                bin(BinOp::Sub, Fun::Arg(1), Fun::Arg(2)),
+                Fun::Const(Val::Int(0)),
+            )),
+        );
+        let encs = [ints(0, 30), ints(30, 30), ints(60, 30)];
+        let split = unfuse(&encs, &f, 27_000, 1 << 20).unwrap();
+        // every tuple: the split pair computes what the fused function computes
+        for a in 0..30 {
+            for b in 0..30 {
+                for c in 0..30 {
+                    let args = [Val::Int(a), Val::Int(b), Val::Int(c)];
+                    let sub_args: Vec<Val> =
+                        split.sub_args.iter().map(|&i| args[i].clone()).collect();
+                    let mut outer_args: Vec<Val> =
+                        split.outer_args.iter().map(|&i| args[i].clone()).collect();
+                    outer_args.push(split.sub.eval(&sub_args).unwrap());
+                    assert_eq!(split.outer.eval(&outer_args), f.eval(&args));
+                }
+            }
+        }
+        // the cheapest split: `$1 - $2 == 0` (900 rows, two values) under a 30 × 2 table
+        assert_eq!(split.sub_args, vec![1, 2]);
+        assert_eq!(split.outer_args, vec![0]);
+        assert!(
+            matches!(split.sub, Fun::Binary(BinOp::Eq, ..)),
+            "{}",
+            split.sub.render()
+        );
+    }
+
+    #[test]
+    fn never_splits_off_a_part_that_can_fail() {
+        // if $0 == 0 then 0 else $1 / $0: the division fails at $0 = 0, where `f` does not
+        // evaluate it; splitting it off would make those inputs fail
+        let f = Fun::If(
+            Box::new(bin(BinOp::Eq, Fun::Arg(0), Fun::Const(Val::Int(0)))),
+            Box::new(Fun::Const(Val::Int(0))),
+            Box::new(bin(BinOp::FloorDiv, Fun::Arg(1), Fun::Arg(0))),
+        );
+        let encs = [ints(0, 40), ints(40, 40)];
+        let split = unfuse(&encs, &f, 1600, 1 << 20);
+        assert!(split.is_none_or(|s| {
+            let mut e = Vec::new();
+            subexprs(&s.sub, &mut e);
+            !e.iter()
+                .any(|x| matches!(x, Fun::Binary(BinOp::FloorDiv, ..)))
+        }));
+    }
+
+    #[test]
+    fn repeated_inputs_become_one_argument() {
+        let f = bin(
+            BinOp::Add,
+            Fun::Arg(0),
+            bin(BinOp::Mul, Fun::Arg(1), Fun::Arg(2)),
+        );
+        let (inputs, g) = dedup_args(&[7, 9, 7], &f).unwrap();
+        assert_eq!(inputs, vec![7, 9]);
+        assert_eq!(
+            g,
+            bin(
+                BinOp::Add,
+                Fun::Arg(0),
+                bin(BinOp::Mul, Fun::Arg(1), Fun::Arg(0))
+            )
+        );
+        assert!(dedup_args(&[1, 2], &f).is_none());
     }
 }

@@ -495,6 +495,33 @@ fn interrupted_compile_leaves_no_partial_output() {
 }
 
 #[test]
+fn a_fused_map_too_large_for_its_table_is_split_and_still_exact() {
+    // Map fusion leaves `dyck2_ptf` maps over three counts (`failed`, and `depth` as the
+    // difference of two widths): 7^3 rows at max_len 6, over the limit 150 given here. The
+    // lowering splits off the parts that read fewer inputs (`w > 0`, `a - b == 0`), and the
+    // model still agrees with the interpreter on every input.
+    let (code, out, err) = tessera(
+        &[
+            "verify",
+            "--entry",
+            "std::rasp::dyck2_ptf",
+            "--vocab",
+            "(,),{,}",
+            "--max-len",
+            "6",
+            "--max-table",
+            "150",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("5461 compared, 5461 agree, 0 disagree"),
+        "{out}"
+    );
+}
+
+#[test]
 fn compile_limits_have_flags_and_name_themselves() {
     let base = [
         "stats",
