@@ -1355,11 +1355,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         serde_json::json!({"ok": true, "task": label, "train": [o.train.0, o.train.1], "test": [o.test.0, o.test.1], "seconds": o.seconds, "schemas_scored": o.report.schemas_scored, "output": output.display().to_string(), "transition": transition})
                     );
                 } else {
-                    let test = if o.test.1 == 0 {
-                        "no test pairs".to_string()
-                    } else {
-                        format!("test {}/{} ({})", o.test.0, o.test.1, percent(o.test))
-                    };
+                    let test = test_text(o.test);
                     out_line!(
                         "{}: learned in {:.1} s ({} schemas scored); train {}/{} ({}), {test}; wrote {}",
                         label,
@@ -1371,11 +1367,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         output.display()
                     );
                     if let Some(p) = &parsed {
-                        let test = if p.test.1 == 0 {
-                            "no test pairs".to_string()
-                        } else {
-                            format!("test {}/{} ({})", p.test.0, p.test.1, percent(p.test))
-                        };
+                        let test = test_text(p.test);
                         out_line!(
                             "transition parser: trained in {:.1} s ({} parses repaired by abduction, {} updates, {} features); with it as the syntax: train {}/{} ({}), {test}; wrote {}",
                             p.seconds,
@@ -1946,6 +1938,15 @@ fn compile_circuit(
 }
 
 /// `12/20 (60.00%)`'s percentage.
+/// `test 3920/3920 (100.00%)`, or `no test pairs`.
+fn test_text(acc: (usize, usize)) -> String {
+    if acc.1 == 0 {
+        "no test pairs".to_string()
+    } else {
+        format!("test {}/{} ({})", acc.0, acc.1, percent(acc))
+    }
+}
+
 fn percent((ok, n): (usize, usize)) -> String {
     format!("{:.2}%", 100.0 * ok as f64 / n.max(1) as f64)
 }
