@@ -519,6 +519,22 @@ fn a_fused_map_too_large_for_its_table_is_split_and_still_exact() {
         out.contains("5461 compared, 5461 agree, 0 disagree"),
         "{out}"
     );
+    // Regression: a split-off map read as a number (a numeric shadow) has no IR node; looking
+    // one up panicked on `long_addition` at 256.
+    let (code, out, err) = tessera(
+        &[
+            "stats",
+            "--entry",
+            "std::rasp::long_addition",
+            "--vocab",
+            "0,1,2,3,4,5,6,7,8,9,+",
+            "--max-len",
+            "256",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("layers"), "{out}");
 }
 
 #[test]
