@@ -17,12 +17,14 @@ use tessera_lang::value::Val;
 #[derive(Debug, Clone)]
 struct Rows {
     rows: Vec<Vec<(usize, f64)>>,
+    /// The rows with a nonzero weight: a head or MLP reads a few residual dimensions of many.
+    used: Vec<usize>,
 }
 
 impl Rows {
     fn new(m: &Mat) -> Rows {
-        Rows {
-            rows: (0..m.rows)
+        Rows::from_rows(
+            (0..m.rows)
                 .map(|r| {
                     (0..m.cols)
                         .filter_map(|c| {
@@ -32,16 +34,22 @@ impl Rows {
                         .collect()
                 })
                 .collect(),
-        }
+        )
+    }
+
+    fn from_rows(rows: Vec<Vec<(usize, f64)>>) -> Rows {
+        let used = (0..rows.len()).filter(|&r| !rows[r].is_empty()).collect();
+        Rows { rows, used }
     }
 
     /// `y += x·M` (y already sized to the columns).
     fn apply_add(&self, x: &[f64], y: &mut [f64]) {
-        for (xr, row) in x.iter().zip(&self.rows) {
-            if *xr == 0.0 {
+        for &r in &self.used {
+            let xr = x[r];
+            if xr == 0.0 {
                 continue;
             }
-            for &(c, v) in row {
+            for &(c, v) in &self.rows[r] {
                 y[c] += xr * v;
             }
         }
@@ -65,6 +73,8 @@ struct SparseMlp {
 
 struct SparseLayer {
     heads: Vec<SparseHead>,
+    /// The residual columns the layer's heads write.
+    written: Vec<usize>,
     mlp: Option<SparseMlp>,
     memories: Vec<Memory>,
 }
@@ -101,8 +111,8 @@ impl SparseEngine {
         let layers = model
             .layers
             .iter()
-            .map(|l| SparseLayer {
-                heads: l
+            .map(|l| {
+                let heads: Vec<SparseHead> = l
                     .heads
                     .iter()
                     .map(|h| {
@@ -115,9 +125,8 @@ impl SparseEngine {
                             .collect::<std::collections::BTreeSet<_>>()
                             .into_iter()
                             .collect();
-                        let compact = Rows {
-                            rows: ov
-                                .rows
+                        let compact = Rows::from_rows(
+                            ov.rows
                                 .iter()
                                 .map(|row| {
                                     row.iter()
@@ -125,7 +134,7 @@ impl SparseEngine {
                                         .collect()
                                 })
                                 .collect(),
-                        };
+                        );
                         SparseHead {
                             wq: Rows::new(&h.wq),
                             wk: Rows::new(&h.wk),
@@ -134,13 +143,23 @@ impl SparseEngine {
                             dk: h.wq.cols,
                         }
                     })
-                    .collect(),
-                mlp: l.mlp.as_ref().map(|m| SparseMlp {
-                    w1: Rows::new(&m.w1),
-                    b1: m.b1.clone(),
-                    w2: Rows::new(&m.w2),
-                }),
-                memories: l.memories.clone(),
+                    .collect();
+                let written: Vec<usize> = heads
+                    .iter()
+                    .flat_map(|h| h.out.iter().copied())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                SparseLayer {
+                    heads,
+                    written,
+                    mlp: l.mlp.as_ref().map(|m| SparseMlp {
+                        w1: Rows::new(&m.w1),
+                        b1: m.b1.clone(),
+                        w2: Rows::new(&m.w2),
+                    }),
+                    memories: l.memories.clone(),
+                }
             })
             .collect();
         SparseEngine {
@@ -203,8 +222,12 @@ impl SparseEngine {
                 for h in &layer.heads {
                     self.head(h, len, b);
                 }
-                for (a, dl) in b.x.iter_mut().zip(&b.delta) {
-                    *a += dl;
+                // only the columns the heads write have a delta
+                for p in 0..len {
+                    let (x, dl) = (&mut b.x[p * d..(p + 1) * d], &b.delta[p * d..(p + 1) * d]);
+                    for &c in &layer.written {
+                        x[c] += dl[c];
+                    }
                 }
             }
             if let Some(mlp) = &layer.mlp {
