@@ -92,9 +92,15 @@ pub fn task_origin(task: Task, seed: u64) -> (String, &'static str) {
         Task::Scan(_) => "jump twice after walk around left",
         Task::Pcfg(_) => "append reverse A1 B2 , echo C3",
         Task::Hint(_) => "( 3 + 4 ) * 9 / 2 - 8",
+        Task::Cyclic => "a p b q c r d",
+    };
+    let split = if split.is_empty() {
+        String::new()
+    } else {
+        format!(" --split {split}")
     };
     (
-        format!("tessera gss train --task {t} --split {split} --seed {seed}"),
+        format!("tessera gss train --task {t}{split} --seed {seed}"),
         example,
     )
 }

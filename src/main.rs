@@ -368,7 +368,7 @@ enum Command {
     /// `tessera data scan --split length -o DIR`, `tessera data pcfg --split iid -o DIR`,
     /// `tessera data hint -o DIR` (train and the five test subsets).
     Data {
-        /// `scan`, `pcfg` or `hint`.
+        /// `scan`, `pcfg`, `hint` or `cyclic`.
         task: String,
         /// The split (HINT: `all`, the default, or one test subset).
         #[arg(long)]
@@ -406,7 +406,7 @@ enum GssCmd {
     /// Learn a system (syntax schema and meanings) from a task's training pairs and write it
     /// as a Tessera `gss` item.
     Train {
-        /// `scan`, `pcfg` or `hint` (generated data), or give `--train FILE`.
+        /// `scan`, `pcfg`, `hint` or `cyclic` (generated data), or give `--train FILE`.
         #[arg(long, required_unless_present = "train", conflicts_with = "train")]
         task: Option<String>,
         /// SCAN: simple, length, addprim_jump, addprim_turn_left, template_around_right,
@@ -455,7 +455,7 @@ enum GssCmd {
     /// Score a `gss` item on a task's train and test pairs.
     Eval {
         file: PathBuf,
-        /// `scan`, `pcfg` or `hint`, or give `--test FILE`.
+        /// `scan`, `pcfg`, `hint` or `cyclic`, or give `--test FILE`.
         #[arg(long, required_unless_present = "test", conflicts_with = "test")]
         task: Option<String>,
         #[arg(long, requires = "task")]
@@ -1960,7 +1960,7 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
         .into_iter()
         .map(Task::Scan)
         .chain(PcfgSplit::ALL.into_iter().map(Task::Pcfg))
-        .chain([Task::Hint(None)])
+        .chain([Task::Hint(None), Task::Cyclic])
         .filter(|t| filter.is_none_or(|f| t.name().contains(f)))
         .collect();
     let cfg = tessera_gss::learn::LearnConfig::default();

@@ -13,6 +13,9 @@ use crate::{EngineError, R};
 use tessera_compiler::graph::{Mat, Memory, Model, apply_memories, decode_output};
 use tessera_lang::value::Val;
 
+/// The most key groups a head looks for before it treats every key as its own.
+const MAX_GROUPS: usize = 16;
+
 /// A matrix as `(column, weight)` lists per row, for `y += x·M` over the nonzero `x[r]`.
 #[derive(Debug, Clone)]
 struct Rows {
@@ -103,6 +106,10 @@ struct Scratch {
     v: Vec<f64>,
     scores: Vec<f64>,
     acc: Vec<f64>,
+    /// A representative key per group of identical keys, and the group's size.
+    groups: Vec<usize>,
+    count: Vec<f64>,
+    hash: Vec<u64>,
     hidden: Vec<f64>,
 }
 
@@ -275,26 +282,67 @@ impl SparseEngine {
             b.knz.extend((0..dk).filter(|&c| krow[c] != 0.0));
         }
         b.kstart.push(b.knz.len());
-        b.scores.resize(len, 0.0);
+        // Keys with the same key row and value row (one-hot keys: one per value) are one group
+        // with a count: the softmax sums `count · exp(s) · v` over groups instead of keys.
+        b.groups.clear();
+        b.count.clear();
+        b.hash.clear();
+        let limit = MAX_GROUPS.min(len / 2);
+        for kj in 0..len {
+            let h = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
+                .iter()
+                .map(|&c| (c as u64) ^ b.k[kj * dk + c].to_bits().rotate_left(17))
+                .chain(b.v[kj * m..(kj + 1) * m].iter().map(|x| x.to_bits()))
+                .fold(0xcbf2_9ce4_8422_2325u64, |a, x| {
+                    (a ^ x).wrapping_mul(0x0100_0000_01b3)
+                });
+            let same = |i: usize| {
+                let g = b.groups[i];
+                b.hash[i] == h
+                    && b.k[g * dk..(g + 1) * dk] == b.k[kj * dk..(kj + 1) * dk]
+                    && b.v[g * m..(g + 1) * m] == b.v[kj * m..(kj + 1) * m]
+            };
+            match (0..b.groups.len()).find(|&i| same(i)) {
+                Some(i) => b.count[i] += 1.0,
+                None if b.groups.len() < limit => {
+                    b.groups.push(kj);
+                    b.count.push(1.0);
+                    b.hash.push(h);
+                }
+                None => {
+                    // many distinct keys (positions): one group per key
+                    b.groups.clear();
+                    b.groups.extend(0..len);
+                    b.count.clear();
+                    b.count.resize(len, 1.0);
+                    break;
+                }
+            }
+        }
+        let groups = b.groups.len();
+        b.scores.resize(groups, 0.0);
         b.acc.resize(m, 0.0);
         for qi in 0..len {
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
-            for kj in 0..len {
+            for (gi, &kj) in b.groups.iter().enumerate() {
                 let krow = &b.k[kj * dk..(kj + 1) * dk];
-                b.scores[kj] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
+                b.scores[gi] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
                     .iter()
                     .map(|&c| qrow[c] * krow[c])
                     .sum();
             }
-            let mx = b.scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let mx = b.scores[..groups]
+                .iter()
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
             let mut z = 0.0;
             b.acc.fill(0.0);
             // Compiled heads give most keys one of a few scores (selected, not selected, BOS):
             // remember the last few exponentials instead of recomputing them.
             let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
             let mut next = 0;
-            for kj in 0..len {
-                let t = b.scores[kj] - mx;
+            for (gi, &kj) in b.groups.iter().enumerate() {
+                let t = b.scores[gi] - mx;
                 let w = match seen.iter().find(|(s, _)| *s == t) {
                     Some((_, w)) => *w,
                     None => {
@@ -303,7 +351,7 @@ impl SparseEngine {
                         next = (next + 1) % seen.len();
                         w
                     }
-                };
+                } * b.count[gi];
                 z += w;
                 if w == 0.0 {
                     continue;

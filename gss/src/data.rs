@@ -481,6 +481,65 @@ pub fn pcfg_split(split: PcfgSplit, seed: u64) -> (Vec<Pair>, Vec<Pair>) {
     (train, test)
 }
 
+/// Infix expressions over atoms `a`..`e` and three operators `p`, `q`, `r` whose binding is a
+/// *cycle* (`q` binds tighter than `p`, `r` than `q`, `p` than `r`; equal operators associate to
+/// the left), written out in reverse Polish notation: a grammar that no precedence numbers
+/// describe, for the transition parser (docs/gss.md). Train: 1,500 distinct inputs of 1–4
+/// operands; test: 500 distinct inputs of 5–8 operands.
+pub fn cyclic_split(seed: u64) -> (Vec<Pair>, Vec<Pair>) {
+    let mut rng = Rng::derive(seed, &["cyclic"]);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut make = |lo: u64, hi: u64, count: usize, rng: &mut Rng| {
+        let mut out = Vec::with_capacity(count);
+        while out.len() < count {
+            let k = lo + rng.below(hi - lo + 1);
+            let atom = |rng: &mut Rng| ["a", "b", "c", "d", "e"][rng.below(5) as usize];
+            let mut words = vec![atom(rng)];
+            for _ in 1..k {
+                words.push(["p", "q", "r"][rng.below(3) as usize]);
+                words.push(atom(rng));
+            }
+            let input = words.join(" ");
+            if seen.insert(input.clone()) {
+                out.push(Pair {
+                    output: cyclic_rpn(&words).join(" "),
+                    input,
+                });
+            }
+        }
+        out
+    };
+    let train = make(1, 4, 1500, &mut rng);
+    let test = make(5, 8, 500, &mut rng);
+    (train, test)
+}
+
+/// Reverse Polish notation of `words` under the cyclic binding of [`cyclic_split`]
+/// (shunting-yard).
+pub fn cyclic_rpn<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let tighter =
+        |next: &str, prev: &str| matches!((next, prev), ("q", "p") | ("r", "q") | ("p", "r"));
+    let mut out = Vec::new();
+    let mut ops: Vec<&str> = Vec::new();
+    for &w in words {
+        if ["p", "q", "r"].contains(&w) {
+            while let Some(&t) = ops.last() {
+                if tighter(w, t) {
+                    break;
+                }
+                out.extend(ops.pop());
+            }
+            ops.push(w);
+        } else {
+            out.push(w);
+        }
+    }
+    while let Some(t) = ops.pop() {
+        out.push(t);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,6 +586,35 @@ mod tests {
         let text = to_scan_text(&train[..50]);
         assert_eq!(parse_scan_text(&text).unwrap(), train[..50].to_vec());
         assert!(parse_scan_text("OUT: x").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn cyclic_binding_is_a_cycle() {
+        assert_eq!(
+            cyclic_rpn(&["a", "p", "b", "q", "c"]),
+            ["a", "b", "c", "q", "p"]
+        );
+        assert_eq!(
+            cyclic_rpn(&["a", "q", "b", "r", "c"]),
+            ["a", "b", "c", "r", "q"]
+        );
+        assert_eq!(
+            cyclic_rpn(&["a", "r", "b", "p", "c"]),
+            ["a", "b", "c", "p", "r"]
+        );
+        assert_eq!(
+            cyclic_rpn(&["a", "q", "b", "p", "c"]),
+            ["a", "b", "q", "c", "p"]
+        );
+        let (train, test) = cyclic_split(1);
+        assert_eq!((train.len(), test.len()), (1500, 500));
+        let ops = |p: &Pair| {
+            p.input
+                .split(' ')
+                .filter(|w| ["p", "q", "r"].contains(w))
+                .count()
+        };
+        assert!(train.iter().all(|p| ops(p) <= 3) && test.iter().all(|p| ops(p) >= 4));
     }
 
     #[test]

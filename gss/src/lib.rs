@@ -34,6 +34,8 @@ pub enum Task {
     Pcfg(PcfgSplit),
     /// HINT-like arithmetic: one training set; the test set is one subset, or all five.
     Hint(Option<HintSubset>),
+    /// Infix operators bound by a cycle, in reverse Polish notation ([`data::cyclic_split`]).
+    Cyclic,
 }
 
 impl Task {
@@ -68,7 +70,11 @@ impl Task {
                 .ok_or_else(|| {
                     format!("unknown HINT split `{split}` (splits: all, i, ss, ls, sl, ll)")
                 }),
-            _ => Err(format!("unknown task `{task}` (tasks: scan, pcfg, hint)")),
+            "cyclic" if split.is_empty() => Ok(Task::Cyclic),
+            "cyclic" => Err(format!("`cyclic` has one split (got `{split}`)")),
+            _ => Err(format!(
+                "unknown task `{task}` (tasks: scan, pcfg, hint, cyclic)"
+            )),
         }
     }
     pub fn name(self) -> String {
@@ -76,6 +82,7 @@ impl Task {
             Task::Scan(s) => format!("scan {}", s.name()),
             Task::Pcfg(s) => format!("pcfg {}", s.name()),
             Task::Hint(s) => format!("hint {}", s.map_or("all", HintSubset::name)),
+            Task::Cyclic => "cyclic".to_string(),
         }
     }
     /// A name usable as a `gss` item name.
@@ -84,6 +91,7 @@ impl Task {
             Task::Scan(s) => format!("scan_{}", s.name()),
             Task::Pcfg(s) => format!("pcfg_{}", s.name()),
             Task::Hint(_) => "hint".to_string(),
+            Task::Cyclic => "cyclic".to_string(),
         }
     }
     /// `(train, test)`.
@@ -91,6 +99,7 @@ impl Task {
         match self {
             Task::Scan(s) => data::scan_split(s, seed),
             Task::Pcfg(s) => data::pcfg_split(s, seed),
+            Task::Cyclic => data::cyclic_split(seed),
             Task::Hint(s) => {
                 let d = hint::hint(seed);
                 let test = match s {
