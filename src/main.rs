@@ -1421,12 +1421,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                     split.as_deref().unwrap_or(""),
                 )?;
                 if task == tessera_gss::Task::Hint(None) {
-                    if parser.is_some() {
-                        return Err(Error::usage(
-                            "`--transition` scores one test set: give `--split i|ss|ls|sl|ll`",
-                        ));
-                    }
-                    let rows = tessera::gss::hint_subsets(&g, seed);
+                    let rows: Vec<(&str, (usize, usize))> = tessera_gss::hint::hint(seed)
+                        .tests
+                        .iter()
+                        .map(|(s, pairs)| (s.name(), accuracy(pairs)))
+                        .collect();
                     let avg = tessera::gss::hint_average(&rows);
                     if cli.json {
                         let subsets: serde_json::Map<String, serde_json::Value> = rows
