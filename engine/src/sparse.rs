@@ -2,9 +2,11 @@
 //!
 //! Compiled models are almost all zeros: `reverse` at max_len 20 has 21,665 dense parameters and
 //! 554 nonzero ones, and its residual rows are one-hots and a few numbers. [`SparseEngine`]
-//! stores every matrix as lists of `(column, weight)` per input row, skips zero inputs, scores
-//! a query against a key over the key's nonzero columns only, and moves values only into the
-//! columns a head writes. It computes in f64 what [`Model::forward`] computes, the same sums
+//! stores every matrix as lists of `(column, weight)` per input row and visits only the rows a
+//! matrix reads, skips zero inputs, scores a query against a key over the key's nonzero columns
+//! only, treats keys with identical key and value rows as one group with a count (one-hot keys
+//! over a small vocabulary: a handful of groups however long the input), and moves values only
+//! into the columns a head writes. It computes in f64 what [`Model::forward`] computes, the same sums
 //! up to their order (so the same residual up to rounding, and the same decoded outputs: the
 //! compiled margins are many orders of magnitude above f64 rounding), without candle's
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
