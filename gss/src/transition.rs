@@ -24,7 +24,7 @@
 
 use crate::arith::{Fuel, RUN_STEPS};
 use crate::learn::Example;
-use crate::model::{Fixity, Gss, Head, Interner, Node, Reader, Sym, Tree};
+use crate::model::{Fixity, Gss, Head, Interner, MAX_INPUT_TOKENS, Node, Reader, Sym, Tree};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -583,10 +583,19 @@ impl TransitionParser {
         toks: &[Sym],
         width: usize,
     ) -> Result<Tree, (usize, String)> {
-        let s = Self::sentence(g, reader, names, toks)?;
         if toks.is_empty() {
             return Err((0, "the input is empty".into()));
         }
+        if toks.len() > MAX_INPUT_TOKENS {
+            return Err((
+                MAX_INPUT_TOKENS,
+                format!(
+                    "the input has {} tokens, more than the limit of {MAX_INPUT_TOKENS}",
+                    toks.len()
+                ),
+            ));
+        }
+        let s = Self::sentence(g, reader, names, toks)?;
         self.beam(&s, g.juxtapose.is_some(), width)
             .into_iter()
             .next()
@@ -630,6 +639,10 @@ impl TransitionParser {
             for &i in &order {
                 c += 1.0;
                 let ex = &train[i];
+                if ex.input.is_empty() || ex.input.len() > MAX_INPUT_TOKENS {
+                    unexplained += 1;
+                    continue;
+                }
                 let Ok(s) = Self::sentence(g, &reader, names, &ex.input) else {
                     unexplained += 1;
                     continue;
@@ -996,5 +1009,13 @@ mod tests {
         let toks = names.words("a p");
         assert!(parser.parse(&g, &names, &toks, 4).is_err());
         assert!(parser.parse(&g, &names, &[], 4).is_err());
+        let long = names.words(&vec!["a"; MAX_INPUT_TOKENS + 1].join(" "));
+        assert!(
+            parser
+                .parse(&g, &names, &long, 4)
+                .unwrap_err()
+                .1
+                .contains("limit")
+        );
     }
 }
