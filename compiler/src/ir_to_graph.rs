@@ -2645,7 +2645,7 @@ mod unfuse_tests {
             )),
         );
         let encs = [ints(0, 30), ints(30, 30), ints(60, 30)];
-        let split = unfuse(&encs, &f, 27_000, 1 << 20).unwrap();
+        let split = unfuse(&encs, &f, 27_000, 1 << 20).expect("a split");
         // every tuple: the split pair computes what the fused function computes
         for a in 0..30 {
             for b in 0..30 {
@@ -2655,7 +2655,7 @@ mod unfuse_tests {
                         split.sub_args.iter().map(|&i| args[i].clone()).collect();
                     let mut outer_args: Vec<Val> =
                         split.outer_args.iter().map(|&i| args[i].clone()).collect();
-                    outer_args.push(split.sub.eval(&sub_args).unwrap());
+                    outer_args.push(split.sub.eval(&sub_args).expect("total"));
                     assert_eq!(split.outer.eval(&outer_args), f.eval(&args));
                 }
             }
@@ -2696,7 +2696,7 @@ mod unfuse_tests {
             Fun::Arg(0),
             bin(BinOp::Mul, Fun::Arg(1), Fun::Arg(2)),
         );
-        let (inputs, g) = dedup_args(&[7, 9, 7], &f).unwrap();
+        let (inputs, g) = dedup_args(&[7, 9, 7], &f).expect("a repeat");
         assert_eq!(inputs, vec![7, 9]);
         assert_eq!(
             g,
