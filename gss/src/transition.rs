@@ -830,6 +830,7 @@ pub fn accuracy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::cyclic_rpn;
     use crate::model::{Atom, Meaning, Path, Program, Rule};
 
     /// Infix operators `p`, `q`, `r` whose meaning writes the tree in reverse Polish notation,
@@ -862,33 +863,6 @@ mod tests {
             juxtapose: None,
             default: Some(Program::self_token()),
         }
-    }
-
-    /// Shunting-yard with a *cyclic* binding relation (q binds tighter than p, r tighter than
-    /// q, p tighter than r; equal operators associate to the left), which no assignment of
-    /// precedence numbers describes. Returns reverse Polish notation.
-    fn cyclic_rpn(words: &[&str]) -> Vec<String> {
-        let tighter =
-            |next: &str, prev: &str| matches!((next, prev), ("q", "p") | ("r", "q") | ("p", "r"));
-        let mut out = Vec::new();
-        let mut ops: Vec<&str> = Vec::new();
-        for &w in words {
-            if ["p", "q", "r"].contains(&w) {
-                while let Some(&t) = ops.last() {
-                    if tighter(w, t) {
-                        break;
-                    }
-                    out.push(ops.pop().unwrap_or_default().to_string());
-                }
-                ops.push(w);
-            } else {
-                out.push(w.to_string());
-            }
-        }
-        while let Some(t) = ops.pop() {
-            out.push(t.to_string());
-        }
-        out
     }
 
     fn cyclic_data(
