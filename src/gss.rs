@@ -155,12 +155,12 @@ pub fn accuracy(g: &Gss, pairs: &[data::Pair]) -> (usize, usize) {
     learn::accuracy(g, &names, &exs)
 }
 
-/// Accuracy of a system on each of HINT's five test subsets, by subset name.
-pub fn hint_subsets(g: &Gss, seed: u64) -> Vec<(&'static str, (usize, usize))> {
-    let d = tessera_gss::hint::hint(seed);
-    d.tests
+/// `score` of each of HINT's five test subsets (an accuracy, or several), by subset name.
+pub fn hint_subsets<T>(seed: u64, score: impl Fn(&[data::Pair]) -> T) -> Vec<(&'static str, T)> {
+    tessera_gss::hint::hint(seed)
+        .tests
         .iter()
-        .map(|(s, pairs)| (s.name(), accuracy(g, pairs)))
+        .map(|(s, pairs)| (s.name(), score(pairs)))
         .collect()
 }
 
@@ -176,12 +176,6 @@ pub fn hint_average(rows: &[(&str, (usize, usize))]) -> f64 {
     } else {
         accs.iter().sum::<f64>() / accs.len() as f64
     }
-}
-
-/// Accuracy of a system on a task's (train, test) pairs: ((correct, total), (correct, total)).
-pub fn evaluate(g: &Gss, task: Task, seed: u64) -> ((usize, usize), (usize, usize)) {
-    let (train, test) = task.data(seed);
-    (accuracy(g, &train), accuracy(g, &test))
 }
 
 /// Reads a transition parser written by `gss train --transition`; errors name the file and

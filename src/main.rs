@@ -1421,11 +1421,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     split.as_deref().unwrap_or(""),
                 )?;
                 if task == tessera_gss::Task::Hint(None) {
-                    let rows: Vec<(&str, (usize, usize))> = tessera_gss::hint::hint(seed)
-                        .tests
-                        .iter()
-                        .map(|(s, pairs)| (s.name(), accuracy(pairs)))
-                        .collect();
+                    let rows = tessera::gss::hint_subsets(seed, accuracy);
                     let avg = tessera::gss::hint_average(&rows);
                     if cli.json {
                         let subsets: serde_json::Map<String, serde_json::Value> = rows
@@ -1983,12 +1979,13 @@ fn bench_gss(filter: Option<&str>, json: bool) -> Result<(), Error> {
         );
         if t == Task::Hint(None) {
             // one training run, scored on each subset
-            let subsets = tessera_gss::hint::hint(1).tests;
-            for ((sub, acc), (_, pairs)) in tessera::gss::hint_subsets(&o.gss, 1)
-                .into_iter()
-                .zip(&subsets)
-            {
-                let pacc = tessera::gss::accuracy_with(&o.gss, &p.parser, pairs);
+            let subsets = tessera::gss::hint_subsets(1, |pairs| {
+                (
+                    tessera::gss::accuracy(&o.gss, pairs),
+                    tessera::gss::accuracy_with(&o.gss, &p.parser, pairs),
+                )
+            });
+            for (sub, (acc, pacc)) in subsets {
                 if json {
                     rows.push(serde_json::json!({"task": "hint", "split": sub, "train": [o.train.0, o.train.1], "test": [acc.0, acc.1], "schemas_scored": o.report.schemas_scored, "seconds": o.seconds, "transition_test": [pacc.0, pacc.1], "transition_seconds": p.seconds}));
                 } else {

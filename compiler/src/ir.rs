@@ -30,6 +30,37 @@ pub enum Fun {
 }
 
 impl Fun {
+    /// The direct subexpressions.
+    pub fn children(&self) -> Vec<&Fun> {
+        match self {
+            Fun::Arg(_) | Fun::Const(_) => Vec::new(),
+            Fun::Unary(_, a) | Fun::Builtin(_, a) | Fun::Numeric(a) => vec![a],
+            Fun::Binary(_, a, b) => vec![a, b],
+            Fun::If(c, a, b) => vec![c, a, b],
+        }
+    }
+
+    /// The same operation over `f` of each direct subexpression.
+    pub fn map_children(&self, f: &dyn Fn(&Fun) -> Fun) -> Fun {
+        let m = |x: &Fun| Box::new(f(x));
+        match self {
+            Fun::Arg(_) | Fun::Const(_) => self.clone(),
+            Fun::Unary(op, a) => Fun::Unary(*op, m(a)),
+            Fun::Binary(op, a, b) => Fun::Binary(*op, m(a), m(b)),
+            Fun::If(c, a, b) => Fun::If(m(c), m(a), m(b)),
+            Fun::Builtin(n, a) => Fun::Builtin(n, m(a)),
+            Fun::Numeric(a) => Fun::Numeric(m(a)),
+        }
+    }
+
+    /// Every `Arg(i)` replaced by `map(i)`.
+    pub fn subst(&self, map: &dyn Fn(usize) -> Fun) -> Fun {
+        match self {
+            Fun::Arg(i) => map(*i),
+            _ => self.map_children(&|c| c.subst(map)),
+        }
+    }
+
     /// The largest argument index used, plus one.
     pub fn arity(&self) -> usize {
         match self {

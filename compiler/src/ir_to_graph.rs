@@ -1822,67 +1822,31 @@ fn dedup_args(inputs: &[NodeId], f: &Fun) -> Option<(Vec<NodeId>, Fun)> {
 }
 
 fn rename_args(f: &Fun, to: &dyn Fn(usize) -> usize) -> Fun {
-    let r = |g: &Fun| Box::new(rename_args(g, to));
-    match f {
-        Fun::Arg(i) => Fun::Arg(to(*i)),
-        Fun::Const(v) => Fun::Const(v.clone()),
-        Fun::Unary(op, a) => Fun::Unary(*op, r(a)),
-        Fun::Binary(op, a, b) => Fun::Binary(*op, r(a), r(b)),
-        Fun::If(c, a, b) => Fun::If(r(c), r(a), r(b)),
-        Fun::Builtin(name, a) => Fun::Builtin(name, r(a)),
-        Fun::Numeric(a) => Fun::Numeric(r(a)),
-    }
+    f.subst(&|a| Fun::Arg(to(a)))
 }
 
 fn args_of(f: &Fun, out: &mut BTreeSet<usize>) {
-    match f {
-        Fun::Arg(i) => {
-            out.insert(*i);
-        }
-        Fun::Const(_) => {}
-        Fun::Unary(_, a) | Fun::Builtin(_, a) | Fun::Numeric(a) => args_of(a, out),
-        Fun::Binary(_, a, b) => {
-            args_of(a, out);
-            args_of(b, out);
-        }
-        Fun::If(c, a, b) => {
-            args_of(c, out);
-            args_of(a, out);
-            args_of(b, out);
-        }
+    if let Fun::Arg(i) = f {
+        out.insert(*i);
+    }
+    for c in f.children() {
+        args_of(c, out);
     }
 }
 
 fn subexprs<'f>(f: &'f Fun, out: &mut Vec<&'f Fun>) {
     out.push(f);
-    match f {
-        Fun::Arg(_) | Fun::Const(_) => {}
-        Fun::Unary(_, a) | Fun::Builtin(_, a) | Fun::Numeric(a) => subexprs(a, out),
-        Fun::Binary(_, a, b) => {
-            subexprs(a, out);
-            subexprs(b, out);
-        }
-        Fun::If(c, a, b) => {
-            subexprs(c, out);
-            subexprs(a, out);
-            subexprs(b, out);
-        }
+    for c in f.children() {
+        subexprs(c, out);
     }
 }
 
 /// `f` with every occurrence of `e` replaced by `Arg(arg)`.
 fn replace_sub(f: &Fun, e: &Fun, arg: usize) -> Fun {
     if f == e {
-        return Fun::Arg(arg);
-    }
-    let r = |g: &Fun| Box::new(replace_sub(g, e, arg));
-    match f {
-        Fun::Arg(_) | Fun::Const(_) => f.clone(),
-        Fun::Unary(op, a) => Fun::Unary(*op, r(a)),
-        Fun::Binary(op, a, b) => Fun::Binary(*op, r(a), r(b)),
-        Fun::If(c, a, b) => Fun::If(r(c), r(a), r(b)),
-        Fun::Builtin(name, a) => Fun::Builtin(name, r(a)),
-        Fun::Numeric(a) => Fun::Numeric(r(a)),
+        Fun::Arg(arg)
+    } else {
+        f.map_children(&|c| replace_sub(c, e, arg))
     }
 }
 

@@ -328,27 +328,6 @@ pub fn rules() -> Vec<Rewrite<ENode, IrAnalysis>> {
     ]
 }
 
-/// Rename the arguments of `f`: `Arg(i)` becomes `map(i)`.
-fn subst_fun(f: &Fun, map: &dyn Fn(usize) -> Fun) -> Fun {
-    match f {
-        Fun::Arg(i) => map(*i),
-        Fun::Const(v) => Fun::Const(v.clone()),
-        Fun::Unary(op, a) => Fun::Unary(*op, Box::new(subst_fun(a, map))),
-        Fun::Binary(op, a, b) => Fun::Binary(
-            *op,
-            Box::new(subst_fun(a, map)),
-            Box::new(subst_fun(b, map)),
-        ),
-        Fun::If(c, a, b) => Fun::If(
-            Box::new(subst_fun(c, map)),
-            Box::new(subst_fun(a, map)),
-            Box::new(subst_fun(b, map)),
-        ),
-        Fun::Builtin(n, a) => Fun::Builtin(n, Box::new(subst_fun(a, map))),
-        Fun::Numeric(a) => Fun::Numeric(Box::new(subst_fun(a, map))),
-    }
-}
-
 fn maps_in(g: &G, class: Id) -> Vec<(Key<Fun>, bool, Vec<Id>)> {
     g[class]
         .nodes
@@ -398,8 +377,8 @@ fn map_fusion(g: &G, class: Id) -> Vec<ENode> {
                         }
                     })
                     .collect();
-                let inner = subst_fun(&gf.value, &|k| Fun::Arg(gmap[k]));
-                let fused = subst_fun(&f.value, &|j| {
+                let inner = gf.value.subst(&|k| Fun::Arg(gmap[k]));
+                let fused = f.value.subst(&|j| {
                     if j == i {
                         inner.clone()
                     } else {
@@ -429,7 +408,7 @@ fn map_const_input(g: &G, class: Id) -> Vec<ENode> {
                 .filter(|&(j, _)| j != i)
                 .map(|(_, &x)| x)
                 .collect();
-            let folded = subst_fun(&f.value, &|j| match j.cmp(&i) {
+            let folded = f.value.subst(&|j| match j.cmp(&i) {
                 std::cmp::Ordering::Less => Fun::Arg(j),
                 std::cmp::Ordering::Equal => Fun::Const(c.clone()),
                 std::cmp::Ordering::Greater => Fun::Arg(j - 1),
@@ -494,14 +473,14 @@ fn select_through_map(g: &G, class: Id) -> Vec<ENode> {
         for (mf, _, xs) in maps_in(g, *k) {
             if let [x] = xs.as_slice() {
                 let body = mf.value.clone();
-                let f = subst_fun(&pf, &|i| if i == 0 { body.clone() } else { Fun::Arg(1) });
+                let f = pf.subst(&|i| if i == 0 { body.clone() } else { Fun::Arg(1) });
                 out.push(ENode::Select(Key::new(Pred::Fun(f)), [*x, *q]));
             }
         }
         for (mf, _, xs) in maps_in(g, *q) {
             if let [x] = xs.as_slice() {
-                let body = subst_fun(&mf.value, &|_| Fun::Arg(1));
-                let f = subst_fun(&pf, &|i| if i == 1 { body.clone() } else { Fun::Arg(0) });
+                let body = mf.value.subst(&|_| Fun::Arg(1));
+                let f = pf.subst(&|i| if i == 1 { body.clone() } else { Fun::Arg(0) });
                 out.push(ENode::Select(Key::new(Pred::Fun(f)), [*k, *x]));
             }
         }

@@ -356,6 +356,52 @@ mod random_programs {
         out
     }
 
+    /// Compiles a rendered random program under `limits` and compares the model with the
+    /// interpreter on every input up to length 4. A composite selector over several wide keys
+    /// (or a map no split makes small enough) can pass a size limit: a documented refusal before
+    /// allocation, not a wrong model, so such cases are rejected and replaced by others; every
+    /// other error fails.
+    fn compiled_equals_interpreter(src: &str, limits: &GraphLimits) -> Result<(), TestCaseError> {
+        let (p, diags) = Program::load("<random>", src, &STD);
+        prop_assert!(diags.is_empty(), "{}\n{:?}", src, diags);
+        let def = p.resolve_str("main").expect("main");
+        let args = EntryArgs::default();
+        let ir = ast_to_ir(&p, def, &args).expect("lowers");
+        let (ir, _) = optimize(&ir, &OptLimits::default());
+        let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+        let model = match ir_to_graph_with(&ir, &vocab, 4, limits) {
+            Ok(m) => m,
+            Err(e)
+                if e.message.contains("more than the limit")
+                    || e.message.contains("larger than the limit") =>
+            {
+                return Err(TestCaseError::reject(format!(
+                    "refused by a size limit: {}",
+                    e.message
+                )));
+            }
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "{src}\ndoes not compile: {}",
+                    e.message
+                )));
+            }
+        };
+        for input in all_inputs(&vocab, 4) {
+            if let Ok(Output::Seq(s)) = Interp::new(&p, Some(&input)).run_entry(def, &args) {
+                let got = model.forward(&input).expect("runs");
+                prop_assert_eq!(
+                    &got,
+                    &s.vals,
+                    "{}\non {:?}",
+                    src,
+                    input.iter().map(Val::to_string).collect::<Vec<_>>()
+                );
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
             cases: 64,
@@ -364,30 +410,7 @@ mod random_programs {
         })]
         #[test]
         fn compiled_random_programs_equal_the_interpreter(steps in prop::collection::vec(step(), 1..5), mean_last: bool) {
-            let src = render(&steps, mean_last);
-            let (p, diags) = Program::load("<random>", &src, &STD);
-            prop_assert!(diags.is_empty(), "{}\n{:?}", src, diags);
-            let def = p.resolve_str("main").expect("main");
-            let args = EntryArgs::default();
-            let ir = ast_to_ir(&p, def, &args).expect("lowers");
-            let (ir, _) = optimize(&ir, &OptLimits::default());
-            let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
-            let model = match ir_to_graph(&ir, &vocab, 4) {
-                Ok(m) => m,
-                // A composite selector over several wide keys can need a joint feature table
-                // past a size limit: a documented refusal before allocation, not a wrong model.
-                // Such cases are rejected and replaced by others (every other error fails).
-                Err(e) if e.message.contains("more than the limit") || e.message.contains("larger than the limit") => {
-                    return Err(TestCaseError::reject(format!("refused by a size limit: {}", e.message)));
-                }
-                Err(e) => return Err(TestCaseError::fail(format!("{src}\ndoes not compile: {}", e.message))),
-            };
-            for input in all_inputs(&vocab, 4) {
-                if let Ok(Output::Seq(s)) = Interp::new(&p, Some(&input)).run_entry(def, &args) {
-                    let got = model.forward(&input).expect("runs");
-                    prop_assert_eq!(&got, &s.vals, "{}\non {:?}", src, input.iter().map(Val::to_string).collect::<Vec<_>>());
-                }
-            }
+            compiled_equals_interpreter(&render(&steps, mean_last), &GraphLimits::default())?;
         }
     }
 
@@ -405,28 +428,8 @@ mod random_programs {
         /// input.
         #[test]
         fn split_fused_maps_equal_the_interpreter(steps in prop::collection::vec(step(), 3..8), mean_last: bool) {
-            let src = render(&steps, mean_last);
-            let (p, diags) = Program::load("<random>", &src, &STD);
-            prop_assert!(diags.is_empty(), "{}\n{:?}", src, diags);
-            let def = p.resolve_str("main").expect("main");
-            let args = EntryArgs::default();
-            let ir = ast_to_ir(&p, def, &args).expect("lowers");
-            let (ir, _) = optimize(&ir, &OptLimits::default());
-            let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
             let limits = GraphLimits { max_table: 12, ..GraphLimits::default() };
-            let model = match ir_to_graph_with(&ir, &vocab, 4, &limits) {
-                Ok(m) => m,
-                Err(e) if e.message.contains("more than the limit") || e.message.contains("larger than the limit") => {
-                    return Err(TestCaseError::reject(format!("refused by a size limit: {}", e.message)));
-                }
-                Err(e) => return Err(TestCaseError::fail(format!("{src}\ndoes not compile: {}", e.message))),
-            };
-            for input in all_inputs(&vocab, 4) {
-                if let Ok(Output::Seq(s)) = Interp::new(&p, Some(&input)).run_entry(def, &args) {
-                    let got = model.forward(&input).expect("runs");
-                    prop_assert_eq!(&got, &s.vals, "{}\non {:?}", src, input.iter().map(Val::to_string).collect::<Vec<_>>());
-                }
-            }
+            compiled_equals_interpreter(&render(&steps, mean_last), &limits)?;
         }
     }
 }
