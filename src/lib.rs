@@ -801,6 +801,9 @@ pub struct ModelStats {
     pub layers: usize,
     pub heads_per_layer: Vec<usize>,
     pub mlp_hidden_per_layer: Vec<usize>,
+    /// Product units of each layer's bilinear sublayer (empty when no layer has one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bilinear_per_layer: Vec<usize>,
     pub residual_width: usize,
     pub params: usize,
     pub nonzero_params: usize,
@@ -819,6 +822,15 @@ impl CompiledModel {
                 .iter()
                 .map(|l| l.mlp.as_ref().map_or(0, |m| m.b1.len()))
                 .collect(),
+            bilinear_per_layer: if self.model.layers.iter().any(|l| l.bilinear.is_some()) {
+                self.model
+                    .layers
+                    .iter()
+                    .map(|l| l.bilinear.as_ref().map_or(0, |b| b.bu.len()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             residual_width: self.model.residual.len(),
             params,
             nonzero_params: nonzero,

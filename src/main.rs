@@ -709,6 +709,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 out_line!("layers           {}", s.layers);
                 out_line!("heads per layer  {}", join(&s.heads_per_layer));
                 out_line!("MLP hidden       {}", join(&s.mlp_hidden_per_layer));
+                if !s.bilinear_per_layer.is_empty() {
+                    out_line!("bilinear units   {}", join(&s.bilinear_per_layer));
+                }
                 out_line!("residual width   {}", s.residual_width);
                 out_line!(
                     "parameters       {} ({} nonzero)",

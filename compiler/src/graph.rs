@@ -77,6 +77,35 @@ pub struct Mlp {
     pub w2: Mat,
 }
 
+/// A bilinear (gated) sublayer beside the MLP: `x += ((x U + bu) ⊙ (x V + bv)) W`. It reads the
+/// same residual as the layer's MLP (after the heads), and both outputs are added. Every hidden
+/// unit is the product of two affine functions of the residual, so products of real values
+/// (HRR and FHRR binding, gating a vector by a one-hot) are exact, which no ReLU unit is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bilinear {
+    pub labels: Vec<String>,
+    /// Residual to the first factor of each unit (`d × hidden`).
+    pub u: Mat,
+    pub bu: Vec<f64>,
+    /// Residual to the second factor (`d × hidden`).
+    pub v: Mat,
+    pub bv: Vec<f64>,
+    /// Unit to residual (`hidden × d`).
+    pub w: Mat,
+}
+
+impl Bilinear {
+    /// What the sublayer adds to one residual row.
+    pub fn delta(&self, x: &[f64]) -> Vec<f64> {
+        let mut a = self.u.apply(x);
+        let b = self.v.apply(x);
+        for ((h, (bu, bv)), y) in a.iter_mut().zip(self.bu.iter().zip(&self.bv)).zip(&b) {
+            *h = (*h + bu) * (y + bv);
+        }
+        self.w.apply(&a)
+    }
+}
+
 /// A key-value memory read with argmax attention: at every position but BOS, the slot with the
 /// highest score `x·keys + bias` (the first one on a tie) writes its row of `values` into the
 /// residual. `cleanup` compiles to one: the keys are the codebook's vectors, the values the
@@ -142,6 +171,8 @@ impl Memory {
 pub struct Layer {
     pub heads: Vec<Head>,
     pub mlp: Option<Mlp>,
+    /// Products beside the MLP (reading the same residual).
+    pub bilinear: Option<Bilinear>,
     /// Memories read after the MLP (all from the same residual).
     pub memories: Vec<Memory>,
 }
@@ -227,6 +258,11 @@ impl Model {
                 mats.extend([&m.w1, &m.w2]);
                 total += m.b1.len();
                 nonzero += m.b1.iter().filter(|x| **x != 0.0).count();
+            }
+            if let Some(b) = &l.bilinear {
+                mats.extend([&b.u, &b.v, &b.w]);
+                total += b.bu.len() + b.bv.len();
+                nonzero += b.bu.iter().chain(&b.bv).filter(|x| **x != 0.0).count();
             }
             for m in &l.memories {
                 mats.extend([&m.keys, &m.values]);
@@ -320,6 +356,11 @@ impl Model {
                     *a += b;
                 }
             }
+            // The bilinear sublayer reads the residual the MLP reads.
+            let products: Option<Vec<Vec<f64>>> = layer
+                .bilinear
+                .as_ref()
+                .map(|b| x.iter().map(|r| b.delta(r)).collect());
             if let Some(mlp) = &layer.mlp {
                 for r in x.iter_mut() {
                     let mut hidden = mlp.w1.apply(r);
@@ -328,6 +369,13 @@ impl Model {
                     }
                     let out = mlp.w2.apply(&hidden);
                     for (a, b) in r.iter_mut().zip(&out) {
+                        *a += b;
+                    }
+                }
+            }
+            if let Some(products) = products {
+                for (r, dr) in x.iter_mut().zip(&products) {
+                    for (a, b) in r.iter_mut().zip(dr) {
                         *a += b;
                     }
                 }
@@ -358,6 +406,11 @@ pub enum Block {
         key_size: usize,
     },
     Mlp {
+        layer: usize,
+        hidden: usize,
+        labels: Vec<String>,
+    },
+    Bilinear {
         layer: usize,
         hidden: usize,
         labels: Vec<String>,
@@ -397,16 +450,29 @@ impl Model {
             if !heads.is_empty() {
                 prev = heads;
             }
+            // The MLP and the bilinear sublayer read the same residual.
+            let mut sub = Vec::new();
             if let Some(m) = &layer.mlp {
-                let n = g.add_node(Block::Mlp {
+                sub.push(g.add_node(Block::Mlp {
                     layer: l + 1,
                     hidden: m.b1.len(),
                     labels: m.labels.clone(),
-                });
+                }));
+            }
+            if let Some(b) = &layer.bilinear {
+                sub.push(g.add_node(Block::Bilinear {
+                    layer: l + 1,
+                    hidden: b.bu.len(),
+                    labels: b.labels.clone(),
+                }));
+            }
+            for &n in &sub {
                 for &p in &prev {
                     g.add_edge(p, n, ());
                 }
-                prev = vec![n];
+            }
+            if !sub.is_empty() {
+                prev = sub;
             }
             let mut mems = Vec::new();
             for m in &layer.memories {
@@ -456,6 +522,16 @@ impl Model {
                     labels,
                 } => {
                     format!("L{layer} MLP\\n{hidden} hidden\\n{}", labels.join("\\n"))
+                }
+                Block::Bilinear {
+                    layer,
+                    hidden,
+                    labels,
+                } => {
+                    format!(
+                        "L{layer} bilinear\\n{hidden} products\\n{}",
+                        labels.join("\\n")
+                    )
                 }
                 Block::Memory {
                     layer,
@@ -507,6 +583,16 @@ impl Model {
                     m.labels.join(", "),
                     m.w1.nonzero(),
                     m.w2.nonzero()
+                ));
+            }
+            if let Some(b) = &layer.bilinear {
+                out.push_str(&format!(
+                    "  bilinear {} products ({}): u {} nonzero, v {} nonzero, w {} nonzero\n",
+                    b.bu.len(),
+                    b.labels.join(", "),
+                    b.u.nonzero(),
+                    b.v.nonzero(),
+                    b.w.nonzero()
                 ));
             }
             for m in &layer.memories {

@@ -42,7 +42,7 @@
 //! Not compiled yet (a clear error): `mean` over non-integers, and tables larger than
 //! [`MAX_TABLE`] rows.
 
-use crate::graph::{Head, Layer, Mat, Memory, Mlp, Model, NUMERIC_EQ_LABEL, Unembed};
+use crate::graph::{Bilinear, Head, Layer, Mat, Memory, Mlp, Model, NUMERIC_EQ_LABEL, Unembed};
 use crate::ir::VsaOp;
 use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,6 +132,17 @@ struct Unit {
     outputs: Vec<(usize, f64)>,
 }
 
+/// A product unit for a bilinear sublayer: `(Σ u_i x_i + bu)(Σ v_j x_j + bv)`, writing
+/// `Σ c_k h` to output dims.
+#[derive(Debug, Clone)]
+struct BUnit {
+    u: Vec<(usize, f64)>,
+    bu: f64,
+    v: Vec<(usize, f64)>,
+    bv: f64,
+    outputs: Vec<(usize, f64)>,
+}
+
 struct Builder<'a> {
     ir: &'a Ir,
     n: usize,
@@ -140,6 +151,8 @@ struct Builder<'a> {
     ready: BTreeMap<NodeId, usize>,
     /// Units per MLP sublayer (time 2L: layer L).
     units: BTreeMap<usize, Vec<(String, Unit)>>,
+    /// Product units per bilinear sublayer (time 2L, beside layer L's MLP).
+    bunits: BTreeMap<usize, Vec<(String, BUnit)>>,
     heads: BTreeMap<usize, Vec<Head>>,
     /// Hypervector nodes: one residual dimension per component, holding ±1 (BSC bit b as 1-2b).
     hv: BTreeMap<NodeId, Vec<usize>>,
@@ -193,6 +206,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         enc: BTreeMap::new(),
         ready: BTreeMap::new(),
         units: BTreeMap::new(),
+        bunits: BTreeMap::new(),
         heads: BTreeMap::new(),
         hv: BTreeMap::new(),
         token_consts: Vec::new(),
@@ -247,6 +261,10 @@ impl Builder<'_> {
 
     fn add_unit(&mut self, time: usize, label: String, unit: Unit) {
         self.units.entry(time).or_default().push((label, unit));
+    }
+
+    fn add_bunit(&mut self, time: usize, label: String, unit: BUnit) {
+        self.bunits.entry(time).or_default().push((label, unit));
     }
 
     fn lower(&mut self, id: NodeId, vocab: &[Val]) -> R<()> {
@@ -1392,6 +1410,13 @@ impl Builder<'_> {
                     }
                 }
             }
+            for units in self.bunits.values() {
+                for (_, u) in units {
+                    if u.outputs.iter().any(|(o, _)| live.contains(o)) {
+                        live.extend(u.u.iter().chain(&u.v).map(|(d, _)| *d));
+                    }
+                }
+            }
             for (ov, reads) in &heads {
                 if ov.iter().any(|(_, c, _)| live.contains(c)) {
                     live.extend(reads);
@@ -1433,6 +1458,19 @@ impl Builder<'_> {
             });
         }
         self.units.retain(|_, u| !u.is_empty());
+        for units in self.bunits.values_mut() {
+            units.retain_mut(|(_, u)| {
+                u.outputs.retain(|(o, _)| new.contains_key(o));
+                if u.outputs.is_empty() {
+                    return false;
+                }
+                for (d, _) in u.outputs.iter_mut().chain(&mut u.u).chain(&mut u.v) {
+                    *d = new.get(d).copied().unwrap_or(*d);
+                }
+                true
+            });
+        }
+        self.bunits.retain(|_, u| !u.is_empty());
         let remap =
             |entries: Vec<(usize, usize, f64)>, cols_too: bool| -> Vec<(usize, usize, f64)> {
                 entries
@@ -1557,6 +1595,11 @@ impl Builder<'_> {
             .units
             .values()
             .map(|u| u.len().saturating_mul(d).saturating_mul(2))
+            .chain(
+                self.bunits
+                    .values()
+                    .map(|u| u.len().saturating_mul(d).saturating_mul(3)),
+            )
             .fold(0usize, usize::saturating_add);
         let memory_params: usize = self
             .memories
@@ -1580,6 +1623,7 @@ impl Builder<'_> {
         let last = self
             .units
             .keys()
+            .chain(self.bunits.keys())
             .chain(self.heads.keys())
             .chain(self.memories.keys())
             .copied()
@@ -1612,6 +1656,36 @@ impl Builder<'_> {
                 }
                 Mlp { labels, w1, b1, w2 }
             });
+            let bilinear = self.bunits.get(&(2 * l)).map(|units| {
+                let h = units.len();
+                let (mut u, mut v, mut w) = (Mat::zeros(d, h), Mat::zeros(d, h), Mat::zeros(h, d));
+                let (mut bu, mut bv) = (vec![0.0; h], vec![0.0; h]);
+                let mut labels = Vec::new();
+                for (j, (label, unit)) in units.iter().enumerate() {
+                    for (dim, x) in &unit.u {
+                        u.add(*dim, j, *x);
+                    }
+                    for (dim, x) in &unit.v {
+                        v.add(*dim, j, *x);
+                    }
+                    bu[j] = unit.bu;
+                    bv[j] = unit.bv;
+                    for (dim, x) in &unit.outputs {
+                        w.add(j, *dim, *x);
+                    }
+                    if labels.last() != Some(label) {
+                        labels.push(label.clone());
+                    }
+                }
+                Bilinear {
+                    labels,
+                    u,
+                    bu,
+                    v,
+                    bv,
+                    w,
+                }
+            });
             let memories = self
                 .memories
                 .get(&(2 * l))
@@ -1639,6 +1713,7 @@ impl Builder<'_> {
             layers.push(Layer {
                 heads,
                 mlp,
+                bilinear,
                 memories,
             });
         }
@@ -2152,7 +2227,271 @@ fn bipolar(v: &Hv, dim: usize) -> Vec<f64> {
     }
 }
 
+/// The residual values of a hypervector: ±1 per component (MAP; BSC bit b as 1 - 2b), the
+/// components themselves (HRR), or the real parts then the imaginary parts (FHRR).
+fn residual_values(v: &Hv, dim: usize) -> Vec<f64> {
+    match v {
+        Hv::Hrr(h) => h.as_slice().iter().map(|&x| f64::from(x)).collect(),
+        Hv::Fhrr(f) => f.re().iter().chain(f.im()).map(|&x| f64::from(x)).collect(),
+        _ => bipolar(v, dim),
+    }
+}
+
+/// Whether `v` is an HRR vector whose Fourier coefficients all have magnitude 1 (to 1e-3).
+fn unitary_hrr(v: &Hv) -> bool {
+    let Hv::Hrr(h) = v else {
+        return false;
+    };
+    let d = h.as_slice().len();
+    tessera_vsa::hrr::Hrr::new(d)
+        .spectrum(h)
+        .iter()
+        .all(|c| (c.norm() - 1.0).abs() < 1e-3)
+}
+
+/// Residual dimensions of one hypervector: FHRR keeps a real and an imaginary part per
+/// component.
+fn hv_width(model: VsaModel, d: usize) -> usize {
+    if model == VsaModel::Fhrr { 2 * d } else { d }
+}
+
+/// Where component `i` of a hypervector of `width` residual dimensions lands after a cyclic
+/// shift by `s` (FHRR shifts its real and imaginary halves alike).
+fn shifted(i: usize, s: usize, d: usize, width: usize) -> usize {
+    let half = if width == 2 * d { i / d } else { 0 };
+    half * d + (i % d + s) % d
+}
+
 impl Builder<'_> {
+    /// The live nodes that read `id`, with the input slots they read it in.
+    fn users(&self, id: NodeId) -> Vec<(NodeId, usize)> {
+        let mut out = Vec::new();
+        for u in self.ir.live() {
+            for (slot, i) in self.ir.node(u).op.inputs().into_iter().enumerate() {
+                if i == id {
+                    out.push((u, slot));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether no use of the HRR vector `id` depends on its length: each use is a cleanup
+    /// without a threshold (the argmax of cosines ignores the query's length), or binds it,
+    /// unbinds it (as the vector unbound) or permutes it (each linear in it) into a vector of
+    /// which the same holds. A compiled HRR bundle is the plain sum, and the interpreter's is
+    /// that sum divided by its length: it may only flow where length does not matter.
+    fn length_blind(&self, id: NodeId) -> bool {
+        let users = self.users(id);
+        if users.is_empty() || self.ir.output == Some(IrOutput::Seq(id)) {
+            return false;
+        }
+        users
+            .into_iter()
+            .all(|(u, slot)| match &self.ir.node(u).op {
+                Op::Vsa { op, .. } => match op {
+                    VsaOp::Cleanup { min: None, .. } => true,
+                    VsaOp::Bind { .. } | VsaOp::Permute { .. } => self.length_blind(u),
+                    VsaOp::Unbind { .. } | VsaOp::PermuteBy { .. } => {
+                        slot == 0 && self.length_blind(u)
+                    }
+                    _ => false,
+                },
+                _ => false,
+            })
+    }
+
+    /// Whether the HRR vector `id` is unitary (every Fourier coefficient of magnitude 1):
+    /// constants and codebook items whose spectra are (the atoms are; a folded constant bundle
+    /// is not), and what binding, unbinding and permuting make from unitary vectors. Its exact
+    /// inverse is its involution, so unbinding by it is a circular correlation.
+    fn unitary(&self, id: NodeId) -> bool {
+        match &self.ir.node(id).op {
+            Op::Vsa { op, inputs } => match op {
+                VsaOp::Const { vec, .. } => unitary_hrr(&vec.0),
+                VsaOp::Embed { book } => book.book.vectors().iter().all(unitary_hrr),
+                VsaOp::Bind { .. } | VsaOp::Unbind { .. } => {
+                    inputs.iter().all(|&i| self.unitary(i))
+                }
+                VsaOp::Permute { .. } | VsaOp::PermuteBy { .. } => {
+                    inputs.first().is_some_and(|&i| self.unitary(i))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The vector of an HRR constant node.
+    fn hrr_const(&self, id: NodeId) -> Option<tessera_vsa::hrr::HrrVec> {
+        match &self.ir.node(id).op {
+            Op::Vsa {
+                op: VsaOp::Const { vec, .. },
+                ..
+            } => match &*vec.0 {
+                Hv::Hrr(h) => Some(h.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// HRR binding (`conj`: unbinding by a unitary vector) as one bilinear sublayer: circular
+    /// convolution is a product in the Fourier domain, `C_f = A_f B_f` (or `A_f conj(B_f)`), and
+    /// the transforms are linear, so each unit multiplies one real or imaginary part of `A_f`
+    /// (its weights: the DFT row over `a`'s dimensions) by one of `B_f`, and writes its share
+    /// of the inverse transform to every output component. Real inputs have conjugate-symmetric
+    /// spectra: frequencies `0..=d/2` suffice, about `2d` units of `3d` weights each.
+    #[allow(clippy::too_many_arguments)]
+    fn hrr_product_units(
+        &mut self,
+        id: NodeId,
+        time: usize,
+        a: &[usize],
+        b: &[usize],
+        out: &[usize],
+        conj: bool,
+        what: &str,
+    ) {
+        let d = a.len();
+        let angle = |f: usize, n: usize| std::f64::consts::TAU * ((f * n) % d) as f64 / d as f64;
+        // Re and Im of the forward transform at f: Σ x_n cos θ and -Σ x_n sin θ.
+        let part = |dims: &[usize], f: usize, im: bool| -> Vec<(usize, f64)> {
+            dims.iter()
+                .enumerate()
+                .map(|(n, &c)| {
+                    let t = angle(f, n);
+                    (c, if im { -t.sin() } else { t.cos() })
+                })
+                .filter(|(_, w)| *w != 0.0)
+                .collect()
+        };
+        let label = format!("{what} %{id}");
+        for f in 0..=d / 2 {
+            // Frequencies with a real coefficient (0, and d/2 for even d) count once; the others
+            // stand for themselves and their mirror d - f.
+            let real_only = f == 0 || 2 * f == d;
+            let m = if real_only { 1.0 } else { 2.0 } / d as f64;
+            // (first factor imaginary?, second factor imaginary?, sign into Re C, into Im C)
+            let terms: &[(bool, bool, f64, f64)] = match (real_only, conj) {
+                (true, _) => &[(false, false, 1.0, 0.0)],
+                (false, false) => &[
+                    (false, false, 1.0, 0.0),
+                    (true, true, -1.0, 0.0),
+                    (false, true, 0.0, 1.0),
+                    (true, false, 0.0, 1.0),
+                ],
+                (false, true) => &[
+                    (false, false, 1.0, 0.0),
+                    (true, true, 1.0, 0.0),
+                    (false, true, 0.0, -1.0),
+                    (true, false, 0.0, 1.0),
+                ],
+            };
+            for &(ai, bi, to_re, to_im) in terms {
+                // c_k += m (Re C_f cos φ - Im C_f sin φ), φ = 2π f k / d
+                let outputs: Vec<(usize, f64)> = out
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &o)| {
+                        let t = angle(f, k);
+                        (o, m * (to_re * t.cos() - to_im * t.sin()))
+                    })
+                    .filter(|(_, w)| w.abs() > 1e-15)
+                    .collect();
+                self.add_bunit(
+                    time,
+                    label.clone(),
+                    BUnit {
+                        u: part(a, f, ai),
+                        bu: 0.0,
+                        v: part(b, f, bi),
+                        bv: 0.0,
+                        outputs,
+                    },
+                );
+            }
+        }
+    }
+
+    /// FHRR binding (`conj`: unbinding) as products of single components: `(ar + i ai)(br ± i bi)`.
+    #[allow(clippy::too_many_arguments)]
+    fn fhrr_product_units(
+        &mut self,
+        id: NodeId,
+        time: usize,
+        a: &[usize],
+        b: &[usize],
+        out: &[usize],
+        conj: bool,
+        what: &str,
+    ) {
+        let d = a.len() / 2;
+        let s = if conj { -1.0 } else { 1.0 };
+        let label = format!("{what} %{id}");
+        for i in 0..d {
+            let (ar, ai, br, bi) = (a[i], a[d + i], b[i], b[d + i]);
+            let (re, im) = (out[i], out[d + i]);
+            // re = ar br ∓ ai bi, im = ± ar bi + ai br
+            for (x, y, o, w) in [
+                (ar, br, re, 1.0),
+                (ai, bi, re, -s),
+                (ar, bi, im, s),
+                (ai, br, im, 1.0),
+            ] {
+                self.add_bunit(
+                    time,
+                    label.clone(),
+                    BUnit {
+                        u: vec![(x, 1.0)],
+                        bu: 0.0,
+                        v: vec![(y, 1.0)],
+                        bv: 0.0,
+                        outputs: vec![(o, w)],
+                    },
+                );
+            }
+        }
+    }
+
+    /// Why an HRR or FHRR operation does not compile (`None`: it does). What needs a vector's
+    /// length or a division has no exact bilinear form.
+    fn real_vsa_refusal(
+        &self,
+        id: NodeId,
+        op: &VsaOp,
+        inputs: &[NodeId],
+        model: VsaModel,
+    ) -> Option<String> {
+        let m = model.name();
+        match op {
+            VsaOp::Sim { .. } => Some(format!(
+                "`sim` over a `{m}` space does not compile (a cosine divides by lengths); compare with `cleanup` instead, or use a map or bsc space"
+            )),
+            VsaOp::Sum { .. } => Some(format!(
+                "`sum` over a `{m}` space does not compile yet (the interpreter's sum is normalised to length 1); map and bsc spaces compile it"
+            )),
+            VsaOp::Cleanup { min: Some(_), .. } => Some(format!(
+                "`cleanup` with a threshold over a `{m}` space does not compile (the threshold is on a cosine, which divides by the query's length); drop the threshold or use a map or bsc space"
+            )),
+            VsaOp::Bundle { .. } if model == VsaModel::Fhrr => Some(
+                "a bundle over an `fhrr` space does not compile (it renormalises every component to length 1); use an hrr, map or bsc space".into(),
+            ),
+            VsaOp::Bundle { .. } if !self.length_blind(id) => Some(
+                "this `hrr` bundle does not compile: the interpreter divides it by its length, which the compiled sum does not, so it may only reach `cleanup` (through binding, unbinding or permuting), where length does not matter".into(),
+            ),
+            VsaOp::Unbind { .. }
+                if model == VsaModel::Hrr
+                    && !inputs
+                        .get(1)
+                        .is_some_and(|&b| self.unitary(b) || self.hrr_const(b).is_some()) =>
+            {
+                Some("unbinding by this `hrr` vector does not compile: the exact inverse divides by its Fourier coefficients, which is bilinear only for unitary vectors (atoms, and what binding and permuting make of them) and linear for constants".into())
+            }
+            _ => None,
+        }
+    }
+
     fn hv_dims(&mut self, id: NodeId, d: usize) -> Vec<usize> {
         (0..d).map(|i| self.dim(format!("%{id}:hv{i}"))).collect()
     }
@@ -2272,30 +2611,33 @@ impl Builder<'_> {
         }
     }
 
-    /// Lower one VSA node (MAP and BSC spaces: every component is ±1 and every operation exact).
+    /// Lower one VSA node. MAP and BSC: every component is ±1 and every operation exact (ReLU
+    /// units). HRR and FHRR: real components; binding is a bilinear sublayer (exact up to
+    /// rounding), and what would need a norm or a division is refused (see [`Self::real_vsa_refusal`]).
     fn vsa(&mut self, id: NodeId, op: &VsaOp, inputs: &[NodeId], span: Span) -> R<()> {
         let space = &op.space().space;
         let model = space.model();
-        if !matches!(model, VsaModel::Map | VsaModel::Bsc) {
-            return fail(
-                span,
-                format!(
-                    "`{}` spaces do not compile to a model yet (map and bsc do); the interpreter runs them",
-                    model.name()
-                ),
-            );
+        let real = matches!(model, VsaModel::Hrr | VsaModel::Fhrr);
+        if real && let Some(why) = self.real_vsa_refusal(id, op, inputs, model) {
+            return fail(span, why);
         }
         let d = space.dim();
+        let width = hv_width(model, d);
         // Nonzero weights this operation will create, planned before anything is allocated.
         let values_of = |b: &Self, i: usize| b.enc.get(&inputs[i]).map_or(1, |e| e.dims.len());
         let planned = match op {
-            VsaOp::Const { .. } | VsaOp::Permute { .. } => d,
-            VsaOp::Embed { .. } => d.saturating_mul(values_of(self, 0)),
-            VsaOp::Bind { .. } | VsaOp::Unbind { .. } | VsaOp::Sim { .. } => d.saturating_mul(12),
-            VsaOp::Bundle { .. } => d.saturating_mul(4 * (inputs.len() + 2)),
-            VsaOp::PermuteBy { .. } => d.saturating_mul(8).saturating_mul(values_of(self, 1)),
-            VsaOp::Sum { .. } => d.saturating_mul(16),
-            VsaOp::Cleanup { book, .. } => d.saturating_mul(book.book.len() + 1),
+            VsaOp::Const { .. } | VsaOp::Permute { .. } => width,
+            VsaOp::Embed { .. } => width.saturating_mul(values_of(self, 0)),
+            VsaOp::Bind { .. } | VsaOp::Unbind { .. } if model == VsaModel::Hrr => {
+                d.saturating_mul(d).saturating_mul(6)
+            }
+            VsaOp::Bind { .. } | VsaOp::Unbind { .. } | VsaOp::Sim { .. } => {
+                width.saturating_mul(12)
+            }
+            VsaOp::Bundle { .. } => width.saturating_mul(4 * (inputs.len() + 2)),
+            VsaOp::PermuteBy { .. } => width.saturating_mul(8).saturating_mul(values_of(self, 1)),
+            VsaOp::Sum { .. } => width.saturating_mul(16),
+            VsaOp::Cleanup { book, .. } => width.saturating_mul(book.book.len() + 1),
         };
         self.vsa_entries = self.vsa_entries.saturating_add(planned);
         let max_vsa = self.limits.max_vsa_entries;
@@ -2309,8 +2651,8 @@ impl Builder<'_> {
         }
         match op {
             VsaOp::Const { vec, .. } => {
-                let dims = self.hv_dims(id, d);
-                for (c, x) in dims.iter().zip(bipolar(&vec.0, d)) {
+                let dims = self.hv_dims(id, width);
+                for (c, x) in dims.iter().zip(residual_values(&vec.0, d)) {
                     self.token_consts.push((*c, x));
                 }
                 self.hv.insert(id, dims);
@@ -2318,13 +2660,13 @@ impl Builder<'_> {
             }
             VsaOp::Embed { book } => {
                 let x = inputs[0];
-                let dims = self.hv_dims(id, d);
+                let dims = self.hv_dims(id, width);
                 let vecs: Vec<(Val, Vec<f64>)> = book
                     .book
                     .symbols()
                     .iter()
                     .zip(book.book.vectors())
-                    .map(|(s, v)| (Val::Str(s.as_str().into()), bipolar(v, d)))
+                    .map(|(s, v)| (Val::Str(s.as_str().into()), residual_values(v, d)))
                     .collect();
                 let lookup = |v: &Val| -> Option<&Vec<f64>> {
                     let key = v.to_string();
@@ -2370,10 +2712,81 @@ impl Builder<'_> {
             }
             VsaOp::Bind { .. } | VsaOp::Unbind { .. } => {
                 let (a, b) = (self.hv_of(inputs[0], span)?, self.hv_of(inputs[1], span)?);
-                let dims = self.hv_dims(id, d);
+                let dims = self.hv_dims(id, width);
                 let time = even_after(self.ready_of(inputs));
-                let out: Vec<(usize, f64)> = dims.iter().map(|&o| (o, 1.0)).collect();
-                self.product_units(id, time, &a, &b, &out, -1.0, "bind");
+                let conj = matches!(op, VsaOp::Unbind { .. });
+                let what = if conj { "unbind" } else { "bind" };
+                let inverse = match model {
+                    VsaModel::Hrr if conj && !self.unitary(inputs[1]) => self.hrr_const(inputs[1]),
+                    _ => None,
+                };
+                match model {
+                    VsaModel::Hrr if inverse.is_some() => {
+                        // Unbinding by a constant that is not unitary: binding with its exact
+                        // inverse (the interpreter's division by each Fourier coefficient,
+                        // with the same treatment of vanishing ones), a constant itself.
+                        let inv = inverse.map(|b| {
+                            let h = tessera_vsa::hrr::Hrr::new(d);
+                            let spec = h
+                                .spectrum(&b)
+                                .into_iter()
+                                .map(|y| {
+                                    let n = y.norm_sqr();
+                                    if n < 1e-12 { y * 0.0 } else { y.conj() / n }
+                                })
+                                .collect();
+                            h.from_spectrum(spec)
+                        });
+                        let inv_dims: Vec<usize> =
+                            (0..d).map(|i| self.dim(format!("%{id}:inv{i}"))).collect();
+                        for (c, x) in inv_dims
+                            .iter()
+                            .zip(inv.iter().flat_map(|v| v.as_slice().to_vec()))
+                        {
+                            self.token_consts.push((*c, f64::from(x)));
+                        }
+                        self.hrr_product_units(id, time, &a, &inv_dims, &dims, false, what);
+                    }
+                    VsaModel::Hrr => self.hrr_product_units(id, time, &a, &b, &dims, conj, what),
+                    VsaModel::Fhrr => self.fhrr_product_units(id, time, &a, &b, &dims, conj, what),
+                    _ => {
+                        // Both are self-inverse: unbinding is binding.
+                        let out: Vec<(usize, f64)> = dims.iter().map(|&o| (o, 1.0)).collect();
+                        self.product_units(id, time, &a, &b, &out, -1.0, "bind");
+                    }
+                }
+                self.hv.insert(id, dims);
+                self.ready.insert(id, time);
+            }
+            VsaOp::Bundle { .. } if real => {
+                // HRR only (FHRR bundles are refused): the plain sum, one linear unit per
+                // component; `length_blind` showed that its length does not matter.
+                let items = inputs
+                    .iter()
+                    .map(|&i| self.hv_of(i, span))
+                    .collect::<R<Vec<_>>>()?;
+                let dims = self.hv_dims(id, width);
+                let time = even_after(self.ready_of(inputs));
+                for (c, &o) in dims.iter().enumerate() {
+                    let mut u: Vec<(usize, f64)> = Vec::new();
+                    for it in &items {
+                        match u.iter_mut().find(|(e, _)| *e == it[c]) {
+                            Some(e) => e.1 += 1.0,
+                            None => u.push((it[c], 1.0)),
+                        }
+                    }
+                    self.add_bunit(
+                        time,
+                        format!("bundle %{id}"),
+                        BUnit {
+                            u,
+                            bu: 0.0,
+                            v: Vec::new(),
+                            bv: 1.0,
+                            outputs: vec![(o, 1.0)],
+                        },
+                    );
+                }
                 self.hv.insert(id, dims);
                 self.ready.insert(id, time);
             }
@@ -2396,7 +2809,10 @@ impl Builder<'_> {
                 // A permutation is a relabelling of the input's dimensions: no weights at all.
                 let a = self.hv_of(inputs[0], span)?;
                 let s = (*k).rem_euclid(d as i64) as usize;
-                let dims: Vec<usize> = (0..d).map(|j| a[(j + d - s) % d]).collect();
+                let mut dims: Vec<usize> = a.clone();
+                for (i, &c) in a.iter().enumerate() {
+                    dims[shifted(i, s, d, width)] = c;
+                }
                 self.hv.insert(id, dims);
                 let r = self.ready_of(inputs);
                 self.ready.insert(id, r);
@@ -2411,7 +2827,7 @@ impl Builder<'_> {
                         message: "`permute` reads a shift without an encoding".into(),
                         span,
                     })?;
-                let dims = self.hv_dims(id, d);
+                let dims = self.hv_dims(id, width);
                 let time = even_after(self.ready_of(inputs));
                 for (kd, kv) in &kenc.dims {
                     let Val::Int(k) = kv else {
@@ -2421,6 +2837,23 @@ impl Builder<'_> {
                         );
                     };
                     let s = k.rem_euclid(d as i64) as usize;
+                    if real {
+                        // out[shift(i)] += [k = this shift] · a_i: a product with the one-hot.
+                        for (i, &c) in a.iter().enumerate() {
+                            self.add_bunit(
+                                time,
+                                format!("permute %{id}"),
+                                BUnit {
+                                    u: vec![(*kd, 1.0)],
+                                    bu: 0.0,
+                                    v: vec![(c, 1.0)],
+                                    bv: 0.0,
+                                    outputs: vec![(dims[shifted(i, s, d, width)], 1.0)],
+                                },
+                            );
+                        }
+                        continue;
+                    }
                     // out[(i + s) mod d] = a_i where the shift is k: relu(±a_i + 2g - 2).
                     for i in 0..d {
                         for sign in [1.0, -1.0] {
@@ -2514,8 +2947,20 @@ impl Builder<'_> {
                 let mut keys = Vec::new();
                 let mut bias = Vec::new();
                 for (j, v) in book.book.vectors().iter().enumerate() {
-                    for (c, x) in a.iter().zip(bipolar(v, d)) {
-                        keys.push((*c, j, x));
+                    let x = residual_values(v, d);
+                    if real {
+                        // Scores are dot products with the unit-length items: the argmax of the
+                        // cosines, whatever the query's length. Ties go to the first slot.
+                        let norm = x.iter().map(|y| y * y).sum::<f64>().sqrt();
+                        let s = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+                        for (c, y) in a.iter().zip(&x) {
+                            keys.push((*c, j, y * s));
+                        }
+                        bias.push(0.0);
+                        continue;
+                    }
+                    for (c, y) in a.iter().zip(x) {
+                        keys.push((*c, j, y));
                     }
                     // Ties go to the lowest index: distinct integer scores stay ordered.
                     bias.push(-(j as f64) / (n_sym as f64 + 1.0));

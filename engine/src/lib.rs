@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use tessera_compiler::graph::{Head, Layer, Mat, Memory, Mlp, Model, Unembed};
+use tessera_compiler::graph::{Bilinear, Head, Layer, Mat, Memory, Mlp, Model, Unembed};
 use tessera_lang::value::Val;
 
 /// Everything that can go wrong in the engine.
@@ -217,6 +217,41 @@ fn mlp_t(m: &Mlp, device: &Device, dtype: DType) -> R<MlpT> {
     })
 }
 
+/// A bilinear sublayer over the units that write something: `((x U + bu) ⊙ (x V + bv)) W`.
+struct BilT {
+    u: Gathered,
+    bu: Tensor,
+    v: Gathered,
+    bv: Tensor,
+    w: Tensor,
+    out: Tensor,
+}
+
+fn bil_t(b: &Bilinear, device: &Device, dtype: DType) -> R<BilT> {
+    let mut hidden = nonzero_rows(&b.w);
+    if hidden.is_empty() {
+        hidden.push(0);
+    }
+    let mut out = nonzero_cols(&b.w);
+    if out.is_empty() {
+        out.push(0);
+    }
+    let pick = |bias: &[f64]| -> Vec<f64> {
+        hidden
+            .iter()
+            .map(|&h| bias.get(h).copied().unwrap_or(0.0))
+            .collect()
+    };
+    Ok(BilT {
+        u: gathered(&b.u, &hidden, device, dtype)?,
+        bu: floats(pick(&b.bu), hidden.len(), device, dtype)?,
+        v: gathered(&b.v, &hidden, device, dtype)?,
+        bv: floats(pick(&b.bv), hidden.len(), device, dtype)?,
+        w: block(&b.w, &hidden, &out, device, dtype)?,
+        out: index(&out, device)?,
+    })
+}
+
 /// A memory's scores are computed in f64: slot tie-breaks are fractions of 1 on top of integer
 /// dot products as large as the dimension.
 struct MemT {
@@ -225,7 +260,7 @@ struct MemT {
     values: Tensor,
 }
 
-type LayerT = (Vec<HeadT>, Option<MlpT>, Vec<MemT>);
+type LayerT = (Vec<HeadT>, Option<MlpT>, Option<BilT>, Vec<MemT>);
 
 /// A model's weights on a device, ready to run batches.
 pub struct Engine {
@@ -291,6 +326,10 @@ impl Engine {
                 Some(m) => Some(mlp_t(m, device, dtype)?),
                 None => None,
             };
+            let bil = match &l.bilinear {
+                Some(b) => Some(bil_t(b, device, dtype)?),
+                None => None,
+            };
             if l.memories.iter().any(|m| m.bias.is_empty()) {
                 return Err(EngineError::Load("a memory layer has no slots".into()));
             }
@@ -305,7 +344,7 @@ impl Engine {
                     })
                 })
                 .collect::<R<Vec<_>>>()?;
-            layers.push((heads, mlp, mems));
+            layers.push((heads, mlp, bil, mems));
         }
         let dims: Vec<u32> = model.unembed.dims.iter().map(|(d, _)| *d as u32).collect();
         Ok(Engine {
@@ -367,7 +406,7 @@ impl Engine {
             .map(|i| if i % l == 0 { 0.0 } else { 1.0 })
             .collect();
         let not_bos = Tensor::from_vec(not_bos, (b, l, 1), &self.device)?.to_dtype(self.dtype)?;
-        for (heads, mlp, mems) in &self.layers {
+        for (heads, mlp, bil, mems) in &self.layers {
             // Every head reads the residual before any of the layer's heads writes to it.
             let mut delta = x.zeros_like()?;
             for h in heads {
@@ -387,10 +426,22 @@ impl Engine {
             if !heads.is_empty() {
                 x = (x + delta)?;
             }
+            // The bilinear sublayer reads the residual the MLP reads.
+            let products = match bil {
+                Some(bl) => {
+                    let a = bl.u.apply(&x)?.broadcast_add(&bl.bu)?;
+                    let c = bl.v.apply(&x)?.broadcast_add(&bl.bv)?;
+                    Some((bl, (a * c)?.broadcast_matmul(&bl.w)?.contiguous()?))
+                }
+                None => None,
+            };
             if let Some(m) = mlp {
                 let h = m.w1.apply(&x)?.broadcast_add(&m.b1)?.relu()?;
                 let written = h.broadcast_matmul(&m.w2)?.contiguous()?;
                 x = x.index_add(&m.out, &written, 2)?;
+            }
+            if let Some((bl, written)) = products {
+                x = x.index_add(&bl.out, &written, 2)?;
             }
             if !mems.is_empty() {
                 let x64 = x.to_dtype(DType::F64)?;
@@ -448,6 +499,9 @@ struct GraphJson {
 struct LayerJson {
     heads: Vec<HeadJson>,
     mlp: Option<MlpJson>,
+    /// The bilinear sublayer's size and labels (absent in models without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bilinear: Option<MlpJson>,
     #[serde(default)]
     memories: Vec<MemoryJson>,
 }
@@ -558,6 +612,31 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
             }
             None => None,
         };
+        let bilinear = match &l.bilinear {
+            Some(b) => {
+                for (name, m) in [("u", &b.u), ("v", &b.v), ("w", &b.w)] {
+                    tensors.insert(
+                        format!("layers.{li}.bilinear.{name}"),
+                        tensor_as(m, &cpu, DType::F32)?,
+                    );
+                }
+                for (name, bias) in [("bu", &b.bu), ("bv", &b.bv)] {
+                    tensors.insert(
+                        format!("layers.{li}.bilinear.{name}"),
+                        Tensor::from_vec(
+                            bias.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+                            bias.len(),
+                            &cpu,
+                        )?,
+                    );
+                }
+                Some(MlpJson {
+                    hidden: b.bu.len(),
+                    labels: b.labels.clone(),
+                })
+            }
+            None => None,
+        };
         let mut memories = Vec::new();
         for (mi, m) in l.memories.iter().enumerate() {
             tensors.insert(
@@ -580,6 +659,7 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
         layers.push(LayerJson {
             heads,
             mlp,
+            bilinear,
             memories,
         });
     }
@@ -710,6 +790,20 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
             }),
             None => None,
         };
+        let bilinear = match &l.bilinear {
+            Some(b) => {
+                let name = |n: &str| format!("layers.{li}.bilinear.{n}");
+                Some(Bilinear {
+                    labels: b.labels.clone(),
+                    u: get(&name("u"), d, Some(b.hidden))?,
+                    bu: get(&name("bu"), b.hidden, None)?.data,
+                    v: get(&name("v"), d, Some(b.hidden))?,
+                    bv: get(&name("bv"), b.hidden, None)?.data,
+                    w: get(&name("w"), b.hidden, Some(d))?,
+                })
+            }
+            None => None,
+        };
         let mut memories = Vec::with_capacity(l.memories.len());
         for (mi, m) in l.memories.iter().enumerate() {
             if m.slots == 0 {
@@ -731,6 +825,7 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
         layers.push(Layer {
             heads,
             mlp,
+            bilinear,
             memories,
         });
     }

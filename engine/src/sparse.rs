@@ -76,11 +76,20 @@ struct SparseMlp {
     w2: Rows,
 }
 
+struct SparseBilinear {
+    u: Rows,
+    bu: Vec<f64>,
+    v: Rows,
+    bv: Vec<f64>,
+    w: Rows,
+}
+
 struct SparseLayer {
     heads: Vec<SparseHead>,
     /// The residual columns the layer's heads write.
     written: Vec<usize>,
     mlp: Option<SparseMlp>,
+    bilinear: Option<SparseBilinear>,
     memories: Vec<Memory>,
 }
 
@@ -113,6 +122,9 @@ struct Scratch {
     count: Vec<f64>,
     hash: Vec<u64>,
     hidden: Vec<f64>,
+    second: Vec<f64>,
+    /// The bilinear sublayer's output for every position (added after the MLP's).
+    products: Vec<f64>,
 }
 
 impl SparseEngine {
@@ -166,6 +178,13 @@ impl SparseEngine {
                         w1: Rows::new(&m.w1),
                         b1: m.b1.clone(),
                         w2: Rows::new(&m.w2),
+                    }),
+                    bilinear: l.bilinear.as_ref().map(|b| SparseBilinear {
+                        u: Rows::new(&b.u),
+                        bu: b.bu.clone(),
+                        v: Rows::new(&b.v),
+                        bv: b.bv.clone(),
+                        w: Rows::new(&b.w),
                     }),
                     memories: l.memories.clone(),
                 }
@@ -239,6 +258,24 @@ impl SparseEngine {
                     }
                 }
             }
+            // The bilinear sublayer reads the residual the MLP reads.
+            if let Some(bl) = &layer.bilinear {
+                b.products.clear();
+                b.products.resize(len * d, 0.0);
+                for p in 0..len {
+                    let x = &b.x[p * d..(p + 1) * d];
+                    b.hidden.clear();
+                    b.hidden.extend_from_slice(&bl.bu);
+                    bl.u.apply_add(x, &mut b.hidden);
+                    b.second.clear();
+                    b.second.extend_from_slice(&bl.bv);
+                    bl.v.apply_add(x, &mut b.second);
+                    for (h, s) in b.hidden.iter_mut().zip(&b.second) {
+                        *h *= s;
+                    }
+                    bl.w.apply_add(&b.hidden, &mut b.products[p * d..(p + 1) * d]);
+                }
+            }
             if let Some(mlp) = &layer.mlp {
                 for p in 0..len {
                     let x = &mut b.x[p * d..(p + 1) * d];
@@ -249,6 +286,11 @@ impl SparseEngine {
                         *hv = (*hv + bias).max(0.0);
                     }
                     mlp.w2.apply_add(&b.hidden, x);
+                }
+            }
+            if layer.bilinear.is_some() {
+                for (x, y) in b.x.iter_mut().zip(&b.products) {
+                    *x += y;
                 }
             }
             if !layer.memories.is_empty() {

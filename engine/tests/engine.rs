@@ -204,6 +204,99 @@ fn vsa_models_run_in_candle_and_round_trip() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// HRR and FHRR programs compile to bilinear sublayers (circular convolution as products in
+/// the Fourier domain, complex products, one-hot gated shifts): candle, the sparse engine and
+/// the f64 reference agree with the interpreter after cleanup, and the bilinear weights survive
+/// save/load; a bilinear tensor of the wrong shape is refused by name.
+#[test]
+fn bilinear_vsa_models_run_in_every_engine_and_round_trip() {
+    for (model_name, body) in [
+        (
+            "hrr",
+            "let record = R.r * permute(embed(tokens, T), indices) + R.s * T.b + T.c;\n\
+             cleanup(permute(record / R.r, 0 - indices), T)",
+        ),
+        (
+            "fhrr",
+            "cleanup(permute(R.r * permute(embed(tokens, T), indices) / R.r, 0 - indices), T)",
+        ),
+    ] {
+        let src = format!(
+            "space S = {model_name}(dim: 64, seed: 3);\n\
+             symbols T in S = [a, b, c, d];\n\
+             symbols R in S = [r, s];\n\
+             fn main() {{\n{body}\n}}\n"
+        );
+        let (p, diags) = Program::load("<vsa>", &src, &STD);
+        assert!(diags.is_empty(), "{diags:?}");
+        let def = p.resolve_str("main").expect("main");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let (ir, _) = optimize(&ir, &OptLimits::default());
+        let vocab = ["a", "b", "c", "d"];
+        let vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        let model = ir_to_graph(&ir, &vals, 5).expect("compiles");
+        assert!(
+            model.layers.iter().any(|l| l.bilinear.is_some()),
+            "{model_name}"
+        );
+        let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
+        let sparse = tessera_engine::SparseEngine::new(&model);
+        let inputs = seeded_inputs(&vocab, 5, 60, 13);
+        let got = engine.forward_batch(&inputs).expect("runs");
+        let got_sparse = sparse.forward_batch(&inputs).expect("runs");
+        for ((input, out), out_sparse) in inputs.iter().zip(&got).zip(&got_sparse) {
+            let want = match Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default()) {
+                Ok(Output::Seq(s)) => s.vals,
+                other => panic!("{model_name} on {input:?}: {other:?}"),
+            };
+            // The program returns its input: a check that cannot pass by accident.
+            assert_eq!(&want, input, "{model_name}");
+            assert_eq!(
+                out, &want,
+                "{model_name}: candle vs interpreter on {input:?}"
+            );
+            assert_eq!(
+                out_sparse, &want,
+                "{model_name}: sparse vs interpreter on {input:?}"
+            );
+            assert_eq!(
+                &model.forward(input).expect("runs"),
+                &want,
+                "{model_name}: f64"
+            );
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "tessera-bilinear-{model_name}-{}",
+            std::process::id()
+        ));
+        save(&model, "main", &dir).expect("saves");
+        let (back, _) = load(&dir).expect("loads");
+        assert_eq!(back.params(), model.params(), "{model_name}");
+        for input in &inputs {
+            assert_eq!(
+                back.forward(input).expect("runs"),
+                model.forward(input).expect("runs")
+            );
+        }
+        // A bilinear sublayer whose size was tampered with no longer matches its tensors.
+        let json = std::fs::read_to_string(dir.join("graph.json")).expect("reads");
+        let at = json
+            .find("\"bilinear\": {")
+            .expect("a bilinear sublayer in graph.json");
+        let hidden = at + json[at..].find("\"hidden\": ").expect("its size") + 10;
+        let tampered = format!("{}7{}", &json[..hidden], &json[hidden..]);
+        std::fs::write(dir.join("graph.json"), tampered).expect("writes");
+        match load(&dir) {
+            Err(EngineError::Load(m)) => assert!(m.contains("bilinear"), "{m}"),
+            other => panic!(
+                "a mismatched bilinear sublayer loaded: {:?}",
+                other.map(|_| ())
+            ),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[test]
 fn numeric_equality_heads_are_exact_in_the_engine_at_the_longest_length() {
     // At max_len 256 `reverse`'s and `sort`'s position lookups are scored numerically
