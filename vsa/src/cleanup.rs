@@ -217,36 +217,120 @@ impl ItemMemory {
         })
     }
 
+    /// The `k` nearest of `n` Hamming distances (in item order), as hits.
+    fn top_hamming(&self, h: impl Iterator<Item = u32>, k: usize) -> Vec<Hit> {
+        top_by(h, k, |a, b| a < b)
+            .into_iter()
+            .map(|(index, d)| Hit {
+                index,
+                similarity: self.sim_of_hamming(d),
+            })
+            .collect()
+    }
+
     /// The `k` most similar items, most similar first (ties by index).
     pub fn top_k(&self, q: &Hv, k: usize) -> Result<Vec<Hit>> {
+        if let Store::Bits { words, rows } = &self.store {
+            self.check(q)?;
+            let mut h = vec![0u32; self.n];
+            simd::hamming_rows(&query_bits(q), rows, *words, &mut h);
+            return Ok(self.top_hamming(h.into_iter(), k));
+        }
         let mut sims = vec![0.0; self.n];
         self.similarities(q, &mut sims)?;
-        let mut hits: Vec<Hit> = sims
-            .iter()
-            .enumerate()
-            .map(|(index, &similarity)| Hit { index, similarity })
-            .collect();
-        hits.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
-                .then(a.index.cmp(&b.index))
-        });
-        hits.truncate(k);
-        Ok(hits)
+        Ok(top_of(&sims, k))
+    }
+
+    /// The `k` most similar items of each query (as [`Self::top_k`]); packed memories score
+    /// four queries per pass over the codebook.
+    pub fn top_k_batch(&self, qs: &[Hv], k: usize) -> Result<Vec<Vec<Hit>>> {
+        for q in qs {
+            self.check(q)?;
+        }
+        let mut out = Vec::with_capacity(qs.len());
+        match &self.store {
+            Store::Bits { words, rows } => {
+                let packed: Vec<Vec<u64>> = qs.iter().map(query_bits).collect();
+                let mut h = vec![0u32; self.n * 4];
+                let mut chunks = packed.chunks_exact(4);
+                for c in &mut chunks {
+                    simd::hamming_rows4([&c[0], &c[1], &c[2], &c[3]], rows, *words, &mut h);
+                    for j in 0..4 {
+                        out.push(self.top_hamming(h.iter().skip(j).step_by(4).copied(), k));
+                    }
+                }
+                for q in chunks.remainder() {
+                    let mut h1 = vec![0u32; self.n];
+                    simd::hamming_rows(q, rows, *words, &mut h1);
+                    out.push(self.top_hamming(h1.into_iter(), k));
+                }
+            }
+            Store::Real { .. } => {
+                for q in qs {
+                    out.push(self.top_k(q, k)?);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The nearest item if it clears the threshold.
     pub fn nearest_above(&self, q: &Hv, t: Threshold) -> Result<Option<Hit>> {
-        Ok(self.nearest(q)?.filter(|h| match t {
+        Ok(self.nearest(q)?.filter(|h| self.passes(h, t)))
+    }
+
+    /// The nearest item of each query if it clears the threshold (as [`Self::nearest_above`],
+    /// four queries per pass over a packed codebook).
+    pub fn nearest_above_batch(&self, qs: &[Hv], t: Threshold) -> Result<Vec<Option<Hit>>> {
+        Ok(self
+            .nearest_batch(qs)?
+            .into_iter()
+            .map(|h| h.filter(|h| self.passes(h, t)))
+            .collect())
+    }
+
+    fn passes(&self, h: &Hit, t: Threshold) -> bool {
+        match t {
             Threshold::Similarity(s) => h.similarity >= s,
             Threshold::Z(z) => self.z_score(h.similarity) >= z,
-        }))
+        }
     }
 
     /// How many standard deviations `sim` lies above the similarity of unrelated vectors.
     pub fn z_score(&self, sim: f64) -> f64 {
         (sim - self.null.0) / self.null.1
     }
+}
+
+/// The `k` best of `scores` (in item order), best first, ties by index: a sorted list of at most
+/// `k` that most items leave with one comparison against its last entry.
+fn top_by<T: Copy>(
+    scores: impl Iterator<Item = T>,
+    k: usize,
+    better: impl Fn(T, T) -> bool,
+) -> Vec<(usize, T)> {
+    let mut top: Vec<(usize, T)> = Vec::with_capacity(k.min(1024) + 1);
+    if k == 0 {
+        return top;
+    }
+    for (i, x) in scores.enumerate() {
+        // Items come in index order: an equal score never displaces an earlier item.
+        if top.len() == k && top.last().is_some_and(|&(_, w)| !better(x, w)) {
+            continue;
+        }
+        let at = top.partition_point(|&(_, y)| !better(x, y));
+        top.insert(at, (i, x));
+        top.truncate(k);
+    }
+    top
+}
+
+/// The `k` largest similarities, largest first, ties by index.
+fn top_of(sims: &[f64], k: usize) -> Vec<Hit> {
+    top_by(sims.iter().copied(), k, |a, b| a > b)
+        .into_iter()
+        .map(|(index, similarity)| Hit { index, similarity })
+        .collect()
 }
 
 fn best(sims: &[f64]) -> Option<Hit> {

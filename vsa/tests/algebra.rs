@@ -2,6 +2,7 @@
 //! bound and permuted vectors, bundles resemble their members, cleanup finds noisy items (batch
 //! equal to single), the resonator factors products, codebooks are reproducible.
 
+use tessera_vsa::cleanup::Threshold;
 use tessera_vsa::resonator::{self, Outcome, ResonatorOptions};
 use tessera_vsa::{Codebook, Hv, Model, Rng, Space};
 
@@ -202,6 +203,41 @@ fn cleanup_finds_noisy_items_and_batch_equals_single() {
             assert!(top[1].similarity <= top[0].similarity);
             let z = book.memory().z_score(one.similarity);
             assert!(z > 8.0, "{:?}: z {z}", s.model());
+        }
+        // The batched top-k and thresholds give what one query at a time gives.
+        let memory = book.memory();
+        for k in [0, 1, 3, 200, 500] {
+            let tops = memory.top_k_batch(&queries, k).unwrap();
+            assert_eq!(tops.len(), queries.len());
+            for (q, top) in queries.iter().zip(&tops) {
+                assert_eq!(*top, memory.top_k(q, k).unwrap(), "{:?} k={k}", s.model());
+                assert_eq!(top.len(), k.min(200));
+            }
+        }
+        let mut noisy = queries.clone();
+        noisy.push(s.symbol("Other", "y"));
+        for t in [
+            Threshold::Z(8.0),
+            Threshold::Similarity(0.9),
+            Threshold::Z(-100.0),
+        ] {
+            let above = memory.nearest_above_batch(&noisy, t).unwrap();
+            for (q, a) in noisy.iter().zip(&above) {
+                assert_eq!(
+                    *a,
+                    memory.nearest_above(q, t).unwrap(),
+                    "{:?} {t:?}",
+                    s.model()
+                );
+            }
+            if t == Threshold::Z(8.0) {
+                assert!(above[..queries.len()].iter().all(Option::is_some));
+                assert!(
+                    above[queries.len()].is_none(),
+                    "{:?}: an unrelated query",
+                    s.model()
+                );
+            }
         }
         // An unrelated query stays near chance.
         let other = s.symbol("Other", "x");
