@@ -118,6 +118,10 @@ pub struct Memory {
     pub bias: Vec<f64>,
     /// Slot to residual (`slots × d`).
     pub values: Mat,
+    /// Slots whose score is within `tie · |best|` of the best count as tied with it (the first
+    /// of them wins): 0 for exact scores (map/bsc), `tessera_vsa::cleanup::REAL_TIE` for the
+    /// cosines of hrr/fhrr, as in the interpreter.
+    pub tie: f64,
 }
 
 /// The output value a residual row decodes to: the value of the largest of its `unembed`
@@ -156,14 +160,16 @@ pub fn apply_memories(memories: &[Memory], x: &mut [f64]) {
 impl Memory {
     /// The winning slot for one residual row (`None` for a memory without slots).
     pub fn slot(&self, x: &[f64]) -> Option<usize> {
-        let scores = self.keys.apply(x);
-        let mut best: Option<(usize, f64)> = None;
-        for (j, (s, b)) in scores.iter().zip(&self.bias).enumerate() {
-            if best.is_none_or(|(_, v)| s + b > v) {
-                best = Some((j, s + b));
-            }
-        }
-        best.map(|(j, _)| j)
+        let scores: Vec<f64> = self
+            .keys
+            .apply(x)
+            .iter()
+            .zip(&self.bias)
+            .map(|(s, b)| s + b)
+            .collect();
+        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let floor = max - self.tie * max.abs();
+        scores.iter().position(|&s| s >= floor)
     }
 }
 

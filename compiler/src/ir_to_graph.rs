@@ -121,6 +121,7 @@ struct MemorySpec {
     bias: Vec<f64>,
     /// (slot, residual dim, weight)
     values: Vec<(usize, usize, f64)>,
+    tie: f64,
 }
 
 /// A hidden unit to be placed in some MLP sublayer: `relu(Σ w_i x_{d_i} + bias) `, writing
@@ -1705,6 +1706,7 @@ impl Builder<'_> {
                                 keys,
                                 bias: m.bias.clone(),
                                 values,
+                                tie: m.tie,
                             }
                         })
                         .collect()
@@ -2468,9 +2470,12 @@ impl Builder<'_> {
             VsaOp::Sim { .. } => Some(format!(
                 "`sim` over a `{m}` space does not compile (a cosine divides by lengths); compare with `cleanup` instead, or use a map or bsc space"
             )),
-            VsaOp::Sum { .. } => Some(format!(
-                "`sum` over a `{m}` space does not compile yet (the interpreter's sum is normalised to length 1); map and bsc spaces compile it"
-            )),
+            VsaOp::Sum { .. } if model == VsaModel::Fhrr => Some(
+                "`sum` over an `fhrr` space does not compile (it renormalises every component to length 1); use an hrr, map or bsc space".into(),
+            ),
+            VsaOp::Sum { .. } if !self.length_blind(id) => Some(
+                "this `hrr` sum does not compile: the interpreter divides it by its length, and the compiled head averages the selected vectors instead, so it may only reach `cleanup` (through binding, unbinding or permuting), where length does not matter".into(),
+            ),
             VsaOp::Cleanup { min: Some(_), .. } => Some(format!(
                 "`cleanup` with a threshold over a `{m}` space does not compile (the threshold is on a cosine, which divides by the query's length); drop the threshold or use a map or bsc space"
             )),
@@ -2872,6 +2877,26 @@ impl Builder<'_> {
                 self.hv.insert(id, dims);
                 self.ready.insert(id, time);
             }
+            VsaOp::Sum { .. } if real => {
+                // HRR (FHRR is refused): the head's average of the selected vectors, a positive
+                // multiple of the interpreter's bundle, which `length_blind` showed is all that
+                // matters. Selected keys score β = 40, the rest and BOS 0: the unselected ones
+                // add less than (N+1)e^{-40} of their vectors. (Selecting nothing is an error
+                // in the interpreter.)
+                let (sel, values) = (inputs[0], inputs[1]);
+                let v = self.hv_of(values, span)?;
+                let (keys, queries, table) = self.selector(sel)?;
+                let vt = self.ready_of(&[values]);
+                let t = odd_after(self.features_ready(sel, &keys, &queries)?.max(vt));
+                let (kf, qf) = self.features(sel, &keys, &queries, t - 1)?;
+                let dims = self.hv_dims(id, width);
+                let ov: Vec<(usize, usize, f64)> =
+                    v.iter().zip(&dims).map(|(a, r)| (*a, *r, 1.0)).collect();
+                let head = self.head(&format!("sum %{id}"), &kf, &qf, &table, 40.0, 0.0, &ov)?;
+                self.heads.entry(t).or_default().push(head);
+                self.hv.insert(id, dims);
+                self.ready.insert(id, t);
+            }
             VsaOp::Sum { .. } => {
                 let (sel, values) = (inputs[0], inputs[1]);
                 let v = self.hv_of(values, span)?;
@@ -3016,6 +3041,11 @@ impl Builder<'_> {
                     keys,
                     bias,
                     values,
+                    tie: if real {
+                        tessera_vsa::cleanup::REAL_TIE
+                    } else {
+                        0.0
+                    },
                 });
                 self.enc.insert(id, Enc { dims });
                 self.ready.insert(id, time);

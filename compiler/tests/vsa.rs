@@ -33,9 +33,10 @@ fn record() = cleanup((R.r * embed(tokens, T) + R.s * T.c + T.b) / R.r, T, min: 
 fn plain_record() = cleanup((R.r * embed(tokens, T) + R.s * T.c + T.b) / R.r, T)
 fn shifted() = cleanup(permute(permute(embed(tokens, T), indices) * R.s, 0 - indices) / R.s, T)
 fn by_constant() = cleanup(embed(tokens, T) * (T.a + T.b) / (T.a + T.b), T)
+fn summed_sim() = sim(sum(select(indices, indices, <=), embed(tokens, T)), T.a)
 "#;
 
-const ENTRIES: [&str; 10] = [
+const ENTRIES: [&str; 11] = [
     "unbind",
     "bundled",
     "similar",
@@ -46,6 +47,7 @@ const ENTRIES: [&str; 10] = [
     "plain_record",
     "shifted",
     "by_constant",
+    "summed_sim",
 ];
 
 fn program(model: &str, dim: usize) -> Program {
@@ -205,14 +207,23 @@ fn map_and_bsc_programs_compile_exactly() {
 
 /// HRR and FHRR binding, unbinding, permutations (constant and per position), HRR bundles that
 /// only reach cleanup, and HRR unbinding by a constant that is not unitary compile to bilinear
-/// sublayers, and the models give the interpreter's result on every input up to length 3, in
-/// soft and hard attention, with and without optimisation.
+/// sublayers (HRR `sum`: an averaging head), and the models give the interpreter's result on
+/// every input up to length 3, in soft and hard attention, with and without optimisation.
+/// (`prefix` on `a b` cleans up `a + b`: a tie in exact arithmetic, which both sides give to
+/// the first item whatever their rounding, by `REAL_TIE`.)
 #[test]
 fn hrr_and_fhrr_models_agree_with_the_interpreter_after_cleanup() {
     for (model, entries) in [
         (
             "hrr",
-            &["unbind", "plain_record", "shifted", "by_constant"][..],
+            &[
+                "unbind",
+                "plain_record",
+                "shifted",
+                "by_constant",
+                "sequence",
+                "prefix",
+            ][..],
         ),
         ("fhrr", &["unbind", "shifted", "by_constant"][..]),
     ] {
@@ -257,11 +268,12 @@ fn hrr_and_fhrr_models_agree_with_the_interpreter_after_cleanup() {
 /// with the reason and the place.
 #[test]
 fn hrr_and_fhrr_refusals_name_the_reason() {
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 8] = [
         ("hrr", "similar", "`sim` over a `hrr` space"),
         ("fhrr", "similar", "`sim` over a `fhrr` space"),
-        ("hrr", "sequence", "`sum` over a `hrr` space"),
-        ("hrr", "prefix", "`sum` over a `hrr` space"),
+        ("fhrr", "sequence", "`sum` over an `fhrr` space"),
+        ("fhrr", "prefix", "`sum` over an `fhrr` space"),
+        ("hrr", "summed_sim", "this `hrr` sum does not compile"),
         // its bundle reaches a cleanup with a threshold, which needs the length
         ("hrr", "record", "this `hrr` bundle does not compile"),
         ("hrr", "bundled", "this `hrr` bundle does not compile"),
@@ -341,7 +353,11 @@ mod random_programs {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig {
+            cases: 64,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
+            ..ProptestConfig::default()
+        })]
         /// HRR and FHRR programs built from what they compile (and, in HRR, bundles that reach
         /// cleanup through an unbinding) always compile, to models that agree with the
         /// interpreter on every input up to length 3.
@@ -379,7 +395,11 @@ mod random_programs {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig {
+            cases: 96,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20261129),
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn random_vsa_programs_agree_everywhere(e in hv_expr(), which in 0usize..4, thr in any::<bool>()) {
             let model = ["map", "bsc", "hrr", "fhrr"][which];

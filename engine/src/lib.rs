@@ -258,6 +258,9 @@ struct MemT {
     keys: Tensor,
     bias: Tensor,
     values: Tensor,
+    tie: f64,
+    /// `slots - j` for slot j: the largest among the tied slots is the first of them.
+    first: Tensor,
 }
 
 type LayerT = (Vec<HeadT>, Option<MlpT>, Option<BilT>, Vec<MemT>);
@@ -337,10 +340,17 @@ impl Engine {
                 .memories
                 .iter()
                 .map(|m| {
+                    let slots = m.bias.len();
                     Ok(MemT {
                         keys: tensor_as(&m.keys, device, DType::F64)?,
-                        bias: Tensor::from_vec(m.bias.clone(), m.bias.len(), device)?,
+                        bias: Tensor::from_vec(m.bias.clone(), slots, device)?,
                         values: tensor_as(&m.values, device, dtype)?,
+                        tie: m.tie,
+                        first: Tensor::from_vec(
+                            (0..slots).map(|j| (slots - j) as f64).collect::<Vec<_>>(),
+                            slots,
+                            device,
+                        )?,
                     })
                 })
                 .collect::<R<Vec<_>>>()?;
@@ -448,7 +458,17 @@ impl Engine {
                 let mut delta = x.zeros_like()?;
                 for m in mems {
                     let scores = x64.broadcast_matmul(&m.keys)?.broadcast_add(&m.bias)?;
-                    let slot = scores.argmax(D::Minus1)?.flatten_all()?;
+                    let slot = if m.tie > 0.0 {
+                        // The first slot within tie·|best| of the best.
+                        let max = scores.max_keepdim(D::Minus1)?;
+                        let floor = (&max - (max.abs()? * m.tie)?)?;
+                        let tied = scores.broadcast_ge(&floor)?.to_dtype(DType::F64)?;
+                        tied.broadcast_mul(&m.first)?
+                            .argmax(D::Minus1)?
+                            .flatten_all()?
+                    } else {
+                        scores.argmax(D::Minus1)?.flatten_all()?
+                    };
                     let rows = m.values.index_select(&slot, 0)?.reshape((b, l, d))?;
                     delta = (delta + rows.broadcast_mul(&not_bos)?)?;
                 }
@@ -510,6 +530,13 @@ struct LayerJson {
 struct MemoryJson {
     label: String,
     slots: usize,
+    /// See `graph::Memory::tie` (absent: 0, exact scores).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    tie: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Serialize, Deserialize)]
@@ -654,6 +681,7 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
             memories.push(MemoryJson {
                 label: m.label.clone(),
                 slots: m.bias.len(),
+                tie: m.tie,
             });
         }
         layers.push(LayerJson {
@@ -811,6 +839,12 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
                     "graph.json: memory {mi} of layer {li} has no slots"
                 )));
             }
+            if !(0.0..1.0).contains(&m.tie) {
+                return Err(EngineError::Load(format!(
+                    "graph.json: memory {mi} of layer {li} has tie tolerance {}, outside [0, 1)",
+                    m.tie
+                )));
+            }
             memories.push(Memory {
                 label: m.label.clone(),
                 keys: get(&format!("layers.{li}.memories.{mi}.keys"), d, Some(m.slots))?,
@@ -820,6 +854,7 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
                     m.slots,
                     Some(d),
                 )?,
+                tie: m.tie,
             });
         }
         layers.push(Layer {

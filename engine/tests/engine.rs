@@ -210,15 +210,24 @@ fn vsa_models_run_in_candle_and_round_trip() {
 /// save/load; a bilinear tensor of the wrong shape is refused by name.
 #[test]
 fn bilinear_vsa_models_run_in_every_engine_and_round_trip() {
-    for (model_name, body) in [
+    for (model_name, body, returns_input) in [
         (
             "hrr",
             "let record = R.r * permute(embed(tokens, T), indices) + R.s * T.b + T.c;\n\
              cleanup(permute(record / R.r, 0 - indices), T)",
+            true,
         ),
         (
             "fhrr",
             "cleanup(permute(R.r * permute(embed(tokens, T), indices) / R.r, 0 - indices), T)",
+            true,
+        ),
+        // The most frequent token so far (an averaging head); equal counts are exact ties in
+        // real arithmetic, which every engine gives to the first symbol, as the interpreter.
+        (
+            "hrr",
+            "cleanup(sum(select(indices, indices, <=), embed(tokens, T) * R.r) / R.r, T)",
+            false,
         ),
     ] {
         let src = format!(
@@ -249,8 +258,10 @@ fn bilinear_vsa_models_run_in_every_engine_and_round_trip() {
                 Ok(Output::Seq(s)) => s.vals,
                 other => panic!("{model_name} on {input:?}: {other:?}"),
             };
-            // The program returns its input: a check that cannot pass by accident.
-            assert_eq!(&want, input, "{model_name}");
+            if returns_input {
+                // A check that cannot pass by accident.
+                assert_eq!(&want, input, "{model_name}");
+            }
             assert_eq!(
                 out, &want,
                 "{model_name}: candle vs interpreter on {input:?}"

@@ -11,6 +11,13 @@
 
 use crate::{Hv, Model, Result, Space, VsaError, simd};
 
+/// Real-valued memories (HRR, FHRR) count items whose cosine is within this fraction of the
+/// best one's magnitude as tied with it, and ties go to the first item. Two items a query is
+/// equally close to in exact arithmetic (`a + b` against `a` and `b`) then give the same
+/// answer however the cosines were rounded (an FFT in f32 here, a compiled model elsewhere);
+/// genuine differences between cosines are orders of magnitude larger.
+pub const REAL_TIE: f64 = 1e-4;
+
 /// A cleanup result: the index of the item and its similarity to the query.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
@@ -333,14 +340,14 @@ fn top_of(sims: &[f64], k: usize) -> Vec<Hit> {
         .collect()
 }
 
+/// The first item whose similarity is within [`REAL_TIE`] (relative) of the largest.
 fn best(sims: &[f64]) -> Option<Hit> {
-    let mut top: Option<Hit> = None;
-    for (index, &similarity) in sims.iter().enumerate() {
-        if top.is_none_or(|t| similarity > t.similarity) {
-            top = Some(Hit { index, similarity });
-        }
-    }
-    top
+    let max = sims.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let floor = max - REAL_TIE * max.abs();
+    sims.iter().position(|&s| s >= floor).map(|index| Hit {
+        index,
+        similarity: sims[index],
+    })
 }
 
 /// The packed bits a Hamming-based memory compares (BSC words; MAP sign bits).

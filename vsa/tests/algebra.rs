@@ -337,3 +337,28 @@ fn batched_kernels_equal_single_calls() {
         assert_eq!(out[i], m.bundle(&groups[i], &a[0]));
     }
 }
+
+/// Real-valued cleanup: a query exactly as close to two items (in exact arithmetic) goes to the
+/// first of them, whichever order it was built in; an item closer by more than the tolerance
+/// wins wherever it stands.
+#[test]
+fn real_cleanup_gives_exact_ties_to_the_first_item() {
+    for model in [Model::Hrr, Model::Fhrr] {
+        let s = Space::new(model, 256, 9).unwrap();
+        let names: Vec<String> = ["p", "q", "r", "t"].iter().map(|n| n.to_string()).collect();
+        let book = Codebook::new(&s, "B", &names).unwrap();
+        let v = book.vectors();
+        let memory = book.memory();
+        for (x, y) in [(0, 2), (2, 0), (1, 3), (3, 1)] {
+            let q = s.bundle(&[&v[x], &v[y]]).unwrap();
+            let hit = memory.nearest(&q).unwrap().unwrap();
+            assert_eq!(hit.index, x.min(y), "{model:?}: {x} + {y}");
+            let batch = memory.nearest_batch(std::slice::from_ref(&q)).unwrap();
+            assert_eq!(batch[0], Some(hit));
+            // Weighted towards the later item: it wins.
+            let q = s.bundle(&[&v[x], &v[y], &v[x.max(y)]]).unwrap();
+            let hit = memory.nearest(&q).unwrap().unwrap();
+            assert_eq!(hit.index, x.max(y), "{model:?}: {x} + {y} + {}", x.max(y));
+        }
+    }
+}
