@@ -124,11 +124,15 @@ pub struct Memory {
     pub tie: f64,
 }
 
-/// The output value a residual row decodes to: the value of the largest of its `unembed`
-/// dimensions (the first on ties; `none` without any).
-pub fn decode_output(unembed: &[(usize, Val)], r: &[f64]) -> Val {
+/// The output value a residual row decodes to: the value of the largest of its one-hot
+/// dimensions (the first on ties; `none` without any), or for a numeric output the possible
+/// value nearest to its dimension's number.
+pub fn decode_output(unembed: &Unembed, r: &[f64]) -> Val {
+    if let Some(n) = &unembed.numeric {
+        return n.nearest(r.get(n.dim).copied().unwrap_or(f64::NAN));
+    }
     let mut best: Option<(f64, &Val)> = None;
-    for (dim, val) in unembed {
+    for (dim, val) in &unembed.dims {
         let x = r.get(*dim).copied().unwrap_or(f64::NEG_INFINITY);
         if best.is_none_or(|(b, _)| x > b) {
             best = Some((x, val));
@@ -183,10 +187,46 @@ pub struct Layer {
     pub memories: Vec<Memory>,
 }
 
-/// How to read the output from the residual: one dimension per possible value (argmax).
+/// How to read the output from the residual: one dimension per possible value (argmax), or one
+/// dimension holding the number (a `mean` that is the program's output: its possible values
+/// can be too many for a one-hot, and the head computes it to within a quarter of the gap
+/// between them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unembed {
     pub dims: Vec<(usize, Val)>,
+    /// When set, `dims` is empty and this is the output.
+    pub numeric: Option<NumericOut>,
+}
+
+/// A numeric output: the residual dimension and every possible value, sorted by number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericOut {
+    pub dim: usize,
+    pub values: Vec<(f64, Val)>,
+}
+
+impl NumericOut {
+    /// The possible value nearest to `x` (the smaller on a tie; `none` without values or for
+    /// a number that is not finite).
+    pub fn nearest(&self, x: f64) -> Val {
+        if !x.is_finite() {
+            return Val::None;
+        }
+        let i = self.values.partition_point(|(v, _)| *v < x);
+        let below = i.checked_sub(1).and_then(|j| self.values.get(j));
+        let above = self.values.get(i);
+        match (below, above) {
+            (Some(b), Some(a)) => {
+                if x - b.0 <= a.0 - x {
+                    b.1.clone()
+                } else {
+                    a.1.clone()
+                }
+            }
+            (Some(v), None) | (None, Some(v)) => v.1.clone(),
+            (None, None) => Val::None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -209,11 +249,21 @@ pub const NUMERIC_EQ_LABEL: &str = "(numeric ==)";
 
 impl Model {
     /// Whether the model's scores need f64 arithmetic (it has a numeric equality head).
+    /// Or its output is a number whose possible values lie closer together than f32 can
+    /// average for certain over the longest input (a rounding error of up to (N + 1)·2⁻²⁴ of the
+    /// largest value, against a quarter of the smallest gap).
     pub fn needs_f64(&self) -> bool {
-        self.layers
-            .iter()
-            .flat_map(|l| &l.heads)
-            .any(|h| h.label.ends_with(NUMERIC_EQ_LABEL))
+        let close = self.unembed.numeric.as_ref().is_some_and(|n| {
+            let max_abs = n.values.iter().map(|v| v.0.abs()).fold(1.0, f64::max);
+            let err = (self.max_len as f64 + 1.0) * f64::from(f32::EPSILON) * max_abs;
+            n.values.windows(2).any(|w| (w[1].0 - w[0].0) / 4.0 < err)
+        });
+        close
+            || self
+                .layers
+                .iter()
+                .flat_map(|l| &l.heads)
+                .any(|h| h.label.ends_with(NUMERIC_EQ_LABEL))
     }
 }
 
@@ -394,7 +444,7 @@ impl Model {
         }
         Ok(x[1..]
             .iter()
-            .map(|r| decode_output(&self.unembed.dims, r))
+            .map(|r| decode_output(&self.unembed, r))
             .collect())
     }
 }
@@ -497,7 +547,11 @@ impl Model {
             }
         }
         let out = g.add_node(Block::Unembed {
-            values: self.unembed.dims.len(),
+            values: self
+                .unembed
+                .numeric
+                .as_ref()
+                .map_or(self.unembed.dims.len(), |n| n.values.len()),
         });
         for &p in &prev {
             g.add_edge(p, out, ());
@@ -611,15 +665,64 @@ impl Model {
                 ));
             }
         }
-        out.push_str(&format!(
-            "unembed: {}\n",
-            self.unembed
-                .dims
-                .iter()
-                .map(|(d, v)| format!("{}={v}", self.residual.get(*d).map_or("?", String::as_str)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+        match &self.unembed.numeric {
+            Some(n) => out.push_str(&format!(
+                "unembed: {} as a number, nearest of {} values\n",
+                self.residual.get(n.dim).map_or("?", String::as_str),
+                n.values.len()
+            )),
+            None => out.push_str(&format!(
+                "unembed: {}\n",
+                self.unembed
+                    .dims
+                    .iter()
+                    .map(|(d, v)| format!(
+                        "{}={v}",
+                        self.residual.get(*d).map_or("?", String::as_str)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_outputs_round_to_the_nearest_possible_value() {
+        let n = NumericOut {
+            dim: 0,
+            values: vec![
+                (0.0, Val::Float(0.0)),
+                (0.5, Val::Float(0.5)),
+                (1.0, Val::Int(1)),
+            ],
+        };
+        assert_eq!(n.nearest(0.2), Val::Float(0.0));
+        assert_eq!(
+            n.nearest(0.25),
+            Val::Float(0.0),
+            "a tie goes to the smaller"
+        );
+        assert_eq!(n.nearest(0.26), Val::Float(0.5));
+        assert_eq!(n.nearest(0.9), Val::Int(1));
+        assert_eq!(n.nearest(-7.0), Val::Float(0.0));
+        assert_eq!(n.nearest(7.0), Val::Int(1));
+        assert_eq!(n.nearest(f64::NAN), Val::None);
+        let empty = NumericOut {
+            dim: 0,
+            values: Vec::new(),
+        };
+        assert_eq!(empty.nearest(0.0), Val::None);
+        let unembed = Unembed {
+            dims: Vec::new(),
+            numeric: Some(n),
+        };
+        assert_eq!(decode_output(&unembed, &[0.6]), Val::Float(0.5));
+        assert_eq!(decode_output(&unembed, &[]), Val::None);
     }
 }

@@ -171,6 +171,11 @@ struct Builder<'a> {
     shadows: BTreeMap<(usize, u32), usize>,
     /// The next id for a map the lowering splits off a fused one (see [`unfuse`]).
     next_synthetic: NodeId,
+    /// The program's output node.
+    out_node: NodeId,
+    /// Set when the output is a `mean` read as a number (its possible values, sorted); its
+    /// encoding is then the one dimension holding the number.
+    numeric_out: Option<Vec<(f64, Val)>>,
     /// Shadows of `indices` (the position embedding writes index^power there).
     indices_pow: Vec<(u32, usize)>,
     real: usize,
@@ -217,6 +222,8 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         limits: *limits,
         shadows: BTreeMap::new(),
         next_synthetic: SYNTHETIC_BASE,
+        out_node,
+        numeric_out: None,
         indices_pow: Vec::new(),
         one: 0,
         bos: 1,
@@ -1156,13 +1163,21 @@ impl Builder<'_> {
             .collect();
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         points.dedup_by(|a, b| a.0 == b.0);
-        if points.len() > self.limits.max_table {
+        // The output, read by nothing else: it stays a number, read as the nearest possible
+        // mean, instead of a one-hot over every possible mean.
+        let numeric_out = id == self.out_node && self.users(id).is_empty();
+        let limit = if numeric_out {
+            MAX_NUMERIC_OUTPUT_VALUES
+        } else {
+            self.limits.max_table
+        };
+        if points.len() > limit {
             return fail(
                 span,
                 format!(
-                    "{} possible means exceed the limit {} (--max-table)",
+                    "{} possible means exceed the limit {limit}{}",
                     points.len(),
-                    self.limits.max_table
+                    if numeric_out { "" } else { " (--max-table)" }
                 ),
             );
         }
@@ -1189,6 +1204,17 @@ impl Builder<'_> {
             &ov,
         )?;
         self.heads.entry(t).or_default().push(head);
+        if numeric_out {
+            self.enc.insert(
+                id,
+                Enc {
+                    dims: vec![(raw, Val::None)],
+                },
+            );
+            self.numeric_out = Some(points);
+            self.ready.insert(id, t);
+            return Ok(());
+        }
         let time = t + 1;
         let enc = self.decode(id, raw, &points, time);
         self.enc.insert(id, enc);
@@ -1726,7 +1752,19 @@ impl Builder<'_> {
             token_embed,
             pos_embed,
             layers,
-            unembed: Unembed { dims: out.dims },
+            unembed: match self.numeric_out {
+                Some(values) => Unembed {
+                    dims: Vec::new(),
+                    numeric: out
+                        .dims
+                        .first()
+                        .map(|(dim, _)| crate::graph::NumericOut { dim: *dim, values }),
+                },
+                None => Unembed {
+                    dims: out.dims,
+                    numeric: None,
+                },
+            },
         })
     }
 }
@@ -2078,6 +2116,9 @@ fn size_head(h: &Head, d: usize) -> Head {
         wov: fill(&h.wov, d, d),
     }
 }
+
+/// The most possible values a numeric output may list (they are stored in `graph.json`).
+pub const MAX_NUMERIC_OUTPUT_VALUES: usize = 1 << 22;
 
 /// The most (query tuple, key tuple) pairs a head's truth table may have.
 pub const MAX_HEAD_TABLE: usize = 20_000_000;

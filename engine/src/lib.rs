@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use tessera_compiler::graph::{Bilinear, Head, Layer, Mat, Memory, Mlp, Model, Unembed};
+use tessera_compiler::graph::{
+    Bilinear, Head, Layer, Mat, Memory, Mlp, Model, NumericOut, Unembed,
+};
 use tessera_lang::value::Val;
 
 /// Everything that can go wrong in the engine.
@@ -275,6 +277,8 @@ pub struct Engine {
     layers: Vec<LayerT>,
     unembed_dims: Tensor,
     unembed_vals: Vec<Val>,
+    /// A numeric output instead of the one-hot (`unembed_dims` then holds its dimension).
+    numeric: Option<NumericOut>,
     /// f32, or f64 for models with numeric equality heads ([`Model::needs_f64`]).
     dtype: DType,
 }
@@ -356,7 +360,10 @@ impl Engine {
                 .collect::<R<Vec<_>>>()?;
             layers.push((heads, mlp, bil, mems));
         }
-        let dims: Vec<u32> = model.unembed.dims.iter().map(|(d, _)| *d as u32).collect();
+        let dims: Vec<u32> = match &model.unembed.numeric {
+            Some(n) => vec![n.dim as u32],
+            None => model.unembed.dims.iter().map(|(d, _)| *d as u32).collect(),
+        };
         Ok(Engine {
             device: device.clone(),
             vocab: model.vocab.clone(),
@@ -367,6 +374,7 @@ impl Engine {
             layers,
             unembed_dims: Tensor::from_vec(dims.clone(), dims.len(), device)?,
             unembed_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
+            numeric: model.unembed.numeric.clone(),
         })
     }
 
@@ -476,6 +484,14 @@ impl Engine {
             }
         }
         let picked = x.index_select(&self.unembed_dims, 2)?;
+        if let Some(n) = &self.numeric {
+            let xs: Vec<Vec<f64>> = picked.squeeze(2)?.to_dtype(DType::F64)?.to_vec2()?;
+            return Ok(batch
+                .iter()
+                .zip(xs)
+                .map(|(seq, row)| row[1..=seq.len()].iter().map(|&v| n.nearest(v)).collect())
+                .collect());
+        }
         let best: Vec<Vec<u32>> = picked.argmax(D::Minus1)?.to_dtype(DType::U32)?.to_vec2()?;
         Ok(batch
             .iter()
@@ -513,6 +529,15 @@ struct GraphJson {
     layers: Vec<LayerJson>,
     /// `(residual dimension, value)` for every output value.
     unembed: Vec<(usize, serde_json::Value)>,
+    /// A numeric output: its dimension and `(number, value)` for every possible value, sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unembed_numeric: Option<NumericJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NumericJson {
+    dim: usize,
+    values: Vec<(f64, serde_json::Value)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -705,6 +730,10 @@ pub fn save(model: &Model, entry: &str, dir: &Path) -> R<()> {
             .iter()
             .map(|(d, v)| (*d, val_json(v)))
             .collect(),
+        unembed_numeric: model.unembed.numeric.as_ref().map(|n| NumericJson {
+            dim: n.dim,
+            values: n.values.iter().map(|(x, v)| (*x, val_json(v))).collect(),
+        }),
     };
     let json = serde_json::to_string_pretty(&graph).map_err(|e| EngineError::Io(e.to_string()))?;
     let parent = dir
@@ -864,6 +893,34 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
             memories,
         });
     }
+    let numeric = match &g.unembed_numeric {
+        Some(n) => {
+            if n.dim >= d {
+                return Err(EngineError::Load(format!(
+                    "graph.json: numeric output dimension {} is outside the residual ({d})",
+                    n.dim
+                )));
+            }
+            if n.values.is_empty()
+                || !g.unembed.is_empty()
+                || n.values.iter().any(|(x, _)| !x.is_finite())
+                || n.values.windows(2).any(|w| w[0].0 >= w[1].0)
+            {
+                return Err(EngineError::Load(
+                    "graph.json: a numeric output needs finite values in increasing order, and no one-hot output".into(),
+                ));
+            }
+            Some(NumericOut {
+                dim: n.dim,
+                values: n
+                    .values
+                    .iter()
+                    .map(|(x, v)| Ok((*x, json_val(v)?)))
+                    .collect::<R<Vec<_>>>()?,
+            })
+        }
+        None => None,
+    };
     let mut dims = Vec::with_capacity(g.unembed.len());
     for (dim, v) in &g.unembed {
         if *dim >= d {
@@ -881,7 +938,7 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
             token_embed,
             pos_embed,
             layers,
-            unembed: Unembed { dims },
+            unembed: Unembed { dims, numeric },
         },
         g.entry,
     ))

@@ -12,7 +12,7 @@
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
 
 use crate::{EngineError, R};
-use tessera_compiler::graph::{Mat, Memory, Model, apply_memories, decode_output};
+use tessera_compiler::graph::{Mat, Memory, Model, Unembed, apply_memories, decode_output};
 use tessera_lang::value::Val;
 
 /// The most key groups a head looks for before it treats every key as its own.
@@ -101,7 +101,7 @@ pub struct SparseEngine {
     token_embed: Rows,
     pos_embed: Rows,
     layers: Vec<SparseLayer>,
-    unembed: Vec<(usize, Val)>,
+    unembed: Unembed,
 }
 
 /// Reused buffers of one forward pass.
@@ -197,7 +197,7 @@ impl SparseEngine {
             token_embed: Rows::new(&model.token_embed),
             pos_embed: Rows::new(&model.pos_embed),
             layers,
-            unembed: model.unembed.dims.clone(),
+            unembed: model.unembed.clone(),
         }
     }
 

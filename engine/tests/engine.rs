@@ -403,3 +403,52 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
         assert!(engine.forward_batch(&[vec![Val::from_token("§")]]).is_err());
     }
 }
+
+/// A `mean` that is the program's output stays a number, read as the nearest possible mean:
+/// `frac_prevs` at max_len 256 (about 20,000 possible means, too many for a one-hot) compiles,
+/// runs in f64 (its means lie closer together than f32 averages for certain), and every engine
+/// gives the interpreter's exact value; the numeric output survives save/load, and a damaged
+/// one is refused.
+#[test]
+fn numeric_outputs_read_the_nearest_possible_mean() {
+    let vocab = ["x", "y", "z"];
+    let (p, model) = compile("std::rasp::frac_prevs", &vocab, 256);
+    let n = model.unembed.numeric.as_ref().expect("a numeric output");
+    assert!(model.unembed.dims.is_empty());
+    assert!(n.values.len() > 10_000, "{}", n.values.len());
+    assert!(model.needs_f64());
+    let def = p.resolve_str("std::rasp::frac_prevs").expect("exists");
+    let mut inputs = seeded_inputs(&vocab, 256, 24, 21);
+    inputs.push(vec![Val::from_token("x"); 256]);
+    let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
+    let sparse = tessera_engine::SparseEngine::new(&model);
+    let got = engine.forward_batch(&inputs).expect("runs");
+    let got_sparse = sparse.forward_batch(&inputs).expect("runs");
+    for ((input, out), out_sparse) in inputs.iter().zip(&got).zip(&got_sparse) {
+        let want = match Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default()) {
+            Ok(Output::Seq(s)) => s.vals,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(out, &want, "candle on {} tokens", input.len());
+        assert_eq!(out_sparse, &want, "sparse on {} tokens", input.len());
+        assert_eq!(&model.forward(input).expect("runs"), &want, "f64 reference");
+    }
+    let dir = std::env::temp_dir().join(format!("tessera-numeric-out-{}", std::process::id()));
+    save(&model, "frac_prevs", &dir).expect("saves");
+    let (back, _) = load(&dir).expect("loads");
+    assert_eq!(back.unembed, model.unembed);
+    // Values out of order are refused.
+    let json = std::fs::read_to_string(dir.join("graph.json")).expect("reads");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let mut v2 = v.clone();
+    let values = v2["unembed_numeric"]["values"]
+        .as_array_mut()
+        .expect("values");
+    values.swap(0, 1);
+    std::fs::write(dir.join("graph.json"), v2.to_string()).expect("writes");
+    match load(&dir) {
+        Err(EngineError::Load(m)) => assert!(m.contains("increasing order"), "{m}"),
+        other => panic!("unsorted numeric output loaded: {:?}", other.map(|_| ())),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
