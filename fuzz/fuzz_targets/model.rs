@@ -1,7 +1,8 @@
 //! The model loader: the data is `graph.json \0 model.safetensors`. Whatever the bytes, loading
 //! ends with a model or an error that displays (never a panic); a model that loads runs a
-//! one- and a two-token input through the reference forward pass and the candle engine, each
-//! ending with outputs or an error.
+//! one- and a two-token input through the reference forward pass, the sparse engine and the
+//! candle engine, each ending with outputs or an error. Seeds (`fuzz/seeds/model`) include a
+//! model with bilinear sublayers and tie-tolerant memories (hrr) and one with a numeric output.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -30,6 +31,9 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => {
                 let _ = e.to_string();
             }
+        }
+        if let Err(e) = tessera_engine::SparseEngine::new(&model).forward_batch(&[input.clone()]) {
+            let _ = e.to_string();
         }
         match tessera_engine::device(false)
             .and_then(|dev| tessera_engine::Engine::new(&model, &dev))

@@ -1,8 +1,10 @@
 //! The VSA kernels on arbitrary parameters: spaces of any model and a small dimension, vectors
 //! and codebooks drawn from the data, every operation (including cleanup and the resonator):
-//! never a panic, and the algebraic laws that are exact hold.
+//! never a panic, and the algebraic laws that are exact hold; batched cleanup (nearest, top-k,
+//! thresholds) equals one query at a time.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use tessera_vsa::cleanup::Threshold;
 use tessera_vsa::resonator::{ResonatorOptions, factor};
 use tessera_vsa::{Codebook, Model, Rng, Space};
 
@@ -40,7 +42,17 @@ fuzz_target!(|data: &[u8]| {
     for (q, hit) in queries.iter().zip(batch) {
         assert_eq!(book.memory().nearest(q).expect("same space"), hit);
     }
-    let _ = book.memory().top_k(&bundle, usize::from(data[6]));
+    let kk = usize::from(data[6]);
+    let tops = book.memory().top_k_batch(&queries, kk).expect("same space");
+    for (q, top) in queries.iter().zip(&tops) {
+        assert_eq!(&book.memory().top_k(q, kk).expect("same space"), top);
+        assert_eq!(top.len(), kk.min(n));
+    }
+    let t = Threshold::Z(f64::from(data[7] as i8) / 8.0);
+    let above = book.memory().nearest_above_batch(&queries, t).expect("same space");
+    for (q, hit) in queries.iter().zip(above) {
+        assert_eq!(book.memory().nearest_above(q, t).expect("same space"), hit);
+    }
     if n >= 2 {
         let prod = space
             .bind(&book.vectors()[0], &book.vectors()[n - 1])
