@@ -33,6 +33,9 @@ enum Store {
     Real { len: usize, rows: Vec<f32> },
 }
 
+/// One query's distances in a buffer that interleaves several queries.
+type Column<'a> = std::iter::Copied<std::iter::StepBy<std::iter::Skip<std::slice::Iter<'a, u32>>>>;
+
 /// A prepared codebook.
 #[derive(Debug, Clone)]
 pub struct ItemMemory {
@@ -182,33 +185,47 @@ impl ItemMemory {
         if self.n == 0 {
             return Ok(vec![None; qs.len()]);
         }
-        let mut out = Vec::with_capacity(qs.len());
         match &self.store {
             Store::Bits { words, rows } => {
-                let packed: Vec<Vec<u64>> = qs.iter().map(query_bits).collect();
-                let mut h = vec![0u32; self.n * 4];
-                let mut chunks = packed.chunks_exact(4);
-                for c in &mut chunks {
-                    simd::hamming_rows4([&c[0], &c[1], &c[2], &c[3]], rows, *words, &mut h);
-                    for j in 0..4 {
-                        out.push(self.best_hamming(h.iter().skip(j).step_by(4).copied()));
-                    }
-                }
-                for q in chunks.remainder() {
-                    let mut h1 = vec![0u32; self.n];
-                    simd::hamming_rows(q, rows, *words, &mut h1);
-                    out.push(self.best_hamming(h1.into_iter()));
-                }
+                Ok(self.each_hamming(*words, rows, qs, |h| self.best_hamming(h)))
             }
             Store::Real { .. } => {
+                let mut out = Vec::with_capacity(qs.len());
                 let mut sims = vec![0.0; self.n];
                 for q in qs {
                     self.similarities(q, &mut sims)?;
                     out.push(best(&sims));
                 }
+                Ok(out)
             }
         }
-        Ok(out)
+    }
+
+    /// `f` of each query's Hamming distances to every row (in row order), four queries per
+    /// pass over the packed rows.
+    fn each_hamming<T>(
+        &self,
+        words: usize,
+        rows: &[u64],
+        qs: &[Hv],
+        f: impl for<'a> Fn(Column<'a>) -> T,
+    ) -> Vec<T> {
+        let packed: Vec<Vec<u64>> = qs.iter().map(query_bits).collect();
+        let mut out = Vec::with_capacity(qs.len());
+        let mut h = vec![0u32; self.n * 4];
+        let mut chunks = packed.chunks_exact(4);
+        for c in &mut chunks {
+            simd::hamming_rows4([&c[0], &c[1], &c[2], &c[3]], rows, words, &mut h);
+            for j in 0..4 {
+                out.push(f(h.iter().skip(j).step_by(4).copied()));
+            }
+        }
+        for q in chunks.remainder() {
+            let mut h1 = vec![0u32; self.n];
+            simd::hamming_rows(q, rows, words, &mut h1);
+            out.push(f(h1.iter().skip(0).step_by(1).copied()));
+        }
+        out
     }
 
     fn best_hamming(&self, h: impl Iterator<Item = u32>) -> Option<Hit> {
@@ -254,31 +271,12 @@ impl ItemMemory {
         for q in qs {
             self.check(q)?;
         }
-        let mut out = Vec::with_capacity(qs.len());
         match &self.store {
             Store::Bits { words, rows } => {
-                let packed: Vec<Vec<u64>> = qs.iter().map(query_bits).collect();
-                let mut h = vec![0u32; self.n * 4];
-                let mut chunks = packed.chunks_exact(4);
-                for c in &mut chunks {
-                    simd::hamming_rows4([&c[0], &c[1], &c[2], &c[3]], rows, *words, &mut h);
-                    for j in 0..4 {
-                        out.push(self.top_hamming(h.iter().skip(j).step_by(4).copied(), k));
-                    }
-                }
-                for q in chunks.remainder() {
-                    let mut h1 = vec![0u32; self.n];
-                    simd::hamming_rows(q, rows, *words, &mut h1);
-                    out.push(self.top_hamming(h1.into_iter(), k));
-                }
+                Ok(self.each_hamming(*words, rows, qs, |h| self.top_hamming(h, k)))
             }
-            Store::Real { .. } => {
-                for q in qs {
-                    out.push(self.top_k(q, k)?);
-                }
-            }
+            Store::Real { .. } => qs.iter().map(|q| self.top_k(q, k)).collect(),
         }
-        Ok(out)
     }
 
     /// The nearest item if it clears the threshold.
