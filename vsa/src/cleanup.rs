@@ -213,17 +213,13 @@ impl ItemMemory {
         let packed: Vec<Vec<u64>> = qs.iter().map(query_bits).collect();
         let mut out = Vec::with_capacity(qs.len());
         let mut h = vec![0u32; self.n * 4];
-        let mut chunks = packed.chunks_exact(4);
-        for c in &mut chunks {
-            simd::hamming_rows4([&c[0], &c[1], &c[2], &c[3]], rows, words, &mut h);
-            for j in 0..4 {
+        // The last pass repeats its first query in the empty slots.
+        for c in packed.chunks(4) {
+            let q = |j: usize| c.get(j).unwrap_or(&c[0]).as_slice();
+            simd::hamming_rows4([q(0), q(1), q(2), q(3)], rows, words, &mut h);
+            for j in 0..c.len() {
                 out.push(f(h.iter().skip(j).step_by(4).copied()));
             }
-        }
-        for q in chunks.remainder() {
-            let mut h1 = vec![0u32; self.n];
-            simd::hamming_rows(q, rows, words, &mut h1);
-            out.push(f(h1.iter().skip(0).step_by(1).copied()));
         }
         out
     }
