@@ -249,8 +249,16 @@ impl Repl {
             }),
             _ => session.compile(&fname, &vocab, max_len, &[]).and_then(|m| {
                 let s = m.stats();
+                let bilinear = if s.bilinear_per_layer.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", bilinear {}",
+                        s.bilinear_per_layer.iter().map(usize::to_string).collect::<Vec<_>>().join("/")
+                    )
+                };
                 let summary = format!(
-                    "{} layers, heads {}, MLP hidden {}, residual {}, {} params ({} nonzero) for vocab {{{}}}, max_len {max_len}\n",
+                    "{} layers, heads {}, MLP hidden {}{bilinear}, residual {}, {} params ({} nonzero) for vocab {{{}}}, max_len {max_len}\n",
                     s.layers,
                     s.heads_per_layer.iter().map(usize::to_string).collect::<Vec<_>>().join("/"),
                     s.mlp_hidden_per_layer.iter().map(usize::to_string).collect::<Vec<_>>().join("/"),
