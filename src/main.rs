@@ -327,8 +327,9 @@ enum Command {
         /// Test examples.
         #[arg(long, default_value_t = 1000)]
         samples: usize,
-        /// TSP: also decode by beam search over valid tours of this width and report the
-        /// shortest tour among the beams.
+        /// Also decode by beam search of this width: TSP reports the most probable and the
+        /// shortest tour among the beams; sort, hull and Delaunay the accuracy (and hull area
+        /// coverage) of the most probable sequence.
         #[arg(long, default_value_t = 1)]
         beam: usize,
     },
@@ -1152,6 +1153,16 @@ fn run(cli: Cli) -> Result<(), Error> {
                         .map(|c| format!(", triangle coverage {:.2}%", 100.0 * c)))
                     .unwrap_or_default()
             );
+            if let Some((w, acc, cov)) = m.beam {
+                out_line!(
+                    "{} n={}: beam search (width {w}), most probable sequence: accuracy {:.2}%{}",
+                    task.name(),
+                    ptr.n,
+                    100.0 * acc,
+                    cov.map(|c| format!(", area coverage {:.2}%", 100.0 * c))
+                        .unwrap_or_default()
+                );
+            }
             Ok(())
         }
         Command::Ptr {

@@ -847,49 +847,96 @@ impl PtrNet {
         Ok(out)
     }
 
-    /// Beam search over valid tours (each position once) for one example: the `width` most
-    /// probable complete pointer sequences.
+    /// Beam search for one example: the `width` most probable complete pointer sequences, most
+    /// probable first, under the decoder's own constraints (chosen positions masked where the
+    /// task masks, END always allowed and forced once an answer is as long as it can be; TSP:
+    /// every position once). Each step's probabilities are the softmax over the allowed
+    /// pointers; finished sequences compete with growing ones for the `width` places.
     fn beam(&self, e: &Example, width: usize) -> R<Vec<Vec<usize>>> {
         let (emb, keys, h0, c0, _) = self.encode(&[e])?;
         let n = e.n;
         let hid = self.hidden;
         let off = self.offset();
+        let has_end = self.task.has_end();
+        let max_pointers = self.task.max_pointers(n);
         let m = keys.dim(1)?;
-        // Beams: (log-prob, pointers); states as rows of (h, c).
+        let width = width.max(1);
+        // Growing beams: (log-prob, pointers), their states rows of (h, c).
         let mut beams: Vec<(f64, Vec<usize>)> = vec![(0.0, Vec::new())];
+        let mut finished: Vec<(f64, Vec<usize>)> = Vec::new();
         let mut h = h0;
         let mut c = c0;
         let mut input = self.p("start")?.contiguous()?;
-        for _ in 0..n {
+        for _ in 0..max_pointers + usize::from(has_end) {
             let k = beams.len();
             let keys_k = keys.broadcast_as((k, m, hid))?.contiguous()?;
             let (h2, c2) = self.lstm(&input, &h, &c, "dec")?;
             let logits = self.attend(&keys_k, &h2)?.to_vec2::<f32>()?;
+            // (log-prob, parent beam, pointer column); column 0 is END when the task has one.
             let mut cands: Vec<(f64, usize, usize)> = Vec::new();
             for (b, (lp, ptrs)) in beams.iter().enumerate() {
                 let row = &logits[b];
-                let allowed: Vec<usize> = (off..m).filter(|j| !ptrs.contains(&(j - off))).collect();
+                if has_end && ptrs.len() == max_pointers {
+                    cands.push((*lp, b, 0));
+                    continue;
+                }
+                let allowed: Vec<usize> = (0..m)
+                    .filter(|&j| {
+                        if j < off {
+                            return true;
+                        }
+                        !(self.task.masks() && ptrs.contains(&(j - off)))
+                    })
+                    .collect();
                 let mx = allowed
                     .iter()
-                    .map(|&j| row[j] as f64)
+                    .map(|&j| f64::from(row[j]))
                     .fold(f64::NEG_INFINITY, f64::max);
                 let lse = mx
                     + allowed
                         .iter()
-                        .map(|&j| (row[j] as f64 - mx).exp())
+                        .map(|&j| (f64::from(row[j]) - mx).exp())
                         .sum::<f64>()
                         .ln();
                 for &j in &allowed {
-                    cands.push((lp + row[j] as f64 - lse, b, j));
+                    cands.push((lp + f64::from(row[j]) - lse, b, j));
                 }
             }
             cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-            cands.truncate(width);
-            let parents: Vec<u32> = cands.iter().map(|c| c.1 as u32).collect();
-            let idx = Tensor::from_vec(parents, cands.len(), &self.dev)?;
+            // The best `width` of the finished sequences and the candidates together.
+            let mut grow: Vec<(f64, usize, usize)> = Vec::new();
+            let mut ended: Vec<(f64, Vec<usize>)> = Vec::new();
+            let (mut fi, mut ci) = (0, 0);
+            while grow.len() + ended.len() < width && (fi < finished.len() || ci < cands.len()) {
+                let take_finished = match (finished.get(fi), cands.get(ci)) {
+                    (Some(f), Some(c)) => f.0 >= c.0,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if take_finished {
+                    ended.push(finished[fi].clone());
+                    fi += 1;
+                } else {
+                    let (lp, b, j) = cands[ci];
+                    ci += 1;
+                    if has_end && j == 0 {
+                        ended.push((lp, beams[b].1.clone()));
+                    } else {
+                        grow.push((lp, b, j));
+                    }
+                }
+            }
+            ended.sort_by(|a, b| b.0.total_cmp(&a.0));
+            finished = ended;
+            if grow.is_empty() {
+                beams.clear();
+                break;
+            }
+            let parents: Vec<u32> = grow.iter().map(|c| c.1 as u32).collect();
+            let idx = Tensor::from_vec(parents, grow.len(), &self.dev)?;
             h = h2.index_select(&idx, 0)?;
             c = c2.index_select(&idx, 0)?;
-            beams = cands
+            beams = grow
                 .iter()
                 .map(|&(lp, b, j)| {
                     let mut p = beams[b].1.clone();
@@ -897,11 +944,15 @@ impl PtrNet {
                     (lp, p)
                 })
                 .collect();
-            let ptrs: Vec<usize> = cands.iter().map(|c| c.2).collect();
+            let ptrs: Vec<usize> = grow.iter().map(|c| c.2).collect();
             let emb_k = emb.broadcast_as((ptrs.len(), n, hid))?.contiguous()?;
             input = self.next_input(&emb_k, &ptrs)?;
         }
-        Ok(beams.into_iter().map(|(_, p)| p).collect())
+        // Without END, the sequences still growing after the last step are complete.
+        finished.extend(beams);
+        finished.sort_by(|a, b| b.0.total_cmp(&a.0));
+        finished.truncate(width);
+        Ok(finished.into_iter().map(|(_, p)| p).collect())
     }
 
     fn vars(&self) -> Vec<&Var> {
@@ -1067,6 +1118,9 @@ pub struct Metrics {
     /// TSP: the mean tour length of the predictions (greedy, and the shortest tour among the
     /// beams when beam search is on) and of the optimal tours.
     pub tour: Option<TourLengths>,
+    /// Sort, hull and Delaunay with beam search: (width, sequence accuracy of the most probable
+    /// beam, its hull area coverage).
+    pub beam: Option<(usize, f64, Option<f64>)>,
 }
 
 /// Mean tour lengths of a TSP evaluation.
@@ -1125,6 +1179,16 @@ fn eval_inner(
     let mut right = 0usize;
     let mut cov = 0f64;
     let mut tri = 0f64;
+    let (mut beam_right, mut beam_cov) = (0usize, 0f64);
+    let hull_coverage = |e: &Example, want: &[usize], p: &[usize]| {
+        let truth = polygon_area(&e.x, want);
+        let valid = p.len() >= 3 && !self_intersects(&e.x, p);
+        if valid && truth > 0.0 {
+            (polygon_area(&e.x, p) / truth).min(1.0)
+        } else {
+            0.0
+        }
+    };
     for chunk in exs.chunks(256) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let preds = net.decode(&refs)?;
@@ -1135,13 +1199,15 @@ fn eval_inner(
                 tri += triangle_coverage(&want, p);
             }
             if net.task == Task::Hull {
-                let truth = polygon_area(&e.x, &want);
-                let valid = p.len() >= 3 && !self_intersects(&e.x, p);
-                cov += if valid && truth > 0.0 {
-                    (polygon_area(&e.x, p) / truth).min(1.0)
-                } else {
-                    0.0
-                };
+                cov += hull_coverage(e, &want, p);
+            }
+            if beam > 1 && net.task != Task::Tsp {
+                let beams = net.beam(e, beam)?;
+                let top = beams.first().map_or(&[][..], Vec::as_slice);
+                beam_right += usize::from(top == want.as_slice());
+                if net.task == Task::Hull {
+                    beam_cov += hull_coverage(e, &want, top);
+                }
             }
         }
     }
@@ -1181,6 +1247,14 @@ fn eval_inner(
         coverage: (net.task == Task::Hull).then(|| cov / count.max(1) as f64),
         triangles: (net.task == Task::Delaunay).then(|| tri / count.max(1) as f64),
         tour,
+        beam: (beam > 1 && net.task != Task::Tsp).then(|| {
+            let c = count.max(1) as f64;
+            (
+                beam,
+                beam_right as f64 / c,
+                (net.task == Task::Hull).then(|| beam_cov / c),
+            )
+        }),
     })
 }
 
@@ -1370,6 +1444,38 @@ mod tests {
         let t = m.tour.unwrap();
         let (_, top, best) = t.beam.unwrap();
         assert!(t.optimal <= t.greedy + 1e-9 && t.optimal <= best + 1e-9 && best <= top + 1e-9);
+    }
+
+    #[test]
+    fn beam_search_of_width_one_is_greedy_decoding_and_wider_beams_are_valid() {
+        for task in [Task::Sort, Task::Hull, Task::Tsp, Task::Delaunay] {
+            let net = PtrNet::new(task, 16, 3).unwrap();
+            let mut rng = Rng::new(4);
+            for _ in 0..4 {
+                let e = example(task, 6, &mut rng);
+                let greedy = net.decode(&[&e]).unwrap();
+                assert_eq!(net.beam(&e, 1).unwrap(), greedy, "{task:?}");
+                let beams = net.beam(&e, 5).unwrap();
+                assert!(!beams.is_empty() && beams.len() <= 5, "{task:?}");
+                let max = task.max_pointers(6);
+                for b in &beams {
+                    assert!(
+                        b.len() <= max && b.iter().all(|&i| i < 6),
+                        "{task:?}: {b:?}"
+                    );
+                    if task.masks() {
+                        let mut s = b.clone();
+                        s.sort_unstable();
+                        s.dedup();
+                        assert_eq!(s.len(), b.len(), "{task:?}: a position twice in {b:?}");
+                    }
+                }
+            }
+        }
+        let m = evaluate_beam(&PtrNet::new(Task::Hull, 16, 3).unwrap(), 6, 6, 1, 3).unwrap();
+        let (w, acc, cov) = m.beam.unwrap();
+        assert_eq!(w, 3);
+        assert!((0.0..=1.0).contains(&acc) && cov.is_some_and(|c| (0.0..=1.0).contains(&c)));
     }
 
     #[test]
