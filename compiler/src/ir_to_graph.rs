@@ -34,8 +34,14 @@
 //! there), so BOS never shows a value to later heads.
 //!
 //! `mean` gives BOS the score β/2 and the value 0, reads each key's number from its one-hot
-//! encoding, and decodes the result onto the finite set of possible means (see `mean_head`).
+//! encoding, and decodes the result onto the finite set of possible means (see `mean_head`);
+//! a mean that is the program's output and read by nothing else stays a number, read as the
+//! nearest possible mean (`graph::Unembed::numeric`).
 //! A numerical node is encoded like a categorical one: one dimension per value it can take.
+//!
+//! **Hypervectors** (see `vsa`): map and bsc components are ±1 residual dimensions and every
+//! operation is ReLU units; hrr and fhrr components are real, and products (binding, shifts by
+//! a position's integer) are units of a bilinear sublayer (`graph::Bilinear`).
 //!
 //! `best` ranks keys by (score, lower index) inside the attention score (see `best_head`).
 //!
@@ -155,7 +161,8 @@ struct Builder<'a> {
     /// Product units per bilinear sublayer (time 2L, beside layer L's MLP).
     bunits: BTreeMap<usize, Vec<(String, BUnit)>>,
     heads: BTreeMap<usize, Vec<Head>>,
-    /// Hypervector nodes: one residual dimension per component, holding ±1 (BSC bit b as 1-2b).
+    /// Hypervector nodes: one residual dimension per component, holding ±1 (MAP; BSC bit b as
+    /// 1-2b) or a real (HRR; FHRR: the real parts, then the imaginary parts).
     hv: BTreeMap<NodeId, Vec<usize>>,
     /// Constant residual values set in every token's embedding row (not BOS's).
     token_consts: Vec<(usize, f64)>,
