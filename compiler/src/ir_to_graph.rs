@@ -180,6 +180,8 @@ struct Builder<'a> {
     next_synthetic: NodeId,
     /// The program's output node.
     out_node: NodeId,
+    /// The live nodes, in the order they are lowered (computed once).
+    live: Vec<NodeId>,
     /// Set when the output is a `mean` read as a number (its possible values, sorted); its
     /// encoding is then the one dimension holding the number.
     numeric_out: Option<Vec<(f64, Val)>>,
@@ -230,6 +232,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         shadows: BTreeMap::new(),
         next_synthetic: SYNTHETIC_BASE,
         out_node,
+        live: ir.live(),
         numeric_out: None,
         indices_pow: Vec::new(),
         one: 0,
@@ -242,7 +245,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         v.dedup();
         v
     };
-    for id in ir.live() {
+    for id in b.live.clone() {
         b.lower(id, &vocab)?;
     }
     let out_enc = b.enc.get(&out_node).cloned().ok_or_else(|| CompileError {
@@ -2287,16 +2290,17 @@ fn residual_values(v: &Hv, dim: usize) -> Vec<f64> {
     }
 }
 
-/// Whether `v` is an HRR vector whose Fourier coefficients all have magnitude 1 (to 1e-3).
-fn unitary_hrr(v: &Hv) -> bool {
-    let Hv::Hrr(h) = v else {
-        return false;
+/// Whether every one of `vs` (vectors of one space) is an HRR vector whose Fourier coefficients
+/// all have magnitude 1 (to 1e-3); one FFT plan serves them all.
+fn unitary_hrr(vs: &[Hv]) -> bool {
+    let Some(d) = vs.first().map(Hv::dim) else {
+        return true;
     };
-    let d = h.as_slice().len();
-    tessera_vsa::hrr::Hrr::new(d)
-        .spectrum(h)
-        .iter()
-        .all(|c| (c.norm() - 1.0).abs() < 1e-3)
+    let fft = tessera_vsa::hrr::Hrr::new(d);
+    vs.iter().all(|v| {
+        matches!(v, Hv::Hrr(h) if h.as_slice().len() == d
+            && fft.spectrum(h).iter().all(|c| (c.norm() - 1.0).abs() < 1e-3))
+    })
 }
 
 /// Residual dimensions of one hypervector: FHRR keeps a real and an imaginary part per
@@ -2316,7 +2320,7 @@ impl Builder<'_> {
     /// The live nodes that read `id`, with the input slots they read it in.
     fn users(&self, id: NodeId) -> Vec<(NodeId, usize)> {
         let mut out = Vec::new();
-        for u in self.ir.live() {
+        for &u in &self.live {
             for (slot, i) in self.ir.node(u).op.inputs().into_iter().enumerate() {
                 if i == id {
                     out.push((u, slot));
@@ -2358,8 +2362,8 @@ impl Builder<'_> {
     fn unitary(&self, id: NodeId) -> bool {
         match &self.ir.node(id).op {
             Op::Vsa { op, inputs } => match op {
-                VsaOp::Const { vec, .. } => unitary_hrr(&vec.0),
-                VsaOp::Embed { book } => book.book.vectors().iter().all(unitary_hrr),
+                VsaOp::Const { vec, .. } => unitary_hrr(std::slice::from_ref(&*vec.0)),
+                VsaOp::Embed { book } => unitary_hrr(book.book.vectors()),
                 VsaOp::Bind { .. } | VsaOp::Unbind { .. } => {
                     inputs.iter().all(|&i| self.unitary(i))
                 }
