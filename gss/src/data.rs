@@ -590,22 +590,14 @@ mod tests {
 
     #[test]
     fn cyclic_binding_is_a_cycle() {
-        assert_eq!(
-            cyclic_rpn(&["a", "p", "b", "q", "c"]),
-            ["a", "b", "c", "q", "p"]
-        );
-        assert_eq!(
-            cyclic_rpn(&["a", "q", "b", "r", "c"]),
-            ["a", "b", "c", "r", "q"]
-        );
-        assert_eq!(
-            cyclic_rpn(&["a", "r", "b", "p", "c"]),
-            ["a", "b", "c", "p", "r"]
-        );
-        assert_eq!(
-            cyclic_rpn(&["a", "q", "b", "p", "c"]),
-            ["a", "b", "q", "c", "p"]
-        );
+        for (input, rpn) in [
+            (["a", "p", "b", "q", "c"], ["a", "b", "c", "q", "p"]),
+            (["a", "q", "b", "r", "c"], ["a", "b", "c", "r", "q"]),
+            (["a", "r", "b", "p", "c"], ["a", "b", "c", "p", "r"]),
+            (["a", "q", "b", "p", "c"], ["a", "b", "q", "c", "p"]),
+        ] {
+            assert_eq!(cyclic_rpn(&input), rpn, "{input:?}");
+        }
         let (train, test) = cyclic_split(1);
         assert_eq!((train.len(), test.len()), (1500, 500));
         let ops = |p: &Pair| {
