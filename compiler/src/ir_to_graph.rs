@@ -342,6 +342,10 @@ impl Builder<'_> {
                 values,
                 default,
             } => {
+                if let Some((bsel, score, _)) = self.gather_of_best(*sel) {
+                    let gather = Some((*values, default.clone()));
+                    return self.best_head(id, bsel, score, None, gather, span);
+                }
                 let (keys, queries, table) = self.selector(*sel)?;
                 let vt = *self.ready.get(values).unwrap_or(&0);
                 if let Some((scores, ready)) = self.numeric_eq(*sel) {
@@ -378,7 +382,7 @@ impl Builder<'_> {
                 sel,
                 score,
                 default,
-            } => self.best_head(id, *sel, *score, default.clone(), span)?,
+            } => self.best_head(id, *sel, *score, default.clone(), None, span)?,
             Op::Vsa { op, inputs } => self.vsa(id, op, inputs, span)?,
         }
         Ok(())
@@ -601,7 +605,17 @@ impl Builder<'_> {
     /// key; the head scores `β·P + γ·r`, with `γ = ln(4(N+2)) + 2` (the best key outweighs all
     /// others together by e^γ), `β = 2γR + 2γ` (R the largest rank: any selected key beats every
     /// unselected one by more than γ), and BOS at `γR + γ` with the default (it wins only when
-    /// nothing is selected). The winner's index is read from the key's one-hot and cleaned up.
+    /// nothing is selected). The rank is linear in the score's and the index's one-hots (key
+    /// features read against the `one` dimension), so it needs no joint feature. A selector that
+    /// is an AND of `m` comparisons scores `β·Σ P_i` as in [`Self::additive`] (BOS raised by
+    /// `(m−1)β`), so it needs no joint feature either and the head sits in the first layer its
+    /// inputs allow; any other selector reads a joint one-hot of its key nodes. The winner's
+    /// index is read from its one-hot and cleaned up.
+    ///
+    /// `gather(best(s, score), xs, default: g)` is this head with `gather = Some((xs, g))`: the
+    /// winner's `xs` is read instead of its index and BOS carries `g`, one head where the two
+    /// operations would take two layers. Only when the best's own default is no position (see
+    /// [`Self::gather_of_best`]), so "nothing selected" means the gather's default.
     #[allow(clippy::too_many_arguments)]
     fn best_head(
         &mut self,
@@ -609,78 +623,179 @@ impl Builder<'_> {
         sel: NodeId,
         score: NodeId,
         default: Option<Val>,
+        gather: Option<(NodeId, Option<Val>)>,
         span: Span,
     ) -> R<()> {
         let (keys, queries, table) = self.selector(sel)?;
-        let score_enc = self.enc.get(&score).cloned().ok_or_else(|| CompileError {
-            message: "best reads a node without an encoding".into(),
-            span,
-        })?;
-        let idx_enc = self.indices_enc();
-        let mut key_encs: Vec<Enc> = Vec::new();
-        for k in &keys {
-            key_encs.push(self.enc.get(k).cloned().ok_or_else(|| CompileError {
-                message: "a selector reads a node without an encoding".into(),
+        let enc_of = |b: &Self, n: NodeId| {
+            b.enc.get(&n).cloned().ok_or_else(|| CompileError {
+                message: "best reads a node without an encoding".into(),
                 span,
-            })?);
-        }
-        let nk = key_encs.len();
-        key_encs.push(score_enc.clone());
-        key_encs.push(idx_enc);
+            })
+        };
+        let score_enc = enc_of(self, score)?;
+        let idx_enc = self.indices_enc();
+        let value_enc = match &gather {
+            Some((xs, _)) => Some(enc_of(self, *xs)?),
+            None => None,
+        };
         let ready = keys
             .iter()
             .chain(&queries)
             .chain([&score])
+            .chain(gather.as_ref().map(|(xs, _)| xs))
             .map(|n| *self.ready.get(n).unwrap_or(&0))
             .max()
             .unwrap_or(0);
-        let t = odd_after(even_after(ready));
-        let kf = self.joint(sel, "k", &key_encs, t - 1)?;
-        let qf = self.side(sel, "q", &queries, t - 1)?;
+        let tree = SelTree::build(self.ir, sel, &keys, &queries);
+        let mut terms = Vec::new();
+        // Selection features: per-term one-hots tagged `[term, value]` for an AND of
+        // comparisons, else joint one-hots of the key and query tuples.
+        #[allow(clippy::type_complexity)]
+        let (kf, qf, pred, m, t): (
+            Vec<(usize, Vec<Val>)>,
+            Vec<(usize, Vec<Val>)>,
+            Box<dyn Fn(&[Val], &[Val]) -> bool>,
+            usize,
+            usize,
+        ) = if and_terms(&tree, &mut terms) {
+            let mut kf = Vec::new();
+            let mut qf = Vec::new();
+            for (i, (ki, qi, _)) in terms.iter().enumerate() {
+                let tag = Val::Int(i as i64);
+                for (d, v) in &enc_of(self, keys[*ki])?.dims {
+                    kf.push((*d, vec![tag.clone(), v.clone()]));
+                }
+                for (d, v) in &enc_of(self, queries[*qi])?.dims {
+                    qf.push((*d, vec![tag.clone(), v.clone()]));
+                }
+            }
+            let m = terms.len();
+            let leaves: Vec<SelTree> = terms.into_iter().map(|(_, _, t)| t).collect();
+            let pred = Box::new(move |q: &[Val], k: &[Val]| match (q.first(), k.first()) {
+                (Some(Val::Int(a)), Some(Val::Int(b))) if a == b => usize::try_from(*a)
+                    .ok()
+                    .and_then(|i| leaves.get(i))
+                    .is_some_and(|t| t.eval(&q[1..], &k[1..])),
+                _ => false,
+            });
+            (kf, qf, pred, m, odd_after(ready))
+        } else {
+            let t = odd_after(even_after(ready));
+            let mut key_encs = Vec::new();
+            for k in &keys {
+                key_encs.push(enc_of(self, *k)?);
+            }
+            let kf = self.joint(sel, "k", &key_encs, t - 1)?;
+            let qf = self.side(sel, "q", &queries, t - 1)?;
+            (kf, qf, table, 1, t)
+        };
         check_table(kf.len(), qf.len(), self.limits.max_head_table)?;
         let n = self.n as f64;
         let mut scores: Vec<Val> = score_enc.dims.iter().map(|(_, v)| v.clone()).collect();
         scores.sort();
-        let rank = |kt: &[Val]| -> f64 {
-            let r = scores.iter().position(|v| *v == kt[nk]).unwrap_or(0) as f64;
-            let i = kt[nk + 1].as_f64().unwrap_or(0.0);
-            r * n + (n - 1.0 - i)
-        };
         let r_max = scores.len() as f64 * n;
         let gamma = (4.0 * (n + 2.0)).ln() + 2.0;
         let beta = 2.0 * gamma * r_max + 2.0 * gamma;
-        let mut outs: BTreeSet<Val> = (0..self.n).map(|i| Val::Int(i as i64)).collect();
-        if let Some(d) = &default {
+        // γ·r as one weight per key dimension, read against `one`.
+        let mut rank: BTreeMap<usize, f64> = BTreeMap::new();
+        for (d, v) in &score_enc.dims {
+            let r = scores.iter().position(|s| s == v).unwrap_or(0) as f64;
+            *rank.entry(*d).or_default() += gamma * r * n;
+        }
+        for (d, v) in &idx_enc.dims {
+            let i = v.as_f64().unwrap_or(0.0);
+            *rank.entry(*d).or_default() += gamma * (n - 1.0 - i);
+        }
+        let (mut outs, value_dims, bos_value): (BTreeSet<Val>, Vec<(usize, Val)>, Option<Val>) =
+            match (&gather, value_enc) {
+                (Some((xs, g)), Some(venc)) => {
+                    let outs = self.values(*xs).into_iter().collect();
+                    (outs, venc.dims, g.clone())
+                }
+                _ => {
+                    let outs = (0..self.n).map(|i| Val::Int(i as i64)).collect();
+                    (outs, idx_enc.dims.clone(), default.clone())
+                }
+            };
+        if let Some(d) = &bos_value {
             outs.insert(d.clone());
         }
         let raw = self.raw_dims(id, &outs);
         let raw_of = |v: &Val| dim_of(&raw, v);
-        let dk = kf.len() + 1;
         let mut q_entries = Vec::new();
         let mut k_entries = Vec::new();
-        let mut ov = Vec::new();
         for (c, (kd, kt)) in kf.iter().enumerate() {
             k_entries.push((*kd, c, 1.0));
-            ov.push((*kd, raw_of(&kt[nk + 1]), 1.0));
             for (qd, qt) in &qf {
-                let selected = table(qt, &kt[..nk]);
-                q_entries.push((*qd, c, if selected { beta } else { 0.0 } + gamma * rank(kt)));
+                if pred(qt, kt) {
+                    q_entries.push((*qd, c, beta));
+                }
             }
         }
-        k_entries.push((self.bos, kf.len(), 1.0));
-        q_entries.push((self.one, kf.len(), gamma * r_max + gamma));
-        if let Some(d) = &default {
+        for (j, (d, w)) in rank.iter().enumerate() {
+            let c = kf.len() + j;
+            k_entries.push((*d, c, 1.0));
+            q_entries.push((self.one, c, *w));
+        }
+        let bos_col = kf.len() + rank.len();
+        k_entries.push((self.bos, bos_col, 1.0));
+        q_entries.push((
+            self.one,
+            bos_col,
+            beta * (m as f64 - 1.0) + gamma * r_max + gamma,
+        ));
+        let mut ov: Vec<(usize, usize, f64)> = value_dims
+            .iter()
+            .map(|(d, v)| (*d, raw_of(v), 1.0))
+            .collect();
+        if let Some(d) = &bos_value {
             ov.push((self.bos, raw_of(d), 1.0));
         }
+        let label = match &gather {
+            Some((xs, _)) => format!("best %{id} gather %{xs}"),
+            None => format!("best %{id}"),
+        };
         let head = Head {
-            label: format!("best %{id}"),
-            wq: stash(&q_entries, dk),
-            wk: stash(&k_entries, dk),
+            label,
+            wq: stash(&q_entries, bos_col + 1),
+            wk: stash(&k_entries, bos_col + 1),
             wov: stash(&ov, 0),
         };
         self.heads.entry(t).or_default().push(head);
         self.finish_one_hot(id, &raw, &outs, t);
         Ok(())
+    }
+
+    /// `aggregate(select(indices, p, ==), xs)` (what `gather(p, xs)` lowers to) where `p` is a
+    /// `best` whose default is no position (none, or an integer outside `0..max_len`): the
+    /// best's selector, score and default.
+    fn gather_of_best(&self, sel: NodeId) -> Option<(NodeId, NodeId, Option<Val>)> {
+        let Op::Select {
+            keys,
+            queries,
+            pred: Pred::Cmp(BinOp::Eq),
+        } = &self.ir.node(sel).op
+        else {
+            return None;
+        };
+        if !matches!(self.ir.node(*keys).op, Op::Indices) {
+            return None;
+        }
+        let Op::Best {
+            sel: bsel,
+            score,
+            default,
+        } = &self.ir.node(*queries).op
+        else {
+            return None;
+        };
+        let a_position =
+            |v: &Val| matches!(v, Val::Int(i) if usize::try_from(*i).is_ok_and(|i| i < self.n));
+        if default.as_ref().is_some_and(a_position) {
+            return None;
+        }
+        Some((*bsel, *score, default.clone()))
     }
 
     /// One residual dimension per possible value for a head's noisy one-hot output.
