@@ -68,6 +68,10 @@ pub const MAX_VSA_ENTRIES: usize = 20_000_000;
 /// The most rows a lookup table (a map, or a joint selector feature) may have.
 pub const MAX_TABLE: usize = 100_000;
 
+/// A map fused with the cleanup of a head's result (see `Builder::fused_map`) may take this many
+/// units even where the plain map would take far fewer.
+const FUSED_MAP_UNITS: usize = 1024;
+
 /// How many evaluations per allowed table row a map may spend to find out whether it is a
 /// function of a signed sum of its inputs (and so needs no table).
 const LINEAR_EVALS_PER_ROW: usize = 20;
@@ -115,6 +119,18 @@ fn fail<T>(span: Span, message: impl Into<String>) -> R<T> {
 #[derive(Debug, Clone)]
 struct Enc {
     dims: Vec<(usize, Val)>,
+}
+
+/// What a head writes before its result is cleaned up, for a map that reads it in the same MLP
+/// sublayer as the cleanup would run (see [`Builder::fused_map`]).
+#[derive(Debug, Clone)]
+enum RawView {
+    /// One number (`width`, `length`, `mean`) that is within a quarter gap of one of `points`
+    /// (sorted by x), the point of the node's value.
+    Steps { raw: usize, points: Vec<(f64, Val)> },
+    /// A noisy one-hot (`aggregate`, `best`): the node's value at least 0.75, every other at
+    /// most 0.25, all in [0, 1].
+    OneHot { raw: Vec<(usize, Val)> },
 }
 
 /// A memory layer to be placed after an MLP sublayer, as sparse entries.
@@ -187,6 +203,8 @@ struct Builder<'a> {
     numeric_out: Option<Vec<(f64, Val)>>,
     /// Shadows of `indices` (the position embedding writes index^power there).
     indices_pow: Vec<(u32, usize)>,
+    /// Heads' raw outputs by node, with the attention time that writes them.
+    raw_views: BTreeMap<NodeId, (RawView, usize)>,
     real: usize,
     bos: usize,
     one: usize,
@@ -235,6 +253,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         live: ir.live(),
         numeric_out: None,
         indices_pow: Vec::new(),
+        raw_views: BTreeMap::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -808,6 +827,8 @@ impl Builder<'_> {
     /// The node's exact one-hot, cleaned up from the head's `raw` output in the MLP after the
     /// attention at `t`.
     fn finish_one_hot(&mut self, id: NodeId, raw: &[(usize, Val)], outs: &BTreeSet<Val>, t: usize) {
+        self.raw_views
+            .insert(id, (RawView::OneHot { raw: raw.to_vec() }, t));
         let dims: Vec<(usize, Val)> = outs
             .iter()
             .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
@@ -859,7 +880,20 @@ impl Builder<'_> {
                 .unwrap_or(0),
         );
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
-        if let Some(lin) = linear_form(&encs, f, eval_limit) {
+        let lin = linear_form(&encs, f, eval_limit);
+        // What the map costs in units read from exact inputs (the fused map is taken when it
+        // costs at most about twice that).
+        let cost = match &lin {
+            Some(l) => 2 * l.points.len() + 1,
+            None => encs
+                .iter()
+                .map(|e| e.dims.len())
+                .fold(1usize, usize::saturating_mul),
+        };
+        if self.fused_map(id, inputs, &encs, f, cost, span)? {
+            return Ok(());
+        }
+        if let Some(lin) = lin {
             let views = inputs
                 .iter()
                 .zip(&encs)
@@ -923,6 +957,178 @@ impl Builder<'_> {
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
         Ok(())
+    }
+
+    /// A map one of whose inputs (`h`) is a head's result still being cleaned up in the MLP
+    /// sublayer after that head, every other input ready before the head: the map is computed
+    /// in that same sublayer from the head's raw output (see [`RawView`]), which saves the
+    /// layer the map would otherwise wait for. The other inputs are exact one-hots; for each
+    /// tuple `o` of their values a unit gate `G·(Σ o − |o|)` (0 when the tuple holds, at most
+    /// `−G` otherwise) switches the tuple's units off unless it holds.
+    /// - `Steps` (a number within a quarter gap of a point): as [`Self::decode`], with the
+    ///   output one-hot `f(point, o)`: one unit for the first point and two per point where `f`
+    ///   changes, each tuple's units gated by the tuple. Exact for the same reason as `decode`.
+    /// - `OneHot` (the value at least 0.75, the others at most 0.25): for each tuple `(v, o)`
+    ///   two units `relu(2s − 0.5) − relu(2s − 1.5)` with `s = raw_v + Σ o − |o|`, which is 1
+    ///   when `s ≥ 0.75` (all hold) and 0 when `s ≤ 0.25` (any fails), writing `f(v, o)`.
+    ///
+    /// A tuple on which `f` fails writes nothing (the interpreter fails there). Taken only
+    /// when exactly one input is such a head's result, the unit count is within the table
+    /// limit, and it is at most [`FUSED_MAP_UNITS`] or twice `cost` (the units the plain map
+    /// would take), so that saving a layer does not multiply a large model's size (`reverse`
+    /// keeps its step-function map from max_len 23 on). Returns whether it did.
+    fn fused_map(
+        &mut self,
+        id: NodeId,
+        inputs: &[NodeId],
+        encs: &[Enc],
+        f: &Fun,
+        cost: usize,
+        span: Span,
+    ) -> R<bool> {
+        let ready_of = |n: &NodeId| *self.ready.get(n).unwrap_or(&0);
+        let Some(last) = inputs.iter().map(ready_of).max() else {
+            return Ok(false);
+        };
+        let pending: Vec<usize> = (0..inputs.len())
+            .filter(|&i| {
+                self.raw_views
+                    .get(&inputs[i])
+                    .is_some_and(|(_, t)| t + 1 == last && ready_of(&inputs[i]) == last)
+            })
+            .collect();
+        let [h] = pending[..] else {
+            return Ok(false);
+        };
+        let Some((view, t)) = self.raw_views.get(&inputs[h]).cloned() else {
+            return Ok(false);
+        };
+        if (0..inputs.len()).any(|i| i != h && ready_of(&inputs[i]) > t) {
+            return Ok(false);
+        }
+        let others: Vec<Enc> = (0..inputs.len())
+            .filter(|&i| i != h)
+            .map(|i| encs[i].clone())
+            .collect();
+        let tuples: usize = others
+            .iter()
+            .map(|e| e.dims.len())
+            .fold(1usize, usize::saturating_mul);
+        let h_values = match &view {
+            RawView::Steps { points, .. } => points.len(),
+            RawView::OneHot { raw } => raw.len(),
+        };
+        let budget = self
+            .limits
+            .max_table
+            .min(cost.saturating_mul(2).max(FUSED_MAP_UNITS));
+        if tuples.saturating_mul(h_values.saturating_mul(2)) > budget {
+            return Ok(false);
+        }
+        let tuples = product(&others, span, self.limits.max_table)?;
+        // f's value at a value of h and a tuple of the others (in input order).
+        let at = |hv: &Val, o: &[(usize, Val)]| -> Option<Val> {
+            let mut args: Vec<Val> = o.iter().map(|(_, v)| v.clone()).collect();
+            args.insert(h, hv.clone());
+            f.eval(&args).ok()
+        };
+        let mut outs: BTreeSet<Val> = BTreeSet::new();
+        let mut table: Vec<Vec<Option<Val>>> = Vec::with_capacity(tuples.len());
+        let h_vals: Vec<Val> = match &view {
+            RawView::Steps { points, .. } => points.iter().map(|(_, v)| v.clone()).collect(),
+            RawView::OneHot { raw } => raw.iter().map(|(_, v)| v.clone()).collect(),
+        };
+        for o in &tuples {
+            let row: Vec<Option<Val>> = h_vals.iter().map(|hv| at(hv, o)).collect();
+            outs.extend(row.iter().flatten().cloned());
+            table.push(row);
+        }
+        let dims: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .collect();
+        let time = t + 1;
+        let name = format!("map %{id} (fused with %{})", inputs[h]);
+        for (o, row) in tuples.iter().zip(&table) {
+            let k = o.len() as f64;
+            match &view {
+                RawView::Steps { raw, points } => {
+                    let reach = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0;
+                    // The first point's value where the tuple holds.
+                    if let Some(v) = &row[0] {
+                        let mut inputs: Vec<(usize, f64)> =
+                            o.iter().map(|(d, _)| (*d, 1.0)).collect();
+                        if o.is_empty() {
+                            inputs.push((self.real, 1.0));
+                        }
+                        inputs.push((self.bos, -BOS_GATE));
+                        self.add_unit(
+                            time,
+                            name.clone(),
+                            Unit {
+                                inputs,
+                                bias: if o.is_empty() { 0.0 } else { -(k - 1.0) },
+                                outputs: vec![(dim_of(&dims, v), 1.0)],
+                            },
+                        );
+                    }
+                    for j in 0..points.len().saturating_sub(1) {
+                        if row[j] == row[j + 1] {
+                            continue;
+                        }
+                        let (xj, xk) = (points[j].0, points[j + 1].0);
+                        let tj = (xj + xk) / 2.0;
+                        let slope = 2.0 / (xk - xj);
+                        let mut plus: Vec<(usize, f64)> = Vec::new();
+                        if let Some(v) = &row[j + 1] {
+                            plus.push((dim_of(&dims, v), 1.0));
+                        }
+                        if let Some(v) = &row[j] {
+                            plus.push((dim_of(&dims, v), -1.0));
+                        }
+                        let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
+                        for (bias, outputs) in
+                            [(-slope * tj + 0.5, plus), (-slope * tj - 0.5, minus)]
+                        {
+                            let gate = BOS_GATE.max(slope * reach + bias.abs() + 1.0);
+                            let mut inputs = vec![(*raw, slope), (self.bos, -gate)];
+                            inputs.extend(o.iter().map(|(d, _)| (*d, gate)));
+                            self.add_unit(
+                                time,
+                                name.clone(),
+                                Unit {
+                                    inputs,
+                                    bias: bias - gate * k,
+                                    outputs,
+                                },
+                            );
+                        }
+                    }
+                }
+                RawView::OneHot { raw } => {
+                    for ((rd, _), v) in raw.iter().zip(row) {
+                        let Some(v) = v else { continue };
+                        let out = dim_of(&dims, v);
+                        for (bias, w) in [(-0.5, 1.0), (-1.5, -1.0)] {
+                            let mut inputs = vec![(*rd, 2.0), (self.bos, -BOS_GATE)];
+                            inputs.extend(o.iter().map(|(d, _)| (*d, 2.0)));
+                            self.add_unit(
+                                time,
+                                name.clone(),
+                                Unit {
+                                    inputs,
+                                    bias: bias - 2.0 * k,
+                                    outputs: vec![(out, w)],
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, time);
+        Ok(true)
     }
 
     /// A map `f(a, b, …) = g(±a ± b …)` over integers as step functions of the signed sum
@@ -1131,6 +1337,8 @@ impl Builder<'_> {
         let enc = self.decode(id, raw, &points, time);
         self.enc.insert(id, enc);
         self.ready.insert(id, time);
+        self.raw_views
+            .insert(id, (RawView::Steps { raw, points }, t));
         Ok(())
     }
 
@@ -1344,6 +1552,8 @@ impl Builder<'_> {
         let enc = self.decode(id, raw, &points, time);
         self.enc.insert(id, enc);
         self.ready.insert(id, time);
+        self.raw_views
+            .insert(id, (RawView::Steps { raw, points }, t));
         Ok(())
     }
 
