@@ -8,9 +8,10 @@ t=${TESSERA:-target/release/tessera}
 samples=${1:-2000}
 row() { # program vocab N samples [args...]
     local p=$1 v=$2 n=$3 s=$4; shift 4
-    local st ver
-    st=$("$t" stats --json --entry "std::rasp::$p" --vocab "$v" --max-len "$n" "$@" 2>&1)
-    ver=$("$t" verify --entry "std::rasp::$p" --vocab "$v" --max-len "$n" --samples "$s" "$@" 2>&1 | tail -1)
+    local st ver e="std::rasp::$p"
+    case $p in pointer::*) e="std::$p" ;; esac
+    st=$("$t" stats --json --entry "$e" --vocab "$v" --max-len "$n" "$@" 2>&1)
+    ver=$("$t" verify --entry "$e" --vocab "$v" --max-len "$n" --samples "$s" "$@" 2>&1 | tail -1)
     printf '%s\t%s\t%s\t%s\t%s\n' "$p" "$n" "$*" "$(echo "$st" | tr -d '\n' | cut -c1-400)" "$ver"
 }
 for n in 5 10 20 80 256; do row reverse a,b,c,d $n "$samples"; done
@@ -27,6 +28,7 @@ row frac_prevs x,y 20 "$samples"
 row pair_balance '(,)' 10 "$samples"
 row dyck1_ptf '(,)' 10 "$samples"
 row dyck2_ptf '(,),{,}' 8 "$samples"
+row pointer::dyck2_ptf '(,),{,}' 8 "$samples"
 for n in 64 256; do
     for p in reverse hist sort double_hist first_occurrence count contains min max \
         mark_first_instance mark_last_instance shift_by count_less_freq length; do
@@ -38,6 +40,7 @@ for n in 64 256; do
     row shuffle_dyck2 '(,),{,}' $n 100
     row dyck1_ptf '(,)' $n 100
     row dyck2_ptf '(,),{,}' $n 100
+    row pointer::dyck2_ptf '(,),{,}' $n 100
     row long_addition 0,1,2,3,4,5,6,7,8,9,+ $n 100
     row sort_by_most_freq a,b,c,d $n 100
     row pair_balance '(,)' $n 100

@@ -588,7 +588,13 @@ impl<A: BitAlgebra> Elab<'_, A> {
         }
     }
 
+    /// One expression, with enough native stack for its subexpressions (grown on the heap as
+    /// nesting and circuit calls deepen; see `crate::with_stack`).
     fn expr(&mut self, e: &Expr, env: &mut Vec<(String, CVal<A::B>)>) -> R<CVal<A::B>> {
+        crate::with_stack(|| self.expr_inner(e, env))
+    }
+
+    fn expr_inner(&mut self, e: &Expr, env: &mut Vec<(String, CVal<A::B>)>) -> R<CVal<A::B>> {
         let span = e.span;
         if self.alg.ops > MAX_GATES {
             return err(
@@ -609,8 +615,36 @@ impl<A: BitAlgebra> Elab<'_, A> {
                 let def = self.resolve(path, span)?;
                 match &self.program.def(def).kind {
                     DefKind::Let(v, _) => {
+                        // A `let` read by a circuit is elaborated in its own module, once per
+                        // read; one that reads itself (directly or through other lets) is an
+                        // error, not an endless recursion, and a chain of lets counts toward
+                        // the call depth.
+                        let name = &self.program.def(def).name;
+                        if self.stack.contains(&def) {
+                            return err(
+                                "RecursionLimit",
+                                span,
+                                format!(
+                                    "`{name}` is defined in terms of itself: a `let` cannot be recursive"
+                                ),
+                            );
+                        }
+                        let max = self.program.limits.call_depth;
+                        if self.stack.len() >= max {
+                            return err(
+                                "RecursionLimit",
+                                span,
+                                format!(
+                                    "circuit calls and the lets they read nest deeper than {max} (`{}`)",
+                                    crate::limits::CALL_DEPTH.flag
+                                ),
+                            );
+                        }
                         let v = v.clone();
-                        match self.expr(&v, &mut Vec::new())? {
+                        self.stack.push(def);
+                        let r = self.expr(&v, &mut Vec::new());
+                        self.stack.pop();
+                        match r? {
                             CVal::Int(i) => Ok(CVal::Int(i)),
                             CVal::Bits(b) => Ok(CVal::Bits(b)),
                         }

@@ -199,3 +199,58 @@ fn the_vsa_dimension_limit_is_a_setting() {
     let s = Session::from_source("d.tess", src).expect("checks");
     assert_eq!(kinds_or_output(&s, "main", None), "a");
 }
+
+/// A chain of circuits whose bodies are each nested near the limit, each calling the next:
+/// elaboration grows its stack as it goes (this took a SIGSEGV from the `interp` fuzz target's
+/// neighbourhood before every circuit expression got `with_stack`).
+#[test]
+fn deep_circuit_bodies_through_call_chains_elaborate() {
+    let out = small_stack(|| {
+        let n = 30;
+        let body = |callee: String| format!("{}{callee}{}", "(x ^ ".repeat(900), ")".repeat(900));
+        let mut src = String::new();
+        for i in 0..n {
+            src.push_str(&format!(
+                "circuit c{i}(x: bits[8]) -> bits[8] {{ {} }}\n",
+                body(format!("c{}(x)", i + 1))
+            ));
+        }
+        src.push_str(&format!("circuit c{n}(x: bits[8]) -> bits[8] {{ x }}\n"));
+        let s = Session::from_source("chain.tess", &src).map_err(|e| e.render(false))?;
+        s.run("c0", Some("5"), &[])
+            .map(|o| o.render())
+            .map_err(|e| e.render(false))
+    });
+    // 900 XORs with x per circuit, 30 circuits: an even count, so x ^ ... ^ x = x.
+    assert_eq!(out.as_deref(), Ok("8'b00000101 (5)"));
+}
+
+/// A `let` that reads itself, read by a circuit, is an error (the fuzz target's SIGSEGV: the
+/// circuit elaborator followed `let p = p ^ 1` forever), and so is a chain of lets deeper than
+/// the call depth.
+#[test]
+fn circuits_reading_recursive_or_deep_lets_are_errors() {
+    let kinds = small_stack(|| {
+        let mut out = Vec::new();
+        let deep: String = (0..200)
+            .map(|i| format!("let a{i} = a{} + 1;\n", i + 1))
+            .collect::<String>()
+            + "let a200 = 1;\ncircuit main(x: bits[8]) -> bits[8] { a0 ^ x }\n";
+        for src in [
+            "let p = p ^ 1;\ncircuit c(x: bits[8]) -> bits[8] { p % x }\n".to_string(),
+            deep,
+        ] {
+            match Session::from_source("lets.tess", &src) {
+                Ok(_) => out.push(vec!["ok".to_string()]),
+                Err(e) => out.push(e.kinds().iter().map(|k| k.to_string()).collect()),
+            }
+        }
+        out
+    });
+    assert!(kinds[0].contains(&"Recursion".to_string()), "{kinds:?}");
+    assert!(
+        kinds[0].contains(&"RecursionLimit".to_string()),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[1], vec!["RecursionLimit".to_string()]);
+}
