@@ -138,6 +138,14 @@ enum RawView {
     OneHot { raw: Vec<(usize, Val)> },
 }
 
+/// A map of the token alone, or of the position alone, written by the embedding (see
+/// [`Builder::embedded_map`]): its value at each token or position (none where it fails).
+#[derive(Debug, Clone)]
+enum Embedded {
+    Tokens(Vec<(Val, Option<Val>)>),
+    Positions(Vec<Option<Val>>),
+}
+
 /// A memory layer to be placed after an MLP sublayer, as sparse entries.
 #[derive(Debug, Clone)]
 struct MemorySpec {
@@ -210,6 +218,13 @@ struct Builder<'a> {
     indices_pow: Vec<(u32, usize)>,
     /// Heads' raw outputs by node, with the attention time that writes them.
     raw_views: BTreeMap<NodeId, (RawView, usize)>,
+    /// Maps written by the embeddings, by node.
+    embedded: BTreeMap<NodeId, Embedded>,
+    /// Selector leaves `select(k, c, p)` against a constant that read a boolean map of `k`
+    /// instead of `k` (see [`Builder::prepare_selector`]): leaf → the map.
+    key_override: BTreeMap<NodeId, NodeId>,
+    /// Per-position embedding values: (index, dim, value).
+    position_values: Vec<(usize, usize, f64)>,
     real: usize,
     bos: usize,
     one: usize,
@@ -259,6 +274,9 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         numeric_out: None,
         indices_pow: Vec::new(),
         raw_views: BTreeMap::new(),
+        embedded: BTreeMap::new(),
+        key_override: BTreeMap::new(),
+        position_values: Vec::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -312,6 +330,13 @@ impl Builder<'_> {
     fn lower(&mut self, id: NodeId, vocab: &[Val]) -> R<()> {
         let node = self.ir.node(id);
         let span = node.span;
+        if let Op::Width { sel }
+        | Op::Aggregate { sel, .. }
+        | Op::Mean { sel, .. }
+        | Op::Best { sel, .. } = &node.op
+        {
+            self.prepare_selector(*sel, span)?;
+        }
         match &node.op {
             Op::Tokens => {
                 let dims = vocab
@@ -412,6 +437,73 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A selector leaf `select(k, c, p)` against a constant `c` only asks, of each key, whether
+    /// `p(k, c)` holds. When `k` has more than two values and a boolean map of it would be ready
+    /// no later than `k` itself (fused with the cleanup of the head that computes `k`, or
+    /// written by the embedding), the leaf reads that map instead (`key_override`): two key
+    /// features instead of one per value of `k`, and `k`'s one-hot (a mean's thousands of
+    /// possible values) may then be read by nothing and pruned. Only where the map agrees with
+    /// the selector's own comparison on every value of `k`.
+    fn prepare_selector(&mut self, sel: NodeId, span: Span) -> R<()> {
+        let mut stack = vec![sel];
+        while let Some(s) = stack.pop() {
+            let (k, q, pred) = match &self.ir.node(s).op {
+                Op::Select {
+                    keys,
+                    queries,
+                    pred,
+                } => (*keys, *queries, pred.clone()),
+                Op::SelAnd(a, b) | Op::SelOr(a, b) => {
+                    stack.extend([*a, *b]);
+                    continue;
+                }
+                Op::SelNot(a) => {
+                    stack.push(*a);
+                    continue;
+                }
+                _ => continue,
+            };
+            if self.key_override.contains_key(&s) {
+                continue;
+            }
+            let Op::Const(c) = &self.ir.node(q).op else {
+                continue;
+            };
+            let Some(kenc) = self.enc.get(&k) else {
+                continue;
+            };
+            if kenc.dims.len() <= 2 {
+                continue;
+            }
+            let k_ready = *self.ready.get(&k).unwrap_or(&0);
+            if self.predicted_map_time(&[k]) > k_ready {
+                continue;
+            }
+            let f = match &pred {
+                Pred::Cmp(op) => {
+                    Fun::Binary(*op, Box::new(Fun::Arg(0)), Box::new(Fun::Const(c.clone())))
+                }
+                Pred::Fun(g) => with_query(g, c),
+                Pred::True | Pred::False => continue,
+            };
+            let leaf = SelTree::Leaf { k: 0, q: 0, pred };
+            let agrees = kenc.dims.iter().all(|(_, v)| {
+                let want = leaf.eval(std::slice::from_ref(c), std::slice::from_ref(v));
+                matches!(f.eval(std::slice::from_ref(v)), Ok(Val::Bool(b)) if b == want)
+            });
+            if !agrees {
+                continue;
+            }
+            let sid = self.next_synthetic;
+            self.next_synthetic += 1;
+            self.map(sid, &[k], &f, span)?;
+            if *self.ready.get(&sid).unwrap_or(&usize::MAX) <= k_ready {
+                self.key_override.insert(s, sid);
+            }
+        }
+        Ok(())
+    }
+
     /// The key nodes, query nodes and truth table of a (composite) selector.
     #[allow(clippy::type_complexity)]
     fn selector(
@@ -432,6 +524,7 @@ impl Builder<'_> {
                     queries: q,
                     ..
                 } => {
+                    let k = self.key_override.get(&s).unwrap_or(k);
                     if !keys.contains(k) {
                         keys.push(*k);
                     }
@@ -446,7 +539,7 @@ impl Builder<'_> {
         }
         keys.sort_unstable();
         queries.sort_unstable();
-        let tree = SelTree::build(self.ir, sel, &keys, &queries);
+        let tree = SelTree::build(self.ir, &self.key_override, sel, &keys, &queries);
         Ok((keys, queries, Box::new(move |q, k| tree.eval(q, k))))
     }
 
@@ -475,7 +568,7 @@ impl Builder<'_> {
         if keys.len() <= 1 && queries.len() <= 1 {
             return Ok(None);
         }
-        let tree = SelTree::build(self.ir, sel, keys, queries);
+        let tree = SelTree::build(self.ir, &self.key_override, sel, keys, queries);
         let mut terms = Vec::new();
         if !and_terms(&tree, &mut terms) {
             return Ok(None);
@@ -671,7 +764,7 @@ impl Builder<'_> {
             .map(|n| *self.ready.get(n).unwrap_or(&0))
             .max()
             .unwrap_or(0);
-        let tree = SelTree::build(self.ir, sel, &keys, &queries);
+        let tree = SelTree::build(self.ir, &self.key_override, sel, &keys, &queries);
         let mut terms = Vec::new();
         // Selection features: per-term one-hots tagged `[term, value]` for an AND of
         // comparisons, else joint one-hots of the key and query tuples.
@@ -877,6 +970,9 @@ impl Builder<'_> {
                 })
             })
             .collect::<R<_>>()?;
+        if self.embedded_map(id, inputs, f) {
+            return Ok(());
+        }
         let time = even_after(
             inputs
                 .iter()
@@ -964,6 +1060,128 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A map whose inputs are all the token (`tokens`, or maps the token embedding writes), or all
+    /// the position (`indices`, or maps the position embedding writes): its one-hot is written
+    /// by that embedding, `f` evaluated at each token or position, and needs no MLP units and
+    /// no layer (RASP counts such maps as free too). Returns whether it did.
+    fn embedded_map(&mut self, id: NodeId, inputs: &[NodeId], f: &Fun) -> bool {
+        #[derive(PartialEq)]
+        enum Side {
+            Token,
+            Position,
+        }
+        let side = |b: &Self, n: NodeId| -> Option<Side> {
+            if n >= SYNTHETIC_BASE {
+                return match b.embedded.get(&n)? {
+                    Embedded::Tokens(_) => Some(Side::Token),
+                    Embedded::Positions(_) => Some(Side::Position),
+                };
+            }
+            match (&b.ir.node(n).op, b.embedded.get(&n)) {
+                (Op::Tokens, _) | (_, Some(Embedded::Tokens(_))) => Some(Side::Token),
+                (Op::Indices, _) | (_, Some(Embedded::Positions(_))) => Some(Side::Position),
+                _ => None,
+            }
+        };
+        let Some(first) = inputs.first().and_then(|&n| side(self, n)) else {
+            return false;
+        };
+        if !inputs
+            .iter()
+            .all(|&n| side(self, n).as_ref() == Some(&first))
+        {
+            return false;
+        }
+        // An input's value at token t (or position p).
+        let token_value = |b: &Self, n: NodeId, t: &Val| -> Option<Val> {
+            match b.embedded.get(&n) {
+                Some(Embedded::Tokens(rows)) => rows
+                    .iter()
+                    .find(|(u, _)| u == t)
+                    .and_then(|(_, v)| v.clone()),
+                _ => Some(t.clone()),
+            }
+        };
+        let position_value = |b: &Self, n: NodeId, p: usize| -> Option<Val> {
+            match b.embedded.get(&n) {
+                Some(Embedded::Positions(rows)) => rows.get(p).cloned().flatten(),
+                _ => Some(Val::Int(p as i64)),
+            }
+        };
+        let at = |args: Option<Vec<Val>>| args.and_then(|a| f.eval(&a).ok());
+        let embedded = match first {
+            Side::Token => {
+                let tokens: Vec<Val> =
+                    match inputs.iter().find_map(|n| match self.embedded.get(n) {
+                        Some(Embedded::Tokens(rows)) => {
+                            Some(rows.iter().map(|(t, _)| t.clone()).collect())
+                        }
+                        _ => None,
+                    }) {
+                        Some(t) => t,
+                        None => self.values_of_tokens(inputs),
+                    };
+                Embedded::Tokens(
+                    tokens
+                        .into_iter()
+                        .map(|t| {
+                            let args: Option<Vec<Val>> =
+                                inputs.iter().map(|&n| token_value(self, n, &t)).collect();
+                            let v = at(args);
+                            (t, v)
+                        })
+                        .collect(),
+                )
+            }
+            Side::Position => Embedded::Positions(
+                (0..self.n)
+                    .map(|p| {
+                        let args: Option<Vec<Val>> =
+                            inputs.iter().map(|&n| position_value(self, n, p)).collect();
+                        at(args)
+                    })
+                    .collect(),
+            ),
+        };
+        let outs: BTreeSet<Val> = match &embedded {
+            Embedded::Tokens(rows) => rows.iter().filter_map(|(_, v)| v.clone()).collect(),
+            Embedded::Positions(rows) => rows.iter().flatten().cloned().collect(),
+        };
+        let dims: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .collect();
+        match &embedded {
+            Embedded::Tokens(rows) => {
+                for (t, v) in rows {
+                    if let Some(v) = v {
+                        self.token_values.push((t.clone(), dim_of(&dims, v), 1.0));
+                    }
+                }
+            }
+            Embedded::Positions(rows) => {
+                for (p, v) in rows.iter().enumerate() {
+                    if let Some(v) = v {
+                        self.position_values.push((p, dim_of(&dims, v), 1.0));
+                    }
+                }
+            }
+        }
+        self.embedded.insert(id, embedded);
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, 0);
+        true
+    }
+
+    /// The vocabulary (the values of a `tokens` node among `inputs`).
+    fn values_of_tokens(&self, inputs: &[NodeId]) -> Vec<Val> {
+        inputs
+            .iter()
+            .find(|&&n| n < SYNTHETIC_BASE && matches!(self.ir.node(n).op, Op::Tokens))
+            .map(|&n| self.values(n))
+            .unwrap_or_default()
+    }
+
     /// A map one of whose inputs (`h`) is a head's result still being cleaned up in the MLP
     /// sublayer after that head, every other input ready before the head: the map is computed
     /// in that same sublayer from the head's raw output (see [`RawView`]), which saves the
@@ -1028,7 +1246,7 @@ impl Builder<'_> {
             .max_table
             .min(cost.saturating_mul(2).max(FUSED_MAP_UNITS));
         if tuples.saturating_mul(h_values.saturating_mul(2)) > budget {
-            return Ok(false);
+            return self.fused_split(id, inputs, encs, f, h, t, budget, span);
         }
         let tuples = product(&others, span, self.limits.max_table)?;
         // f's value at a value of h and a tuple of the others (in input order).
@@ -1136,6 +1354,136 @@ impl Builder<'_> {
         Ok(true)
     }
 
+    /// A fused map whose other inputs have too many values (`if w > 0 then "F" else if b == 0
+    /// then "T" else "P"` with `b` a mean of thousands of values): a total subexpression over
+    /// other inputs only (`b == 0`) is split off as its own map when it will be ready before the
+    /// head (computed early, or itself fused with an earlier head's cleanup), so the rest reads
+    /// its few values instead and fuses within `budget`. The cheapest such split is taken;
+    /// `false` when there is none.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_split(
+        &mut self,
+        id: NodeId,
+        inputs: &[NodeId],
+        encs: &[Enc],
+        f: &Fun,
+        h: usize,
+        t: usize,
+        budget: usize,
+        span: Span,
+    ) -> R<bool> {
+        let h_values = encs[h].dims.len().max(1);
+        let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
+        let mut subs = Vec::new();
+        subexprs(f, &mut subs);
+        let mut best: Option<(usize, Split)> = None;
+        let mut tried: Vec<&Fun> = Vec::new();
+        for e in subs {
+            if std::ptr::eq(e, f) || matches!(e, Fun::Arg(_) | Fun::Const(_)) || tried.contains(&e)
+            {
+                continue;
+            }
+            tried.push(e);
+            let mut used = BTreeSet::new();
+            args_of(e, &mut used);
+            let sub_args: Vec<usize> = used.into_iter().collect();
+            if sub_args.is_empty()
+                || sub_args.contains(&h)
+                || sub_args.iter().any(|&i| i >= encs.len())
+            {
+                continue;
+            }
+            // Ready before the head's attention: computed in an earlier MLP sublayer.
+            let sub_nodes: Vec<NodeId> = sub_args.iter().map(|&i| inputs[i]).collect();
+            if self.predicted_map_time(&sub_nodes) + 1 > t {
+                continue;
+            }
+            let sub_encs: Vec<Enc> = sub_args.iter().map(|&i| encs[i].clone()).collect();
+            let rows = sub_encs
+                .iter()
+                .map(|e| e.dims.len())
+                .fold(1usize, usize::saturating_mul);
+            if rows > eval_limit {
+                continue;
+            }
+            let Ok(tuples) = product(&sub_encs, span, eval_limit) else {
+                continue;
+            };
+            let sub = rename_args(e, &|a| sub_args.iter().position(|&o| o == a).unwrap_or(a));
+            let mut values = BTreeSet::new();
+            let total = tuples.iter().all(|tu| {
+                let args: Vec<Val> = tu.iter().map(|(_, v)| v.clone()).collect();
+                sub.eval(&args).map(|v| values.insert(v)).is_ok()
+            });
+            if !total || values.is_empty() {
+                continue;
+            }
+            let marker = encs.len();
+            let replaced = replace_sub(f, e, marker);
+            let mut used = BTreeSet::new();
+            args_of(&replaced, &mut used);
+            let outer_args: Vec<usize> = used.iter().copied().filter(|&i| i != marker).collect();
+            let units = outer_args
+                .iter()
+                .filter(|&&i| i != h)
+                .map(|&i| encs[i].dims.len())
+                .fold(values.len(), usize::saturating_mul)
+                .saturating_mul(2 * h_values);
+            if units > budget || best.as_ref().is_some_and(|(c, _)| *c <= units) {
+                continue;
+            }
+            let to = |a: usize| {
+                if a == marker {
+                    outer_args.len()
+                } else {
+                    outer_args.iter().position(|&o| o == a).unwrap_or(a)
+                }
+            };
+            let outer = rename_args(&replaced, &to);
+            best = Some((
+                units,
+                Split {
+                    sub,
+                    sub_args,
+                    outer,
+                    outer_args,
+                },
+            ));
+        }
+        let Some((_, split)) = best else {
+            return Ok(false);
+        };
+        let sid = self.next_synthetic;
+        self.next_synthetic += 1;
+        let sub_inputs: Vec<NodeId> = split.sub_args.iter().map(|&i| inputs[i]).collect();
+        self.map(sid, &sub_inputs, &split.sub, span)?;
+        let mut outer_inputs: Vec<NodeId> = split.outer_args.iter().map(|&i| inputs[i]).collect();
+        outer_inputs.push(sid);
+        self.map(id, &outer_inputs, &split.outer, span)?;
+        Ok(true)
+    }
+
+    /// When a map of `inputs` would be ready: in the MLP sublayer of the head whose result it
+    /// would be fused with (see [`Self::fused_map`]), else in the first MLP sublayer after its
+    /// inputs.
+    fn predicted_map_time(&self, inputs: &[NodeId]) -> usize {
+        let ready_of = |n: &NodeId| *self.ready.get(n).unwrap_or(&0);
+        let last = inputs.iter().map(ready_of).max().unwrap_or(0);
+        let pending: Vec<usize> = inputs
+            .iter()
+            .filter_map(|n| {
+                self.raw_views
+                    .get(n)
+                    .filter(|(_, t)| t + 1 == last && ready_of(n) == last)
+                    .map(|(_, t)| *t)
+            })
+            .collect();
+        match pending[..] {
+            [t] if inputs.iter().filter(|n| ready_of(n) > t).count() == 1 => last,
+            _ => even_after(last),
+        }
+    }
+
     /// A map `f(a, b, …) = g(±a ± b …)` over integers as step functions of the signed sum
     /// (see [`linear_form`]): every unit reads the inputs' one-hots with weights `k·sign·value`,
     /// so it sees the exact integer sum; step `j` (two ReLUs of slope `k = 2/gap`) moves the
@@ -1231,6 +1579,28 @@ impl Builder<'_> {
             });
         }
         let suffix = if power == 1 { "num" } else { "sq" };
+        if let Some(e) = self.embedded.get(&id).cloned() {
+            let d = self.dim(format!("%{id}#{suffix}"));
+            let pow = |v: &Val| val_int(v).map(|x| (x as f64).powi(power as i32));
+            match e {
+                Embedded::Tokens(rows) => {
+                    for (t, v) in rows {
+                        if let Some(x) = v.as_ref().and_then(pow) {
+                            self.token_values.push((t, d, x));
+                        }
+                    }
+                }
+                Embedded::Positions(rows) => {
+                    for (p, v) in rows.iter().enumerate() {
+                        if let Some(x) = v.as_ref().and_then(pow) {
+                            self.position_values.push((p, d, x));
+                        }
+                    }
+                }
+            }
+            self.shadows.insert(key, d);
+            return self.power_view(id, enc, power);
+        }
         let of: BTreeMap<usize, f64> = values.iter().copied().collect();
         // a map split off a fused one has no IR node; its one-hot is written by MLP units
         let op = (id < SYNTHETIC_BASE).then(|| &self.ir.node(id).op);
@@ -1570,6 +1940,9 @@ impl Builder<'_> {
     /// when the selector has another shape or a view is missing. Also returns when the views
     /// are ready.
     fn numeric_eq(&mut self, sel: NodeId) -> Option<(NumericEq, usize)> {
+        if self.key_override.contains_key(&sel) {
+            return None;
+        }
         let Op::Select {
             keys,
             queries,
@@ -1893,6 +2266,11 @@ impl Builder<'_> {
             .iter()
             .filter_map(|(p, d)| Some((*p, map(d)?)))
             .collect();
+        self.position_values = self
+            .position_values
+            .iter()
+            .filter_map(|(p, d, x)| Some((*p, map(d)?, *x)))
+            .collect();
         self.shadows.clear();
         self.hv.clear();
         self.enc.clear();
@@ -1945,6 +2323,11 @@ impl Builder<'_> {
             }
             for (power, c) in &self.indices_pow {
                 pos_embed.set(p, *c, ((p - 1) as f64).powi(*power as i32));
+            }
+            for (i, c, x) in &self.position_values {
+                if *i == p - 1 {
+                    pos_embed.set(p, *c, *x);
+                }
             }
         }
         // Refuse before allocating: dense matrices of this size would not fit.
@@ -2276,6 +2659,15 @@ fn dedup_args(inputs: &[NodeId], f: &Fun) -> Option<(Vec<NodeId>, Fun)> {
         .then(|| (unique, rename_args(f, &|a| to.get(a).copied().unwrap_or(a))))
 }
 
+/// A selector predicate's function of (key, query) with the query fixed to `c`: a function of
+/// the key alone.
+fn with_query(f: &Fun, c: &Val) -> Fun {
+    match f {
+        Fun::Arg(1) => Fun::Const(c.clone()),
+        _ => f.map_children(&|x| with_query(x, c)),
+    }
+}
+
 fn rename_args(f: &Fun, to: &dyn Fn(usize) -> usize) -> Fun {
     f.subst(&|a| Fun::Arg(to(a)))
 }
@@ -2548,26 +2940,40 @@ enum SelTree {
 }
 
 impl SelTree {
-    fn build(ir: &Ir, s: NodeId, keys: &[NodeId], queries: &[NodeId]) -> SelTree {
+    fn build(
+        ir: &Ir,
+        over: &BTreeMap<NodeId, NodeId>,
+        s: NodeId,
+        keys: &[NodeId],
+        queries: &[NodeId],
+    ) -> SelTree {
         match &ir.node(s).op {
             Op::Select {
                 keys: k,
                 queries: q,
                 pred,
-            } => SelTree::Leaf {
-                k: keys.iter().position(|x| x == k).unwrap_or(0),
-                q: queries.iter().position(|x| x == q).unwrap_or(0),
-                pred: pred.clone(),
+            } => match over.get(&s) {
+                // the key is a boolean map that already holds the predicate's result
+                Some(m) => SelTree::Leaf {
+                    k: keys.iter().position(|x| x == m).unwrap_or(0),
+                    q: queries.iter().position(|x| x == q).unwrap_or(0),
+                    pred: Pred::Fun(Fun::Arg(0)),
+                },
+                None => SelTree::Leaf {
+                    k: keys.iter().position(|x| x == k).unwrap_or(0),
+                    q: queries.iter().position(|x| x == q).unwrap_or(0),
+                    pred: pred.clone(),
+                },
             },
             Op::SelAnd(a, b) => SelTree::And(
-                Box::new(Self::build(ir, *a, keys, queries)),
-                Box::new(Self::build(ir, *b, keys, queries)),
+                Box::new(Self::build(ir, over, *a, keys, queries)),
+                Box::new(Self::build(ir, over, *b, keys, queries)),
             ),
             Op::SelOr(a, b) => SelTree::Or(
-                Box::new(Self::build(ir, *a, keys, queries)),
-                Box::new(Self::build(ir, *b, keys, queries)),
+                Box::new(Self::build(ir, over, *a, keys, queries)),
+                Box::new(Self::build(ir, over, *b, keys, queries)),
             ),
-            Op::SelNot(a) => SelTree::Not(Box::new(Self::build(ir, *a, keys, queries))),
+            Op::SelNot(a) => SelTree::Not(Box::new(Self::build(ir, over, *a, keys, queries))),
             _ => SelTree::Leaf {
                 k: 0,
                 q: 0,

@@ -171,6 +171,52 @@ fn gather_of_best_is_one_head() {
     assert!(params < 2_000_000, "{params}");
 }
 
+/// RASP's Dyck programs, whose balance is one mean tested for its sign: the tests read boolean
+/// maps computed in the MLP that decodes the mean (no one-hot over the mean's possible values),
+/// and the output map reads the last head's result in the MLP that decodes it, so both take
+/// RASP's two layers at every length, and stay small.
+#[test]
+fn mean_sign_tests_compile_in_rasps_layers() {
+    for f in ["dyck1_ptf", "shuffle_dyck"] {
+        let entry = format!("std::rasp::{f}");
+        let (checked, layers, _) = verify_src("", &entry, &["(", ")", "x"], 7, true);
+        assert!(checked > 3000, "{f}: {checked}");
+        assert_eq!(layers, 2, "{f}");
+        let (p, _) = Program::load("<t>", "", &STD);
+        let def = p.resolve_str(&entry).expect("exists");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let (ir, _) = optimize(&ir, &OptLimits::default());
+        let vocab: Vec<Val> = ["(", ")"].iter().map(|t| Val::from_token(t)).collect();
+        let model = ir_to_graph(&ir, &vocab, 64).expect("compiles");
+        assert_eq!(model.layers.len(), 2, "{f} at 64");
+        assert!(model.params().0 < 200_000, "{f}: {:?}", model.params());
+        // Random walks that rarely close at depth 0, so that every verdict occurs.
+        let mut x: u64 = 99;
+        for _ in 0..30 {
+            let mut depth = 0i64;
+            let input: Vec<Val> = (0..64)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let close = if depth == 0 {
+                        x.is_multiple_of(16)
+                    } else {
+                        x.is_multiple_of(2)
+                    };
+                    depth += if close { -1 } else { 1 };
+                    vocab[usize::from(close)].clone()
+                })
+                .collect();
+            let want = match Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default()) {
+                Ok(Output::Seq(s)) => s.vals,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(model.forward(&input).expect("runs"), want, "{f}");
+        }
+    }
+}
+
 /// Maps of integers that depend only on a signed sum of their inputs are lowered as step
 /// functions of that sum (linear in the number of sums, not the product of the value sets), and
 /// stay exact; others keep their lookup table.
