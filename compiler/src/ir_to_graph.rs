@@ -35,7 +35,11 @@
 //! other inputs ready before that head, is computed from the head's raw output in the same MLP
 //! sublayer that cleans the result up (`fused_map`: steps gated by the other inputs' one-hots),
 //! which saves the layer it would wait for; only while that costs at most 1,024 units or twice
-//! the plain map.
+//! the plain map (`fused_split` first splits off a part over the other inputs when that makes
+//! it fit). A map of the token alone, or of the position alone, is written by the embedding
+//! (`embedded_map`). A selector leaf against a constant, `select(b, 0, <)`, reads a boolean
+//! map of its key when that map is ready as early as the key (`prepare_selector`), so a
+//! `mean` tested only for its sign never needs a one-hot over its possible values.
 //!
 //! `mean` gives BOS the score β/2 and the value 0, reads each key's number from its one-hot
 //! encoding, and decodes the result onto the finite set of possible means (see `mean_head`);
@@ -1272,11 +1276,17 @@ impl Builder<'_> {
             .collect();
         let time = t + 1;
         let name = format!("map %{id} (fused with %{})", inputs[h]);
+        // What a step unit's input could reach (see `decode`).
+        let reach = match &view {
+            RawView::Steps { points, .. } => {
+                points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0
+            }
+            RawView::OneHot { .. } => 1.0,
+        };
         for (o, row) in tuples.iter().zip(&table) {
             let k = o.len() as f64;
             match &view {
                 RawView::Steps { raw, points } => {
-                    let reach = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0;
                     // The first point's value where the tuple holds.
                     if let Some(v) = &row[0] {
                         let mut inputs: Vec<(usize, f64)> =
@@ -1726,13 +1736,13 @@ impl Builder<'_> {
             .iter()
             .map(|(_, v)| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
             .collect();
+        // At BOS, `raw` is some average of the head's values, bounded by the largest |x| (plus
+        // one for BOS's own): the gate must exceed what a unit could then reach.
+        let reach = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0;
         for j in 0..points.len().saturating_sub(1) {
             let (xj, xk) = (points[j].0, points[j + 1].0);
             let tj = (xj + xk) / 2.0;
             let k = 2.0 / (xk - xj);
-            // At BOS, `raw` is some average of the head's values, bounded by the largest |x|
-            // (plus one for BOS's own): the gate must exceed what the unit could then reach.
-            let reach = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0;
             // ge_j moves the one-hot from point j to point j+1.
             let plus: Vec<(usize, f64)> = vec![(dims[j + 1].0, 1.0), (dims[j].0, -1.0)];
             let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
