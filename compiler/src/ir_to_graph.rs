@@ -1384,82 +1384,26 @@ impl Builder<'_> {
     ) -> R<bool> {
         let h_values = encs[h].dims.len().max(1);
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
-        let mut subs = Vec::new();
-        subexprs(f, &mut subs);
-        let mut best: Option<(usize, Split)> = None;
-        let mut tried: Vec<&Fun> = Vec::new();
-        for e in subs {
-            if std::ptr::eq(e, f) || matches!(e, Fun::Arg(_) | Fun::Const(_)) || tried.contains(&e)
-            {
-                continue;
-            }
-            tried.push(e);
-            let mut used = BTreeSet::new();
-            args_of(e, &mut used);
-            let sub_args: Vec<usize> = used.into_iter().collect();
-            if sub_args.is_empty()
-                || sub_args.contains(&h)
-                || sub_args.iter().any(|&i| i >= encs.len())
-            {
-                continue;
-            }
-            // Ready before the head's attention: computed in an earlier MLP sublayer.
-            let sub_nodes: Vec<NodeId> = sub_args.iter().map(|&i| inputs[i]).collect();
-            if self.predicted_map_time(&sub_nodes) + 1 > t {
-                continue;
-            }
-            let sub_encs: Vec<Enc> = sub_args.iter().map(|&i| encs[i].clone()).collect();
-            let rows = sub_encs
-                .iter()
-                .map(|e| e.dims.len())
-                .fold(1usize, usize::saturating_mul);
-            if rows > eval_limit {
-                continue;
-            }
-            let Ok(tuples) = product(&sub_encs, span, eval_limit) else {
-                continue;
-            };
-            let sub = rename_args(e, &|a| sub_args.iter().position(|&o| o == a).unwrap_or(a));
-            let mut values = BTreeSet::new();
-            let total = tuples.iter().all(|tu| {
-                let args: Vec<Val> = tu.iter().map(|(_, v)| v.clone()).collect();
-                sub.eval(&args).map(|v| values.insert(v)).is_ok()
-            });
-            if !total || values.is_empty() {
-                continue;
-            }
-            let marker = encs.len();
-            let replaced = replace_sub(f, e, marker);
-            let mut used = BTreeSet::new();
-            args_of(&replaced, &mut used);
-            let outer_args: Vec<usize> = used.iter().copied().filter(|&i| i != marker).collect();
-            let units = outer_args
-                .iter()
-                .filter(|&&i| i != h)
-                .map(|&i| encs[i].dims.len())
-                .fold(values.len(), usize::saturating_mul)
-                .saturating_mul(2 * h_values);
-            if units > budget || best.as_ref().is_some_and(|(c, _)| *c <= units) {
-                continue;
-            }
-            let to = |a: usize| {
-                if a == marker {
-                    outer_args.len()
-                } else {
-                    outer_args.iter().position(|&o| o == a).unwrap_or(a)
-                }
-            };
-            let outer = rename_args(&replaced, &to);
-            best = Some((
-                units,
-                Split {
-                    sub,
-                    sub_args,
-                    outer,
-                    outer_args,
-                },
-            ));
-        }
+        // Over other inputs only, and ready before the head's attention (computed in an
+        // earlier MLP sublayer).
+        let early = |sub_args: &[usize]| {
+            let nodes: Vec<NodeId> = sub_args.iter().map(|&i| inputs[i]).collect();
+            !sub_args.contains(&h) && self.predicted_map_time(&nodes) < t
+        };
+        let best = splits(encs, f, eval_limit, &early)
+            .into_iter()
+            .map(|(split, values, _)| {
+                let units = split
+                    .outer_args
+                    .iter()
+                    .filter(|&&i| i != h)
+                    .map(|&i| encs[i].dims.len())
+                    .fold(values, usize::saturating_mul)
+                    .saturating_mul(2 * h_values);
+                (units, split)
+            })
+            .filter(|(units, _)| *units <= budget)
+            .min_by_key(|(units, _)| *units);
         let Some((_, split)) = best else {
             return Ok(false);
         };
@@ -2722,9 +2666,36 @@ struct Split {
 /// the two tables together are smaller than the fused one. Value sets are found by evaluating
 /// the subexpression on every tuple of its inputs (at most `eval_limit`).
 fn unfuse(encs: &[Enc], f: &Fun, size: usize, eval_limit: usize) -> Option<Split> {
+    splits(encs, f, eval_limit, &|_| true)
+        .into_iter()
+        .map(|(split, values, sub_rows)| {
+            let outer_rows = split
+                .outer_args
+                .iter()
+                .map(|&i| encs[i].dims.len())
+                .fold(values, usize::saturating_mul);
+            (outer_rows.saturating_add(sub_rows), split)
+        })
+        .filter(|(cost, _)| *cost < size)
+        .min_by_key(|(cost, _)| *cost)
+        .map(|(_, s)| s)
+}
+
+/// Every way to split a subexpression `e` of `f` off as its own map: `e` over some of `f`'s
+/// inputs (those `keep` accepts; at most `eval_limit` tuples of them), *total* on them (it
+/// never fails, so splitting it off cannot make an input fail that `f` itself, which might not
+/// evaluate it, would not). Each with the number of values `e` takes (found by evaluating it on
+/// every tuple) and its number of tuples. The outer function reads the split-off map as its
+/// last argument.
+fn splits(
+    encs: &[Enc],
+    f: &Fun,
+    eval_limit: usize,
+    keep: &dyn Fn(&[usize]) -> bool,
+) -> Vec<(Split, usize, usize)> {
     let mut subs = Vec::new();
     subexprs(f, &mut subs);
-    let mut best: Option<(usize, Split)> = None;
+    let mut out = Vec::new();
     let mut tried: Vec<&Fun> = Vec::new();
     for e in subs {
         if std::ptr::eq(e, f) || matches!(e, Fun::Arg(_) | Fun::Const(_)) || tried.contains(&e) {
@@ -2734,7 +2705,7 @@ fn unfuse(encs: &[Enc], f: &Fun, size: usize, eval_limit: usize) -> Option<Split
         let mut s = BTreeSet::new();
         args_of(e, &mut s);
         let sub_args: Vec<usize> = s.into_iter().collect();
-        if sub_args.is_empty() || sub_args.iter().any(|&i| i >= encs.len()) {
+        if sub_args.is_empty() || sub_args.iter().any(|&i| i >= encs.len()) || !keep(&sub_args) {
             continue;
         }
         let sub_rows = sub_args
@@ -2778,14 +2749,6 @@ fn unfuse(encs: &[Enc], f: &Fun, size: usize, eval_limit: usize) -> Option<Split
         let mut used = BTreeSet::new();
         args_of(&replaced, &mut used);
         let outer_args: Vec<usize> = used.iter().copied().filter(|&i| i != marker).collect();
-        let outer_rows = outer_args
-            .iter()
-            .map(|&i| encs[i].dims.len())
-            .fold(values.len(), usize::saturating_mul);
-        let cost = outer_rows.saturating_add(sub_rows);
-        if cost >= size || best.as_ref().is_some_and(|(c, _)| *c <= cost) {
-            continue;
-        }
         let to = |a: usize| {
             if a == marker {
                 outer_args.len()
@@ -2795,17 +2758,18 @@ fn unfuse(encs: &[Enc], f: &Fun, size: usize, eval_limit: usize) -> Option<Split
         };
         let outer = rename_args(&replaced, &to);
         let sub = rename_args(e, &|a| sub_args.iter().position(|&o| o == a).unwrap_or(a));
-        best = Some((
-            cost,
+        out.push((
             Split {
                 sub,
                 sub_args,
                 outer,
                 outer_args,
             },
+            values.len(),
+            sub_rows,
         ));
     }
-    best.map(|(_, s)| s)
+    out
 }
 
 fn label(v: &Val) -> String {

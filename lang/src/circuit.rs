@@ -446,27 +446,14 @@ impl<A: BitAlgebra> Elab<'_, A> {
         let Some(f) = circuit_def(self.program, def) else {
             return err("CircuitError", span, "not a circuit");
         };
-        if self.stack.contains(&def) {
-            return err(
-                "RecursionLimit",
-                span,
-                format!(
-                    "circuit `{}` calls itself: circuits cannot be recursive",
-                    f.name.name
-                ),
-            );
-        }
-        let max = self.program.limits.call_depth;
-        if self.stack.len() >= max {
-            return err(
-                "RecursionLimit",
-                span,
-                format!(
-                    "circuit calls nest deeper than {max} (`{}`)",
-                    crate::limits::CALL_DEPTH.flag
-                ),
-            );
-        }
+        self.may_enter(
+            def,
+            span,
+            &format!(
+                "circuit `{}` calls itself: circuits cannot be recursive",
+                f.name.name
+            ),
+        )?;
         if args.len() != sig.params.len() {
             return err(
                 "WidthMismatch",
@@ -620,26 +607,13 @@ impl<A: BitAlgebra> Elab<'_, A> {
                         // error, not an endless recursion, and a chain of lets counts toward
                         // the call depth.
                         let name = &self.program.def(def).name;
-                        if self.stack.contains(&def) {
-                            return err(
-                                "RecursionLimit",
-                                span,
-                                format!(
-                                    "`{name}` is defined in terms of itself: a `let` cannot be recursive"
-                                ),
-                            );
-                        }
-                        let max = self.program.limits.call_depth;
-                        if self.stack.len() >= max {
-                            return err(
-                                "RecursionLimit",
-                                span,
-                                format!(
-                                    "circuit calls and the lets they read nest deeper than {max} (`{}`)",
-                                    crate::limits::CALL_DEPTH.flag
-                                ),
-                            );
-                        }
+                        self.may_enter(
+                            def,
+                            span,
+                            &format!(
+                                "`{name}` is defined in terms of itself: a `let` cannot be recursive"
+                            ),
+                        )?;
                         let v = v.clone();
                         self.stack.push(def);
                         let r = self.expr(&v, &mut Vec::new());
@@ -795,6 +769,27 @@ impl<A: BitAlgebra> Elab<'_, A> {
                 span,
                 notes: d.notes.clone(),
             })
+    }
+
+    /// Whether `def` (a circuit called, or a `let` read) may be entered: not while it is being
+    /// elaborated already (`cycle` says why), and not past the call depth (circuit calls and
+    /// the lets they read count alike).
+    fn may_enter(&self, def: DefId, span: Span, cycle: &str) -> R<()> {
+        if self.stack.contains(&def) {
+            return err("RecursionLimit", span, cycle.to_string());
+        }
+        let max = self.program.limits.call_depth;
+        if self.stack.len() >= max {
+            return err(
+                "RecursionLimit",
+                span,
+                format!(
+                    "circuit calls and the lets they read nest deeper than {max} (`{}`)",
+                    crate::limits::CALL_DEPTH.flag
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn module(&self) -> crate::program::ModId {
