@@ -35,8 +35,8 @@
 //! other inputs ready before that head, is computed from the head's raw output in the same MLP
 //! sublayer that cleans the result up (`fused_map`: steps gated by the other inputs' one-hots),
 //! which saves the layer it would wait for; only while that costs at most 1,024 units or twice
-//! the plain map (`fused_split` first splits off a part over the other inputs when that makes
-//! it fit). A map of the token alone, or of the position alone, is written by the embedding
+//! the plain map (`best_split` splits off a part over the other inputs when that makes it
+//! fit or costs fewer units). A map of the token alone, or of the position alone, is written by the embedding
 //! (`embedded_map`). A selector leaf against a constant, `select(b, 0, <)`, reads a boolean
 //! map of its key when that map is ready as early as the key (`prepare_selector`), so a
 //! `mean` tested only for its sign never needs a one-hot over its possible values.
@@ -1249,10 +1249,18 @@ impl Builder<'_> {
             .limits
             .max_table
             .min(cost.saturating_mul(2).max(FUSED_MAP_UNITS));
-        if tuples.saturating_mul(h_values.saturating_mul(2)) > budget {
-            return self.fused_split(id, inputs, encs, f, h, t, budget, span);
+        // The table is evaluated (at most the evaluation limit) to count the units exactly:
+        // steps only where f changes, so `round(b * (i + 1))` over a mean `b` takes about two
+        // units per value of the result and index, not per (point, index).
+        let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
+        let split = self.best_split(inputs, encs, f, h, t, budget);
+        if tuples.saturating_mul(h_values) > eval_limit {
+            return match split {
+                Some((_, s)) => self.apply_split(id, inputs, s, span),
+                None => Ok(false),
+            };
         }
-        let tuples = product(&others, span, self.limits.max_table)?;
+        let tuples = product(&others, span, eval_limit)?;
         // f's value at a value of h and a tuple of the others (in input order).
         let at = |hv: &Val, o: &[(usize, Val)]| -> Option<Val> {
             let mut args: Vec<Val> = o.iter().map(|(_, v)| v.clone()).collect();
@@ -1269,6 +1277,21 @@ impl Builder<'_> {
             let row: Vec<Option<Val>> = h_vals.iter().map(|hv| at(hv, o)).collect();
             outs.extend(row.iter().flatten().cloned());
             table.push(row);
+        }
+        let units: usize = table
+            .iter()
+            .map(|row| match &view {
+                RawView::Steps { .. } => 1 + 2 * row.windows(2).filter(|w| w[0] != w[1]).count(),
+                RawView::OneHot { .. } => 2 * row.iter().flatten().count(),
+            })
+            .fold(0usize, usize::saturating_add);
+        // A split that costs fewer units wins (it also spares the other inputs' one-hots).
+        match split {
+            Some((su, s)) if su < units || units > budget => {
+                return self.apply_split(id, inputs, s, span);
+            }
+            _ if units > budget => return Ok(false),
+            _ => {}
         }
         let dims: Vec<(usize, Val)> = outs
             .iter()
@@ -1368,20 +1391,19 @@ impl Builder<'_> {
     /// then "T" else "P"` with `b` a mean of thousands of values): a total subexpression over
     /// other inputs only (`b == 0`) is split off as its own map when it will be ready before the
     /// head (computed early, or itself fused with an earlier head's cleanup), so the rest reads
-    /// its few values instead and fuses within `budget`. The cheapest such split is taken;
-    /// `false` when there is none.
+    /// its few values instead and fuses within `budget`. The cheapest such split, with its
+    /// estimated units (an upper bound: two per value of `h` and tuple of the rest's other
+    /// inputs); `None` when there is none.
     #[allow(clippy::too_many_arguments)]
-    fn fused_split(
-        &mut self,
-        id: NodeId,
+    fn best_split(
+        &self,
         inputs: &[NodeId],
         encs: &[Enc],
         f: &Fun,
         h: usize,
         t: usize,
         budget: usize,
-        span: Span,
-    ) -> R<bool> {
+    ) -> Option<(usize, Split)> {
         let h_values = encs[h].dims.len().max(1);
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
         // Over other inputs only, and ready before the head's attention (computed in an
@@ -1390,7 +1412,7 @@ impl Builder<'_> {
             let nodes: Vec<NodeId> = sub_args.iter().map(|&i| inputs[i]).collect();
             !sub_args.contains(&h) && self.predicted_map_time(&nodes) < t
         };
-        let best = splits(encs, f, eval_limit, &early)
+        splits(encs, f, eval_limit, &early)
             .into_iter()
             .map(|(split, values, _)| {
                 let units = split
@@ -1403,10 +1425,11 @@ impl Builder<'_> {
                 (units, split)
             })
             .filter(|(units, _)| *units <= budget)
-            .min_by_key(|(units, _)| *units);
-        let Some((_, split)) = best else {
-            return Ok(false);
-        };
+            .min_by_key(|(units, _)| *units)
+    }
+
+    /// Lower `f` as the split-off map and the rest reading it (see [`Self::best_split`]).
+    fn apply_split(&mut self, id: NodeId, inputs: &[NodeId], split: Split, span: Span) -> R<bool> {
         let sid = self.next_synthetic;
         self.next_synthetic += 1;
         let sub_inputs: Vec<NodeId> = split.sub_args.iter().map(|&i| inputs[i]).collect();
