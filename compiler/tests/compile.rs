@@ -324,6 +324,12 @@ mod random_programs {
         /// `gather(best(sel, score, default: d), xs)`: one head when `d` is no position (-1),
         /// two when it is one (0).
         Gather(Sel, usize, usize, bool),
+        /// `map(mean(sel, numeric(v)), |x| x OP 0.5)`: a map of a mean (read in the MLP that
+        /// decodes it).
+        MeanMap(Sel, usize, u8),
+        /// `width(sel & select(mean(sel2, numeric(v)), 0.5, OP))`: a selector leaf against a
+        /// constant whose key is a mean.
+        MeanSelect(Sel, Sel, usize, u8),
         /// `if c then a else b`, elementwise: a map of three sequences.
         If(usize, usize, usize),
     }
@@ -331,13 +337,18 @@ mod random_programs {
     #[derive(Debug, Clone)]
     enum Sel {
         Cmp(usize, usize, u8),
+        /// `select(a, C, op)` against a constant of a's kind.
+        Const(usize, u8),
         And(Box<Sel>, Box<Sel>),
         Or(Box<Sel>, Box<Sel>),
         Not(Box<Sel>),
     }
 
     fn sel() -> impl Strategy<Value = Sel> {
-        let leaf = (0usize..8, 0usize..8, 0u8..7).prop_map(|(a, b, o)| Sel::Cmp(a, b, o));
+        let leaf = prop_oneof![
+            3 => (0usize..8, 0usize..8, 0u8..7).prop_map(|(a, b, o)| Sel::Cmp(a, b, o)),
+            1 => (0usize..8, 0u8..6).prop_map(|(a, o)| Sel::Const(a, o)),
+        ];
         leaf.prop_recursive(2, 4, 2, |inner| {
             prop_oneof![
                 (inner.clone(), inner.clone())
@@ -358,6 +369,8 @@ mod random_programs {
             (sel(), 0usize..8, 0usize..8, any::<bool>())
                 .prop_map(|(s, v, x, d)| Step::Gather(s, v, x, d)),
             (0usize..8, 0usize..8, 0usize..8).prop_map(|(c, a, b)| Step::If(c, a, b)),
+            (sel(), 0usize..8, 0u8..4).prop_map(|(s, v, o)| Step::MeanMap(s, v, o)),
+            (sel(), sel(), 0usize..8, 0u8..4).prop_map(|(s, t, v, o)| Step::MeanSelect(s, t, v, o)),
         ]
     }
 
@@ -371,6 +384,16 @@ mod random_programs {
                 let b = same[b % same.len()];
                 let op = ["==", "!=", "<", "<=", ">", ">=", "true"][*o as usize];
                 format!("select(s{a}, s{b}, {op})")
+            }
+            Sel::Const(a, o) => {
+                let a = a % vars.len();
+                let c = match vars[a] {
+                    K::Str => "\"b\"",
+                    K::Int => "1",
+                    K::Bool => "true",
+                };
+                let op = ["==", "!=", "<", "<=", ">", ">="][*o as usize];
+                format!("select(s{a}, {c}, {op})")
             }
             Sel::And(a, b) => format!("({} & {})", render_sel(a, vars), render_sel(b, vars)),
             Sel::Or(a, b) => format!("({} | {})", render_sel(a, vars), render_sel(b, vars)),
@@ -445,6 +468,31 @@ mod random_programs {
                         vars[x],
                     )
                 }
+                Step::MeanMap(s, v, o) => {
+                    let nums: Vec<usize> = (0..n).filter(|&i| vars[i] != K::Str).collect();
+                    let v = nums[v % nums.len()];
+                    let op = [">", "<", "==", ">="][*o as usize % 4];
+                    (
+                        format!(
+                            "map(mean({}, numeric(s{v})), |x| x {op} 0.5)",
+                            render_sel(s, &vars)
+                        ),
+                        K::Bool,
+                    )
+                }
+                Step::MeanSelect(s, t, v, o) => {
+                    let nums: Vec<usize> = (0..n).filter(|&i| vars[i] != K::Str).collect();
+                    let v = nums[v % nums.len()];
+                    let op = ["<", ">", "==", "<="][*o as usize % 4];
+                    (
+                        format!(
+                            "width({} & select(mean({}, numeric(s{v})), 0.5, {op}))",
+                            render_sel(s, &vars),
+                            render_sel(t, &vars)
+                        ),
+                        K::Int,
+                    )
+                }
                 Step::If(c, a, b) => {
                     let a = a % n;
                     let same: Vec<usize> = (0..n).filter(|&i| vars[i] == vars[a]).collect();
@@ -488,7 +536,8 @@ mod random_programs {
             Ok(m) => m,
             Err(e)
                 if e.message.contains("more than the limit")
-                    || e.message.contains("larger than the limit") =>
+                    || e.message.contains("larger than the limit")
+                    || e.message.contains("exceed the limit") =>
             {
                 return Err(TestCaseError::reject(format!(
                     "refused by a size limit: {}",
