@@ -6,7 +6,10 @@
 //! matrix reads, skips zero inputs, scores a query against a key over the key's nonzero columns
 //! only, treats keys with identical key and value rows as one group with a count (one-hot keys
 //! over a small vocabulary: a handful of groups however long the input), and moves values only
-//! into the columns a head writes. It computes in f64 what [`Model::forward`] computes, the same sums
+//! into the columns a head writes. MLP units held off by a large negative bias unless one input
+//! (a one-hot) is on, as the compiler's maps fused with a head's decoding are, are computed only
+//! at positions where that input is nonzero, once a per-sequence bound (each other input's range
+//! over the positions) proves them zero elsewhere. It computes in f64 what [`Model::forward`] computes, the same sums
 //! up to their order (so the same residual up to rounding, and the same decoded outputs: the
 //! compiled margins are many orders of magnitude above f64 rounding), without candle's
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
@@ -71,9 +74,175 @@ struct SparseHead {
 }
 
 struct SparseMlp {
+    /// The ungated units, numbered compactly: input weights, biases, output weights.
     w1: Rows,
     b1: Vec<f64>,
     w2: Rows,
+    /// Units with a large positive input weight on one column (a one-hot that switches them
+    /// on, as the compiler's maps fused with a head's decoding have), grouped by that column.
+    gated: Vec<GatedUnit>,
+    /// Distinct gate columns, and the gated units (indices into `gated`) of each.
+    gates: Vec<(usize, Vec<usize>)>,
+    /// The columns gated units read besides their gates (whose ranges the bound needs).
+    bounded: Vec<usize>,
+}
+
+struct GatedUnit {
+    gate: usize,
+    bias: f64,
+    inputs: Vec<(usize, f64)>,
+    outputs: Vec<(usize, f64)>,
+}
+
+/// A positive input weight at least this large (with a bias at most minus half of it) marks a
+/// unit as gated by that input.
+const GATE_WEIGHT: f64 = 1000.0;
+
+impl SparseMlp {
+    fn new(m: &tessera_compiler::graph::Mlp) -> SparseMlp {
+        let w1 = Rows::new(&m.w1);
+        let w2 = Rows::new(&m.w2);
+        let units = m.b1.len();
+        let mut cols: Vec<Vec<(usize, f64)>> = vec![Vec::new(); units];
+        for (r, row) in w1.rows.iter().enumerate() {
+            for &(c, v) in row {
+                if let Some(col) = cols.get_mut(c) {
+                    col.push((r, v));
+                }
+            }
+        }
+        // Ungated units keep their order, renumbered 0.. among themselves.
+        let mut compact: Vec<Option<usize>> = vec![None; units];
+        let mut gated = Vec::new();
+        let mut by_gate: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        let (mut b1, mut w2_rows) = (Vec::new(), Vec::new());
+        for (u, col) in cols.into_iter().enumerate() {
+            // Gated: the largest positive input weight is large, and the bias holds the unit
+            // below zero unless that input is on (a decoder's steep step on a head's number
+            // is not: its bias is a threshold, and that input is never zero).
+            let gate = col
+                .iter()
+                .filter(|(_, v)| *v >= GATE_WEIGHT)
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .filter(|(_, v)| m.b1[u] <= -v / 2.0)
+                .map(|(r, _)| *r);
+            let outputs = w2.rows.get(u).cloned().unwrap_or_default();
+            match gate {
+                Some(g) => {
+                    by_gate.entry(g).or_default().push(gated.len());
+                    gated.push(GatedUnit {
+                        gate: g,
+                        bias: m.b1[u],
+                        inputs: col,
+                        outputs,
+                    });
+                }
+                None => {
+                    compact[u] = Some(b1.len());
+                    b1.push(m.b1[u]);
+                    w2_rows.push(outputs);
+                }
+            }
+        }
+        let rows = w1
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .filter_map(|(c, v)| Some((compact[c]?, v)))
+                    .collect()
+            })
+            .collect();
+        let bounded: Vec<usize> = gated
+            .iter()
+            .flat_map(|u| u.inputs.iter().map(|(r, _)| *r).filter(|r| *r != u.gate))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        SparseMlp {
+            w1: Rows::from_rows(rows),
+            b1,
+            w2: Rows::from_rows(w2_rows),
+            gated,
+            gates: by_gate.into_iter().collect(),
+            bounded,
+        }
+    }
+
+    /// Which gated units provably output 0 wherever their gate column is 0 in this sequence:
+    /// their bias plus the most every other input can add (from each column's range over the
+    /// sequence's positions) is below zero, with a margin far above rounding. Such a unit is
+    /// computed only where its gate is nonzero, and the result is the same as computing it
+    /// everywhere. The others (`always`) are computed at every position.
+    fn skippable(&self, x: &[f64], d: usize, len: usize, b: &mut Scratch) {
+        b.skip.clear();
+        b.always.clear();
+        if self.gated.is_empty() {
+            return;
+        }
+        b.range.clear();
+        b.range.resize(d, (f64::INFINITY, f64::NEG_INFINITY));
+        for p in 0..len {
+            for &c in &self.bounded {
+                let v = x[p * d + c];
+                let r = &mut b.range[c];
+                *r = (r.0.min(v), r.1.max(v));
+            }
+        }
+        for (i, u) in self.gated.iter().enumerate() {
+            let mut bound = u.bias;
+            for &(r, w) in &u.inputs {
+                if r != u.gate {
+                    let (lo, hi) = b.range[r];
+                    bound += if w > 0.0 { w * hi } else { w * lo };
+                }
+            }
+            let skip = bound < -1e-3;
+            b.skip.push(skip);
+            if !skip {
+                b.always.push(i);
+            }
+        }
+    }
+
+    /// The MLP at one position (`x` is read, then the outputs are added to it).
+    fn apply(&self, x: &mut [f64], b: &mut Scratch) {
+        b.hidden.clear();
+        b.hidden.resize(self.b1.len(), 0.0);
+        self.w1.apply_add(x, &mut b.hidden);
+        for (hv, bias) in b.hidden.iter_mut().zip(&self.b1) {
+            *hv = (*hv + bias).max(0.0);
+        }
+        // Gated units: those whose gate is on here, and those that cannot be skipped.
+        b.active.clear();
+        let unit = |i: usize, x: &[f64]| {
+            let u = &self.gated[i];
+            let h: f64 = u.inputs.iter().map(|&(r, w)| x[r] * w).sum::<f64>() + u.bias;
+            h.max(0.0)
+        };
+        for (g, units) in &self.gates {
+            if x[*g] != 0.0 {
+                for &i in units {
+                    if b.skip[i] {
+                        let h = unit(i, x);
+                        b.active.push((i, h));
+                    }
+                }
+            }
+        }
+        for &i in &b.always {
+            let h = unit(i, x);
+            b.active.push((i, h));
+        }
+        self.w2.apply_add(&b.hidden, x);
+        for &(i, h) in &b.active {
+            if h != 0.0 {
+                for &(c, w) in &self.gated[i].outputs {
+                    x[c] += h * w;
+                }
+            }
+        }
+    }
 }
 
 struct SparseBilinear {
@@ -123,6 +292,14 @@ struct Scratch {
     hash: Vec<u64>,
     hidden: Vec<f64>,
     second: Vec<f64>,
+    /// Per gated unit of the current MLP: whether it may be skipped where its gate is 0.
+    skip: Vec<bool>,
+    /// The gated units computed at every position (not provably off where their gate is).
+    always: Vec<usize>,
+    /// Gated units computed at the current position, with their activations.
+    active: Vec<(usize, f64)>,
+    /// Each residual column's least and greatest value over the sequence's positions.
+    range: Vec<(f64, f64)>,
     /// The bilinear sublayer's output for every position (added after the MLP's).
     products: Vec<f64>,
 }
@@ -174,11 +351,7 @@ impl SparseEngine {
                 SparseLayer {
                     heads,
                     written,
-                    mlp: l.mlp.as_ref().map(|m| SparseMlp {
-                        w1: Rows::new(&m.w1),
-                        b1: m.b1.clone(),
-                        w2: Rows::new(&m.w2),
-                    }),
+                    mlp: l.mlp.as_ref().map(SparseMlp::new),
                     bilinear: l.bilinear.as_ref().map(|b| SparseBilinear {
                         u: Rows::new(&b.u),
                         bu: b.bu.clone(),
@@ -277,16 +450,12 @@ impl SparseEngine {
                 }
             }
             if let Some(mlp) = &layer.mlp {
+                let mut x = std::mem::take(&mut b.x);
+                mlp.skippable(&x, d, len, b);
                 for p in 0..len {
-                    let x = &mut b.x[p * d..(p + 1) * d];
-                    b.hidden.clear();
-                    b.hidden.resize(mlp.b1.len(), 0.0);
-                    mlp.w1.apply_add(x, &mut b.hidden);
-                    for (hv, bias) in b.hidden.iter_mut().zip(&mlp.b1) {
-                        *hv = (*hv + bias).max(0.0);
-                    }
-                    mlp.w2.apply_add(&b.hidden, x);
+                    mlp.apply(&mut x[p * d..(p + 1) * d], b);
                 }
+                b.x = x;
             }
             if layer.bilinear.is_some() {
                 for (x, y) in b.x.iter_mut().zip(&b.products) {

@@ -386,6 +386,11 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
             200,
         ),
         ("std::pointer::sort", &["1", "2", "3", "4"][..], 8, 200),
+        // maps fused with a head's decoding: units gated by a one-hot, which the sparse pass
+        // computes only where the gate is on (reverse at 12 above is one too)
+        ("std::pointer::dyck2_ptf", &["(", ")", "{", "}"][..], 8, 200),
+        ("std::rasp::dyck1_ptf", &["(", ")", "x"][..], 16, 200),
+        ("std::rasp::shuffle_dyck", &["(", ")"][..], 24, 200),
     ] {
         let (_, model) = compile(entry, vocab, n);
         let engine = tessera_engine::SparseEngine::new(&model);
