@@ -124,6 +124,9 @@ fn fail<T>(span: Span, message: impl Into<String>) -> R<T> {
     })
 }
 
+/// One-hot features of a head's side: (residual dimension, the tuple of values it stands for).
+type Features = Vec<(usize, Vec<Val>)>;
+
 /// A node's encoding: for each value, its residual dimension.
 #[derive(Debug, Clone)]
 struct Enc {
@@ -229,6 +232,9 @@ struct Builder<'a> {
     key_override: BTreeMap<NodeId, NodeId>,
     /// Per-position embedding values: (index, dim, value).
     position_values: Vec<(usize, usize, f64)>,
+    /// Joint one-hot features built so far, by selector and side, with the MLP time that builds
+    /// them: heads sharing a composite selector share its features.
+    joints: BTreeMap<(NodeId, String), Vec<(usize, Features)>>,
     real: usize,
     bos: usize,
     one: usize,
@@ -281,6 +287,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         embedded: BTreeMap::new(),
         key_override: BTreeMap::new(),
         position_values: Vec::new(),
+        joints: BTreeMap::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -500,7 +507,10 @@ impl Builder<'_> {
             }
             let sid = self.next_synthetic;
             self.next_synthetic += 1;
-            self.map(sid, &[k], &f, span)?;
+            // A map that cannot be built (a size limit) leaves the leaf as it is.
+            if self.map(sid, &[k], &f, span).is_err() {
+                continue;
+            }
             if *self.ready.get(&sid).unwrap_or(&usize::MAX) <= k_ready {
                 self.key_override.insert(s, sid);
             }
@@ -684,11 +694,23 @@ impl Builder<'_> {
                 .map(|(d, v)| (*d, vec![v.clone()]))
                 .collect());
         }
+        // Features another head of this selector had built by then are reused; built later,
+        // they are built again (under a label that names the time).
+        let key = (sel, tag.to_string());
+        let built = self.joints.get(&key);
+        if let Some((_, f)) = built.and_then(|b| b.iter().find(|(t, _)| *t <= mlp_time)) {
+            return Ok(f.clone());
+        }
+        let at = if built.is_some() {
+            format!("@{mlp_time}")
+        } else {
+            String::new()
+        };
         let tuples = product(encs, self.ir.node(sel).span, self.limits.max_table)?;
         let mut out = Vec::with_capacity(tuples.len());
         for t in tuples {
             let label = format!(
-                "%{sel}.{tag}:({})",
+                "%{sel}.{tag}{at}:({})",
                 t.iter()
                     .map(|(_, v)| v.to_string())
                     .collect::<Vec<_>>()
@@ -703,6 +725,10 @@ impl Builder<'_> {
             self.add_unit(mlp_time, format!("joint %{sel}.{tag}"), unit);
             out.push((d, t.into_iter().map(|(_, v)| v).collect()));
         }
+        self.joints
+            .entry(key)
+            .or_default()
+            .push((mlp_time, out.clone()));
         Ok(out)
     }
 
@@ -1253,13 +1279,13 @@ impl Builder<'_> {
         // steps only where f changes, so `round(b * (i + 1))` over a mean `b` takes about two
         // units per value of the result and index, not per (point, index).
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
-        let split = self.best_split(inputs, encs, f, h, t, budget);
         if tuples.saturating_mul(h_values) > eval_limit {
-            return match split {
+            return match self.best_split(inputs, encs, f, h, t, budget) {
                 Some((_, s)) => self.apply_split(id, inputs, s, span),
                 None => Ok(false),
             };
         }
+        let few_tuples = tuples <= 16;
         let tuples = product(&others, span, eval_limit)?;
         // f's value at a value of h and a tuple of the others (in input order).
         let at = |hv: &Val, o: &[(usize, Val)]| -> Option<Val> {
@@ -1285,7 +1311,13 @@ impl Builder<'_> {
                 RawView::OneHot { .. } => 2 * row.iter().flatten().count(),
             })
             .fold(0usize, usize::saturating_add);
-        // A split that costs fewer units wins (it also spares the other inputs' one-hots).
+        // A split that costs fewer units wins (it also spares the other inputs' one-hots); with
+        // few tuples of the others there is little to spare, and none is looked for.
+        let split = if few_tuples && units <= budget {
+            None
+        } else {
+            self.best_split(inputs, encs, f, h, t, budget)
+        };
         match split {
             Some((su, s)) if su < units || units > budget => {
                 return self.apply_split(id, inputs, s, span);

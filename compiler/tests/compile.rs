@@ -171,6 +171,24 @@ fn gather_of_best_is_one_head() {
     assert!(params < 2_000_000, "{params}");
 }
 
+/// Heads that share a composite selector share its joint one-hot features (a proptest seed
+/// found "residual dimension allocated twice" when a `best` and the `gather` through it, or a
+/// `width` and an `aggregate`, read one OR selector).
+#[test]
+fn heads_sharing_a_composite_selector_share_its_features() {
+    let src = "fn shared() {\n\
+                   let s = select(tokens, tokens, <) | (select(tokens, tokens, ==) & select(indices, indices, <));\n\
+                   zipmap(width(s), best(s, indices, default: -1), |w, b| w + b)\n\
+               }\n\
+               fn gathered() = gather(best(select(tokens, tokens, <) | select(indices, indices, ==), indices), tokens)\n";
+    for entry in ["shared", "gathered"] {
+        for optimise in [false, true] {
+            let (checked, _, _) = verify_src(src, entry, &["a", "b", "c"], 5, optimise);
+            assert!(checked > 300, "{entry}: {checked}");
+        }
+    }
+}
+
 /// RASP's Dyck programs, whose balance is one mean tested for its sign: the tests read boolean
 /// maps computed in the MLP that decodes the mean (no one-hot over the mean's possible values),
 /// and the output map reads the last head's result in the MLP that decodes it, so both take
