@@ -8,6 +8,9 @@
 //! (`aggregate`, `mean`, `width`, `best`) runs in the first layer where its selector is usable
 //! and its values exist. `length` is computed by one head in layer 1 (the width of the all-true
 //! selector), as in RASP and Tracr. A layer needs one head per distinct selector reduced in it.
+//! `gather(best(s, score), xs)` (an aggregate through a `best` whose default is no position) is
+//! the `best`'s own head reading `xs` at the winner, as the compiler builds it and as RASP's
+//! proposed `best` would: no second head or layer.
 
 use crate::ir::{Ir, NodeId, Op};
 use std::collections::BTreeSet;
@@ -70,6 +73,17 @@ pub fn analyse(ir: &Ir) -> Analysis {
             Op::Select { keys, queries, .. } => depth[*keys].max(depth[*queries]) + 1,
             Op::SelAnd(a, b) | Op::SelOr(a, b) => depth[*a].max(depth[*b]),
             Op::SelNot(a) => depth[*a],
+            Op::Aggregate { sel, values, .. } if gathered_best(ir, *sel).is_some() => {
+                let b = gathered_best(ir, *sel).unwrap_or(*sel);
+                // values that come later than the pointer need a head of their own
+                if depth[*values] + 1 > depth[b] {
+                    let layer = depth[*values] + 1;
+                    use_head(layer, Some(*sel), &mut heads);
+                    layer
+                } else {
+                    depth[b]
+                }
+            }
             Op::Aggregate { sel, values, .. }
             | Op::Mean { sel, values }
             | Op::Best {
@@ -108,5 +122,31 @@ pub fn analyse(ir: &Ir) -> Analysis {
         layers,
         heads: heads.iter().map(BTreeSet::len).collect(),
         node_layer: depth,
+    }
+}
+
+/// The `best` node `p` of `select(indices, p, ==)` when its default is no position (none, or a
+/// negative integer): what `gather(p, xs)` lowers to.
+fn gathered_best(ir: &Ir, sel: NodeId) -> Option<NodeId> {
+    let Op::Select {
+        keys,
+        queries,
+        pred: crate::ir::Pred::Cmp(tessera_lang::ast::BinOp::Eq),
+    } = &ir.node(sel).op
+    else {
+        return None;
+    };
+    if !matches!(ir.node(*keys).op, Op::Indices) {
+        return None;
+    }
+    match &ir.node(*queries).op {
+        Op::Best { default, .. }
+            if default
+                .as_ref()
+                .is_none_or(|d| matches!(d, tessera_lang::value::Val::Int(i) if *i < 0)) =>
+        {
+            Some(*queries)
+        }
+        _ => None,
     }
 }

@@ -158,6 +158,14 @@ fn gather_of_best_is_one_head() {
             params,
         )
     };
+    // RASP's layer analysis counts the fused gather as the pointer's own head too.
+    let (p, _) = Program::load("<t>", src, &STD);
+    for (entry, layers) in [("fused", 1), ("unfused", 2)] {
+        let def = p.resolve_str(entry).expect("exists");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let a = tessera_compiler::analysis::analyse(&ir);
+        assert_eq!(a.layers, layers, "{entry}: {a:?}");
+    }
     for (entry, want) in [("fused", 1), ("unfused", 2), ("either", 1)] {
         for optimise in [false, true] {
             let (checked, _, _) = verify_src(src, entry, &["a", "b", "c"], 5, optimise);
