@@ -9,7 +9,6 @@ mod common;
 use common::NoFiles;
 
 fuzz_target!(|data: &[u8]| {
-    common::alt_stack();
     common::remember(data);
     let Ok(src) = std::str::from_utf8(data) else {
         return;

@@ -15,7 +15,11 @@ const FORMATS: [Format; 6] = [
     Format::Truth,
 ];
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::remember(data);
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };

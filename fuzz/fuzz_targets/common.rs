@@ -1,4 +1,5 @@
-//! What the `check` and `interp` targets share.
+//! What the fuzz targets share: a module loader without files (`check`, `interp`, `gss`) and the
+//! last-input file (all of them).
 
 use tessera_lang::program::ModuleLoader;
 
@@ -7,6 +8,7 @@ use tessera_lang::program::ModuleLoader;
 /// the standard library has its own tests. `std::vsa` is not preloaded for qualified names
 /// (`std_modules` is empty): parsing it on every execution took two thirds of the time of a
 /// small input, and programs that `use std::vsa` still load it.
+#[allow(dead_code)] // not every target loads programs
 pub struct NoFiles;
 
 impl ModuleLoader for NoFiles {
@@ -36,30 +38,10 @@ pub fn source_and_input(data: &[u8]) -> Option<(&str, &str)> {
     ))
 }
 
-/// libFuzzer's crash handler runs on the alternate signal stack when the thread has one; without
-/// one, a stack overflow kills the process with a bare SIGSEGV, no report and no saved input
-/// (the harness's `main` is libFuzzer's, so Rust's runtime never installs its own). Installs a
-/// 256 KiB alternate stack for the calling thread, once.
-#[allow(dead_code)] // not every target includes it
-pub fn alt_stack() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let size = 256 * 1024;
-        let mem: &'static mut [u8] = Box::leak(vec![0u8; size].into_boxed_slice());
-        let ss = libc::stack_t {
-            ss_sp: mem.as_mut_ptr().cast(),
-            ss_flags: 0,
-            ss_size: size,
-        };
-        // SAFETY: `ss` describes memory that lives for the rest of the process.
-        unsafe {
-            libc::sigaltstack(&ss, std::ptr::null_mut());
-        }
-    });
-}
-
 /// With `TESSERA_FUZZ_LAST=FILE` in the environment, writes each input to FILE before it runs,
-/// so an input that kills the process without a libFuzzer report can still be found.
+/// so an input that kills the process without a libFuzzer report (a stack overflow: the
+/// harness's `main` is libFuzzer's, so no Rust overflow handler runs, and an alternate signal
+/// stack did not get libFuzzer's crash handler to run either) can still be found.
 #[allow(dead_code)] // not every target includes it
 pub fn remember(data: &[u8]) {
     static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();

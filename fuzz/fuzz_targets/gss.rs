@@ -12,7 +12,6 @@ mod common;
 use common::NoFiles;
 
 fuzz_target!(|data: &[u8]| {
-    common::alt_stack();
     common::remember(data);
     let Some((src, input)) = common::source_and_input(data) else {
         return;

@@ -26,7 +26,6 @@ fn big_space(src: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    common::alt_stack();
     common::remember(data);
     let Some((src, input)) = common::source_and_input(data) else {
         return;

@@ -6,7 +6,11 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::remember(data);
     let Some(cut) = data.iter().position(|&b| b == 0) else {
         return;
     };

@@ -5,7 +5,11 @@ use libfuzzer_sys::fuzz_target;
 use tessera_lang::parser::parse_module;
 use tessera_lang::span::SourceMap;
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::remember(data);
     let Ok(src) = std::str::from_utf8(data) else {
         return;
     };

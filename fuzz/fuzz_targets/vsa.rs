@@ -8,7 +8,11 @@ use tessera_vsa::cleanup::Threshold;
 use tessera_vsa::resonator::{ResonatorOptions, factor};
 use tessera_vsa::{Codebook, Model, Rng, Space};
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::remember(data);
     if data.len() < 8 {
         return;
     }
