@@ -149,7 +149,7 @@ impl SparseMlp {
             .into_iter()
             .map(|row| {
                 row.into_iter()
-                    .filter_map(|(c, v)| Some((compact[c]?, v)))
+                    .filter_map(|(c, v)| Some((compact.get(c).copied().flatten()?, v)))
                     .collect()
             })
             .collect();
