@@ -73,8 +73,8 @@ pub fn analyse(ir: &Ir) -> Analysis {
             Op::Select { keys, queries, .. } => depth[*keys].max(depth[*queries]) + 1,
             Op::SelAnd(a, b) | Op::SelOr(a, b) => depth[*a].max(depth[*b]),
             Op::SelNot(a) => depth[*a],
-            Op::Aggregate { sel, values, .. } if gathered_best(ir, *sel).is_some() => {
-                let b = gathered_best(ir, *sel).unwrap_or(*sel);
+            Op::Aggregate { sel, values, .. } if gathered_best(ir, *sel, None).is_some() => {
+                let b = gathered_best(ir, *sel, None).unwrap_or(*sel);
                 // values that come later than the pointer need a head of their own
                 if depth[*values] + 1 > depth[b] {
                     let layer = depth[*values] + 1;
@@ -125,9 +125,10 @@ pub fn analyse(ir: &Ir) -> Analysis {
     }
 }
 
-/// The `best` node `p` of `select(indices, p, ==)` when its default is no position (none, or a
-/// negative integer): what `gather(p, xs)` lowers to.
-fn gathered_best(ir: &Ir, sel: NodeId) -> Option<NodeId> {
+/// The `best` node `p` of `select(indices, p, ==)` (what `gather(p, xs)` lowers to) when its
+/// default is no position: none, a negative integer, or (given `max_len`) one at or past it.
+/// The compiler builds such a gather as the pointer's own head.
+pub(crate) fn gathered_best(ir: &Ir, sel: NodeId, max_len: Option<usize>) -> Option<NodeId> {
     let Op::Select {
         keys,
         queries,
@@ -139,14 +140,14 @@ fn gathered_best(ir: &Ir, sel: NodeId) -> Option<NodeId> {
     if !matches!(ir.node(*keys).op, Op::Indices) {
         return None;
     }
-    match &ir.node(*queries).op {
-        Op::Best { default, .. }
-            if default
-                .as_ref()
-                .is_none_or(|d| matches!(d, tessera_lang::value::Val::Int(i) if *i < 0)) =>
-        {
-            Some(*queries)
+    let Op::Best { default, .. } = &ir.node(*queries).op else {
+        return None;
+    };
+    let a_position = |v: &tessera_lang::value::Val| match v {
+        tessera_lang::value::Val::Int(i) => {
+            usize::try_from(*i).is_ok_and(|i| max_len.is_none_or(|n| i < n))
         }
-        _ => None,
-    }
+        _ => false,
+    };
+    (!default.as_ref().is_some_and(a_position)).then_some(*queries)
 }

@@ -918,31 +918,15 @@ impl Builder<'_> {
     /// `best` whose default is no position (none, or an integer outside `0..max_len`): the
     /// best's selector, score and default.
     fn gather_of_best(&self, sel: NodeId) -> Option<(NodeId, NodeId, Option<Val>)> {
-        let Op::Select {
-            keys,
-            queries,
-            pred: Pred::Cmp(BinOp::Eq),
-        } = &self.ir.node(sel).op
-        else {
-            return None;
-        };
-        if !matches!(self.ir.node(*keys).op, Op::Indices) {
-            return None;
+        let b = crate::analysis::gathered_best(self.ir, sel, Some(self.n))?;
+        match &self.ir.node(b).op {
+            Op::Best {
+                sel: bsel,
+                score,
+                default,
+            } => Some((*bsel, *score, default.clone())),
+            _ => None,
         }
-        let Op::Best {
-            sel: bsel,
-            score,
-            default,
-        } = &self.ir.node(*queries).op
-        else {
-            return None;
-        };
-        let a_position =
-            |v: &Val| matches!(v, Val::Int(i) if usize::try_from(*i).is_ok_and(|i| i < self.n));
-        if default.as_ref().is_some_and(a_position) {
-            return None;
-        }
-        Some((*bsel, *score, default.clone()))
     }
 
     /// One residual dimension per possible value for a head's noisy one-hot output.
