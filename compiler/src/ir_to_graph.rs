@@ -1223,26 +1223,12 @@ impl Builder<'_> {
         cost: usize,
         span: Span,
     ) -> R<bool> {
-        let ready_of = |n: &NodeId| *self.ready.get(n).unwrap_or(&0);
-        let Some(last) = inputs.iter().map(ready_of).max() else {
+        let Some((h, t)) = self.fusable_head(inputs) else {
             return Ok(false);
         };
-        let pending: Vec<usize> = (0..inputs.len())
-            .filter(|&i| {
-                self.raw_views
-                    .get(&inputs[i])
-                    .is_some_and(|(_, t)| t + 1 == last && ready_of(&inputs[i]) == last)
-            })
-            .collect();
-        let [h] = pending[..] else {
+        let Some((view, _)) = self.raw_views.get(&inputs[h]).cloned() else {
             return Ok(false);
         };
-        let Some((view, t)) = self.raw_views.get(&inputs[h]).cloned() else {
-            return Ok(false);
-        };
-        if (0..inputs.len()).any(|i| i != h && ready_of(&inputs[i]) > t) {
-            return Ok(false);
-        }
         let others: Vec<Enc> = (0..inputs.len())
             .filter(|&i| i != h)
             .map(|i| encs[i].clone())
@@ -1460,21 +1446,38 @@ impl Builder<'_> {
     /// would be fused with (see [`Self::fused_map`]), else in the first MLP sublayer after its
     /// inputs.
     fn predicted_map_time(&self, inputs: &[NodeId]) -> usize {
-        let ready_of = |n: &NodeId| *self.ready.get(n).unwrap_or(&0);
-        let last = inputs.iter().map(ready_of).max().unwrap_or(0);
-        let pending: Vec<usize> = inputs
+        let last = inputs
             .iter()
-            .filter_map(|n| {
+            .map(|n| *self.ready.get(n).unwrap_or(&0))
+            .max()
+            .unwrap_or(0);
+        match self.fusable_head(inputs) {
+            Some(_) => last,
+            None => even_after(last),
+        }
+    }
+
+    /// The one input of a map that is a head's result still being cleaned up (its index and
+    /// the head's attention time), when every other input is ready before that head: what
+    /// [`Self::fused_map`] can read in the cleanup's own MLP sublayer.
+    fn fusable_head(&self, inputs: &[NodeId]) -> Option<(usize, usize)> {
+        let ready_of = |n: &NodeId| *self.ready.get(n).unwrap_or(&0);
+        let last = inputs.iter().map(ready_of).max()?;
+        let pending: Vec<usize> = (0..inputs.len())
+            .filter(|&i| {
                 self.raw_views
-                    .get(n)
-                    .filter(|(_, t)| t + 1 == last && ready_of(n) == last)
-                    .map(|(_, t)| *t)
+                    .get(&inputs[i])
+                    .is_some_and(|(_, t)| t + 1 == last && ready_of(&inputs[i]) == last)
             })
             .collect();
-        match pending[..] {
-            [t] if inputs.iter().filter(|n| ready_of(n) > t).count() == 1 => last,
-            _ => even_after(last),
+        let [h] = pending[..] else {
+            return None;
+        };
+        let t = self.raw_views.get(&inputs[h])?.1;
+        if (0..inputs.len()).any(|i| i != h && ready_of(&inputs[i]) > t) {
+            return None;
         }
+        Some((h, t))
     }
 
     /// A map `f(a, b, …) = g(±a ± b …)` over integers as step functions of the signed sum
