@@ -392,6 +392,9 @@ impl Builder<'_> {
                     self.width_head_with(id, t, kf, qf, &*pred, &format!("width %{sel}"))?;
                     return Ok(());
                 }
+                if let Some(terms) = self.disjoint_terms(*sel, &keys, &queries) {
+                    return self.disjoint_width(id, *sel, terms, &keys, &queries, span);
+                }
                 let t = odd_after(self.features_ready(*sel, &keys, &queries)?);
                 let pred = move |q: &[Val], k: &[Val]| table(q, k);
                 let (kf, qf) = self.features(*sel, &keys, &queries, t - 1)?;
@@ -587,6 +590,23 @@ impl Builder<'_> {
         if !and_terms(&tree, &mut terms) {
             return Ok(None);
         }
+        self.additive_terms(terms, keys, queries).map(Some)
+    }
+
+    /// [`Self::additive`]'s head features for an AND of `terms` (in [`and_terms`]' form), and
+    /// when the nodes they read are ready.
+    #[allow(clippy::type_complexity)]
+    fn additive_terms(
+        &self,
+        terms: Vec<(usize, usize, SelTree)>,
+        keys: &[NodeId],
+        queries: &[NodeId],
+    ) -> R<(
+        Vec<(usize, Vec<Val>)>,
+        Vec<(usize, Vec<Val>)>,
+        Box<dyn Fn(&[Val], &[Val]) -> bool>,
+        usize,
+    )> {
         let enc_of = |n: NodeId| {
             self.enc.get(&n).ok_or_else(|| CompileError {
                 message: "a selector reads a node without an encoding".into(),
@@ -609,10 +629,10 @@ impl Builder<'_> {
             kf.push((self.bos, vec![tag.clone()]));
             qf.push((self.one, vec![tag]));
         }
-        let ready = keys
+        let ready = terms
             .iter()
-            .chain(queries)
-            .map(|n| *self.ready.get(n).unwrap_or(&0))
+            .flat_map(|(ki, qi, _)| [keys[*ki], queries[*qi]])
+            .map(|n| *self.ready.get(&n).unwrap_or(&0))
             .max()
             .unwrap_or(0);
         let leaves: Vec<SelTree> = terms.into_iter().map(|(_, _, t)| t).collect();
@@ -626,7 +646,86 @@ impl Builder<'_> {
             }
             _ => false,
         });
-        Ok(Some((kf, qf, pred, ready)))
+        Ok((kf, qf, pred, ready))
+    }
+
+    /// A selector over several key or query nodes that is an OR of AND-terms no two of which
+    /// can hold at once (each pair has comparisons of the same key and query nodes that no pair
+    /// of their possible values satisfies together, as `v_k > v_q` and `v_k == v_q` in a
+    /// lexicographic comparison): its terms in [`and_terms`]' form. Its width is the sum of
+    /// the terms' widths, each an additive head that needs no joint one-hot.
+    fn disjoint_terms(
+        &self,
+        sel: NodeId,
+        keys: &[NodeId],
+        queries: &[NodeId],
+    ) -> Option<Vec<Vec<(usize, usize, SelTree)>>> {
+        if keys.len() <= 1 && queries.len() <= 1 {
+            return None;
+        }
+        let tree = SelTree::build(self.ir, &self.key_override, sel, keys, queries);
+        let terms = dnf(&tree, false)?;
+        if terms.len() < 2 {
+            return None;
+        }
+        let kvals: Vec<Vec<Val>> = keys.iter().map(|k| self.values(*k)).collect();
+        let qvals: Vec<Vec<Val>> = queries.iter().map(|q| self.values(*q)).collect();
+        let exclusive = |(k1, q1, l1): &(usize, usize, SelTree),
+                         (k2, q2, l2): &(usize, usize, SelTree)| {
+            k1 == k2
+                && q1 == q2
+                && kvals[*k1].iter().all(|kv| {
+                    qvals[*q1].iter().all(|qv| {
+                        let (k, q) = (std::slice::from_ref(kv), std::slice::from_ref(qv));
+                        !(l1.eval(q, k) && l2.eval(q, k))
+                    })
+                })
+        };
+        for (i, a) in terms.iter().enumerate() {
+            for b in &terms[i + 1..] {
+                if !a.iter().any(|x| b.iter().any(|y| exclusive(x, y))) {
+                    return None;
+                }
+            }
+        }
+        Some(terms)
+    }
+
+    /// `width` of a selector split into disjoint AND-terms ([`Self::disjoint_terms`]): one
+    /// additive width head per term, then their sum (capped at max_len, which a sum of
+    /// disjoint counts never exceeds) as one map.
+    fn disjoint_width(
+        &mut self,
+        id: NodeId,
+        sel: NodeId,
+        terms: Vec<Vec<(usize, usize, SelTree)>>,
+        keys: &[NodeId],
+        queries: &[NodeId],
+        span: Span,
+    ) -> R<()> {
+        let mut parts = Vec::with_capacity(terms.len());
+        for (j, term) in terms.into_iter().enumerate() {
+            let (kf, qf, pred, ready) = self.additive_terms(term, keys, queries)?;
+            let sid = self.next_synthetic;
+            self.next_synthetic += 1;
+            let label = format!("width %{sel} (disjoint term {j})");
+            self.width_head_with(sid, odd_after(ready), kf, qf, &*pred, &label)?;
+            parts.push(sid);
+        }
+        let sum = (1..parts.len()).fold(Fun::Arg(0), |acc, i| {
+            Fun::Binary(BinOp::Add, Box::new(acc), Box::new(Fun::Arg(i)))
+        });
+        let n = Fun::Const(Val::Int(self.n as i64));
+        let capped = Fun::If(
+            Box::new(Fun::Binary(
+                BinOp::Gt,
+                Box::new(sum.clone()),
+                Box::new(n.clone()),
+            )),
+            Box::new(n),
+            Box::new(sum),
+        );
+        self.map(id, &parts, &capped, span)
     }
 
     fn features_ready(&self, _sel: NodeId, keys: &[NodeId], queries: &[NodeId]) -> R<usize> {
@@ -2947,7 +3046,51 @@ fn and_terms(t: &SelTree, out: &mut Vec<(usize, usize, SelTree)>) -> bool {
     }
 }
 
+/// A selector in disjunctive normal form has at most this many AND-terms for
+/// [`Builder::disjoint_terms`] (their sum is one map, exact as a linear form of up to three
+/// inputs).
+const MAX_DISJOINT_TERMS: usize = 3;
+
+/// `t` (negated when `neg`) as an OR of AND-terms of literals in [`and_terms`]' form; `None`
+/// beyond [`MAX_DISJOINT_TERMS`] terms.
+#[allow(clippy::type_complexity)]
+fn dnf(t: &SelTree, neg: bool) -> Option<Vec<Vec<(usize, usize, SelTree)>>> {
+    let out = match (t, neg) {
+        (SelTree::Leaf { k, q, pred }, _) => {
+            let leaf = SelTree::Leaf {
+                k: 0,
+                q: 0,
+                pred: pred.clone(),
+            };
+            let lit = if neg {
+                SelTree::Not(Box::new(leaf))
+            } else {
+                leaf
+            };
+            vec![vec![(*k, *q, lit)]]
+        }
+        (SelTree::Not(a), _) => return dnf(a, !neg),
+        (SelTree::Or(a, b), false) | (SelTree::And(a, b), true) => {
+            let mut x = dnf(a, neg)?;
+            x.extend(dnf(b, neg)?);
+            x
+        }
+        (SelTree::And(a, b), false) | (SelTree::Or(a, b), true) => {
+            let (x, y) = (dnf(a, neg)?, dnf(b, neg)?);
+            let mut out = Vec::with_capacity(x.len() * y.len());
+            for s in &x {
+                for t in &y {
+                    out.push(s.iter().chain(t).cloned().collect());
+                }
+            }
+            out
+        }
+    };
+    (out.len() <= MAX_DISJOINT_TERMS).then_some(out)
+}
+
 /// A composite selector as a formula over key and query tuples.
+#[derive(Clone)]
 enum SelTree {
     Leaf { k: usize, q: usize, pred: Pred },
     And(Box<SelTree>, Box<SelTree>),

@@ -197,6 +197,72 @@ fn heads_sharing_a_composite_selector_share_its_features() {
     }
 }
 
+/// A `width` whose selector is an OR of AND-terms that cannot hold together (a lexicographic
+/// comparison) is the sum of one additive head per term, with no joint one-hot: exact, and far
+/// smaller than the joint features. A negated form is split the same way (De Morgan), and an OR
+/// whose terms can overlap keeps the joint features and stays exact.
+#[test]
+fn widths_of_disjoint_ors_are_sums_of_additive_heads() {
+    let src = "fn lex() = width(select(tokens, tokens, <) | (select(tokens, tokens, ==) & select(indices, indices, <)))\n\
+               fn negated() = width(!(select(tokens, tokens, >=) & (select(tokens, tokens, !=) | select(indices, indices, >=))))\n\
+               fn overlapping() = width(select(tokens, tokens, <) | select(indices, indices, <))\n\
+               fn three() = width(select(tokens, tokens, <) | (select(tokens, tokens, ==) & select(indices, indices, <)) | (select(tokens, tokens, >) & select(indices, indices, ==)))\n";
+    let heads = |entry: &str, max_len: usize| {
+        let (p, diags) = Program::load("<t>", src, &STD);
+        assert!(diags.is_empty(), "{diags:?}");
+        let def = p.resolve_str(entry).expect("exists");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+        let model = ir_to_graph(&ir, &vocab, max_len).expect("compiles");
+        let disjoint = model
+            .layers
+            .iter()
+            .flat_map(|l| &l.heads)
+            .filter(|h| h.label.contains("disjoint term"))
+            .count();
+        (disjoint, model.params().0)
+    };
+    for (entry, terms) in [("lex", 2), ("negated", 2), ("overlapping", 0), ("three", 3)] {
+        for optimise in [false, true] {
+            let (checked, _, _) = verify_src(src, entry, &["a", "b", "c"], 5, optimise);
+            assert!(checked > 300, "{entry}: {checked}");
+        }
+        assert_eq!(heads(entry, 5).0, terms, "{entry}");
+    }
+    // The joint (token, index) features of one head would be 3·64 columns a side, read by
+    // every query feature: the split heads stay linear in max_len.
+    let (_, params) = heads("lex", 64);
+    assert!(params < 200_000, "{params}");
+    // sort_by_most_freq, refused at 64 before (a joint feature of 34.6 M query-key pairs).
+    let (p, _) = Program::load("<t>", "", &STD);
+    let def = p
+        .resolve_str("std::rasp::sort_by_most_freq")
+        .expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let vocab: Vec<Val> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|t| Val::from_token(t))
+        .collect();
+    let model = ir_to_graph(&ir, &vocab, 64).expect("compiles at 64");
+    let mut rng = 7u64;
+    for len in [1usize, 9, 33, 64] {
+        let input: Vec<Val> = (0..len)
+            .map(|_| {
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                vocab[(rng >> 33) as usize % vocab.len()].clone()
+            })
+            .collect();
+        let Ok(Output::Seq(want)) =
+            Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default())
+        else {
+            panic!("the interpreter runs");
+        };
+        assert_eq!(model.forward(&input).expect("runs"), want.vals, "{input:?}");
+    }
+}
+
 /// RASP's Dyck programs, whose balance is one mean tested for its sign: the tests read boolean
 /// maps computed in the MLP that decodes the mean (no one-hot over the mean's possible values),
 /// and the output map reads the last head's result in the MLP that decodes it, so both take
