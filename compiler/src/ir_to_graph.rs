@@ -235,6 +235,9 @@ struct Builder<'a> {
     /// Joint one-hot features built so far, by selector and side, with the MLP time that builds
     /// them: heads sharing a composite selector share its features.
     joints: BTreeMap<(NodeId, String), Vec<(usize, Features)>>,
+    /// Decodings of a mean's raw output onto its one-hot whose units are built only if
+    /// something reads that one-hot (see [`Builder::decode_later`]).
+    lazy_decodes: Vec<LazyDecode>,
     real: usize,
     bos: usize,
     one: usize,
@@ -288,6 +291,7 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         key_override: BTreeMap::new(),
         position_values: Vec::new(),
         joints: BTreeMap::new(),
+        lazy_decodes: Vec::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -1817,10 +1821,44 @@ impl Builder<'_> {
     /// `t_j` halfway between points j and j+1, built from two ReLUs with slope
     /// `2/(x_{j+1} - x_j)`, so any x within a quarter gap of a point decodes exactly to it.
     fn decode(&mut self, id: NodeId, raw: usize, points: &[(f64, Val)], time: usize) -> Enc {
-        let dims: Vec<(usize, Val)> = points
+        let dims = self.decode_dims(id, points);
+        self.decode_units(id, raw, points, &dims, time);
+        Enc { dims }
+    }
+
+    /// [`Self::decode`] with the one-hot's dimensions allocated now and its units only when
+    /// something reads the one-hot, decided by [`Self::prune`] once everything is lowered. A
+    /// mean has about 0.6·N² possible values (40,000 at N = 256, two units each) and its readers
+    /// mostly take boolean maps fused with the decoding or the raw steps instead, so building
+    /// the units eagerly, only for the prune pass to remove them, was most of the compile time.
+    fn decode_later(&mut self, id: NodeId, raw: usize, points: &[(f64, Val)], time: usize) -> Enc {
+        let dims = self.decode_dims(id, points);
+        self.lazy_decodes.push(LazyDecode {
+            id,
+            raw,
+            points: points.to_vec(),
+            dims: dims.clone(),
+            time,
+        });
+        Enc { dims }
+    }
+
+    fn decode_dims(&mut self, id: NodeId, points: &[(f64, Val)]) -> Vec<(usize, Val)> {
+        points
             .iter()
             .map(|(_, v)| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
-            .collect();
+            .collect()
+    }
+
+    /// The units of [`Self::decode`] onto the one-hot `dims`.
+    fn decode_units(
+        &mut self,
+        id: NodeId,
+        raw: usize,
+        points: &[(f64, Val)],
+        dims: &[(usize, Val)],
+        time: usize,
+    ) {
         // At BOS, `raw` is some average of the head's values, bounded by the largest |x| (plus
         // one for BOS's own): the gate must exceed what a unit could then reach.
         let reach = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max) + 1.0;
@@ -1845,16 +1883,59 @@ impl Builder<'_> {
             }
         }
         // The first point, at every real position.
-        self.add_unit(
-            time,
-            format!("decode %{id}"),
-            Unit {
-                inputs: vec![(self.real, 1.0)],
-                bias: 0.0,
-                outputs: vec![(dims[0].0, 1.0)],
-            },
-        );
-        Enc { dims }
+        if let Some((first, _)) = dims.first() {
+            self.add_unit(
+                time,
+                format!("decode %{id}"),
+                Unit {
+                    inputs: vec![(self.real, 1.0)],
+                    bias: 0.0,
+                    outputs: vec![(*first, 1.0)],
+                },
+            );
+        }
+    }
+
+    /// Build the units of every [`Self::decode_later`] whose one-hot something reads: a unit,
+    /// a product unit, a head's query, key or value rows, a memory's keys, or the output.
+    fn settle_lazy_decodes(&mut self, out: &Enc) {
+        if self.lazy_decodes.is_empty() {
+            return;
+        }
+        let mut read = vec![false; self.residual.len()];
+        let mut mark = |d: usize| {
+            if let Some(x) = read.get_mut(d) {
+                *x = true;
+            }
+        };
+        for units in self.units.values() {
+            for (_, u) in units {
+                u.inputs.iter().for_each(|(d, _)| mark(*d));
+            }
+        }
+        for units in self.bunits.values() {
+            for (_, u) in units {
+                u.u.iter().chain(&u.v).for_each(|(d, _)| mark(*d));
+            }
+        }
+        for h in self.heads.values().flatten() {
+            for m in [&h.wq, &h.wk, &h.wov] {
+                decode_entries(m).iter().for_each(|(r, _, _)| mark(*r));
+            }
+        }
+        for m in self.memories.values().flatten() {
+            m.keys.iter().for_each(|(r, _, _)| mark(*r));
+        }
+        out.dims.iter().for_each(|(d, _)| mark(*d));
+        for lazy in std::mem::take(&mut self.lazy_decodes) {
+            if lazy
+                .dims
+                .iter()
+                .any(|(d, _)| read.get(*d).copied().unwrap_or(true))
+            {
+                self.decode_units(lazy.id, lazy.raw, &lazy.points, &lazy.dims, lazy.time);
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2019,7 +2100,7 @@ impl Builder<'_> {
             return Ok(());
         }
         let time = t + 1;
-        let enc = self.decode(id, raw, &points, time);
+        let enc = self.decode_later(id, raw, &points, time);
         self.enc.insert(id, enc);
         self.ready.insert(id, time);
         self.raw_views
@@ -2219,7 +2300,13 @@ impl Builder<'_> {
     /// memories left writing nothing. Then renumber the residual densely. Returns the output
     /// encoding renumbered.
     fn prune(&mut self, out: Enc) -> Enc {
-        let mut live: BTreeSet<usize> = out.dims.iter().map(|(d, _)| *d).collect();
+        self.settle_lazy_decodes(&out);
+        let width = self.residual.len();
+        let mut live = LiveSet {
+            on: vec![false; width],
+            count: 0,
+        };
+        live.extend(out.dims.iter().map(|(d, _)| *d));
         live.extend([self.bos, self.one, self.real]);
         // Per head, decoded once: its value/output entries and the rows its scores read.
         type Entries = Vec<(usize, usize, f64)>;
@@ -2237,27 +2324,27 @@ impl Builder<'_> {
             })
             .collect();
         loop {
-            let before = live.len();
+            let before = live.count;
             for units in self.units.values() {
                 for (_, u) in units {
-                    if u.outputs.iter().any(|(o, _)| live.contains(o)) {
+                    if u.outputs.iter().any(|(o, _)| live.contains(*o)) {
                         live.extend(u.inputs.iter().map(|(d, _)| *d));
                     }
                 }
             }
             for units in self.bunits.values() {
                 for (_, u) in units {
-                    if u.outputs.iter().any(|(o, _)| live.contains(o)) {
+                    if u.outputs.iter().any(|(o, _)| live.contains(*o)) {
                         live.extend(u.u.iter().chain(&u.v).map(|(d, _)| *d));
                     }
                 }
             }
             for (ov, reads) in &heads {
-                if ov.iter().any(|(_, c, _)| live.contains(c)) {
-                    live.extend(reads);
+                if ov.iter().any(|(_, c, _)| live.contains(*c)) {
+                    live.extend(reads.iter().copied());
                     let values: Vec<usize> = ov
                         .iter()
-                        .filter(|(_, c, _)| live.contains(c))
+                        .filter(|(_, c, _)| live.contains(*c))
                         .map(|(r, _, _)| *r)
                         .collect();
                     live.extend(values);
@@ -2265,29 +2352,36 @@ impl Builder<'_> {
             }
             for mems in self.memories.values() {
                 for m in mems {
-                    if m.values.iter().any(|(_, c, _)| live.contains(c)) {
+                    if m.values.iter().any(|(_, c, _)| live.contains(*c)) {
                         live.extend(m.keys.iter().map(|(r, _, _)| *r));
                     }
                 }
             }
-            if live.len() == before {
+            if live.count == before {
                 break;
             }
         }
-        if live.len() == self.residual.len() {
+        if live.count == width {
             return out;
         }
         // Old dimension -> new dimension, for the live ones, in their old order.
-        let new: BTreeMap<usize, usize> = live.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-        let map = |d: &usize| new.get(d).copied();
+        let mut new: Vec<Option<usize>> = vec![None; width];
+        let mut next = 0;
+        for (d, slot) in new.iter_mut().enumerate() {
+            if live.on[d] {
+                *slot = Some(next);
+                next += 1;
+            }
+        }
+        let map = |d: &usize| new.get(*d).copied().flatten();
         for units in self.units.values_mut() {
             units.retain_mut(|(_, u)| {
-                u.outputs.retain(|(o, _)| new.contains_key(o));
+                u.outputs.retain(|(o, _)| map(o).is_some());
                 if u.outputs.is_empty() {
                     return false;
                 }
                 for (d, _) in u.outputs.iter_mut().chain(u.inputs.iter_mut()) {
-                    *d = new.get(d).copied().unwrap_or(*d);
+                    *d = map(d).unwrap_or(*d);
                 }
                 true
             });
@@ -2295,12 +2389,12 @@ impl Builder<'_> {
         self.units.retain(|_, u| !u.is_empty());
         for units in self.bunits.values_mut() {
             units.retain_mut(|(_, u)| {
-                u.outputs.retain(|(o, _)| new.contains_key(o));
+                u.outputs.retain(|(o, _)| map(o).is_some());
                 if u.outputs.is_empty() {
                     return false;
                 }
                 for (d, _) in u.outputs.iter_mut().chain(&mut u.u).chain(&mut u.v) {
-                    *d = new.get(d).copied().unwrap_or(*d);
+                    *d = map(d).unwrap_or(*d);
                 }
                 true
             });
@@ -2369,10 +2463,13 @@ impl Builder<'_> {
         self.shadows.clear();
         self.hv.clear();
         self.enc.clear();
-        self.residual = live.iter().map(|d| self.residual[*d].clone()).collect();
-        self.bos = new[&self.bos];
-        self.one = new[&self.one];
-        self.real = new[&self.real];
+        self.residual = (0..width)
+            .filter(|d| live.on[*d])
+            .map(|d| self.residual[d].clone())
+            .collect();
+        self.bos = map(&self.bos).unwrap_or(self.bos);
+        self.one = map(&self.one).unwrap_or(self.one);
+        self.real = map(&self.real).unwrap_or(self.real);
         Enc {
             dims: out
                 .dims
@@ -3043,6 +3140,38 @@ fn and_terms(t: &SelTree, out: &mut Vec<(usize, usize, SelTree)>) -> bool {
             _ => false,
         },
         SelTree::Or(..) => false,
+    }
+}
+
+/// A decoding deferred by [`Builder::decode_later`].
+struct LazyDecode {
+    id: NodeId,
+    raw: usize,
+    points: Vec<(f64, Val)>,
+    dims: Vec<(usize, Val)>,
+    time: usize,
+}
+
+/// Residual dimensions marked live by [`Builder::prune`] (dense: dimensions are indices).
+struct LiveSet {
+    on: Vec<bool>,
+    count: usize,
+}
+
+impl LiveSet {
+    fn contains(&self, d: usize) -> bool {
+        self.on.get(d).copied().unwrap_or(false)
+    }
+
+    fn extend(&mut self, dims: impl IntoIterator<Item = usize>) {
+        for d in dims {
+            if let Some(x) = self.on.get_mut(d)
+                && !*x
+            {
+                *x = true;
+                self.count += 1;
+            }
+        }
     }
 }
 

@@ -635,26 +635,84 @@ pub fn means(s: &VSet, max_len: usize) -> VSet {
     let Some(nums) = nums else {
         return VSet::Unbounded;
     };
-    let mut out: BTreeSet<Val> = BTreeSet::from([Val::Float(0.0)]);
-    // Reachable sums, kept as exact f64 keys via their bit patterns of the sum.
-    let mut sums: BTreeSet<u64> = BTreeSet::from([0f64.to_bits()]);
+    // Means as f64 bit patterns (sorted and deduplicated as they grow), and the reachable sums
+    // of each count, kept exact the same way: sorted vectors, not trees (this runs for every
+    // `mean` the compiler lowers, over up to N·|values| sums per count).
+    let mut out: Vec<u64> = vec![0f64.to_bits()];
+    let mut sums: Vec<u64> = vec![0f64.to_bits()];
     for c in 1..=max_len {
-        let mut next = BTreeSet::new();
+        let mut next = Vec::with_capacity(sums.len().saturating_mul(nums.len()));
         for s in &sums {
             for x in &nums {
-                next.insert((f64::from_bits(*s) + x).to_bits());
+                next.push((f64::from_bits(*s) + x).to_bits());
             }
-            if next.len() > MAX_SET {
+            if next.len() > 2 * MAX_SET {
+                next.sort_unstable();
+                next.dedup();
+                if next.len() > MAX_SET {
+                    return VSet::Unbounded;
+                }
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        if next.len() > MAX_SET {
+            return VSet::Unbounded;
+        }
+        sums = next;
+        out.extend(
+            sums.iter()
+                .map(|s| (f64::from_bits(*s) / c as f64).to_bits()),
+        );
+        if out.len() > MAX_SET {
+            out.sort_unstable();
+            out.dedup();
+            if out.len() > MAX_SET {
                 return VSet::Unbounded;
             }
         }
-        sums = next;
-        for s in &sums {
-            out.insert(Val::Float(f64::from_bits(*s) / c as f64));
-        }
-        if out.len() > MAX_SET {
-            return VSet::Unbounded;
-        }
     }
-    VSet::Finite(out)
+    VSet::Finite(
+        out.into_iter()
+            .map(|b| Val::Float(f64::from_bits(b)))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every mean of every multiset of up to `max_len` values, by brute force.
+    fn brute_means(vals: &[f64], max_len: usize) -> BTreeSet<Val> {
+        let mut out = BTreeSet::from([Val::Float(0.0)]);
+        let mut sums: Vec<f64> = vec![0.0];
+        for c in 1..=max_len {
+            sums = sums
+                .iter()
+                .flat_map(|s| vals.iter().map(move |x| s + x))
+                .collect();
+            out.extend(sums.iter().map(|s| Val::Float(s / c as f64)));
+        }
+        out
+    }
+
+    #[test]
+    fn means_are_every_reachable_mean_once() {
+        for (vals, n) in [
+            (vec![1.0, -1.0, 0.0], 6),
+            (vec![0.0, 1.0], 7),
+            (vec![2.0, 3.0, 5.0], 5),
+            (vec![0.1, 0.2], 6),
+        ] {
+            let set = VSet::Finite(vals.iter().map(|x| Val::Float(*x)).collect());
+            let VSet::Finite(got) = means(&set, n) else {
+                panic!("finite");
+            };
+            assert_eq!(got, brute_means(&vals, n), "{vals:?} {n}");
+        }
+        // Past the limit the set is unbounded, not truncated.
+        let many = VSet::Finite((0..400).map(|i| Val::Float(f64::from(i) * 0.37)).collect());
+        assert!(matches!(means(&many, 64), VSet::Unbounded));
+    }
 }
