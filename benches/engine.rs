@@ -44,6 +44,45 @@ fn bench_forward_sparse(bencher: divan::Bencher, entry: &str, vocab: &[&str], n:
     bencher.bench_local(|| model.exec_sparse(divan::black_box(&refs)).expect("runs"));
 }
 
+/// The sparse engine on inputs encoded once as token ids (as Tracr's forward pass takes them:
+/// `scripts/tracr_same_run.py` times a jitted forward on integer arrays), outputs decoded.
+fn bench_forward_ids(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
+    let session = Session::stdlib();
+    let model = session.compile(entry, vocab, n, &[]).expect("compiles");
+    let engine = model.sparse_engine();
+    let ids: Vec<Vec<usize>> = batch(vocab, n)
+        .iter()
+        .map(|s| {
+            s.split_whitespace()
+                .map(|t| {
+                    let v = tessera_lang::value::Val::from_token(t);
+                    engine
+                        .vocab()
+                        .iter()
+                        .position(|x| *x == v)
+                        .expect("in vocab")
+                })
+                .collect()
+        })
+        .collect();
+    bencher.bench_local(|| engine.forward_ids(divan::black_box(&ids)).expect("runs"));
+}
+
+#[divan::bench(args = SIZES)]
+fn reverse_forward_b64_ids(bencher: divan::Bencher, n: usize) {
+    bench_forward_ids(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn sort_forward_b64_ids(bencher: divan::Bencher, n: usize) {
+    bench_forward_ids(bencher, "std::rasp::sort", &["a", "b", "c", "d", "e"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn hist_forward_b64_ids(bencher: divan::Bencher, n: usize) {
+    bench_forward_ids(bencher, "std::rasp::hist", &["a", "b", "c", "d"], n);
+}
+
 #[divan::bench(args = SIZES)]
 fn reverse_forward_b64_sparse(bencher: divan::Bencher, n: usize) {
     bench_forward_sparse(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);

@@ -890,6 +890,14 @@ impl CompiledModel {
         engine.forward_batch(&batch).map_err(engine_error)
     }
 
+    /// The sparse CPU engine of [`CompiledModel::exec_sparse`], built on first use: for callers
+    /// that encode their inputs once as token ids ([`tessera_engine::SparseEngine::vocab`],
+    /// [`tessera_engine::SparseEngine::forward_ids`]).
+    pub fn sparse_engine(&self) -> &tessera_engine::SparseEngine {
+        self.sparse_engine
+            .get_or_init(|| tessera_engine::SparseEngine::new(&self.model))
+    }
+
     /// Graphviz DOT of the model's blocks.
     pub fn to_dot(&self) -> String {
         self.model.to_dot()

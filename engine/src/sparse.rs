@@ -9,7 +9,10 @@
 //! into the columns a head writes. MLP units held off by a large negative bias unless one input
 //! (a one-hot) is on, as the compiler's maps fused with a head's decoding are, are computed only
 //! at positions where that input is nonzero, once a per-sequence bound (each other input's range
-//! over the positions) proves them zero elsewhere. It computes in f64 what [`Model::forward`] computes, the same sums
+//! over the positions) proves them zero elsewhere. Positions whose query rows are equal attend
+//! once per head, and an MLP that reads at most 64 residual columns computes its output once
+//! per distinct input across the batch (a cache that is switched off when fewer than half of its
+//! first 64 lookups hit). It computes in f64 what [`Model::forward`] computes, the same sums
 //! up to their order (so the same residual up to rounding, and the same decoded outputs: the
 //! compiled margins are many orders of magnitude above f64 rounding), without candle's
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
@@ -85,7 +88,18 @@ struct SparseMlp {
     gates: Vec<(usize, Vec<usize>)>,
     /// The columns gated units read besides their gates (whose ranges the bound needs).
     bounded: Vec<usize>,
+    /// Every column the MLP reads, when few enough to key a cache of its outputs by their
+    /// values (`None`: computed at every position).
+    reads: Option<Vec<usize>>,
+    /// Every column the MLP writes.
+    writes: Vec<usize>,
 }
+
+/// An MLP reading at most this many residual columns caches its output per distinct input.
+const MAX_MEMO_READS: usize = 64;
+
+/// Cached MLP outputs per layer are dropped past this many distinct inputs.
+const MAX_MEMO_ENTRIES: usize = 1 << 14;
 
 struct GatedUnit {
     gate: usize,
@@ -159,13 +173,34 @@ impl SparseMlp {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        let w1 = Rows::from_rows(rows);
+        let w2 = Rows::from_rows(w2_rows);
+        let reads: Vec<usize> = w1
+            .used
+            .iter()
+            .copied()
+            .chain(gated.iter().flat_map(|u| u.inputs.iter().map(|(r, _)| *r)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let writes: Vec<usize> = w2
+            .rows
+            .iter()
+            .flatten()
+            .chain(gated.iter().flat_map(|u| u.outputs.iter()))
+            .map(|(c, _)| *c)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         SparseMlp {
-            w1: Rows::from_rows(rows),
+            w1,
             b1,
-            w2: Rows::from_rows(w2_rows),
+            w2,
             gated,
             gates: by_gate.into_iter().collect(),
             bounded,
+            reads: (reads.len() <= MAX_MEMO_READS).then_some(reads),
+            writes,
         }
     }
 
@@ -205,8 +240,9 @@ impl SparseMlp {
         }
     }
 
-    /// The MLP at one position (`x` is read, then the outputs are added to it).
-    fn apply(&self, x: &mut [f64], b: &mut Scratch) {
+    /// The MLP at one position: its outputs added to `out` (zero on [`Self::writes`]), `x`
+    /// only read.
+    fn apply(&self, x: &[f64], out: &mut [f64], b: &mut Scratch) {
         b.hidden.clear();
         b.hidden.resize(self.b1.len(), 0.0);
         self.w1.apply_add(x, &mut b.hidden);
@@ -234,11 +270,11 @@ impl SparseMlp {
             let h = unit(i, x);
             b.active.push((i, h));
         }
-        self.w2.apply_add(&b.hidden, x);
+        self.w2.apply_add(&b.hidden, out);
         for &(i, h) in &b.active {
             if h != 0.0 {
                 for &(c, w) in &self.gated[i].outputs {
-                    x[c] += h * w;
+                    out[c] += h * w;
                 }
             }
         }
@@ -302,6 +338,73 @@ struct Scratch {
     range: Vec<(f64, f64)>,
     /// The bilinear sublayer's output for every position (added after the MLP's).
     products: Vec<f64>,
+    /// One position's MLP output (zero outside the MLP's columns between positions).
+    out: Vec<f64>,
+    /// Per layer, the MLP's output for each distinct input seen in this batch: the nonzero
+    /// (column, value bits) it reads → the nonzero (column, value) it adds.
+    memo: Vec<Memo>,
+    key: Vec<u64>,
+    /// Per head: the first query position with a given query-row hash, and each query's
+    /// output (its columns of `out`), so positions with identical query rows attend once.
+    qfirst: std::collections::HashMap<u64, usize, FnvBuild>,
+    qres: Vec<f64>,
+}
+
+/// One MLP's cache of outputs by input ([`Scratch::memo`]), with its hit count: a cache that
+/// rarely hits (positions whose inputs all differ, as `reverse`'s) is switched off for the
+/// rest of the batch, so it costs little where it does not help.
+#[derive(Default, Clone)]
+struct Memo {
+    map: std::collections::HashMap<Vec<u64>, Vec<(usize, f64)>, FnvBuild>,
+    hits: usize,
+    misses: usize,
+    off: bool,
+}
+
+/// Lookups before a cache is judged, and the fraction of hits it must reach.
+const MEMO_TRIAL: usize = 64;
+
+/// FNV-1a as a [`std::hash::Hasher`] (the keys are short lists of words).
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // a word at a time (a slice of u64 arrives here as its bytes)
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for b in chunks.remainder() {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(0x0100_0000_01b3);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
+/// FNV-1a over `words`.
+fn fnv(words: impl Iterator<Item = u64>) -> u64 {
+    words.fold(0xcbf2_9ce4_8422_2325u64, |a, x| {
+        (a ^ x).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl SparseEngine {
@@ -376,15 +479,60 @@ impl SparseEngine {
 
     /// Run a batch of token sequences; the decoded output of each (as [`crate::Engine`]).
     pub fn forward_batch(&self, batch: &[Vec<Val>]) -> R<Vec<Vec<Val>>> {
-        let mut scratch = Scratch::default();
+        let mut scratch = self.scratch();
+        let mut ids = Vec::new();
         batch
             .iter()
             .enumerate()
-            .map(|(s, seq)| self.forward(s, seq, &mut scratch))
+            .map(|(s, seq)| {
+                ids.clear();
+                for (p, t) in seq.iter().enumerate() {
+                    let id = self.vocab.iter().position(|v| v == t).ok_or_else(|| {
+                        EngineError::Input(format!(
+                            "input {s}: token `{t}` at position {p} is not in the model's vocabulary"
+                        ))
+                    })?;
+                    ids.push(id);
+                }
+                self.forward(&ids, &mut scratch)
+            })
             .collect()
     }
 
-    fn forward(&self, s: usize, tokens: &[Val], b: &mut Scratch) -> R<Vec<Val>> {
+    /// The model's vocabulary: token `i` of an input to [`Self::forward_ids`] is `vocab()[i]`.
+    pub fn vocab(&self) -> &[Val] {
+        &self.vocab
+    }
+
+    /// [`Self::forward_batch`] on sequences already encoded as indices into [`Self::vocab`]
+    /// (as Tracr's compiled models take them), skipping the token lookup.
+    pub fn forward_ids(&self, batch: &[Vec<usize>]) -> R<Vec<Vec<Val>>> {
+        let mut scratch = self.scratch();
+        batch
+            .iter()
+            .enumerate()
+            .map(|(s, seq)| {
+                if let Some(p) = seq.iter().position(|&t| t >= self.vocab.len()) {
+                    return Err(EngineError::Input(format!(
+                        "input {s}: token id {} at position {p} is not below the vocabulary size {}",
+                        seq[p],
+                        self.vocab.len()
+                    )));
+                }
+                self.forward(seq, &mut scratch)
+            })
+            .collect()
+    }
+
+    fn scratch(&self) -> Scratch {
+        Scratch {
+            memo: vec![Default::default(); self.layers.len()],
+            ..Scratch::default()
+        }
+    }
+
+    /// One sequence of token ids (each below the vocabulary size).
+    fn forward(&self, tokens: &[usize], b: &mut Scratch) -> R<Vec<Val>> {
         let n = tokens.len();
         if n > self.max_len {
             return Err(EngineError::Input(format!(
@@ -400,13 +548,7 @@ impl SparseEngine {
             let row = if p == 0 {
                 self.vocab.len()
             } else {
-                let t = &tokens[p - 1];
-                self.vocab.iter().position(|v| v == t).ok_or_else(|| {
-                    EngineError::Input(format!(
-                        "input {s}: token `{t}` at position {} is not in the model's vocabulary",
-                        p - 1
-                    ))
-                })?
+                tokens[p - 1]
             };
             let x = &mut b.x[p * d..(p + 1) * d];
             for &(c, v) in self.token_embed.rows.get(row).into_iter().flatten() {
@@ -416,7 +558,7 @@ impl SparseEngine {
                 x[c] += v;
             }
         }
-        for layer in &self.layers {
+        for (li, layer) in self.layers.iter().enumerate() {
             if !layer.heads.is_empty() {
                 b.delta.clear();
                 b.delta.resize(len * d, 0.0);
@@ -451,10 +593,62 @@ impl SparseEngine {
             }
             if let Some(mlp) = &layer.mlp {
                 let mut x = std::mem::take(&mut b.x);
+                let mut out = std::mem::take(&mut b.out);
+                let mut memo = b.memo.get_mut(li).map(std::mem::take).unwrap_or_default();
+                let cached = mlp.reads.as_ref().filter(|_| !memo.off);
+                out.clear();
+                out.resize(d, 0.0);
                 mlp.skippable(&x, d, len, b);
                 for p in 0..len {
-                    mlp.apply(&mut x[p * d..(p + 1) * d], b);
+                    let row = &mut x[p * d..(p + 1) * d];
+                    // Positions (of any sequence in the batch) whose inputs to this MLP are
+                    // equal get equal outputs: computed once. (A unit skipped by the gating
+                    // bound is zero wherever it is skipped, so the cache does not depend on it.)
+                    let Some(reads) = cached.filter(|_| !memo.off) else {
+                        mlp.apply(row, &mut out, b);
+                        for &c in &mlp.writes {
+                            row[c] += std::mem::take(&mut out[c]);
+                        }
+                        continue;
+                    };
+                    b.key.clear();
+                    for &c in reads {
+                        let v = row[c];
+                        if v != 0.0 {
+                            b.key.extend([c as u64, v.to_bits()]);
+                        }
+                    }
+                    if let Some(delta) = memo.map.get(&b.key[..]) {
+                        for &(c, v) in delta {
+                            row[c] += v;
+                        }
+                        memo.hits += 1;
+                        continue;
+                    }
+                    memo.misses += 1;
+                    mlp.apply(row, &mut out, b);
+                    let mut delta = Vec::new();
+                    for &c in &mlp.writes {
+                        let v = std::mem::take(&mut out[c]);
+                        if v != 0.0 {
+                            row[c] += v;
+                            delta.push((c, v));
+                        }
+                    }
+                    if memo.map.len() >= MAX_MEMO_ENTRIES {
+                        memo.map.clear();
+                    }
+                    memo.map.insert(b.key.clone(), delta);
+                    // judged once: at least half the lookups must hit
+                    if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
+                        memo.off = true;
+                        memo.map.clear();
+                    }
                 }
+                if let Some(m) = b.memo.get_mut(li) {
+                    *m = memo;
+                }
+                b.out = out;
                 b.x = x;
             }
             if layer.bilinear.is_some() {
@@ -505,10 +699,8 @@ impl SparseEngine {
             let h = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
                 .iter()
                 .map(|&c| (c as u64) ^ b.k[kj * dk + c].to_bits().rotate_left(17))
-                .chain(b.v[kj * m..(kj + 1) * m].iter().map(|x| x.to_bits()))
-                .fold(0xcbf2_9ce4_8422_2325u64, |a, x| {
-                    (a ^ x).wrapping_mul(0x0100_0000_01b3)
-                });
+                .chain(b.v[kj * m..(kj + 1) * m].iter().map(|x| x.to_bits()));
+            let h = fnv(h);
             let same = |i: usize| {
                 let g = b.groups[i];
                 b.hash[i] == h
@@ -535,8 +727,32 @@ impl SparseEngine {
         let groups = b.groups.len();
         b.scores.resize(groups, 0.0);
         b.acc.resize(m, 0.0);
+        b.qfirst.clear();
+        b.qres.clear();
+        b.qres.resize(len * m, 0.0);
         for qi in 0..len {
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
+            // A query row equal to an earlier one attends to the same keys alike.
+            let hq = fnv(qrow
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .flat_map(|(c, v)| [c as u64, v.to_bits()]));
+            match b.qfirst.get(&hq) {
+                Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => {
+                    let out = &mut b.delta[qi * d..(qi + 1) * d];
+                    for (j, c) in h.out.iter().enumerate() {
+                        let v = b.qres[r * m + j];
+                        b.qres[qi * m + j] = v;
+                        out[*c] += v;
+                    }
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    b.qfirst.insert(hq, qi);
+                }
+            }
             for (gi, &kj) in b.groups.iter().enumerate() {
                 let krow = &b.k[kj * dk..(kj + 1) * dk];
                 b.scores[gi] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
@@ -574,8 +790,10 @@ impl SparseEngine {
                 }
             }
             let out = &mut b.delta[qi * d..(qi + 1) * d];
-            for (c, a) in h.out.iter().zip(&b.acc) {
-                out[*c] += a / z;
+            for (j, (c, a)) in h.out.iter().zip(&b.acc).enumerate() {
+                let v = a / z;
+                b.qres[qi * m + j] = v;
+                out[*c] += v;
             }
         }
     }

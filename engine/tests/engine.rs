@@ -403,6 +403,26 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
                 "{entry} at {n} on {input:?}"
             );
         }
+        // The same batch as token ids (the cache of MLP outputs by input carries over between
+        // sequences, so a second batch in another order must agree too).
+        let ids: Vec<Vec<usize>> = inputs
+            .iter()
+            .rev()
+            .map(|s| {
+                s.iter()
+                    .map(|t| {
+                        engine
+                            .vocab()
+                            .iter()
+                            .position(|v| v == t)
+                            .expect("in vocab")
+                    })
+                    .collect()
+            })
+            .collect();
+        let by_ids = engine.forward_ids(&ids).expect("runs");
+        assert!(by_ids.iter().eq(got.iter().rev()), "{entry}: forward_ids");
+        assert!(engine.forward_ids(&[vec![engine.vocab().len()]]).is_err());
         let too_long: Vec<Val> = (0..=n).map(|_| Val::from_token(vocab[0])).collect();
         assert!(engine.forward_batch(&[too_long]).is_err());
         assert!(engine.forward_batch(&[vec![Val::from_token("§")]]).is_err());
