@@ -2267,8 +2267,6 @@ impl Builder<'_> {
     ) -> R<Head> {
         check_table(kf.len(), qf.len(), self.limits.max_head_table)?;
         let dk = kf.len() + 1;
-        let mut wq = Mat::zeros(0, dk);
-        let mut wk = Mat::zeros(0, dk);
         // Store sparse entries now; `assemble` sizes the matrices to the final residual width.
         let mut q_entries = Vec::new();
         let mut k_entries = Vec::new();
@@ -2282,10 +2280,9 @@ impl Builder<'_> {
         }
         k_entries.push((self.bos, kf.len(), 1.0));
         q_entries.push((self.one, kf.len(), beta_bos));
-        wq.data = encode_entries(&q_entries);
-        wk.data = encode_entries(&k_entries);
-        let mut wov = Mat::zeros(0, 0);
-        wov.data = encode_entries(&ov.iter().map(|(a, b, w)| (*a, *b, *w)).collect::<Vec<_>>());
+        let wq = stash(&q_entries, dk);
+        let wk = stash(&k_entries, dk);
+        let wov = stash(ov, 0);
         Ok(Head {
             label: label.to_string(),
             wq,
@@ -2417,9 +2414,9 @@ impl Builder<'_> {
                 if ov.is_empty() {
                     return false;
                 }
-                h.wov.data = encode_entries(&ov);
-                h.wq.data = encode_entries(&remap(decode_entries(&h.wq), false));
-                h.wk.data = encode_entries(&remap(decode_entries(&h.wk), false));
+                h.wov = stash(&ov, h.wov.cols);
+                h.wq = stash(&remap(decode_entries(&h.wq), false), h.wq.cols);
+                h.wk = stash(&remap(decode_entries(&h.wk), false), h.wk.cols);
                 true
             });
         }
@@ -2580,22 +2577,19 @@ impl Builder<'_> {
                 .map(|hs| hs.iter().map(|h| size_head(h, d)).collect())
                 .unwrap_or_default();
             let mlp = self.units.get(&(2 * l)).map(|units| {
-                let mut w1 = Mat::zeros(d, units.len());
                 let mut b1 = vec![0.0; units.len()];
-                let mut w2 = Mat::zeros(units.len(), d);
+                let (mut e1, mut e2) = (Vec::new(), Vec::new());
                 let mut labels = Vec::new();
                 for (h, (label, u)) in units.iter().enumerate() {
-                    for (dim, w) in &u.inputs {
-                        w1.add(*dim, h, *w);
-                    }
+                    e1.extend(u.inputs.iter().map(|(dim, w)| (*dim, h, *w)));
                     b1[h] = u.bias;
-                    for (dim, w) in &u.outputs {
-                        w2.add(h, *dim, *w);
-                    }
+                    e2.extend(u.outputs.iter().map(|(dim, w)| (h, *dim, *w)));
                     if labels.last() != Some(label) {
                         labels.push(label.clone());
                     }
                 }
+                let w1 = Mat::from_entries(d, units.len(), e1);
+                let w2 = Mat::from_entries(units.len(), d, e2);
                 Mlp { labels, w1, b1, w2 }
             });
             let bilinear = self.bunits.get(&(2 * l)).map(|units| {
@@ -3022,37 +3016,20 @@ fn dim_of(dims: &[(usize, Val)], v: &Val) -> usize {
     dims.iter().find(|(_, dv)| dv == v).map_or(0, |(d, _)| *d)
 }
 
-/// A head matrix whose entries are stashed until `assemble` knows the residual width.
+/// A head matrix whose entries (summed where they repeat) are stashed until `assemble` knows
+/// the residual width: 0 rows until then.
 fn stash(entries: &[(usize, usize, f64)], cols: usize) -> Mat {
-    let mut m = Mat::zeros(0, cols);
-    m.data = encode_entries(entries);
-    m
+    Mat::from_entries(0, cols, entries.iter().copied())
 }
 
-/// Sparse `(row, col, value)` entries stashed in a matrix's data until it is sized.
-fn encode_entries(entries: &[(usize, usize, f64)]) -> Vec<f64> {
-    entries
-        .iter()
-        .flat_map(|(r, c, v)| [*r as f64, *c as f64, *v])
-        .collect()
-}
-
-/// The `(row, col, value)` entries [`encode_entries`] stashed in `m`.
+/// The `(row, col, value)` entries of `m` (as [`stash`]ed).
 fn decode_entries(m: &Mat) -> Vec<(usize, usize, f64)> {
-    m.data
-        .chunks_exact(3)
-        .map(|e| (e[0] as usize, e[1] as usize, e[2]))
-        .collect()
+    m.entries().collect()
 }
 
 fn size_head(h: &Head, d: usize) -> Head {
-    let fill = |stash: &Mat, rows: usize, cols: usize| {
-        let mut m = Mat::zeros(rows, cols);
-        for (r, c, v) in decode_entries(stash) {
-            m.add(r, c, v);
-        }
-        m
-    };
+    let fill =
+        |stash: &Mat, rows: usize, cols: usize| Mat::from_entries(rows, cols, stash.entries());
     Head {
         label: h.label.clone(),
         wq: fill(&h.wq, d, h.wq.cols),

@@ -98,23 +98,43 @@ impl Gathered {
 
 /// Columns (or rows) of `m` with a nonzero entry.
 fn nonzero_cols(m: &Mat) -> Vec<usize> {
-    (0..m.cols)
-        .filter(|&c| (0..m.rows).any(|r| m.get(r, c) != 0.0))
+    m.entries()
+        .map(|(_, c, _)| c)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|&c| c < m.cols)
         .collect()
 }
 
 fn nonzero_rows(m: &Mat) -> Vec<usize> {
-    (0..m.rows)
-        .filter(|&r| (0..m.cols).any(|c| m.get(r, c) != 0.0))
-        .collect()
+    let mut rows: Vec<usize> = m
+        .entries()
+        .map(|(r, _, _)| r)
+        .filter(|&r| r < m.rows)
+        .collect();
+    rows.dedup();
+    rows
 }
 
 /// The block of `m` at `rows` × `cols`, in the engine's precision.
 fn block(m: &Mat, rows: &[usize], cols: &[usize], device: &Device, dtype: DType) -> R<Tensor> {
-    let mut data = Vec::with_capacity(rows.len().max(1) * cols.len().max(1));
-    for &r in rows {
-        for &c in cols {
-            data.push(m.get(r, c));
+    // where each row and column of `m` lands in the block (any order, repeats allowed)
+    let places = |ix: &[usize]| {
+        let mut at: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (i, &x) in ix.iter().enumerate() {
+            at.entry(x).or_default().push(i);
+        }
+        at
+    };
+    let (row_at, col_at) = (places(rows), places(cols));
+    let mut data = vec![0.0; rows.len() * cols.len()];
+    for (r, c, v) in m.entries() {
+        if let (Some(is), Some(js)) = (row_at.get(&r), col_at.get(&c)) {
+            for i in is {
+                for j in js {
+                    data[i * cols.len() + j] = v;
+                }
+            }
         }
     }
     floats(data, (rows.len(), cols.len()), device, dtype)
@@ -285,7 +305,7 @@ pub struct Engine {
 
 /// `m` as a tensor of `dtype`.
 fn tensor_as(m: &Mat, device: &Device, dtype: DType) -> R<Tensor> {
-    floats(m.data.clone(), (m.rows, m.cols), device, dtype)
+    floats(m.to_dense(), (m.rows, m.cols), device, dtype)
 }
 
 /// Keeps freed tensor buffers in the heap on glibc: every op of a forward pass allocates a
@@ -793,7 +813,7 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
         .map_err(|e| EngineError::Load(format!("model.safetensors: {e}")))?;
     let d = g.residual.len();
     let vocab = g.vocab.iter().map(json_val).collect::<R<Vec<_>>>()?;
-    let get = |name: &str, rows: usize, cols: Option<usize>| -> R<Mat> {
+    let dense = |name: &str, rows: usize, cols: Option<usize>| -> R<Vec<f64>> {
         let t = tensors.get(name).ok_or_else(|| {
             EngineError::Load(format!("model.safetensors has no tensor `{name}`"))
         })?;
@@ -814,11 +834,14 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
                 "tensor `{name}` holds a non-finite value at index {i}"
             )));
         }
-        Ok(Mat {
+        Ok(data)
+    };
+    let get = |name: &str, rows: usize, cols: Option<usize>| -> R<Mat> {
+        Ok(Mat::from_dense(
             rows,
-            cols: cols.unwrap_or(1),
-            data,
-        })
+            cols.unwrap_or(1),
+            &dense(name, rows, cols)?,
+        ))
     };
     if g.max_len == 0 || g.max_len > 1 << 20 || vocab.is_empty() {
         return Err(EngineError::Load(
@@ -842,7 +865,7 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
             Some(m) => Some(Mlp {
                 labels: m.labels.clone(),
                 w1: get(&format!("layers.{li}.mlp.w1"), d, Some(m.hidden))?,
-                b1: get(&format!("layers.{li}.mlp.b1"), m.hidden, None)?.data,
+                b1: dense(&format!("layers.{li}.mlp.b1"), m.hidden, None)?,
                 w2: get(&format!("layers.{li}.mlp.w2"), m.hidden, Some(d))?,
             }),
             None => None,
@@ -853,9 +876,9 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
                 Some(Bilinear {
                     labels: b.labels.clone(),
                     u: get(&name("u"), d, Some(b.hidden))?,
-                    bu: get(&name("bu"), b.hidden, None)?.data,
+                    bu: dense(&name("bu"), b.hidden, None)?,
                     v: get(&name("v"), d, Some(b.hidden))?,
-                    bv: get(&name("bv"), b.hidden, None)?.data,
+                    bv: dense(&name("bv"), b.hidden, None)?,
                     w: get(&name("w"), b.hidden, Some(d))?,
                 })
             }
@@ -877,7 +900,7 @@ pub fn load_bytes(text: &str, weights: &[u8]) -> R<(Model, String)> {
             memories.push(Memory {
                 label: m.label.clone(),
                 keys: get(&format!("layers.{li}.memories.{mi}.keys"), d, Some(m.slots))?,
-                bias: get(&format!("layers.{li}.memories.{mi}.bias"), m.slots, None)?.data,
+                bias: dense(&format!("layers.{li}.memories.{mi}.bias"), m.slots, None)?,
                 values: get(
                     &format!("layers.{li}.memories.{mi}.values"),
                     m.slots,

@@ -34,18 +34,13 @@ struct Rows {
 
 impl Rows {
     fn new(m: &Mat) -> Rows {
-        Rows::from_rows(
-            (0..m.rows)
-                .map(|r| {
-                    (0..m.cols)
-                        .filter_map(|c| {
-                            let v = m.get(r, c);
-                            (v != 0.0).then_some((c, v))
-                        })
-                        .collect()
-                })
-                .collect(),
-        )
+        let mut rows = vec![Vec::new(); m.rows];
+        for (r, c, v) in m.entries() {
+            if let Some(row) = rows.get_mut(r) {
+                row.push((c, v));
+            }
+        }
+        Rows::from_rows(rows)
     }
 
     fn from_rows(rows: Vec<Vec<(usize, f64)>>) -> Rows {
