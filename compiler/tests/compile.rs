@@ -39,6 +39,27 @@ fn verify(
     verify_src("", entry, vocab, max_len, optimise)
 }
 
+/// The model of `entry` in `src` (with the standard library), optimised or not.
+fn model_of(
+    src: &str,
+    entry: &str,
+    vocab: &[&str],
+    max_len: usize,
+    optimise: bool,
+) -> tessera_compiler::graph::Model {
+    let (p, diags) = Program::load("<t>", src, &STD);
+    assert!(diags.is_empty(), "{diags:?}");
+    let def = p.resolve_str(entry).expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let ir = if optimise {
+        optimize(&ir, &OptLimits::default()).0
+    } else {
+        ir
+    };
+    let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+    ir_to_graph(&ir, &vocab, max_len).unwrap_or_else(|e| panic!("{entry}: {}", e.message))
+}
+
 /// [`verify`] for an entry of the program `src`.
 fn verify_src(
     src: &str,
@@ -145,13 +166,7 @@ fn gather_of_best_is_one_head() {
                fn unfused() = gather(best(select(indices, indices, <) & select(tokens, tokens, ==), indices, default: 0), tokens, default: \"z\")\n\
                fn either() = gather(best(select(indices, indices, <) | select(tokens, tokens, ==), indices), tokens)\n";
     let heads = |entry: &str, max_len: usize| {
-        let (p, diags) = Program::load("<t>", src, &STD);
-        assert!(diags.is_empty());
-        let def = p.resolve_str(entry).expect("exists");
-        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
-        let (ir, _) = optimize(&ir, &OptLimits::default());
-        let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
-        let model = ir_to_graph(&ir, &vocab, max_len).expect("compiles");
+        let model = model_of(src, entry, &["a", "b", "c"], max_len, true);
         let (params, _) = model.params();
         (
             model.layers.iter().map(|l| l.heads.len()).sum::<usize>(),
@@ -208,12 +223,7 @@ fn widths_of_disjoint_ors_are_sums_of_additive_heads() {
                fn overlapping() = width(select(tokens, tokens, <) | select(indices, indices, <))\n\
                fn three() = width(select(tokens, tokens, <) | (select(tokens, tokens, ==) & select(indices, indices, <)) | (select(tokens, tokens, >) & select(indices, indices, ==)))\n";
     let heads = |entry: &str, max_len: usize| {
-        let (p, diags) = Program::load("<t>", src, &STD);
-        assert!(diags.is_empty(), "{diags:?}");
-        let def = p.resolve_str(entry).expect("exists");
-        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
-        let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
-        let model = ir_to_graph(&ir, &vocab, max_len).expect("compiles");
+        let model = model_of(src, entry, &["a", "b", "c"], max_len, false);
         let disjoint = model
             .layers
             .iter()
@@ -234,16 +244,11 @@ fn widths_of_disjoint_ors_are_sums_of_additive_heads() {
     let (_, params) = heads("lex", 64);
     assert!(params < 200_000, "{params}");
     // sort_by_most_freq, refused at 64 before (a joint feature of 34.6 M query-key pairs).
+    let entry = "std::rasp::sort_by_most_freq";
+    let model = model_of("", entry, &["a", "b", "c", "d"], 64, false);
     let (p, _) = Program::load("<t>", "", &STD);
-    let def = p
-        .resolve_str("std::rasp::sort_by_most_freq")
-        .expect("exists");
-    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
-    let vocab: Vec<Val> = ["a", "b", "c", "d"]
-        .iter()
-        .map(|t| Val::from_token(t))
-        .collect();
-    let model = ir_to_graph(&ir, &vocab, 64).expect("compiles at 64");
+    let def = p.resolve_str(entry).expect("exists");
+    let vocab = &model.vocab;
     let mut rng = 7u64;
     for len in [1usize, 9, 33, 64] {
         let input: Vec<Val> = (0..len)
