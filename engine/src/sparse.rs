@@ -94,7 +94,7 @@ struct SparseMlp {
 const MAX_MEMO_READS: usize = 64;
 
 /// Cached MLP outputs per layer are dropped past this many distinct inputs.
-const MAX_MEMO_ENTRIES: usize = 1 << 14;
+const MAX_MEMO_ENTRIES: usize = 1 << 12;
 
 struct GatedUnit {
     gate: usize,
@@ -356,7 +356,7 @@ struct Memo {
     off: bool,
 }
 
-/// Lookups before a cache is judged, and the fraction of hits it must reach.
+/// Lookups before a cache is judged (it stays on if at least half of them hit).
 const MEMO_TRIAL: usize = 64;
 
 /// FNV-1a as a [`std::hash::Hasher`] (the keys are short lists of words).
