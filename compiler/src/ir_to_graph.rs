@@ -238,6 +238,11 @@ struct Builder<'a> {
     /// Decodings of a mean's raw output onto its one-hot whose units are built only if
     /// something reads that one-hot (see [`Builder::decode_later`]).
     lazy_decodes: Vec<LazyDecode>,
+    /// Prefix sums built by [`Builder::prefix_sum_split`]: (mean, indices, the subexpression
+    /// of them it stands for) → its node.
+    prefix_sums: Vec<(NodeId, NodeId, Fun, NodeId)>,
+    /// Try [`Builder::prefix_sum_split`] before a fused map (see [`ir_to_graph_with`]).
+    prefer_prefix: bool,
     real: usize,
     bos: usize,
     one: usize,
@@ -250,6 +255,32 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
 
 /// [`ir_to_graph`] with chosen size limits.
 pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLimits) -> R<Model> {
+    let (model, prefix_sums) = build(ir, vocab, max_len, limits, false)?;
+    if !prefix_sums {
+        return Ok(model);
+    }
+    // Some map read a prefix mean through its prefix sum (a layer more than a fused map; see
+    // `Builder::prefix_sum_split`): built again with every such map taking that path, whose
+    // fused alternatives then save no layer, the smaller of the two is kept.
+    match build(ir, vocab, max_len, limits, true) {
+        Ok((other, _))
+            if (other.layers.len(), other.params().0) < (model.layers.len(), model.params().0) =>
+        {
+            Ok(other)
+        }
+        _ => Ok(model),
+    }
+}
+
+/// The lowering, with maps over a prefix mean taking the prefix-sum path before a fused map
+/// when `prefer_prefix`; also returns whether any map took it.
+fn build(
+    ir: &Ir,
+    vocab: &[Val],
+    max_len: usize,
+    limits: &GraphLimits,
+    prefer_prefix: bool,
+) -> R<(Model, bool)> {
     let out_node = match &ir.output {
         Some(IrOutput::Seq(n)) => *n,
         Some(IrOutput::Sel(n)) => {
@@ -292,6 +323,8 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         position_values: Vec::new(),
         joints: BTreeMap::new(),
         lazy_decodes: Vec::new(),
+        prefix_sums: Vec::new(),
+        prefer_prefix,
         one: 0,
         bos: 1,
         real: 2,
@@ -310,7 +343,8 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         span: ir.node(out_node).span,
     })?;
     let out_enc = b.prune(out_enc);
-    b.assemble(&vocab, out_enc)
+    let prefix_sums = !b.prefix_sums.is_empty();
+    Ok((b.assemble(&vocab, out_enc)?, prefix_sums))
 }
 
 fn even_after(t: usize) -> usize {
@@ -1108,7 +1142,18 @@ impl Builder<'_> {
                 .map(|e| e.dims.len())
                 .fold(1usize, usize::saturating_mul),
         };
+        let size = encs
+            .iter()
+            .map(|e| e.dims.len())
+            .fold(1usize, usize::saturating_mul);
+        let prefix = size > self.limits.max_table;
+        if prefix && self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
+            return Ok(());
+        }
         if self.fused_map(id, inputs, &encs, f, cost, span)? {
+            return Ok(());
+        }
+        if prefix && !self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
             return Ok(());
         }
         if let Some(lin) = lin {
@@ -1175,6 +1220,218 @@ impl Builder<'_> {
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
         Ok(())
+    }
+
+    /// A map whose table is too large and that reads a prefix mean `m` (the mean of integers over
+    /// `select(indices, indices, <=)`) and `indices` only through a subexpression `e(m, i)` whose
+    /// value, at every reachable pair, depends on the prefix sum `S = m·(i+1)` alone (as
+    /// `round(m * (indices + 1))` does: at position `i` the mean is `fl(S/(i+1))`, the exact
+    /// integer sum rounded once, and the product rounds back to `S`). Checked by evaluating `e`
+    /// on every (S, i) with S between (i+1)·min and (i+1)·max of the values, so the rewrite is
+    /// exact wherever the interpreter can be. Then `S` is built in two MLP sublayers instead of
+    /// a table over every (mean, position) pair (about 2·N² gated units or more): first
+    /// `y = (i+1)·raw` from the mean head's raw output, one unit pair per position gated by
+    /// that position's one-hot (`y` is `S` to within `(i+1)` times the head's error, below a
+    /// quarter since the head is exact to a quarter of the means' smallest gap), then a step
+    /// decoding of `y` onto the integers, which the map reads (fused with that decoding when it
+    /// can). Costs a layer against a fused map, so only taken when the map would not fit.
+    /// Returns whether it did.
+    fn prefix_sum_split(&mut self, id: NodeId, inputs: &[NodeId], f: &Fun, span: Span) -> R<bool> {
+        let is_prefix_mean = |n: NodeId| -> Option<NodeId> {
+            if n >= SYNTHETIC_BASE {
+                return None;
+            }
+            let Op::Mean { sel, values } = &self.ir.node(n).op else {
+                return None;
+            };
+            let Op::Select {
+                keys,
+                queries,
+                pred: Pred::Cmp(BinOp::Le),
+            } = &self.ir.node(*sel).op
+            else {
+                return None;
+            };
+            let indices =
+                |x: &NodeId| *x < SYNTHETIC_BASE && matches!(self.ir.node(*x).op, Op::Indices);
+            (indices(keys) && indices(queries)).then_some(*values)
+        };
+        // `indices`, or a map of it the position embedding writes: its value at each index
+        let by_position = |n: NodeId| -> Option<Vec<Val>> {
+            match self.embedded.get(&n) {
+                Some(Embedded::Positions(rows)) => rows
+                    .iter()
+                    .take(self.n)
+                    .cloned()
+                    .collect::<Option<Vec<Val>>>(),
+                Some(Embedded::Tokens(_)) => None,
+                None => (n < SYNTHETIC_BASE && matches!(self.ir.node(n).op, Op::Indices))
+                    .then(|| (0..self.n).map(|i| Val::Int(i as i64)).collect()),
+            }
+        };
+        for (a, &mean) in inputs.iter().enumerate() {
+            let Some(values) = is_prefix_mean(mean) else {
+                continue;
+            };
+            let Some((b, at)) = inputs
+                .iter()
+                .enumerate()
+                .find_map(|(b, &n)| Some((b, by_position(n)?)))
+                .filter(|(_, at)| at.len() == self.n)
+            else {
+                continue;
+            };
+            let Some(ints) = self.enc.get(&values).and_then(|e| {
+                e.dims
+                    .iter()
+                    .map(|(_, v)| val_int(v))
+                    .collect::<Option<Vec<i64>>>()
+            }) else {
+                continue;
+            };
+            let (Some(&lo), Some(&hi)) = (ints.iter().min(), ints.iter().max()) else {
+                continue;
+            };
+            let Some((RawView::Steps { raw, points }, t)) = self.raw_views.get(&mean).cloned()
+            else {
+                continue;
+            };
+            let gap = points
+                .windows(2)
+                .map(|w| w[1].0 - w[0].0)
+                .fold(f64::INFINITY, f64::min);
+            // y's error, (i+1) times the head's (below gap/4), must stay under a quarter
+            if !(gap.is_finite() && (self.n as f64) * gap < 1.0) || lo.abs().max(hi.abs()) > 1 << 20
+            {
+                continue;
+            }
+            let mut subs = Vec::new();
+            subexprs(f, &mut subs);
+            for e in subs {
+                let mut used = BTreeSet::new();
+                args_of(e, &mut used);
+                if used != BTreeSet::from([a, b]) {
+                    continue;
+                }
+                let Some(by_sum) = self.prefix_sum_values(e, inputs.len(), a, (b, &at), lo, hi)
+                else {
+                    continue;
+                };
+                let marker = inputs.len();
+                let replaced = replace_sub(f, e, marker);
+                let mut rest = BTreeSet::new();
+                args_of(&replaced, &mut rest);
+                if rest.contains(&a) {
+                    continue;
+                }
+                let sid = match self
+                    .prefix_sums
+                    .iter()
+                    .find(|(m, i, g, _)| *m == mean && *i == inputs[b] && g == e)
+                {
+                    Some((_, _, _, sid)) => *sid,
+                    None => {
+                        let sid = self.prefix_sum(mean, raw, t, &by_sum, lo, hi);
+                        self.prefix_sums.push((mean, inputs[b], e.clone(), sid));
+                        sid
+                    }
+                };
+                let outer_args: Vec<usize> =
+                    rest.iter().copied().filter(|&i| i != marker).collect();
+                let to = |x: usize| {
+                    if x == marker {
+                        outer_args.len()
+                    } else {
+                        outer_args.iter().position(|&o| o == x).unwrap_or(x)
+                    }
+                };
+                let outer = rename_args(&replaced, &to);
+                let mut outer_inputs: Vec<NodeId> = outer_args.iter().map(|&i| inputs[i]).collect();
+                outer_inputs.push(sid);
+                self.map(id, &outer_inputs, &outer, span)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// `e`'s value at every prefix sum S (see [`Self::prefix_sum_split`]), by evaluating it at
+    /// each reachable (mean, index) pair: `None` if it fails anywhere, differs between two
+    /// positions for one S, or gives two sums one value.
+    fn prefix_sum_values(
+        &self,
+        e: &Fun,
+        arity: usize,
+        a: usize,
+        (b, at): (usize, &[Val]),
+        lo: i64,
+        hi: i64,
+    ) -> Option<BTreeMap<i64, Val>> {
+        let mut by_sum: BTreeMap<i64, Val> = BTreeMap::new();
+        let mut args = vec![Val::Int(0); arity];
+        for i in 0..self.n {
+            let count = i as i64 + 1;
+            for sum in lo * count..=hi * count {
+                args[a] = Val::Float(sum as f64 / count as f64);
+                args[b] = at.get(i)?.clone();
+                let v = e.eval(&args).ok()?;
+                match by_sum.get(&sum) {
+                    Some(w) if *w != v => return None,
+                    Some(_) => {}
+                    None => {
+                        by_sum.insert(sum, v);
+                    }
+                }
+            }
+        }
+        let distinct: BTreeSet<&Val> = by_sum.values().collect();
+        (distinct.len() == by_sum.len()).then_some(by_sum)
+    }
+
+    /// The prefix-sum node of [`Self::prefix_sum_split`]: `y = (i+1)·raw` in the MLP after the
+    /// mean's head (time `t + 1`), then `y` decoded onto `by_sum`'s values in the next one.
+    fn prefix_sum(
+        &mut self,
+        mean: NodeId,
+        raw: usize,
+        t: usize,
+        by_sum: &BTreeMap<i64, Val>,
+        lo: i64,
+        hi: i64,
+    ) -> NodeId {
+        let sid = self.next_synthetic;
+        self.next_synthetic += 1;
+        // gated by the position's one-hot (`indices:i`, written by the position embedding)
+        let positions = self.indices_enc();
+        let y = self.dim(format!("%{sid}.y"));
+        // |(i+1)·raw| stays below N·max|value| + 1 (raw is a mean, within a quarter gap of one)
+        let reach = self.n as f64 * (lo.abs().max(hi.abs()) as f64 + 1.0);
+        let gate = BOS_GATE.max(2.0 * reach + 2.0);
+        for (d, v) in &positions.dims {
+            let Some(i) = val_int(v) else {
+                continue;
+            };
+            let k = (i + 1) as f64;
+            for sign in [1.0, -1.0] {
+                self.add_unit(
+                    t + 1,
+                    format!("prefix sum %{sid} of %{mean}"),
+                    Unit {
+                        inputs: vec![(raw, sign * k), (*d, gate)],
+                        bias: -gate,
+                        outputs: vec![(y, sign)],
+                    },
+                );
+            }
+        }
+        let points: Vec<(f64, Val)> = by_sum.iter().map(|(s, v)| (*s as f64, v.clone())).collect();
+        let time = t + 3;
+        let enc = self.decode(sid, y, &points, time);
+        self.enc.insert(sid, enc);
+        self.ready.insert(sid, time);
+        self.raw_views
+            .insert(sid, (RawView::Steps { raw: y, points }, time - 1));
+        sid
     }
 
     /// A map whose inputs are all the token (`tokens`, or maps the token embedding writes), or all

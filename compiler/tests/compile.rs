@@ -268,6 +268,57 @@ fn widths_of_disjoint_ors_are_sums_of_additive_heads() {
     }
 }
 
+/// A map that reads a prefix mean and `indices` only through `round(mean * (indices + 1))` (the
+/// prefix sum), when its table is too large, is computed from the sum, which two MLP sublayers
+/// build from the mean head's raw output (no table over every (mean, position) pair). With
+/// the table limit lowered to force it at a small length, every input agrees with the
+/// interpreter, under soft and hard attention; `std::pointer::dyck2_ptf`, which takes its depth
+/// this way, compiles at max_len 256 (refused before) and agrees on structured inputs there
+/// (`tessera verify`, BENCHMARKS.md).
+#[test]
+fn prefix_sums_of_prefix_means_compile_without_a_table() {
+    let src = "fn depth(xs) {\n\
+                   let balance = mean(select(indices, indices, <=), numeric(if xs == \"a\" then 1 else if xs == \"b\" then -1 else 0));\n\
+                   let d = round(balance * (indices + 1));\n\
+                   if xs == \"c\" then d + 1 else d\n\
+               }\n";
+    let (p, diags) = Program::load("<t>", src, &STD);
+    assert!(diags.is_empty(), "{diags:?}");
+    let def = p.resolve_str("depth").expect("exists");
+    let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+    let (ir, _) = optimize(&ir, &OptLimits::default());
+    let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
+    let limits = GraphLimits {
+        max_table: 30,
+        ..GraphLimits::default()
+    };
+    let max_len = 6;
+    let model = ir_to_graph_with(&ir, &vocab, max_len, &limits).expect("compiles");
+    let prefix_units = model
+        .layers
+        .iter()
+        .filter_map(|l| l.mlp.as_ref())
+        .flat_map(|m| &m.labels)
+        .filter(|l| l.starts_with("prefix sum"))
+        .count();
+    assert!(prefix_units > 0, "the prefix-sum path was not taken");
+    let mut checked = 0;
+    for input in all_inputs(&vocab, max_len) {
+        let Ok(Output::Seq(want)) =
+            Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default())
+        else {
+            panic!("the interpreter runs on {input:?}");
+        };
+        assert_eq!(model.forward(&input).expect("runs"), want.vals, "{input:?}");
+        let hard = model
+            .forward_with(&input, tessera_compiler::graph::Attention::Hard)
+            .expect("runs");
+        assert_eq!(hard, want.vals, "hard attention on {input:?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 1093);
+}
+
 /// RASP's Dyck programs, whose balance is one mean tested for its sign: the tests read boolean
 /// maps computed in the MLP that decodes the mean (no one-hot over the mean's possible values),
 /// and the output map reads the last head's result in the MLP that decodes it, so both take
