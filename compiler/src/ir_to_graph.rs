@@ -1300,8 +1300,13 @@ impl Builder<'_> {
                 .windows(2)
                 .map(|w| w[1].0 - w[0].0)
                 .fold(f64::INFINITY, f64::min);
-            // y's error, (i+1) times the head's (below gap/4), must stay under a quarter
-            if !(gap.is_finite() && (self.n as f64) * gap < 1.0) || lo.abs().max(hi.abs()) > 1 << 20
+            // y's error, (i+1) times the head's (below gap/4), must stay under a quarter; the check
+            // evaluates every reachable pair, (hi - lo + 1)·N(N+1)/2 of them
+            let pairs = (hi - lo + 1) as f64 * (self.n * (self.n + 1) / 2) as f64;
+            let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW) as f64;
+            if !(gap.is_finite() && (self.n as f64) * gap < 1.0)
+                || lo.abs().max(hi.abs()) > 1 << 20
+                || pairs > eval_limit
             {
                 continue;
             }
