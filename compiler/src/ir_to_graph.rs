@@ -1322,11 +1322,8 @@ impl Builder<'_> {
                 else {
                     continue;
                 };
-                let marker = inputs.len();
-                let replaced = replace_sub(f, e, marker);
-                let mut rest = BTreeSet::new();
-                args_of(&replaced, &mut rest);
-                if rest.contains(&a) {
+                let (outer, outer_args) = outer_of(f, e, inputs.len());
+                if outer_args.contains(&a) {
                     continue;
                 }
                 let sid = match self
@@ -1341,16 +1338,6 @@ impl Builder<'_> {
                         sid
                     }
                 };
-                let outer_args: Vec<usize> =
-                    rest.iter().copied().filter(|&i| i != marker).collect();
-                let to = |x: usize| {
-                    if x == marker {
-                        outer_args.len()
-                    } else {
-                        outer_args.iter().position(|&o| o == x).unwrap_or(x)
-                    }
-                };
-                let outer = rename_args(&replaced, &to);
                 let mut outer_inputs: Vec<NodeId> = outer_args.iter().map(|&i| inputs[i]).collect();
                 outer_inputs.push(sid);
                 self.map(id, &outer_inputs, &outer, span)?;
@@ -3136,6 +3123,24 @@ fn subexprs<'f>(f: &'f Fun, out: &mut Vec<&'f Fun>) {
     }
 }
 
+/// `f` reading its subexpression `e` as an argument: the function over the other arguments of
+/// `f` (of `arity`) it still reads, renumbered in order (`outer_args`), then `e`'s value.
+fn outer_of(f: &Fun, e: &Fun, arity: usize) -> (Fun, Vec<usize>) {
+    let marker = arity;
+    let replaced = replace_sub(f, e, marker);
+    let mut used = BTreeSet::new();
+    args_of(&replaced, &mut used);
+    let outer_args: Vec<usize> = used.iter().copied().filter(|&i| i != marker).collect();
+    let to = |a: usize| {
+        if a == marker {
+            outer_args.len()
+        } else {
+            outer_args.iter().position(|&o| o == a).unwrap_or(a)
+        }
+    };
+    (rename_args(&replaced, &to), outer_args)
+}
+
 /// `f` with every occurrence of `e` replaced by `Arg(arg)`.
 fn replace_sub(f: &Fun, e: &Fun, arg: usize) -> Fun {
     if f == e {
@@ -3238,19 +3243,7 @@ fn splits(
         if !total || values.is_empty() {
             continue;
         }
-        let marker = encs.len();
-        let replaced = replace_sub(f, e, marker);
-        let mut used = BTreeSet::new();
-        args_of(&replaced, &mut used);
-        let outer_args: Vec<usize> = used.iter().copied().filter(|&i| i != marker).collect();
-        let to = |a: usize| {
-            if a == marker {
-                outer_args.len()
-            } else {
-                outer_args.iter().position(|&o| o == a).unwrap_or(a)
-            }
-        };
-        let outer = rename_args(&replaced, &to);
+        let (outer, outer_args) = outer_of(f, e, encs.len());
         let sub = rename_args(e, &|a| sub_args.iter().position(|&o| o == a).unwrap_or(a));
         out.push((
             Split {
