@@ -1133,27 +1133,23 @@ impl Builder<'_> {
         );
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
         let lin = linear_form(&encs, f, eval_limit);
-        // What the map costs in units read from exact inputs (the fused map is taken when it
-        // costs at most about twice that).
-        let cost = match &lin {
-            Some(l) => 2 * l.points.len() + 1,
-            None => encs
-                .iter()
-                .map(|e| e.dims.len())
-                .fold(1usize, usize::saturating_mul),
-        };
+        // The lookup table's rows, and what the map costs in units read from exact inputs (the
+        // fused map is taken when it costs at most about twice that).
         let size = encs
             .iter()
             .map(|e| e.dims.len())
             .fold(1usize, usize::saturating_mul);
-        let prefix = size > self.limits.max_table;
-        if prefix && self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
+        let too_large = size > self.limits.max_table;
+        let cost = lin.as_ref().map_or(size, |l| 2 * l.points.len() + 1);
+        // A table too large may read a prefix mean through its prefix sum: a layer more than a
+        // fused map, so tried after it unless this lowering prefers it (see `ir_to_graph_with`).
+        if too_large && self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
             return Ok(());
         }
         if self.fused_map(id, inputs, &encs, f, cost, span)? {
             return Ok(());
         }
-        if prefix && !self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
+        if too_large && !self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
             return Ok(());
         }
         if let Some(lin) = lin {
@@ -1175,23 +1171,11 @@ impl Builder<'_> {
             self.ready.insert(id, time);
             return Ok(());
         }
-        let size = encs
-            .iter()
-            .map(|e| e.dims.len())
-            .fold(1usize, usize::saturating_mul);
-        if size > self.limits.max_table
-            && let Some(split) = unfuse(&encs, f, size, eval_limit)
-        {
+        if too_large && let Some(split) = unfuse(&encs, f, size, eval_limit) {
             // Undo fusion where it made the table too large: the part of the function that
             // reads fewer inputs becomes its own map, read by what remains.
-            let sid = self.next_synthetic;
-            self.next_synthetic += 1;
-            let sub_inputs: Vec<NodeId> = split.sub_args.iter().map(|&i| inputs[i]).collect();
-            self.map(sid, &sub_inputs, &split.sub, span)?;
-            let mut outer_inputs: Vec<NodeId> =
-                split.outer_args.iter().map(|&i| inputs[i]).collect();
-            outer_inputs.push(sid);
-            return self.map(id, &outer_inputs, &split.outer, span);
+            self.apply_split(id, inputs, split, span)?;
+            return Ok(());
         }
         let tuples = product(&encs, span, self.limits.max_table)?;
         let mut outs: BTreeSet<Val> = BTreeSet::new();
@@ -2169,7 +2153,7 @@ impl Builder<'_> {
         }
         for h in self.heads.values().flatten() {
             for m in [&h.wq, &h.wk, &h.wov] {
-                decode_entries(m).iter().for_each(|(r, _, _)| mark(*r));
+                m.entries().for_each(|(r, _, _)| mark(r));
             }
         }
         for m in self.memories.values().flatten() {

@@ -395,11 +395,12 @@ impl std::hash::Hasher for Fnv {
 
 type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
-/// FNV-1a over `words`.
+/// [`Fnv`] over `words`.
 fn fnv(words: impl Iterator<Item = u64>) -> u64 {
-    words.fold(0xcbf2_9ce4_8422_2325u64, |a, x| {
-        (a ^ x).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::Hasher;
+    let mut h = Fnv::default();
+    words.for_each(|w| h.write_u64(w));
+    h.finish()
 }
 
 impl SparseEngine {
