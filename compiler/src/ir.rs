@@ -440,16 +440,15 @@ impl Ir {
 impl Fun {
     /// Evaluate on one position's argument values.
     pub fn eval(&self, args: &[Val]) -> Result<Val, tessera_lang::value::OpError> {
-        use tessera_lang::value::{self, OpError};
+        use tessera_lang::value::OpError;
         match self {
             Fun::Arg(i) => args
                 .get(*i)
                 .cloned()
                 .ok_or_else(|| OpError::Type(format!("missing argument ${i}"))),
             Fun::Const(v) => Ok(v.clone()),
-            Fun::Unary(UnOp::Neg, a) => value::neg(&a.eval(args)?),
-            Fun::Unary(_, a) => value::not(&a.eval(args)?),
-            Fun::Binary(op, a, b) => value::binop(*op, &a.eval(args)?, &b.eval(args)?),
+            Fun::Unary(_, a) | Fun::Builtin(_, a) | Fun::Numeric(a) => self.apply(&[a.eval(args)?]),
+            Fun::Binary(_, a, b) => self.apply(&[a.eval(args)?, b.eval(args)?]),
             Fun::If(c, a, b) => match c.eval(args)? {
                 Val::Bool(true) => a.eval(args),
                 Val::Bool(false) => b.eval(args),
@@ -458,8 +457,24 @@ impl Fun {
                     other.kind_name()
                 ))),
             },
-            Fun::Builtin(name, a) => value::scalar_builtin(name, &a.eval(args)?),
-            Fun::Numeric(a) => value::to_numeric(&a.eval(args)?),
+        }
+    }
+
+    /// This node's operation on its direct subexpressions' values (in [`Fun::children`]'s
+    /// order), for the nodes that evaluate all of them: unary, binary, builtin and `numeric`.
+    pub fn apply(&self, vals: &[Val]) -> Result<Val, tessera_lang::value::OpError> {
+        use tessera_lang::value::{self, OpError};
+        match (self, vals) {
+            (Fun::Unary(UnOp::Neg, _), [a]) => value::neg(a),
+            (Fun::Unary(_, _), [a]) => value::not(a),
+            (Fun::Binary(op, ..), [a, b]) => value::binop(*op, a, b),
+            (Fun::Builtin(name, _), [a]) => value::scalar_builtin(name, a),
+            (Fun::Numeric(_), [a]) => value::to_numeric(a),
+            _ => Err(OpError::Type(format!(
+                "`{}` does not apply to {} values",
+                self.render(),
+                vals.len()
+            ))),
         }
     }
 }

@@ -243,6 +243,11 @@ struct Builder<'a> {
     prefix_sums: Vec<(NodeId, NodeId, Fun, NodeId)>,
     /// Try [`Builder::prefix_sum_split`] before a fused map (see [`ir_to_graph_with`]).
     prefer_prefix: bool,
+    /// What the lowering finds out by evaluation, kept for the second lowering.
+    known: Known,
+    /// Residual dimensions named `%id:value` whose names are formatted once pruning has kept
+    /// them (a mean's one-hot has a dimension per possible mean; most are never read).
+    value_names: Vec<(usize, NodeId, Val)>,
     real: usize,
     bos: usize,
     one: usize,
@@ -255,14 +260,15 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
 
 /// [`ir_to_graph`] with chosen size limits.
 pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLimits) -> R<Model> {
-    let (model, prefix_sums) = build(ir, vocab, max_len, limits, false)?;
+    let mut known = Known::default();
+    let (model, prefix_sums) = build(ir, vocab, max_len, limits, false, &mut known)?;
     if !prefix_sums {
         return Ok(model);
     }
     // Some map read a prefix mean through its prefix sum (a layer more than a fused map; see
     // `Builder::prefix_sum_split`): built again with every such map taking that path, whose
     // fused alternatives then save no layer, the smaller of the two is kept.
-    match build(ir, vocab, max_len, limits, true) {
+    match build(ir, vocab, max_len, limits, true, &mut known) {
         Ok((other, _))
             if (other.layers.len(), other.params().0) < (model.layers.len(), model.params().0) =>
         {
@@ -272,6 +278,22 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
     }
 }
 
+/// What a lowering finds out by evaluation that depends only on values, not on the choices it
+/// makes: a second lowering ([`ir_to_graph_with`]) reuses it.
+#[derive(Default)]
+struct Known {
+    /// The possible means of each set of integers a `mean` reads, sorted (tens of thousands
+    /// of points at max_len 256; every mean over the same values shares them).
+    mean_points: BTreeMap<Vec<Val>, Option<Vec<(f64, Val)>>>,
+    /// [`Builder::prefix_sum_values`] by (the subexpression over (mean, position) as
+    /// `Arg(0)`, `Arg(1)`; the position node; the least and greatest value averaged).
+    prefix_sums: Vec<(PrefixKey, Option<BTreeMap<i64, Val>>)>,
+}
+
+/// The subexpression (over `Arg(0)`, the mean, and `Arg(1)`, the position), the position node,
+/// and the least and greatest value averaged.
+type PrefixKey = (Fun, NodeId, i64, i64);
+
 /// The lowering, with maps over a prefix mean taking the prefix-sum path before a fused map
 /// when `prefer_prefix`; also returns whether any map took it.
 fn build(
@@ -280,7 +302,9 @@ fn build(
     max_len: usize,
     limits: &GraphLimits,
     prefer_prefix: bool,
+    cache: &mut Known,
 ) -> R<(Model, bool)> {
+    let known = std::mem::take(cache);
     let out_node = match &ir.output {
         Some(IrOutput::Seq(n)) => *n,
         Some(IrOutput::Sel(n)) => {
@@ -325,6 +349,8 @@ fn build(
         lazy_decodes: Vec::new(),
         prefix_sums: Vec::new(),
         prefer_prefix,
+        known,
+        value_names: Vec::new(),
         one: 0,
         bos: 1,
         real: 2,
@@ -344,6 +370,7 @@ fn build(
     })?;
     let out_enc = b.prune(out_enc);
     let prefix_sums = !b.prefix_sums.is_empty();
+    *cache = std::mem::take(&mut b.known);
     Ok((b.assemble(&vocab, out_enc)?, prefix_sums))
 }
 
@@ -359,6 +386,13 @@ impl Builder<'_> {
     fn dim(&mut self, label: String) -> usize {
         self.residual.push(label);
         self.residual.len() - 1
+    }
+
+    /// A dimension for node `id` holding `v`, named `%id:v` (see [`Builder::value_names`]).
+    fn value_dim(&mut self, id: NodeId, v: &Val) -> usize {
+        let d = self.dim(String::new());
+        self.value_names.push((d, id, v.clone()));
+        d
     }
 
     fn values(&self, id: NodeId) -> Vec<Val> {
@@ -1080,7 +1114,7 @@ impl Builder<'_> {
             .insert(id, (RawView::OneHot { raw: raw.to_vec() }, t));
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .map(|v| (self.value_dim(id, v), v.clone()))
             .collect();
         let time = t + 1;
         self.cleanup(id, raw, &dims, time);
@@ -1164,7 +1198,7 @@ impl Builder<'_> {
             let outs: BTreeSet<Val> = lin.points.iter().map(|(_, v)| v.clone()).collect();
             let dims: Vec<(usize, Val)> = outs
                 .iter()
-                .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+                .map(|v| (self.value_dim(id, v), v.clone()))
                 .collect();
             self.linear_map(id, &views, &lin, &dims, time);
             self.enc.insert(id, Enc { dims });
@@ -1190,7 +1224,7 @@ impl Builder<'_> {
         }
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .map(|v| (self.value_dim(id, v), v.clone()))
             .collect();
         for (t, v) in rows {
             let out_dim = dim_of(&dims, &v);
@@ -1302,8 +1336,15 @@ impl Builder<'_> {
                 if used != BTreeSet::from([a, b]) {
                     continue;
                 }
-                let Some(by_sum) = self.prefix_sum_values(e, inputs.len(), a, (b, &at), lo, hi)
-                else {
+                let Some(by_sum) = Self::prefix_sum_values(
+                    &mut self.known,
+                    self.n,
+                    e,
+                    a,
+                    (b, inputs[b], &at),
+                    lo,
+                    hi,
+                ) else {
                     continue;
                 };
                 let (outer, outer_args) = outer_of(f, e, inputs.len());
@@ -1334,34 +1375,97 @@ impl Builder<'_> {
     /// `e`'s value at every prefix sum S (see [`Self::prefix_sum_split`]), by evaluating it at
     /// each reachable (mean, index) pair: `None` if it fails anywhere, differs between two
     /// positions for one S, or gives two sums one value.
+    /// `e` reads only inputs `a` (the mean) and `b` (the position node `node`, whose value at
+    /// each index is `at`); the answer is kept in [`Known::prefix_sums`].
     fn prefix_sum_values(
-        &self,
+        known: &mut Known,
+        n: usize,
         e: &Fun,
-        arity: usize,
         a: usize,
-        (b, at): (usize, &[Val]),
+        (b, node, at): (usize, NodeId, &[Val]),
+        lo: i64,
+        hi: i64,
+    ) -> Option<BTreeMap<i64, Val>> {
+        let e = rename_args(e, &|i| {
+            if i == a {
+                0
+            } else if i == b {
+                1
+            } else {
+                2
+            }
+        });
+        let key = (e, node, lo, hi);
+        if let Some((_, found)) = known.prefix_sums.iter().find(|(k, _)| *k == key) {
+            return found.clone();
+        }
+        // A function `h(x)` of a subexpression `x` already found to be a function `g` of the
+        // sum is the function `h(g(S))`: evaluated once per sum, not per (mean, index) pair.
+        let composed = known
+            .prefix_sums
+            .iter()
+            .find_map(|((x, xn, xlo, xhi), by_sum)| {
+                let by_sum = by_sum.as_ref()?;
+                if (*xn, *xlo, *xhi) != (node, lo, hi) || !contains_sub(&key.0, x) {
+                    return None;
+                }
+                let (outer, outer_args) = outer_of(&key.0, x, 2);
+                outer_args.is_empty().then_some((outer, by_sum))
+            });
+        let found = match composed {
+            Some((outer, by_sum)) => {
+                let mut out = BTreeMap::new();
+                let mut taken = BTreeSet::new();
+                let mut ok = true;
+                for (s, gx) in by_sum {
+                    match outer.eval(std::slice::from_ref(gx)) {
+                        Ok(v) if taken.insert(v.clone()) => {
+                            out.insert(*s, v);
+                        }
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                ok.then_some(out)
+            }
+            None => Self::prefix_sum_values_of(n, &key.0, at, lo, hi),
+        };
+        known.prefix_sums.push((key, found.clone()));
+        found
+    }
+
+    fn prefix_sum_values_of(
+        n: usize,
+        e: &Fun,
+        at: &[Val],
         lo: i64,
         hi: i64,
     ) -> Option<BTreeMap<i64, Val>> {
         let mut by_sum: BTreeMap<i64, Val> = BTreeMap::new();
-        let mut args = vec![Val::Int(0); arity];
-        for i in 0..self.n {
+        // the values taken so far: two sums with one value rule `e` out at once
+        let mut taken: BTreeSet<Val> = BTreeSet::new();
+        let mut args = vec![Val::Int(0); 2];
+        for i in 0..n {
             let count = i as i64 + 1;
             for sum in lo * count..=hi * count {
-                args[a] = Val::Float(sum as f64 / count as f64);
-                args[b] = at.get(i)?.clone();
+                args[0] = Val::Float(sum as f64 / count as f64);
+                args[1] = at.get(i)?.clone();
                 let v = e.eval(&args).ok()?;
                 match by_sum.get(&sum) {
                     Some(w) if *w != v => return None,
                     Some(_) => {}
                     None => {
+                        if !taken.insert(v.clone()) {
+                            return None;
+                        }
                         by_sum.insert(sum, v);
                     }
                 }
             }
         }
-        let distinct: BTreeSet<&Val> = by_sum.values().collect();
-        (distinct.len() == by_sum.len()).then_some(by_sum)
+        Some(by_sum)
     }
 
     /// The prefix-sum node of [`Self::prefix_sum_split`]: `y = (i+1)·raw` in the MLP after the
@@ -1499,7 +1603,7 @@ impl Builder<'_> {
         };
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .map(|v| (self.value_dim(id, v), v.clone()))
             .collect();
         match &embedded {
             Embedded::Tokens(rows) => {
@@ -1593,30 +1697,37 @@ impl Builder<'_> {
         }
         let few_tuples = tuples <= 16;
         let tuples = product(&others, span, eval_limit)?;
-        // f's value at a value of h and a tuple of the others (in input order).
-        let at = |hv: &Val, o: &[(usize, Val)]| -> Option<Val> {
-            let mut args: Vec<Val> = o.iter().map(|(_, v)| v.clone()).collect();
-            args.insert(h, hv.clone());
-            f.eval(&args).ok()
-        };
         let mut outs: BTreeSet<Val> = BTreeSet::new();
         let mut table: Vec<Vec<Option<Val>>> = Vec::with_capacity(tuples.len());
         let h_vals: Vec<Val> = match &view {
             RawView::Steps { points, .. } => points.iter().map(|(_, v)| v.clone()).collect(),
             RawView::OneHot { raw } => raw.iter().map(|(_, v)| v.clone()).collect(),
         };
+        // f's value at each value of h and each tuple of the others (in input order), row by
+        // row, until the units pass the budget (then only whether a split fits matters).
+        let mut units = 0usize;
+        let mut args: Vec<Val> = Vec::with_capacity(inputs.len());
         for o in &tuples {
-            let row: Vec<Option<Val>> = h_vals.iter().map(|hv| at(hv, o)).collect();
-            outs.extend(row.iter().flatten().cloned());
-            table.push(row);
-        }
-        let units: usize = table
-            .iter()
-            .map(|row| match &view {
+            args.clear();
+            args.extend(o.iter().map(|(_, v)| v.clone()));
+            args.insert(h, Val::None);
+            let row: Vec<Option<Val>> = h_vals
+                .iter()
+                .map(|hv| {
+                    args[h] = hv.clone();
+                    f.eval(&args).ok()
+                })
+                .collect();
+            units = units.saturating_add(match &view {
                 RawView::Steps { .. } => 1 + 2 * row.windows(2).filter(|w| w[0] != w[1]).count(),
                 RawView::OneHot { .. } => 2 * row.iter().flatten().count(),
-            })
-            .fold(0usize, usize::saturating_add);
+            });
+            outs.extend(row.iter().flatten().cloned());
+            table.push(row);
+            if units > budget {
+                break;
+            }
+        }
         // A split that costs fewer units wins (it also spares the other inputs' one-hots); with
         // few tuples of the others there is little to spare, and none is looked for.
         let split = if few_tuples && units <= budget {
@@ -1633,7 +1744,7 @@ impl Builder<'_> {
         }
         let dims: Vec<(usize, Val)> = outs
             .iter()
-            .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .map(|v| (self.value_dim(id, v), v.clone()))
             .collect();
         let time = t + 1;
         let name = format!("map %{id} (fused with %{})", inputs[h]);
@@ -2079,7 +2190,7 @@ impl Builder<'_> {
     fn decode_dims(&mut self, id: NodeId, points: &[(f64, Val)]) -> Vec<(usize, Val)> {
         points
             .iter()
-            .map(|(_, v)| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+            .map(|(_, v)| (self.value_dim(id, v), v.clone()))
             .collect()
     }
 
@@ -2269,17 +2380,29 @@ impl Builder<'_> {
                 }
             }
         }
-        let possible =
-            tessera_lang::values::means(&tessera_lang::values::VSet::Finite(ints), self.n);
-        let tessera_lang::values::VSet::Finite(possible) = possible else {
+        let n = self.n;
+        let points = self
+            .known
+            .mean_points
+            .entry(ints.iter().cloned().collect())
+            .or_insert_with(|| {
+                let possible =
+                    tessera_lang::values::means(&tessera_lang::values::VSet::Finite(ints), n);
+                let tessera_lang::values::VSet::Finite(possible) = possible else {
+                    return None;
+                };
+                let mut points: Vec<(f64, Val)> = possible
+                    .iter()
+                    .filter_map(|v| v.as_f64().map(|x| (x, Val::Float(x))))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                points.dedup_by(|a, b| a.0 == b.0);
+                Some(points)
+            })
+            .clone();
+        let Some(points) = points else {
             return fail(span, "too many possible means to decode exactly");
         };
-        let mut points: Vec<(f64, Val)> = possible
-            .iter()
-            .filter_map(|v| v.as_f64().map(|x| (x, Val::Float(x))))
-            .collect();
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        points.dedup_by(|a, b| a.0 == b.0);
         // The output, read by nothing else: it stays a number, read as the nearest possible
         // mean, instead of a one-hot over every possible mean.
         let numeric_out = id == self.out_node && self.users(id).is_empty();
@@ -2589,6 +2712,11 @@ impl Builder<'_> {
             }
             if live.count == before {
                 break;
+            }
+        }
+        for (d, id, v) in std::mem::take(&mut self.value_names) {
+            if live.on[d] {
+                self.residual[d] = format!("%{id}:{}", label(&v));
             }
         }
         if live.count == width {
@@ -3021,9 +3149,53 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
                 }
             })
             .collect();
+        let mut args: Vec<Val> = vec![Val::Int(0); n];
+        // A quick look first: each input over all its values with the others at their first,
+        // middle and last values. Two tuples there with the same sum and different values
+        // rule the pattern out without the full pass (which may meet them late).
+        let mut g: BTreeMap<i64, Val> = BTreeMap::new();
+        for k in 0..n {
+            let others: Vec<usize> = (0..n).filter(|&o| o != k).collect();
+            let probes = |o: usize| {
+                let len = values[o].len();
+                let mut p = vec![0, len / 2, len - 1];
+                p.dedup();
+                p
+            };
+            let mut combos: Vec<Vec<usize>> = vec![vec![0; n]];
+            for &o in &others {
+                combos = combos
+                    .iter()
+                    .flat_map(|c| {
+                        probes(o).into_iter().map(move |p| {
+                            let mut c = c.clone();
+                            c[o] = p;
+                            c
+                        })
+                    })
+                    .collect();
+            }
+            for mut at in combos {
+                for j in 0..values[k].len() {
+                    at[k] = j;
+                    let mut sum = 0;
+                    for (i, &a) in at.iter().enumerate() {
+                        args[i] = Val::Int(values[i][a]);
+                        sum += signs[i] * values[i][a];
+                    }
+                    let v = f.eval(&args).ok()?;
+                    match g.get(&sum) {
+                        Some(w) if *w != v => continue 'patterns,
+                        Some(_) => {}
+                        None => {
+                            g.insert(sum, v);
+                        }
+                    }
+                }
+            }
+        }
         let mut g: BTreeMap<i64, Val> = BTreeMap::new();
         let mut idx = vec![0usize; n];
-        let mut args: Vec<Val> = vec![Val::Int(0); n];
         for _ in 0..rows {
             let mut sum = 0;
             for k in 0..n {
@@ -3125,6 +3297,11 @@ fn outer_of(f: &Fun, e: &Fun, arity: usize) -> (Fun, Vec<usize>) {
     (rename_args(&replaced, &to), outer_args)
 }
 
+/// Whether `e` occurs in `f`.
+fn contains_sub(f: &Fun, e: &Fun) -> bool {
+    f == e || f.children().into_iter().any(|c| contains_sub(c, e))
+}
+
 /// `f` with every occurrence of `e` replaced by `Arg(arg)`.
 fn replace_sub(f: &Fun, e: &Fun, arg: usize) -> Fun {
     if f == e {
@@ -3180,6 +3357,7 @@ fn splits(
     subexprs(f, &mut subs);
     let mut out = Vec::new();
     let mut tried: Vec<&Fun> = Vec::new();
+    let mut memo = SetMemo::new();
     for e in subs {
         if std::ptr::eq(e, f) || matches!(e, Fun::Arg(_) | Fun::Const(_)) || tried.contains(&e) {
             continue;
@@ -3199,32 +3377,11 @@ fn splits(
             continue;
         }
         // the subexpression's value set, if it is total
-        let mut values: BTreeSet<Val> = BTreeSet::new();
-        let mut args: Vec<Val> = vec![Val::Int(0); encs.len()];
-        let mut idx = vec![0usize; sub_args.len()];
-        let mut total = true;
-        for _ in 0..sub_rows {
-            for (k, &a) in sub_args.iter().enumerate() {
-                args[a] = encs[a].dims[idx[k]].1.clone();
-            }
-            match e.eval(&args) {
-                Ok(v) => {
-                    values.insert(v);
-                }
-                Err(_) => {
-                    total = false;
-                    break;
-                }
-            }
-            for k in (0..idx.len()).rev() {
-                idx[k] += 1;
-                if idx[k] < encs[sub_args[k]].dims.len() {
-                    break;
-                }
-                idx[k] = 0;
-            }
-        }
-        if !total || values.is_empty() {
+        let Some(vs) = value_set(e, encs, eval_limit, &mut memo) else {
+            continue;
+        };
+        let values = vs.values.len();
+        if !vs.total || values == 0 {
             continue;
         }
         let (outer, outer_args) = outer_of(f, e, encs.len());
@@ -3236,11 +3393,207 @@ fn splits(
                 outer,
                 outer_args,
             },
-            values.len(),
+            values,
             sub_rows,
         ));
     }
     out
+}
+
+/// The values a subexpression takes over every tuple of its inputs' values, and whether it is
+/// total (no tuple makes it fail). See [`value_set`].
+#[derive(Debug, Clone, PartialEq)]
+struct ValueSet {
+    values: BTreeSet<Val>,
+    total: bool,
+}
+
+/// Subexpressions whose [`ValueSet`]s are known (compared by structure), with `None` where
+/// finding it out would take more than the evaluation limit.
+type SetMemo<'f> = Vec<(&'f Fun, Option<ValueSet>)>;
+
+/// `e`'s [`ValueSet`] over every tuple of values of the inputs it reads (`encs[i]` lists input
+/// `i`'s values), or `None` when that takes more than `limit` evaluations. Equal to evaluating
+/// `e` on every tuple ([`enumerate_values`]), computed from the children's value sets where the
+/// children read disjoint inputs: then every combination of their values occurs, so an
+/// operation's values are the operation on every pair of the children's values, and an `if`
+/// whose condition reads none of its branches' inputs takes the values of the branches its
+/// condition takes (a difference of two counts of 257 values each is 513 values from 257 × 257
+/// operations on numbers rather than 66,049 evaluations of the whole subexpression, and what
+/// reads the difference costs 513).
+fn value_set<'f>(
+    e: &'f Fun,
+    encs: &[Enc],
+    limit: usize,
+    memo: &mut SetMemo<'f>,
+) -> Option<ValueSet> {
+    if let Some((_, known)) = memo.iter().find(|(m, _)| *m == e) {
+        return known.clone();
+    }
+    let found = value_set_uncached(e, encs, limit, memo);
+    memo.push((e, found.clone()));
+    found
+}
+
+fn value_set_uncached<'f>(
+    e: &'f Fun,
+    encs: &[Enc],
+    limit: usize,
+    memo: &mut SetMemo<'f>,
+) -> Option<ValueSet> {
+    let reads = |f: &Fun| {
+        let mut s = BTreeSet::new();
+        args_of(f, &mut s);
+        s
+    };
+    let disjoint = |a: &BTreeSet<usize>, b: &BTreeSet<usize>| a.is_disjoint(b);
+    let strict = |children: &[&'f Fun], memo: &mut SetMemo<'f>| -> Option<Vec<ValueSet>> {
+        let args: Vec<BTreeSet<usize>> = children.iter().map(|c| reads(c)).collect();
+        for (i, a) in args.iter().enumerate() {
+            if args[i + 1..].iter().any(|b| !disjoint(a, b)) {
+                return None;
+            }
+        }
+        children
+            .iter()
+            .map(|c| value_set(c, encs, limit, memo))
+            .collect()
+    };
+    let not_total = || {
+        Some(ValueSet {
+            values: BTreeSet::new(),
+            total: false,
+        })
+    };
+    match e {
+        Fun::Arg(i) => {
+            return Some(ValueSet {
+                values: encs.get(*i)?.dims.iter().map(|(_, v)| v.clone()).collect(),
+                total: true,
+            });
+        }
+        Fun::Const(v) => {
+            return Some(ValueSet {
+                values: BTreeSet::from([v.clone()]),
+                total: true,
+            });
+        }
+        Fun::Unary(..) | Fun::Builtin(..) | Fun::Numeric(..) | Fun::Binary(..) => {
+            let children = e.children();
+            if let Some(sets) = strict(&children, memo) {
+                if sets.iter().any(|s| !s.total) {
+                    return not_total();
+                }
+                let pairs = sets
+                    .iter()
+                    .map(|s| s.values.len())
+                    .fold(1usize, usize::saturating_mul);
+                if pairs <= limit {
+                    let mut values = BTreeSet::new();
+                    let mut idx = vec![0usize; sets.len()];
+                    let lists: Vec<Vec<&Val>> =
+                        sets.iter().map(|s| s.values.iter().collect()).collect();
+                    let mut vals: Vec<Val> = Vec::with_capacity(lists.len());
+                    for _ in 0..pairs {
+                        vals.clear();
+                        vals.extend(idx.iter().zip(&lists).map(|(&k, l)| l[k].clone()));
+                        match e.apply(&vals) {
+                            Ok(v) => {
+                                values.insert(v);
+                            }
+                            Err(_) => return not_total(),
+                        }
+                        for k in (0..idx.len()).rev() {
+                            idx[k] += 1;
+                            if idx[k] < lists[k].len() {
+                                break;
+                            }
+                            idx[k] = 0;
+                        }
+                    }
+                    return Some(ValueSet {
+                        values,
+                        total: true,
+                    });
+                }
+            }
+        }
+        Fun::If(c, a, b) => {
+            let branches = reads(a).union(&reads(b)).copied().collect();
+            if disjoint(&reads(c), &branches) {
+                let cond = value_set(c, encs, limit, memo)?;
+                if !cond.total {
+                    return not_total();
+                }
+                let mut values = BTreeSet::new();
+                for v in &cond.values {
+                    let branch = match v {
+                        Val::Bool(true) => a,
+                        Val::Bool(false) => b,
+                        _ => return not_total(),
+                    };
+                    let set = value_set(branch, encs, limit, memo)?;
+                    if !set.total {
+                        return not_total();
+                    }
+                    values.extend(set.values);
+                }
+                return Some(ValueSet {
+                    values,
+                    total: true,
+                });
+            }
+        }
+    }
+    enumerate_values(e, encs, limit)
+}
+
+/// [`value_set`] by evaluating `e` on every tuple of its inputs' values (`None` past `limit`
+/// tuples).
+fn enumerate_values(e: &Fun, encs: &[Enc], limit: usize) -> Option<ValueSet> {
+    let mut s = BTreeSet::new();
+    args_of(e, &mut s);
+    let sub_args: Vec<usize> = s.into_iter().collect();
+    if sub_args.iter().any(|&i| i >= encs.len()) {
+        return None;
+    }
+    let rows = sub_args
+        .iter()
+        .map(|&i| encs[i].dims.len())
+        .fold(1usize, usize::saturating_mul);
+    if rows > limit {
+        return None;
+    }
+    let mut values: BTreeSet<Val> = BTreeSet::new();
+    let mut args: Vec<Val> = vec![Val::Int(0); encs.len()];
+    let mut idx = vec![0usize; sub_args.len()];
+    for _ in 0..rows {
+        for (k, &a) in sub_args.iter().enumerate() {
+            args[a] = encs[a].dims[idx[k]].1.clone();
+        }
+        match e.eval(&args) {
+            Ok(v) => {
+                values.insert(v);
+            }
+            Err(_) => {
+                return Some(ValueSet {
+                    values,
+                    total: false,
+                });
+            }
+        }
+        for k in (0..idx.len()).rev() {
+            idx[k] += 1;
+            if idx[k] < encs[sub_args[k]].dims.len() {
+                break;
+            }
+            idx[k] = 0;
+        }
+    }
+    Some(ValueSet {
+        values,
+        total: true,
+    })
 }
 
 fn label(v: &Val) -> String {
@@ -4314,7 +4667,7 @@ impl Builder<'_> {
                 let dims: Vec<(usize, Val)> = outs
                     .iter()
                     .filter(|v| seen.insert((*v).clone()))
-                    .map(|v| (self.dim(format!("%{id}:{}", label(v))), v.clone()))
+                    .map(|v| (self.value_dim(id, v), v.clone()))
                     .collect();
                 let values: Vec<(usize, usize, f64)> = outs
                     .iter()
@@ -4350,7 +4703,122 @@ impl Builder<'_> {
 #[cfg(test)]
 mod unfuse_tests {
     use super::*;
-    use tessera_lang::ast::BinOp;
+    use tessera_lang::ast::{BinOp, UnOp};
+
+    /// A pseudo-random function over `arity` inputs (integers and booleans mixed, so some
+    /// fail on some tuples and some everywhere), `depth` levels deep.
+    fn random_fun(rng: &mut u64, arity: usize, depth: usize) -> Fun {
+        let mut next = |n: u64| {
+            *rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*rng >> 33) % n
+        };
+        if depth == 0 || next(4) == 0 {
+            return match next(3) {
+                0 => Fun::Const(Val::Int(next(5) as i64 - 2)),
+                _ => Fun::Arg(next(arity as u64) as usize),
+            };
+        }
+        let ops = [
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::FloorDiv,
+            BinOp::Rem,
+            BinOp::Eq,
+            BinOp::Lt,
+            BinOp::And,
+        ];
+        let op = ops[next(ops.len() as u64) as usize];
+        let kind = next(6);
+        let sub = |rng: &mut u64| random_fun(rng, arity, depth - 1);
+        match kind {
+            0 => Fun::If(Box::new(sub(rng)), Box::new(sub(rng)), Box::new(sub(rng))),
+            1 => Fun::Unary(UnOp::Neg, Box::new(sub(rng))),
+            2 => Fun::Builtin("abs", Box::new(sub(rng))),
+            _ => Fun::Binary(op, Box::new(sub(rng)), Box::new(sub(rng))),
+        }
+    }
+
+    #[test]
+    fn value_sets_equal_evaluation_on_every_tuple() {
+        // inputs of 4, 5 and 3 values, booleans among the last
+        let encs = [
+            ints(0, 4),
+            ints(4, 5),
+            Enc {
+                dims: vec![
+                    (9, Val::Bool(false)),
+                    (10, Val::Bool(true)),
+                    (11, Val::Int(2)),
+                ],
+            },
+        ];
+        let mut rng = 7u64;
+        let (mut subexpressions, mut total) = (0, 0);
+        for _ in 0..3000 {
+            let f = random_fun(&mut rng, 3, 4);
+            let mut subs = Vec::new();
+            subexprs(&f, &mut subs);
+            let mut memo = SetMemo::new();
+            for e in subs {
+                let fast = value_set(e, &encs, 1 << 20, &mut memo);
+                let slow = enumerate_values(e, &encs, 1 << 20);
+                // values only matter for a total subexpression
+                let same = match (&fast, &slow) {
+                    (Some(a), Some(b)) => a.total == b.total && (!a.total || a.values == b.values),
+                    (a, b) => a.is_none() && b.is_none(),
+                };
+                assert!(same, "{}: {fast:?} against {slow:?}", e.render());
+                subexpressions += 1;
+                total += usize::from(slow.is_some_and(|s| s.total));
+            }
+        }
+        assert!(
+            total > 1000 && subexpressions > total,
+            "{total} total of {subexpressions}"
+        );
+    }
+
+    #[test]
+    fn value_sets_of_differences_come_from_the_operands_values() {
+        // ($1 - $2) - 1 over two counts of 257 values: 513 values, total
+        let e = bin(
+            BinOp::Sub,
+            bin(BinOp::Sub, Fun::Arg(1), Fun::Arg(2)),
+            Fun::Const(Val::Int(1)),
+        );
+        let encs = [ints(0, 4), ints(4, 257), ints(300, 257)];
+        let mut memo = SetMemo::new();
+        let vs = value_set(&e, &encs, 1 << 20, &mut memo).expect("within the limit");
+        assert!(vs.total);
+        assert_eq!(vs.values.len(), 513);
+        assert_eq!(Some(vs), enumerate_values(&e, &encs, 1 << 20));
+        // past the limit both give up
+        assert_eq!(value_set(&e, &encs, 1000, &mut SetMemo::new()), None);
+    }
+
+    #[test]
+    fn linear_forms_are_found_and_refused_as_by_the_full_pass() {
+        let encs = [ints(0, 40), ints(40, 81)];
+        // a function of $0 - $1
+        let f = bin(
+            BinOp::Eq,
+            bin(BinOp::Sub, Fun::Arg(0), Fun::Arg(1)),
+            Fun::Const(Val::Int(3)),
+        );
+        let lin = linear_form(&encs, &f, 1 << 20).expect("a signed sum");
+        assert_eq!(lin.signs, vec![1.0, -1.0]);
+        assert_eq!(lin.points.len(), 40 + 81 - 1);
+        // reads $0 alone where $1 is 0: not a function of any signed sum
+        let g = Fun::If(
+            Box::new(bin(BinOp::Eq, Fun::Arg(1), Fun::Const(Val::Int(0)))),
+            Box::new(Fun::Arg(0)),
+            Box::new(Fun::Const(Val::Int(-1))),
+        );
+        assert_eq!(linear_form(&encs, &g, 1 << 20), None);
+    }
 
     fn ints(first_dim: usize, n: i64) -> Enc {
         Enc {
