@@ -1375,6 +1375,7 @@ impl Builder<'_> {
     /// `e`'s value at every prefix sum S (see [`Self::prefix_sum_split`]), by evaluating it at
     /// each reachable (mean, index) pair: `None` if it fails anywhere, differs between two
     /// positions for one S, or gives two sums one value.
+    ///
     /// `e` reads only inputs `a` (the mean) and `b` (the position node `node`, whose value at
     /// each index is `at`); the answer is kept in [`Known::prefix_sums`].
     fn prefix_sum_values(
@@ -3465,6 +3466,14 @@ fn value_set_uncached<'f>(
             total: false,
         })
     };
+    // An input without values leaves no tuple at all (an `if` would otherwise still take its
+    // other branch's values).
+    if reads(e)
+        .iter()
+        .any(|&i| encs.get(i).is_some_and(|x| x.dims.is_empty()))
+    {
+        return enumerate_values(e, encs, limit);
+    }
     match e {
         Fun::Arg(i) => {
             return Some(ValueSet {
@@ -4743,7 +4752,8 @@ mod unfuse_tests {
 
     #[test]
     fn value_sets_equal_evaluation_on_every_tuple() {
-        // inputs of 4, 5 and 3 values, booleans among the last
+        // inputs of 4, 5 and 3 values, booleans among the last (functions of them fail on some
+        // tuples, on every tuple or on none)
         let encs = [
             ints(0, 4),
             ints(4, 5),
@@ -4755,16 +4765,19 @@ mod unfuse_tests {
                 ],
             },
         ];
+        // and the same with an input that has no values (no tuple reads it)
+        let empty = [encs[0].clone(), Enc { dims: Vec::new() }, encs[2].clone()];
         let mut rng = 7u64;
         let (mut subexpressions, mut total) = (0, 0);
-        for _ in 0..3000 {
+        for round in 0..4000 {
+            let encs = if round % 4 == 3 { &empty } else { &encs };
             let f = random_fun(&mut rng, 3, 4);
             let mut subs = Vec::new();
             subexprs(&f, &mut subs);
             let mut memo = SetMemo::new();
             for e in subs {
-                let fast = value_set(e, &encs, 1 << 20, &mut memo);
-                let slow = enumerate_values(e, &encs, 1 << 20);
+                let fast = value_set(e, encs, 1 << 20, &mut memo);
+                let slow = enumerate_values(e, encs, 1 << 20);
                 // values only matter for a total subexpression
                 let same = match (&fast, &slow) {
                     (Some(a), Some(b)) => a.total == b.total && (!a.total || a.values == b.values),
