@@ -328,15 +328,13 @@ pub fn rules() -> Vec<Rewrite<ENode, IrAnalysis>> {
     ]
 }
 
-fn maps_in(g: &G, class: Id) -> Vec<(Key<Fun>, bool, Vec<Id>)> {
-    g[class]
-        .nodes
-        .iter()
-        .filter_map(|n| match n {
-            ENode::Map(f, num, xs) => Some((f.clone(), *num, xs.clone())),
-            _ => None,
-        })
-        .collect()
+/// The maps among a class's nodes (borrowed: every rule asks for them in every class on every
+/// iteration).
+fn maps_in(g: &G, class: Id) -> impl Iterator<Item = (&Key<Fun>, bool, &[Id])> {
+    g[class].nodes.iter().filter_map(|n| match n {
+        ENode::Map(f, num, xs) => Some((f, *num, xs.as_slice())),
+        _ => None,
+    })
 }
 
 fn map_fusion(g: &G, class: Id) -> Vec<ENode> {
@@ -352,7 +350,7 @@ fn map_fusion(g: &G, class: Id) -> Vec<ENode> {
                     .map(|(_, &x)| x)
                     .collect();
                 let mut gmap = Vec::with_capacity(ginputs.len());
-                for &x in &ginputs {
+                for &x in ginputs {
                     let x = g.find(x);
                     let pos = merged
                         .iter()
@@ -440,7 +438,7 @@ fn map_identity(g: &G, class: Id) -> Vec<ENode> {
     // Express "this class equals its input" by adding the input's nodes here.
     let mut out = Vec::new();
     for (f, numeric, inputs) in maps_in(g, class) {
-        if let ([x], Fun::Arg(0)) = (inputs.as_slice(), &f.value)
+        if let ([x], Fun::Arg(0)) = (inputs, &f.value)
             && g[*x].data.numeric == numeric
             && g.find(*x) != g.find(class)
         {
@@ -471,14 +469,14 @@ fn select_through_map(g: &G, class: Id) -> Vec<ENode> {
             continue;
         };
         for (mf, _, xs) in maps_in(g, *k) {
-            if let [x] = xs.as_slice() {
+            if let [x] = xs {
                 let body = mf.value.clone();
                 let f = pf.subst(&|i| if i == 0 { body.clone() } else { Fun::Arg(1) });
                 out.push(ENode::Select(Key::new(Pred::Fun(f)), [*x, *q]));
             }
         }
         for (mf, _, xs) in maps_in(g, *q) {
-            if let [x] = xs.as_slice() {
+            if let [x] = xs {
                 let body = mf.value.subst(&|_| Fun::Arg(1));
                 let f = pf.subst(&|i| if i == 1 { body.clone() } else { Fun::Arg(0) });
                 out.push(ENode::Select(Key::new(Pred::Fun(f)), [*k, *x]));
