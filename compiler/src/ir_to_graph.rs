@@ -1723,7 +1723,14 @@ impl Builder<'_> {
                 RawView::Steps { .. } => 1 + 2 * row.windows(2).filter(|w| w[0] != w[1]).count(),
                 RawView::OneHot { .. } => 2 * row.iter().flatten().count(),
             });
-            outs.extend(row.iter().flatten().cloned());
+            // a row is a step function of h: each run of equal values is inserted once
+            let mut last: Option<&Val> = None;
+            for v in row.iter().flatten() {
+                if last != Some(v) {
+                    outs.insert(v.clone());
+                    last = Some(v);
+                }
+            }
             table.push(row);
             if units > budget {
                 break;
