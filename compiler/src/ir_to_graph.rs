@@ -286,13 +286,15 @@ struct Known {
     /// of points at max_len 256; every mean over the same values shares them).
     mean_points: BTreeMap<Vec<Val>, Option<Vec<(f64, Val)>>>,
     /// [`Builder::prefix_sum_values`] by (the subexpression over (mean, position) as
-    /// `Arg(0)`, `Arg(1)`; the position node; the least and greatest value averaged).
+    /// `Arg(0)`, `Arg(1)`; the position input's value at each index; the least and greatest
+    /// value averaged).
     prefix_sums: Vec<(PrefixKey, Option<BTreeMap<i64, Val>>)>,
 }
 
-/// The subexpression (over `Arg(0)`, the mean, and `Arg(1)`, the position), the position node,
-/// and the least and greatest value averaged.
-type PrefixKey = (Fun, NodeId, i64, i64);
+/// The subexpression (over `Arg(0)`, the mean, and `Arg(1)`, the position input), the position
+/// input's value at each index (by value: a node id, synthetic ones above all, may stand for
+/// another node in the second lowering), and the least and greatest value averaged.
+type PrefixKey = (Fun, Vec<Val>, i64, i64);
 
 /// The lowering, with maps over a prefix mean taking the prefix-sum path before a fused map
 /// when `prefer_prefix`; also returns whether any map took it.
@@ -1336,15 +1338,9 @@ impl Builder<'_> {
                 if used != BTreeSet::from([a, b]) {
                     continue;
                 }
-                let Some(by_sum) = Self::prefix_sum_values(
-                    &mut self.known,
-                    self.n,
-                    e,
-                    a,
-                    (b, inputs[b], &at),
-                    lo,
-                    hi,
-                ) else {
+                let Some(by_sum) =
+                    Self::prefix_sum_values(&mut self.known, self.n, e, a, (b, &at), lo, hi)
+                else {
                     continue;
                 };
                 let (outer, outer_args) = outer_of(f, e, inputs.len());
@@ -1376,14 +1372,14 @@ impl Builder<'_> {
     /// each reachable (mean, index) pair: `None` if it fails anywhere, differs between two
     /// positions for one S, or gives two sums one value.
     ///
-    /// `e` reads only inputs `a` (the mean) and `b` (the position node `node`, whose value at
-    /// each index is `at`); the answer is kept in [`Known::prefix_sums`].
+    /// `e` reads only inputs `a` (the mean) and `b` (the position input, whose value at each
+    /// index is `at`); the answer is kept in [`Known::prefix_sums`].
     fn prefix_sum_values(
         known: &mut Known,
         n: usize,
         e: &Fun,
         a: usize,
-        (b, node, at): (usize, NodeId, &[Val]),
+        (b, at): (usize, &[Val]),
         lo: i64,
         hi: i64,
     ) -> Option<BTreeMap<i64, Val>> {
@@ -1396,7 +1392,7 @@ impl Builder<'_> {
                 2
             }
         });
-        let key = (e, node, lo, hi);
+        let key = (e, at.to_vec(), lo, hi);
         if let Some((_, found)) = known.prefix_sums.iter().find(|(k, _)| *k == key) {
             return found.clone();
         }
@@ -1405,9 +1401,9 @@ impl Builder<'_> {
         let composed = known
             .prefix_sums
             .iter()
-            .find_map(|((x, xn, xlo, xhi), by_sum)| {
+            .find_map(|((x, xat, xlo, xhi), by_sum)| {
                 let by_sum = by_sum.as_ref()?;
-                if (*xn, *xlo, *xhi) != (node, lo, hi) || !contains_sub(&key.0, x) {
+                if (*xlo, *xhi) != (lo, hi) || xat[..] != *at || !contains_sub(&key.0, x) {
                     return None;
                 }
                 let (outer, outer_args) = outer_of(&key.0, x, 2);
