@@ -3368,9 +3368,10 @@ fn over_mean_and_position(e: &Fun, a: usize, b: usize) -> Fun {
     })
 }
 
-/// `f` with every occurrence of `e` replaced by `Arg(arg)`.
+/// `f` with every occurrence of `e` replaced by `Arg(arg)` ([`identical`] occurrences only:
+/// `$0 * 2.0` is `==` to `$0 * 2` but not the same function).
 fn replace_sub(f: &Fun, e: &Fun, arg: usize) -> Fun {
-    if f == e {
+    if identical(f, e) {
         Fun::Arg(arg)
     } else {
         f.map_children(&|c| replace_sub(c, e, arg))
@@ -4905,6 +4906,36 @@ mod unfuse_tests {
         assert!(
             total > 1000 && subexpressions > total,
             "{total} total of {subexpressions}"
+        );
+    }
+
+    #[test]
+    fn only_identical_subexpressions_are_replaced() {
+        // $0 * 2 and $0 * 2.0 are == (1 and 1.0 compare equal) but differ: `<< 1` of the
+        // second is a type error
+        let x = bin(BinOp::Mul, Fun::Arg(0), Fun::Const(Val::Int(2)));
+        let x2 = bin(BinOp::Mul, Fun::Arg(0), Fun::Const(Val::Float(2.0)));
+        assert_eq!(x, x2);
+        let f = bin(
+            BinOp::Shl,
+            bin(BinOp::Add, x2.clone(), x.clone()),
+            Fun::Const(Val::Int(1)),
+        );
+        let (outer, outer_args) = outer_of(&f, &x, 1);
+        assert_eq!(outer_args, vec![0]);
+        // the float copy still reads input 0; only the integer one became the new argument
+        let want = bin(
+            BinOp::Shl,
+            bin(BinOp::Add, x2, Fun::Arg(1)),
+            Fun::Const(Val::Int(1)),
+        );
+        assert!(identical(&outer, &want), "{}", outer.render());
+        assert!(
+            contains_sub(&f, &x)
+                && !identical(
+                    &x,
+                    &bin(BinOp::Mul, Fun::Arg(0), Fun::Const(Val::Float(2.0)))
+                )
         );
     }
 
