@@ -3197,18 +3197,8 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
             for mut at in combos {
                 for j in 0..values[k].len() {
                     at[k] = j;
-                    let mut sum = 0;
-                    for (i, &a) in at.iter().enumerate() {
-                        args[i] = Val::Int(values[i][a]);
-                        sum += signs[i] * values[i][a];
-                    }
-                    let v = f.eval(&args).ok()?;
-                    match g.get(&sum) {
-                        Some(w) if *w != v => continue 'patterns,
-                        Some(_) => {}
-                        None => {
-                            g.insert(sum, v);
-                        }
+                    if !record_at(f, (&values, &signs), &at, &mut args, &mut g)? {
+                        continue 'patterns;
                     }
                 }
             }
@@ -3216,19 +3206,8 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
         let mut g: BTreeMap<i64, Val> = BTreeMap::new();
         let mut idx = vec![0usize; n];
         for _ in 0..rows {
-            let mut sum = 0;
-            for k in 0..n {
-                let x = values[k][idx[k]];
-                args[k] = Val::Int(x);
-                sum += signs[k] * x;
-            }
-            let v = f.eval(&args).ok()?;
-            match g.get(&sum) {
-                Some(w) if *w != v => continue 'patterns,
-                Some(_) => {}
-                None => {
-                    g.insert(sum, v);
-                }
+            if !record_at(f, (&values, &signs), &idx, &mut args, &mut g)? {
+                continue 'patterns;
             }
             // The next tuple (mixed radix, last input fastest).
             for k in (0..n).rev() {
@@ -3247,6 +3226,31 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
         }
     }
     best.filter(|(units, _)| *units < rows).map(|(_, f)| f)
+}
+
+/// `f` at the tuple whose input `i` takes its `at[i]`-th value, recorded in `g` under the
+/// tuple's signed sum (see [`linear_form`]): `Some(false)` when an earlier tuple with that sum
+/// had another value, `None` when `f` fails there.
+fn record_at(
+    f: &Fun,
+    (values, signs): (&[Vec<i64>], &[i64]),
+    at: &[usize],
+    args: &mut [Val],
+    g: &mut BTreeMap<i64, Val>,
+) -> Option<bool> {
+    let mut sum = 0;
+    for (i, &a) in at.iter().enumerate() {
+        args[i] = Val::Int(values[i][a]);
+        sum += signs[i] * values[i][a];
+    }
+    let v = f.eval(args).ok()?;
+    match g.get(&sum) {
+        Some(w) => Some(*w == v),
+        None => {
+            g.insert(sum, v);
+            Some(true)
+        }
+    }
 }
 
 /// Ids of maps split off fused ones start here (far above any IR's node count).
