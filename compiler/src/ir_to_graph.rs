@@ -3521,7 +3521,8 @@ type SetMemo<'f> = Vec<(&'f Fun, Option<ValueSet>)>;
 /// `e`'s [`ValueSet`] over every tuple of values of the inputs it reads (`encs[i]` lists input
 /// `i`'s values), or `None` when that takes more than `limit` evaluations. Equal to evaluating
 /// `e` on every tuple ([`enumerate_values`]), computed from the children's value sets where the
-/// children read disjoint inputs: then every combination of their values occurs, so an
+/// children read disjoint inputs and none holds both integers and floats (see
+/// [`ValueSet::ints`]): then every combination of their values occurs, so an
 /// operation's values are the operation on every pair of the children's values, and an `if`
 /// whose condition reads none of its branches' inputs takes the values of the branches its
 /// condition takes (a difference of two counts of 257 values each is 513 values from 257 × 257
