@@ -38,9 +38,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(v.is_equivalent(), "{out:?} round trip changed the function");
     }
     // Synthesis (rewriting and refactoring, each cut's function collapsed to a cover) costs
-    // several times what reading and the round trips do, so it runs on the sixteenth of inputs
-    // whose format byte asks for it (bits above the format pick), up to 10 inputs and 64 ANDs;
-    // the readers and round trips run on every input.
+    // several times what reading and the round trips do, so it runs only where the format
+    // byte's bits above the format pick ask for it (18 of its 256 values, about one input in
+    // fourteen), up to 10 inputs and 64 ANDs; the readers and round trips run on every input.
     if (pick / FORMATS.len() as u8) % 16 == 0 && g.num_ands() <= 64 && g.num_inputs() <= 10 {
         let opt = tessera_circuit::synth::run(&g, tessera_circuit::synth::Effort::Fast);
         let v = tessera_circuit::cec::cec_with(&g, &opt, tessera_circuit::cec::Engine::SatSweep)
