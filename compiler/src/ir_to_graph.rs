@@ -300,6 +300,110 @@ struct BySum {
     exact: bool,
 }
 
+impl Known {
+    /// `e`'s value at every prefix sum S (see [`Builder::prefix_sum_split`]), by evaluating it at
+    /// each reachable (mean, index) pair: `None` if it fails anywhere, differs between two
+    /// positions for one S, or gives two sums one value.
+    ///
+    /// `e` reads only inputs `a` (the mean) and `b` (the position input, whose value at each
+    /// index is `at`); the answer is kept in [`Known::prefix_sums`].
+    fn prefix_sum_values(
+        &mut self,
+        n: usize,
+        e: &Fun,
+        a: usize,
+        (b, at): (usize, &[Val]),
+        lo: i64,
+        hi: i64,
+    ) -> Option<BTreeMap<i64, Val>> {
+        let key = (over_mean_and_position(e, a, b), at.to_vec(), lo, hi);
+        let same = |k: &PrefixKey| {
+            identical(&k.0, &key.0)
+                && k.1.len() == key.1.len()
+                && k.1.iter().zip(&key.1).all(|(x, y)| same_val(x, y))
+                && (k.2, k.3) == (lo, hi)
+        };
+        if let Some((_, found)) = self.prefix_sums.iter().find(|(k, _)| same(k)) {
+            return found.as_ref().map(|f| f.values.clone());
+        }
+        // A function `h(x)` of a subexpression `x` already found to be a function `g` of the
+        // sum is the function `h(g(S))`: evaluated once per sum, not per (mean, index) pair.
+        let composed = self
+            .prefix_sums
+            .iter()
+            .find_map(|((x, xat, xlo, xhi), by_sum)| {
+                let by_sum = by_sum.as_ref().filter(|b| b.exact)?;
+                if (*xlo, *xhi) != (lo, hi)
+                    || xat.len() != at.len()
+                    || !xat.iter().zip(at).all(|(x, y)| same_val(x, y))
+                    || !contains_sub(&key.0, x)
+                {
+                    return None;
+                }
+                let (outer, outer_args) = outer_of(&key.0, x, 2);
+                outer_args.is_empty().then_some((outer, &by_sum.values))
+            });
+        let found = match composed {
+            Some((outer, by_sum)) => {
+                let mut out = BTreeMap::new();
+                let mut taken = BTreeSet::new();
+                let mut ok = true;
+                for (s, gx) in by_sum {
+                    match outer.eval(std::slice::from_ref(gx)) {
+                        Ok(v) if taken.insert(v.clone()) => {
+                            out.insert(*s, v);
+                        }
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                // every pair of a sum reads the same value of x, so h of it is one value too
+                ok.then_some(BySum {
+                    values: out,
+                    exact: true,
+                })
+            }
+            None => prefix_sum_values_of(n, &key.0, at, lo, hi),
+        };
+        let values = found.as_ref().map(|f| f.values.clone());
+        self.prefix_sums.push((key, found));
+        values
+    }
+}
+
+/// [`Known::prefix_sum_values`] by evaluating `e` at every reachable (mean, index) pair.
+fn prefix_sum_values_of(n: usize, e: &Fun, at: &[Val], lo: i64, hi: i64) -> Option<BySum> {
+    let mut by_sum: BTreeMap<i64, Val> = BTreeMap::new();
+    let mut exact = true;
+    // the values taken so far: two sums with one value rule `e` out at once
+    let mut taken: BTreeSet<Val> = BTreeSet::new();
+    let mut args = vec![Val::Int(0); 2];
+    for i in 0..n {
+        let count = i as i64 + 1;
+        for sum in lo * count..=hi * count {
+            args[0] = Val::Float(sum as f64 / count as f64);
+            args[1] = at.get(i)?.clone();
+            let v = e.eval(&args).ok()?;
+            match by_sum.get(&sum) {
+                Some(w) if *w != v => return None,
+                Some(w) => exact &= same_val(w, &v),
+                None => {
+                    if !taken.insert(v.clone()) {
+                        return None;
+                    }
+                    by_sum.insert(sum, v);
+                }
+            }
+        }
+    }
+    Some(BySum {
+        values: by_sum,
+        exact,
+    })
+}
+
 /// The subexpression (over `Arg(0)`, the mean, and `Arg(1)`, the position input), the position
 /// input's value at each index (by value: a node id, synthetic ones above all, may stand for
 /// another node in the second lowering), and the least and greatest value averaged.
@@ -1347,8 +1451,7 @@ impl Builder<'_> {
                 if used != BTreeSet::from([a, b]) {
                     continue;
                 }
-                let Some(by_sum) =
-                    Self::prefix_sum_values(&mut self.known, self.n, e, a, (b, &at), lo, hi)
+                let Some(by_sum) = self.known.prefix_sum_values(self.n, e, a, (b, &at), lo, hi)
                 else {
                     continue;
                 };
@@ -1376,107 +1479,6 @@ impl Builder<'_> {
             }
         }
         Ok(false)
-    }
-
-    /// `e`'s value at every prefix sum S (see [`Self::prefix_sum_split`]), by evaluating it at
-    /// each reachable (mean, index) pair: `None` if it fails anywhere, differs between two
-    /// positions for one S, or gives two sums one value.
-    ///
-    /// `e` reads only inputs `a` (the mean) and `b` (the position input, whose value at each
-    /// index is `at`); the answer is kept in [`Known::prefix_sums`].
-    fn prefix_sum_values(
-        known: &mut Known,
-        n: usize,
-        e: &Fun,
-        a: usize,
-        (b, at): (usize, &[Val]),
-        lo: i64,
-        hi: i64,
-    ) -> Option<BTreeMap<i64, Val>> {
-        let key = (over_mean_and_position(e, a, b), at.to_vec(), lo, hi);
-        let same = |k: &PrefixKey| {
-            identical(&k.0, &key.0)
-                && k.1.len() == key.1.len()
-                && k.1.iter().zip(&key.1).all(|(x, y)| same_val(x, y))
-                && (k.2, k.3) == (lo, hi)
-        };
-        if let Some((_, found)) = known.prefix_sums.iter().find(|(k, _)| same(k)) {
-            return found.as_ref().map(|f| f.values.clone());
-        }
-        // A function `h(x)` of a subexpression `x` already found to be a function `g` of the
-        // sum is the function `h(g(S))`: evaluated once per sum, not per (mean, index) pair.
-        let composed = known
-            .prefix_sums
-            .iter()
-            .find_map(|((x, xat, xlo, xhi), by_sum)| {
-                let by_sum = by_sum.as_ref().filter(|b| b.exact)?;
-                if (*xlo, *xhi) != (lo, hi)
-                    || xat.len() != at.len()
-                    || !xat.iter().zip(at).all(|(x, y)| same_val(x, y))
-                    || !contains_sub(&key.0, x)
-                {
-                    return None;
-                }
-                let (outer, outer_args) = outer_of(&key.0, x, 2);
-                outer_args.is_empty().then_some((outer, &by_sum.values))
-            });
-        let found = match composed {
-            Some((outer, by_sum)) => {
-                let mut out = BTreeMap::new();
-                let mut taken = BTreeSet::new();
-                let mut ok = true;
-                for (s, gx) in by_sum {
-                    match outer.eval(std::slice::from_ref(gx)) {
-                        Ok(v) if taken.insert(v.clone()) => {
-                            out.insert(*s, v);
-                        }
-                        _ => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                // every pair of a sum reads the same value of x, so h of it is one value too
-                ok.then_some(BySum {
-                    values: out,
-                    exact: true,
-                })
-            }
-            None => Self::prefix_sum_values_of(n, &key.0, at, lo, hi),
-        };
-        let values = found.as_ref().map(|f| f.values.clone());
-        known.prefix_sums.push((key, found));
-        values
-    }
-
-    fn prefix_sum_values_of(n: usize, e: &Fun, at: &[Val], lo: i64, hi: i64) -> Option<BySum> {
-        let mut by_sum: BTreeMap<i64, Val> = BTreeMap::new();
-        let mut exact = true;
-        // the values taken so far: two sums with one value rule `e` out at once
-        let mut taken: BTreeSet<Val> = BTreeSet::new();
-        let mut args = vec![Val::Int(0); 2];
-        for i in 0..n {
-            let count = i as i64 + 1;
-            for sum in lo * count..=hi * count {
-                args[0] = Val::Float(sum as f64 / count as f64);
-                args[1] = at.get(i)?.clone();
-                let v = e.eval(&args).ok()?;
-                match by_sum.get(&sum) {
-                    Some(w) if *w != v => return None,
-                    Some(w) => exact &= same_val(w, &v),
-                    None => {
-                        if !taken.insert(v.clone()) {
-                            return None;
-                        }
-                        by_sum.insert(sum, v);
-                    }
-                }
-            }
-        }
-        Some(BySum {
-            values: by_sum,
-            exact,
-        })
     }
 
     /// The prefix-sum node of [`Self::prefix_sum_split`]: `y = (i+1)·raw` in the MLP after the
@@ -3209,14 +3211,7 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
             if !record_at(f, (&values, &signs), &idx, &mut args, &mut g)? {
                 continue 'patterns;
             }
-            // The next tuple (mixed radix, last input fastest).
-            for k in (0..n).rev() {
-                idx[k] += 1;
-                if idx[k] < values[k].len() {
-                    break;
-                }
-                idx[k] = 0;
-            }
+            next_tuple(&mut idx, |k| values[k].len());
         }
         let points: Vec<(i64, Val)> = g.into_iter().collect();
         let units = 1 + 2 * points.windows(2).filter(|w| w[0].1 != w[1].1).count();
@@ -3622,13 +3617,7 @@ fn value_set_uncached<'f>(
                             }
                             Err(_) => return not_total(),
                         }
-                        for k in (0..idx.len()).rev() {
-                            idx[k] += 1;
-                            if idx[k] < lists[k].len() {
-                                break;
-                            }
-                            idx[k] = 0;
-                        }
+                        next_tuple(&mut idx, |k| lists[k].len());
                     }
                     return Some(ValueSet::new(values, true, kinds));
                 }
@@ -3695,15 +3684,21 @@ fn enumerate_values(e: &Fun, encs: &[Enc], limit: usize) -> Option<ValueSet> {
             }
             Err(_) => return Some(ValueSet::new(values, false, kinds)),
         }
-        for k in (0..idx.len()).rev() {
-            idx[k] += 1;
-            if idx[k] < encs[sub_args[k]].dims.len() {
-                break;
-            }
-            idx[k] = 0;
-        }
+        next_tuple(&mut idx, |k| encs[sub_args[k]].dims.len());
     }
     Some(ValueSet::new(values, true, kinds))
+}
+
+/// The next tuple of indices, mixed radix (digit `k` below `len(k)`), last digit fastest; all
+/// zeros again after the last tuple.
+fn next_tuple(idx: &mut [usize], len: impl Fn(usize) -> usize) {
+    for k in (0..idx.len()).rev() {
+        idx[k] += 1;
+        if idx[k] < len(k) {
+            return;
+        }
+        idx[k] = 0;
+    }
 }
 
 fn label(v: &Val) -> String {
