@@ -88,6 +88,8 @@ impl Val {
     pub fn total_cmp(&self, other: &Val) -> Ordering {
         match (self, other) {
             (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::Int(a), Val::Float(x)) => cmp_int_float(*a, *x),
+            (Val::Float(x), Val::Int(a)) => cmp_int_float(*a, *x).reverse(),
             (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
             (Val::Str(a), Val::Str(b)) => a.cmp(b),
             (Val::None, Val::None) => Ordering::Equal,
@@ -102,6 +104,7 @@ impl Val {
     pub fn eq_val(&self, other: &Val) -> bool {
         match (self, other) {
             (Val::Int(a), Val::Int(b)) => a == b,
+            (Val::Int(a), Val::Float(x)) | (Val::Float(x), Val::Int(a)) => eq_int_float(*a, *x),
             (Val::Str(a), Val::Str(b)) => a == b,
             (Val::Bool(a), Val::Bool(b)) => a == b,
             (Val::None, Val::None) => true,
@@ -111,6 +114,37 @@ impl Val {
             },
         }
     }
+}
+
+/// Integers of up to 2^53 in magnitude are exactly floats: they compare as their float does
+/// (so `0` sits above `-0.0` in the order and `==` it, as `0.0` does).
+const EXACT_INT: i64 = 1 << 53;
+
+/// An integer against a float by exact value. Beyond 2^53 an `i64` is not rounded to a float
+/// first: rounding made `2^53 + 1` equal to `2.0^53`, and `2.0^53` equal to `2^53`, so the
+/// order was not transitive (and sets of values depended on their order).
+fn cmp_int_float(i: i64, x: f64) -> Ordering {
+    if (-EXACT_INT..=EXACT_INT).contains(&i) || x.is_nan() {
+        return (i as f64).total_cmp(&x);
+    }
+    // 2^63: above every i64; every float below it in magnitude has an i64 integer part
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if x >= TWO_63 {
+        return Ordering::Less;
+    }
+    if x < -TWO_63 {
+        return Ordering::Greater;
+    }
+    let t = x.trunc();
+    i.cmp(&(t as i64)).then_with(|| t.total_cmp(&x))
+}
+
+/// `==` between an integer and a float: equal as numbers (`1 == 1.0`, `0 == -0.0`).
+fn eq_int_float(i: i64, x: f64) -> bool {
+    if (-EXACT_INT..=EXACT_INT).contains(&i) {
+        return i as f64 == x;
+    }
+    cmp_int_float(i, x) == Ordering::Equal
 }
 
 impl PartialEq for Val {
@@ -462,6 +496,75 @@ mod tests {
         assert!(Val::Int(2) < Val::Float(2.5));
         assert!(Val::Float(1e9) < s("a"));
         assert_eq!(Val::Int(1), Val::Float(1.0));
+    }
+
+    /// Integers and floats compare by exact value, so the order is a total preorder (antisymmetric
+    /// and transitive) on every mix of them, and `==` agrees with it (but for `-0.0`, which
+    /// `==` takes for `0` and the order puts just below it, and NaN, which `==` never equals).
+    #[test]
+    fn integers_and_floats_compare_by_exact_value() {
+        let big = 1i64 << 53;
+        let mut vals: Vec<Val> = [
+            0,
+            1,
+            -1,
+            big - 1,
+            big,
+            big + 1,
+            big + 2,
+            -big - 1,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+            (1 << 62) + 1,
+        ]
+        .into_iter()
+        .map(Val::Int)
+        .collect();
+        let floats = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            big as f64,
+            (big + 2) as f64,
+            -(big as f64),
+            9_223_372_036_854_775_808.0,
+            -9_223_372_036_854_775_808.0,
+            4.611_686_018_427_388e18,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e300,
+        ];
+        vals.extend(floats.into_iter().map(Val::Float));
+        for a in &vals {
+            for b in &vals {
+                assert_eq!(a.total_cmp(b), b.total_cmp(a).reverse(), "{a:?} {b:?}");
+                let zero_or_nan = |v: &Val| matches!(v, Val::Float(x) if *x == 0.0 || x.is_nan());
+                if !zero_or_nan(a) && !zero_or_nan(b) {
+                    assert_eq!(
+                        a.eq_val(b),
+                        a.total_cmp(b) == Ordering::Equal,
+                        "{a:?} {b:?}"
+                    );
+                }
+                for c in &vals {
+                    if a.total_cmp(b) != Ordering::Greater && b.total_cmp(c) != Ordering::Greater {
+                        assert_ne!(a.total_cmp(c), Ordering::Greater, "{a:?} {b:?} {c:?}");
+                    }
+                }
+            }
+        }
+        let (i, f) = (Val::Int, Val::Float);
+        assert!(i(big + 1) > f(big as f64));
+        assert_ne!(i(big + 1), f(big as f64));
+        assert_eq!(i(big), f(big as f64));
+        assert!(i(i64::MAX) < f(9_223_372_036_854_775_808.0));
+        assert_eq!(i(i64::MIN), f(-9_223_372_036_854_775_808.0));
+        assert!(i(-big - 1) < f(-(big as f64)));
+        assert_eq!(i(0), f(-0.0));
+        assert!(f(-0.0) < i(0));
     }
 
     #[test]
