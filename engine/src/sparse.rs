@@ -69,6 +69,103 @@ struct SparseHead {
     ov: Rows,
     out: Vec<usize>,
     dk: usize,
+    /// For a head of the first layer, its scores and values by token and position.
+    first: Option<FirstHead>,
+}
+
+/// A first-layer head reads only what the embeddings wrote, so its query, key and value at a
+/// position are functions of the position's token and index. They are computed once, when the
+/// engine is built: each distinct query row and key-value row gets an id, every (query, key)
+/// score is tabled, and a sequence's attention is then table lookups.
+struct FirstHead {
+    /// Per (token, position) slot ([`SparseEngine::slot`]): the query id and key-value id.
+    ids: Vec<(u32, u32)>,
+    /// Key-value ids.
+    kvs: usize,
+    /// `scores[q · kvs + kv]`.
+    scores: Vec<f64>,
+    /// The value row (the head's written columns, compacted) of each key-value id.
+    values: Vec<f64>,
+}
+
+/// The most (token, position) slots, and (query, key) scores per head, tabled for a first-layer
+/// head; larger models attend through the generic pass.
+const MAX_FIRST_SLOTS: usize = 1 << 16;
+const MAX_FIRST_SCORES: usize = 1 << 18;
+
+impl FirstHead {
+    /// The tables of `h` over the embedded rows `rows(slot)`, or `None` past the size limits.
+    fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<FirstHead> {
+        if slots > MAX_FIRST_SLOTS {
+            return None;
+        }
+        let (dk, m) = (h.dk, h.out.len());
+        let mut x = Vec::new();
+        let (mut q, mut kv) = (vec![0.0; dk], vec![0.0; dk + m]);
+        let (mut qs, mut kvs) = (RowIds::default(), RowIds::default());
+        let mut ids = Vec::with_capacity(slots);
+        for slot in 0..slots {
+            row(slot, &mut x);
+            q.fill(0.0);
+            h.wq.apply_add(&x, &mut q);
+            kv.fill(0.0);
+            h.wk.apply_add(&x, &mut kv[..dk]);
+            h.ov.apply_add(&x, &mut kv[dk..]);
+            ids.push((qs.id(&q), kvs.id(&kv)));
+            if qs.len() * kvs.len() > MAX_FIRST_SCORES {
+                return None;
+            }
+        }
+        let nkv = kvs.len();
+        let mut scores = Vec::with_capacity(qs.len() * nkv);
+        for qi in 0..qs.len() {
+            let qrow = qs.row(qi, dk);
+            for ki in 0..nkv {
+                let krow = &kvs.row(ki, dk + m)[..dk];
+                scores.push(
+                    (0..dk)
+                        .filter(|&c| krow[c] != 0.0)
+                        .map(|c| qrow[c] * krow[c])
+                        .sum(),
+                );
+            }
+        }
+        let values = (0..nkv)
+            .flat_map(|ki| kvs.row(ki, dk + m)[dk..].to_vec())
+            .collect();
+        Some(FirstHead {
+            ids,
+            kvs: nkv,
+            scores,
+            values,
+        })
+    }
+}
+
+/// Rows of numbers numbered by first appearance (equal bit for bit: one id).
+#[derive(Default)]
+struct RowIds {
+    data: Vec<f64>,
+    ids: std::collections::HashMap<Vec<u64>, u32>,
+}
+
+impl RowIds {
+    fn id(&mut self, row: &[f64]) -> u32 {
+        let key: Vec<u64> = row.iter().map(|x| x.to_bits()).collect();
+        let next = self.ids.len() as u32;
+        *self.ids.entry(key).or_insert_with(|| {
+            self.data.extend_from_slice(row);
+            next
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn row(&self, id: usize, width: usize) -> &[f64] {
+        &self.data[id * width..(id + 1) * width]
+    }
 }
 
 struct SparseMlp {
@@ -339,22 +436,107 @@ struct Scratch {
     /// (column, value bits) it reads → the nonzero (column, value) it adds.
     memo: Vec<Memo>,
     key: Vec<u64>,
+    /// One MLP output's nonzero (column, value) pairs, for its cache.
+    delta_out: Vec<(usize, f64)>,
     /// Per head: the first query position with a given query-row hash, and each query's
     /// output (its columns of `out`), so positions with identical query rows attend once.
     qfirst: std::collections::HashMap<u64, usize, FnvBuild>,
     qres: Vec<f64>,
+    /// First-layer heads ([`SparseEngine::first_head`]): calls so far, each key-value id's
+    /// last call and count in it, the sequence's key-value ids, each position's query id, and
+    /// each query id's last call and output offset in `qres`.
+    calls: u64,
+    kslot: Vec<(u64, f64)>,
+    fgroups: Vec<u32>,
+    firsts: Vec<u32>,
+    qslot: Vec<(u64, usize)>,
 }
 
 /// One MLP's cache of outputs by input ([`Scratch::memo`]), with its hit count: a cache that
 /// rarely hits (positions whose inputs all differ, as `reverse`'s) is switched off for the
-/// rest of the batch, so it costs little where it does not help.
+/// rest of the batch, so it costs little where it does not help. Keys (the nonzero inputs as
+/// column and value bits) and outputs are kept in flat lists, found by the key's hash.
 #[derive(Default, Clone)]
 struct Memo {
-    map: std::collections::HashMap<Vec<u64>, Vec<(usize, f64)>, FnvBuild>,
+    /// Hash → the newest entry with that hash.
+    index: std::collections::HashMap<u64, u32, HashedBuild>,
+    /// Per entry: its key (`keys[k0..k1]`), its output (`outputs[o0..o1]`), and the next older
+    /// entry with the same hash (`u32::MAX`: none).
+    entries: Vec<MemoEntry>,
+    keys: Vec<u64>,
+    outputs: Vec<(usize, f64)>,
     hits: usize,
     misses: usize,
     off: bool,
 }
+
+#[derive(Clone, Copy)]
+struct MemoEntry {
+    k0: u32,
+    k1: u32,
+    o0: u32,
+    o1: u32,
+    older: u32,
+}
+
+impl Memo {
+    fn get(&self, hash: u64, key: &[u64]) -> Option<&[(usize, f64)]> {
+        let mut e = *self.index.get(&hash)?;
+        while let Some(entry) = self.entries.get(e as usize) {
+            let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
+            if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
+                return Some(&self.outputs[entry.o0 as usize..entry.o1 as usize]);
+            }
+            e = entry.older;
+        }
+        None
+    }
+
+    fn insert(&mut self, hash: u64, key: &[u64], output: &[(usize, f64)]) {
+        if self.entries.len() >= MAX_MEMO_ENTRIES {
+            self.clear();
+        }
+        let (k0, o0) = (self.keys.len() as u32, self.outputs.len() as u32);
+        self.keys.extend_from_slice(key);
+        self.outputs.extend_from_slice(output);
+        let id = self.entries.len() as u32;
+        let older = self.index.insert(hash, id).unwrap_or(u32::MAX);
+        self.entries.push(MemoEntry {
+            k0,
+            k1: self.keys.len() as u32,
+            o0,
+            o1: self.outputs.len() as u32,
+            older,
+        });
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.entries.clear();
+        self.keys.clear();
+        self.outputs.clear();
+    }
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Hashed(u64);
+
+impl std::hash::Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
+type HashedBuild = std::hash::BuildHasherDefault<Hashed>;
 
 /// Lookups before a cache is judged (it stays on if at least half of them hit).
 const MEMO_TRIAL: usize = 64;
@@ -438,6 +620,7 @@ impl SparseEngine {
                             ov: compact,
                             out,
                             dk: h.wq.cols,
+                            first: None,
                         }
                     })
                     .collect();
@@ -462,7 +645,7 @@ impl SparseEngine {
                 }
             })
             .collect();
-        SparseEngine {
+        let mut engine = SparseEngine {
             vocab: model.vocab.clone(),
             max_len: model.max_len,
             d: model.residual.len(),
@@ -470,6 +653,57 @@ impl SparseEngine {
             pos_embed: Rows::new(&model.pos_embed),
             layers,
             unembed: model.unembed.clone(),
+        };
+        let slots = engine
+            .vocab
+            .len()
+            .saturating_mul(engine.max_len)
+            .saturating_add(1);
+        let firsts: Vec<Option<FirstHead>> = engine
+            .layers
+            .first()
+            .map(|l| {
+                l.heads
+                    .iter()
+                    .map(|h| FirstHead::new(h, slots, &|slot, x| engine.embed_slot(slot, x)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(l) = engine.layers.first_mut() {
+            for (h, f) in l.heads.iter_mut().zip(firsts) {
+                h.first = f;
+            }
+        }
+        engine
+    }
+
+    /// The (token, position) slot of position `p` (0: BOS) holding token id `token`.
+    fn slot(&self, token: usize, p: usize) -> usize {
+        if p == 0 {
+            0
+        } else {
+            1 + (p - 1) * self.vocab.len() + token
+        }
+    }
+
+    /// The embedded residual row of a slot ([`Self::slot`]) into `x` (resized to the width).
+    fn embed_slot(&self, slot: usize, x: &mut Vec<f64>) {
+        let (row, p) = match slot.checked_sub(1) {
+            None => (self.vocab.len(), 0),
+            Some(s) => (s % self.vocab.len(), 1 + s / self.vocab.len()),
+        };
+        x.clear();
+        x.resize(self.d, 0.0);
+        self.embed(row, p, x);
+    }
+
+    /// Add the embedding of token row `row` (the vocabulary's size: BOS) at position `p`.
+    fn embed(&self, row: usize, p: usize, x: &mut [f64]) {
+        for &(c, v) in self.token_embed.rows.get(row).into_iter().flatten() {
+            x[c] += v;
+        }
+        for &(c, v) in self.pos_embed.rows.get(p).into_iter().flatten() {
+            x[c] += v;
         }
     }
 
@@ -546,20 +780,17 @@ impl SparseEngine {
             } else {
                 tokens[p - 1]
             };
-            let x = &mut b.x[p * d..(p + 1) * d];
-            for &(c, v) in self.token_embed.rows.get(row).into_iter().flatten() {
-                x[c] += v;
-            }
-            for &(c, v) in self.pos_embed.rows.get(p).into_iter().flatten() {
-                x[c] += v;
-            }
+            self.embed(row, p, &mut b.x[p * d..(p + 1) * d]);
         }
         for (li, layer) in self.layers.iter().enumerate() {
             if !layer.heads.is_empty() {
                 b.delta.clear();
                 b.delta.resize(len * d, 0.0);
                 for h in &layer.heads {
-                    self.head(h, len, b);
+                    match &h.first {
+                        Some(f) => self.first_head(h, f, tokens, b),
+                        None => self.head(h, len, b),
+                    }
                 }
                 // only the columns the heads write have a delta
                 for p in 0..len {
@@ -608,13 +839,17 @@ impl SparseEngine {
                         continue;
                     };
                     b.key.clear();
+                    let mut hash = Fnv::default();
                     for &c in reads {
                         let v = row[c];
                         if v != 0.0 {
                             b.key.extend([c as u64, v.to_bits()]);
+                            std::hash::Hasher::write_u64(&mut hash, c as u64);
+                            std::hash::Hasher::write_u64(&mut hash, v.to_bits());
                         }
                     }
-                    if let Some(delta) = memo.map.get(&b.key[..]) {
+                    let hash = std::hash::Hasher::finish(&hash);
+                    if let Some(delta) = memo.get(hash, &b.key) {
                         for &(c, v) in delta {
                             row[c] += v;
                         }
@@ -623,22 +858,19 @@ impl SparseEngine {
                     }
                     memo.misses += 1;
                     mlp.apply(row, &mut out, b);
-                    let mut delta = Vec::new();
+                    b.delta_out.clear();
                     for &c in &mlp.writes {
                         let v = std::mem::take(&mut out[c]);
                         if v != 0.0 {
                             row[c] += v;
-                            delta.push((c, v));
+                            b.delta_out.push((c, v));
                         }
                     }
-                    if memo.map.len() >= MAX_MEMO_ENTRIES {
-                        memo.map.clear();
-                    }
-                    memo.map.insert(b.key.clone(), delta);
+                    memo.insert(hash, &b.key, &b.delta_out);
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
-                        memo.map.clear();
+                        memo.clear();
                     }
                 }
                 if let Some(m) = b.memo.get_mut(li) {
@@ -661,6 +893,86 @@ impl SparseEngine {
         Ok((1..len)
             .map(|p| decode_output(&self.unembed, &b.x[p * d..(p + 1) * d]))
             .collect())
+    }
+
+    /// A first-layer head's softmax attention from its tables ([`FirstHead`]), added to
+    /// `b.delta`: keys with the same key-value id are one group with a count, in the order of
+    /// their ids (so equal groups sum alike in every sequence), and each distinct query id
+    /// attends once.
+    fn first_head(&self, h: &SparseHead, f: &FirstHead, tokens: &[usize], b: &mut Scratch) {
+        let (d, m, len) = (self.d, h.out.len(), tokens.len() + 1);
+        b.calls += 1;
+        let call = b.calls;
+        b.kslot.resize(b.kslot.len().max(f.kvs), (0, 0.0));
+        b.firsts.clear();
+        b.fgroups.clear();
+        for p in 0..len {
+            let token = if p == 0 {
+                self.vocab.len()
+            } else {
+                tokens[p - 1]
+            };
+            let (q, kv) = f.ids[self.slot(token, p)];
+            let g = &mut b.kslot[kv as usize];
+            if g.0 == call {
+                g.1 += 1.0;
+            } else {
+                *g = (call, 1.0);
+                b.fgroups.push(kv);
+            }
+            b.firsts.push(q);
+        }
+        b.fgroups.sort_unstable();
+        let queries = f.scores.len() / f.kvs.max(1);
+        b.qslot.resize(b.qslot.len().max(queries), (0, 0));
+        b.acc.resize(m, 0.0);
+        b.qres.clear();
+        for p in 0..len {
+            let q = b.firsts[p];
+            let off = match b.qslot[q as usize] {
+                (c, off) if c == call => off,
+                _ => {
+                    let row = &f.scores[q as usize * f.kvs..(q as usize + 1) * f.kvs];
+                    let mx = b
+                        .fgroups
+                        .iter()
+                        .map(|&kv| row[kv as usize])
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    let mut z = 0.0;
+                    b.acc.fill(0.0);
+                    let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
+                    let mut next = 0;
+                    for &kv in &b.fgroups {
+                        let t = row[kv as usize] - mx;
+                        let w = match seen.iter().find(|(s, _)| *s == t) {
+                            Some((_, w)) => *w,
+                            None => {
+                                let w = t.exp();
+                                seen[next] = (t, w);
+                                next = (next + 1) % seen.len();
+                                w
+                            }
+                        } * b.kslot[kv as usize].1;
+                        z += w;
+                        if w == 0.0 {
+                            continue;
+                        }
+                        let v = &f.values[kv as usize * m..(kv as usize + 1) * m];
+                        for (a, v) in b.acc.iter_mut().zip(v) {
+                            *a += w * v;
+                        }
+                    }
+                    let off = b.qres.len();
+                    b.qres.extend(b.acc.iter().map(|a| a / z));
+                    b.qslot[q as usize] = (call, off);
+                    off
+                }
+            };
+            let out = &mut b.delta[p * d..(p + 1) * d];
+            for (j, c) in h.out.iter().enumerate() {
+                out[*c] += b.qres[off + j];
+            }
+        }
     }
 
     /// One head's softmax attention over the `len` positions of `b.x`, added to `b.delta`.
