@@ -41,6 +41,11 @@
 //! map of its key when that map is ready as early as the key (`prepare_selector`), so a
 //! `mean` tested only for its sign never needs a one-hot over its possible values.
 //!
+//! Those are the least β that make each result exact; `width`, `aggregate` and `mean` heads
+//! use at least [`EXACT_BETA`] (1,500), where every weight the margin holds back underflows to
+//! exactly 0 in f64 and f32: the heads then compute exactly what hard attention computes (a
+//! width reads exactly `1/(m+1)`), so equal inputs give bit-equal residuals everywhere.
+//!
 //! `mean` gives BOS the score β/2 and the value 0, reads each key's number from its one-hot
 //! encoding, and decodes the result onto the finite set of possible means (see `mean_head`);
 //! a mean that is the program's output and read by nothing else stays a number, read as the
@@ -2163,7 +2168,7 @@ impl Builder<'_> {
         make: &dyn Fn(&Self, f64, &[(usize, usize, f64)]) -> R<Head>,
     ) -> R<()> {
         let nn = self.n as f64;
-        let beta = (4.0 * (nn + 1.0).powi(3)).ln() + 1.0;
+        let beta = exact_beta((4.0 * (nn + 1.0).powi(3)).ln() + 1.0);
         let raw = self.dim(format!("%{id}.raw"));
         let head = make(self, beta, &[(self.bos, raw, 1.0)])?;
         self.heads.entry(t).or_default().push(head);
@@ -2336,7 +2341,7 @@ impl Builder<'_> {
         span: Span,
     ) -> R<()> {
         let nn = self.n as f64;
-        let beta = 2.0 * (5.0 * (nn + 1.0)).ln() + 2.0;
+        let beta = exact_beta(2.0 * (5.0 * (nn + 1.0)).ln() + 2.0);
         let mut outs: BTreeSet<Val> = self.values(values).into_iter().collect();
         if let Some(d) = &default {
             outs.insert(d.clone());
@@ -2448,7 +2453,7 @@ impl Builder<'_> {
             .fold(f64::INFINITY, f64::min);
         let gap = if gap.is_finite() { gap } else { 1.0 };
         let max_abs = points.iter().map(|p| p.0.abs()).fold(1.0, f64::max);
-        let beta = 2.0 * (16.0 * (self.n as f64 + 1.0) * max_abs / gap).ln() + 2.0;
+        let beta = exact_beta(2.0 * (16.0 * (self.n as f64 + 1.0) * max_abs / gap).ln() + 2.0);
         let raw = self.dim(format!("%{id}.raw"));
         let ov: Vec<(usize, usize, f64)> = venc
             .dims
@@ -3087,6 +3092,20 @@ fn linear_eq(f: &Fun, keys: &[i64], queries: &[i64]) -> Option<(i64, i64)> {
             Some((i64::try_from(m).ok()?, i64::try_from(c).ok()?)).filter(|_| fits)
         })
 }
+
+/// A head's `β` raised to at least [`EXACT_BETA`].
+fn exact_beta(margin: f64) -> f64 {
+    margin.max(EXACT_BETA)
+}
+
+/// The least `β` of width, aggregate and mean heads. Each head's own bound (from its margin)
+/// makes the decoded result exact; at this `β` every weight the margin puts at least `β/2`
+/// below the largest is `e^{-750}` or less, which is exactly 0 in f64 and f32, so these heads
+/// attend exactly as hard attention does: a width reads exactly `1/(w+1)`, an aggregate exactly
+/// its one selected value, a mean exactly the mean (up to the division's rounding). Equal
+/// inputs then give equal residual values bit for bit at every position of every input, which
+/// the sparse engine's caches rely on to hit.
+const EXACT_BETA: f64 = 1500.0;
 
 /// The views a numeric equality head reads (see [`Builder::numeric_eq_head`]).
 #[derive(Debug, Clone)]

@@ -944,10 +944,13 @@ impl SparseEngine {
                     let mut next = 0;
                     for &kv in &b.fgroups {
                         let t = row[kv as usize] - mx;
+                        if t < EXP_ZERO {
+                            continue;
+                        }
                         let w = match seen.iter().find(|(s, _)| *s == t) {
                             Some((_, w)) => *w,
                             None => {
-                                let w = t.exp();
+                                let w = exp(t);
                                 seen[next] = (t, w);
                                 next = (next + 1) % seen.len();
                                 w
@@ -1080,10 +1083,13 @@ impl SparseEngine {
             let mut next = 0;
             for (gi, &kj) in b.groups.iter().enumerate() {
                 let t = b.scores[gi] - mx;
+                if t < EXP_ZERO {
+                    continue;
+                }
                 let w = match seen.iter().find(|(s, _)| *s == t) {
                     Some((_, w)) => *w,
                     None => {
-                        let w = t.exp();
+                        let w = exp(t);
                         seen[next] = (t, w);
                         next = (next + 1) % seen.len();
                         w
@@ -1105,4 +1111,14 @@ impl SparseEngine {
             }
         }
     }
+}
+
+/// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled heads put every
+/// key they do not select at least `β/2 ≥ 750` below the largest score, so most keys have a
+/// weight of exactly 0, skipped without calling `exp` (whose underflow path is slow).
+const EXP_ZERO: f64 = -746.0;
+
+/// `e^t` (0 below [`EXP_ZERO`] without calling `exp`).
+fn exp(t: f64) -> f64 {
+    if t < EXP_ZERO { 0.0 } else { t.exp() }
 }
