@@ -399,7 +399,15 @@ pub struct SparseEngine {
     pos_embed: Rows,
     layers: Vec<SparseLayer>,
     unembed: Unembed,
+    /// Every (token, position) slot's embedded row ([`Self::slot`]), when there are few enough.
+    embedded: Option<Vec<f64>>,
+    /// A one-hot output's dimensions and values (the argmax decodes it).
+    out_dims: Vec<usize>,
+    out_vals: Vec<Val>,
 }
+
+/// The most numbers of embedded rows kept per engine (slots times the residual width).
+const MAX_EMBEDDED: usize = 1 << 20;
 
 /// Reused buffers of one forward pass.
 #[derive(Default)]
@@ -653,6 +661,9 @@ impl SparseEngine {
             pos_embed: Rows::new(&model.pos_embed),
             layers,
             unembed: model.unembed.clone(),
+            embedded: None,
+            out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
+            out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
         };
         let slots = engine
             .vocab
@@ -674,7 +685,37 @@ impl SparseEngine {
                 h.first = f;
             }
         }
+        if slots.saturating_mul(engine.d) <= MAX_EMBEDDED {
+            let mut rows = Vec::with_capacity(slots * engine.d);
+            let mut x = Vec::new();
+            for slot in 0..slots {
+                engine.embed_slot(slot, &mut x);
+                rows.extend_from_slice(&x);
+            }
+            engine.embedded = Some(rows);
+        }
         engine
+    }
+
+    /// The output read from one residual row: [`decode_output`], with the argmax over a
+    /// one-hot's dimensions done without branching on each comparison (the first largest
+    /// wins, a NaN never does past the first).
+    fn decode(&self, x: &[f64]) -> Val {
+        if self.unembed.numeric.is_some() || self.out_dims.is_empty() {
+            return decode_output(&self.unembed, x);
+        }
+        let mut best = 0;
+        let mut top = x
+            .get(self.out_dims[0])
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY);
+        for (i, &d) in self.out_dims.iter().enumerate().skip(1) {
+            let v = x.get(d).copied().unwrap_or(f64::NEG_INFINITY);
+            let more = v > top;
+            best = if more { i } else { best };
+            top = if more { v } else { top };
+        }
+        self.out_vals[best].clone()
     }
 
     /// The (token, position) slot of position `p` (0: BOS) holding token id `token`.
@@ -773,19 +814,36 @@ impl SparseEngine {
         let d = self.d;
         let len = n + 1;
         b.x.clear();
-        b.x.resize(len * d, 0.0);
-        for p in 0..len {
-            let row = if p == 0 {
-                self.vocab.len()
-            } else {
-                tokens[p - 1]
-            };
-            self.embed(row, p, &mut b.x[p * d..(p + 1) * d]);
+        match &self.embedded {
+            Some(rows) => {
+                for p in 0..len {
+                    let token = if p == 0 {
+                        self.vocab.len()
+                    } else {
+                        tokens[p - 1]
+                    };
+                    let slot = self.slot(token, p);
+                    b.x.extend_from_slice(&rows[slot * d..(slot + 1) * d]);
+                }
+            }
+            None => {
+                b.x.resize(len * d, 0.0);
+                for p in 0..len {
+                    let row = if p == 0 {
+                        self.vocab.len()
+                    } else {
+                        tokens[p - 1]
+                    };
+                    self.embed(row, p, &mut b.x[p * d..(p + 1) * d]);
+                }
+            }
         }
         for (li, layer) in self.layers.iter().enumerate() {
             if !layer.heads.is_empty() {
-                b.delta.clear();
-                b.delta.resize(len * d, 0.0);
+                // zero between uses: only the written columns are ever set, and taken back
+                if b.delta.len() < len * d {
+                    b.delta.resize(len * d, 0.0);
+                }
                 for h in &layer.heads {
                     match &h.first {
                         Some(f) => self.first_head(h, f, tokens, b),
@@ -794,9 +852,12 @@ impl SparseEngine {
                 }
                 // only the columns the heads write have a delta
                 for p in 0..len {
-                    let (x, dl) = (&mut b.x[p * d..(p + 1) * d], &b.delta[p * d..(p + 1) * d]);
+                    let (x, dl) = (
+                        &mut b.x[p * d..(p + 1) * d],
+                        &mut b.delta[p * d..(p + 1) * d],
+                    );
                     for &c in &layer.written {
-                        x[c] += dl[c];
+                        x[c] += std::mem::take(&mut dl[c]);
                     }
                 }
             }
@@ -891,7 +952,7 @@ impl SparseEngine {
             }
         }
         Ok((1..len)
-            .map(|p| decode_output(&self.unembed, &b.x[p * d..(p + 1) * d]))
+            .map(|p| self.decode(&b.x[p * d..(p + 1) * d]))
             .collect())
     }
 
