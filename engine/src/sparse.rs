@@ -998,7 +998,7 @@ impl SparseEngine {
                         .fgroups
                         .iter()
                         .map(|&kv| row[kv as usize])
-                        .fold(f64::NEG_INFINITY, f64::max);
+                        .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
                     let mut z = 0.0;
                     b.acc.fill(0.0);
                     let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
@@ -1008,15 +1008,7 @@ impl SparseEngine {
                         if t < EXP_ZERO {
                             continue;
                         }
-                        let w = match seen.iter().find(|(s, _)| *s == t) {
-                            Some((_, w)) => *w,
-                            None => {
-                                let w = exp(t);
-                                seen[next] = (t, w);
-                                next = (next + 1) % seen.len();
-                                w
-                            }
-                        } * b.kslot[kv as usize].1;
+                        let w = exp_cached(t, &mut seen, &mut next) * b.kslot[kv as usize].1;
                         z += w;
                         if w == 0.0 {
                             continue;
@@ -1135,7 +1127,7 @@ impl SparseEngine {
             let mx = b.scores[..groups]
                 .iter()
                 .cloned()
-                .fold(f64::NEG_INFINITY, f64::max);
+                .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
             let mut z = 0.0;
             b.acc.fill(0.0);
             // Compiled heads give most keys one of a few scores (selected, not selected, BOS):
@@ -1147,15 +1139,7 @@ impl SparseEngine {
                 if t < EXP_ZERO {
                     continue;
                 }
-                let w = match seen.iter().find(|(s, _)| *s == t) {
-                    Some((_, w)) => *w,
-                    None => {
-                        let w = exp(t);
-                        seen[next] = (t, w);
-                        next = (next + 1) % seen.len();
-                        w
-                    }
-                } * b.count[gi];
+                let w = exp_cached(t, &mut seen, &mut next) * b.count[gi];
                 z += w;
                 if w == 0.0 {
                     continue;
@@ -1178,6 +1162,21 @@ impl SparseEngine {
 /// key they do not select at least `β/2 ≥ 750` below the largest score, so most keys have a
 /// weight of exactly 0, skipped without calling `exp` (whose underflow path is slow).
 const EXP_ZERO: f64 = -746.0;
+
+/// `e^t` in a softmax over a few distinct scores: 1 at the largest, else one of the last few
+/// computed (`seen`; `next` is the entry to overwrite) or computed.
+fn exp_cached(t: f64, seen: &mut [(f64, f64); 4], next: &mut usize) -> f64 {
+    if t == 0.0 {
+        return 1.0;
+    }
+    if let Some((_, w)) = seen.iter().find(|(s, _)| *s == t) {
+        return *w;
+    }
+    let w = exp(t);
+    seen[*next] = (t, w);
+    *next = (*next + 1) % seen.len();
+    w
+}
 
 /// `e^t` (0 below [`EXP_ZERO`] without calling `exp`).
 fn exp(t: f64) -> f64 {
