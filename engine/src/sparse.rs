@@ -71,6 +71,53 @@ struct SparseHead {
     dk: usize,
     /// For a head of the first layer, its scores and values by token and position.
     first: Option<FirstHead>,
+    /// For a later head whose keys and values read only what the embeddings wrote, its key
+    /// and value rows by token and position.
+    kv_slots: Option<KvSlots>,
+}
+
+/// A head's key and value rows as functions of a position's token and index (see
+/// [`SparseHead::kv_slots`]): an id per (token, position) slot, each distinct key-value row
+/// once, with its key's nonzero columns.
+struct KvSlots {
+    ids: Vec<u32>,
+    kvs: usize,
+    /// `rows[id · (dk + m)..]`: the key (`dk` numbers) then the value (`m`).
+    rows: Vec<f64>,
+    knz: Vec<Vec<usize>>,
+}
+
+impl KvSlots {
+    fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<KvSlots> {
+        if slots > MAX_FIRST_SLOTS {
+            return None;
+        }
+        let (dk, m) = (h.dk, h.out.len());
+        let mut x = Vec::new();
+        let mut kv = vec![0.0; dk + m];
+        let mut rows = RowIds::default();
+        let mut ids = Vec::with_capacity(slots);
+        for slot in 0..slots {
+            row(slot, &mut x);
+            kv.fill(0.0);
+            h.wk.apply_add(&x, &mut kv[..dk]);
+            h.ov.apply_add(&x, &mut kv[dk..]);
+            ids.push(rows.id(&kv));
+        }
+        let kvs = rows.len();
+        let knz = (0..kvs)
+            .map(|i| {
+                let k = &rows.row(i, dk + m)[..dk];
+                (0..dk).filter(|&c| k[c] != 0.0).collect()
+            })
+            .collect();
+        Some(KvSlots {
+            ids,
+            kvs,
+            rows: rows.data,
+            knz,
+        })
+    }
 }
 
 /// A first-layer head reads only what the embeddings wrote, so its query, key and value at a
@@ -629,6 +676,7 @@ impl SparseEngine {
                             out,
                             dk: h.wq.cols,
                             first: None,
+                            kv_slots: None,
                         }
                     })
                     .collect();
@@ -684,6 +732,48 @@ impl SparseEngine {
             for (h, f) in l.heads.iter_mut().zip(firsts) {
                 h.first = f;
             }
+        }
+        // Later heads whose key and value rows read no column an earlier block writes.
+        let mut written = vec![false; engine.d];
+        let mut kv_slots = Vec::new();
+        for (li, l) in engine.layers.iter().enumerate() {
+            for (hi, h) in l.heads.iter().enumerate() {
+                let reads = h.wk.used.iter().chain(&h.ov.used);
+                if li > 0
+                    && !reads
+                        .clone()
+                        .any(|&c| written.get(c).copied().unwrap_or(true))
+                {
+                    kv_slots.push((li, hi));
+                }
+            }
+            let mlp = l.mlp.iter().flat_map(|m| m.writes.iter());
+            let bilinear = l
+                .bilinear
+                .iter()
+                .flat_map(|b| b.w.rows.iter().flatten().map(|(c, _)| c));
+            let memories = l
+                .memories
+                .iter()
+                .flat_map(|m| m.values.entries().map(|(_, c, _)| c));
+            for c in l
+                .written
+                .iter()
+                .chain(mlp)
+                .chain(bilinear)
+                .copied()
+                .chain(memories)
+            {
+                if let Some(w) = written.get_mut(c) {
+                    *w = true;
+                }
+            }
+        }
+        for (li, hi) in kv_slots {
+            let made = KvSlots::new(&engine.layers[li].heads[hi], slots, &|slot, x| {
+                engine.embed_slot(slot, x)
+            });
+            engine.layers[li].heads[hi].kv_slots = made;
         }
         if slots.saturating_mul(engine.d) <= MAX_EMBEDDED {
             let mut rows = Vec::with_capacity(slots * engine.d);
@@ -845,9 +935,10 @@ impl SparseEngine {
                     b.delta.resize(len * d, 0.0);
                 }
                 for h in &layer.heads {
-                    match &h.first {
-                        Some(f) => self.first_head(h, f, tokens, b),
-                        None => self.head(h, len, b),
+                    match (&h.first, &h.kv_slots) {
+                        (Some(f), _) => self.first_head(h, f, tokens, b),
+                        (None, Some(kv)) => self.slot_kv_head(h, kv, tokens, b),
+                        (None, None) => self.head(h, len, b),
                     }
                 }
                 // only the columns the heads write have a delta
@@ -1027,6 +1118,101 @@ impl SparseEngine {
             let out = &mut b.delta[p * d..(p + 1) * d];
             for (j, c) in h.out.iter().enumerate() {
                 out[*c] += b.qres[off + j];
+            }
+        }
+    }
+
+    /// A head whose key and value rows come from their (token, position) tables
+    /// ([`KvSlots`]): keys grouped by id (in id order), each query row computed from the
+    /// residual and each distinct one attending once, added to `b.delta`.
+    fn slot_kv_head(&self, h: &SparseHead, kv: &KvSlots, tokens: &[usize], b: &mut Scratch) {
+        let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
+        b.calls += 1;
+        let call = b.calls;
+        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0.0));
+        b.fgroups.clear();
+        for p in 0..len {
+            let token = if p == 0 {
+                self.vocab.len()
+            } else {
+                tokens[p - 1]
+            };
+            let id = kv.ids[self.slot(token, p)];
+            let g = &mut b.kslot[id as usize];
+            if g.0 == call {
+                g.1 += 1.0;
+            } else {
+                *g = (call, 1.0);
+                b.fgroups.push(id);
+            }
+        }
+        b.fgroups.sort_unstable();
+        b.q.clear();
+        b.q.resize(len * dk, 0.0);
+        for p in 0..len {
+            h.wq.apply_add(&b.x[p * d..(p + 1) * d], &mut b.q[p * dk..(p + 1) * dk]);
+        }
+        b.acc.resize(m, 0.0);
+        b.qfirst.clear();
+        b.qres.clear();
+        b.qres.resize(len * m, 0.0);
+        let row = |id: u32| &kv.rows[id as usize * (dk + m)..(id as usize + 1) * (dk + m)];
+        for qi in 0..len {
+            let qrow = &b.q[qi * dk..(qi + 1) * dk];
+            // A query row equal to an earlier one attends to the same keys alike.
+            let hq = fnv(qrow
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .flat_map(|(c, v)| [c as u64, v.to_bits()]));
+            match b.qfirst.get(&hq) {
+                Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => {
+                    let out = &mut b.delta[qi * d..(qi + 1) * d];
+                    for (j, c) in h.out.iter().enumerate() {
+                        let v = b.qres[r * m + j];
+                        b.qres[qi * m + j] = v;
+                        out[*c] += v;
+                    }
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    b.qfirst.insert(hq, qi);
+                }
+            }
+            b.scores.clear();
+            for &id in &b.fgroups {
+                let k = row(id);
+                b.scores
+                    .push(kv.knz[id as usize].iter().map(|&c| qrow[c] * k[c]).sum());
+            }
+            let mx = b
+                .scores
+                .iter()
+                .fold(f64::NEG_INFINITY, |a, &s| if s > a { s } else { a });
+            let mut z = 0.0;
+            b.acc.fill(0.0);
+            let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
+            let mut next = 0;
+            for (&id, &s) in b.fgroups.iter().zip(&b.scores) {
+                let t = s - mx;
+                if t < EXP_ZERO {
+                    continue;
+                }
+                let w = exp_cached(t, &mut seen, &mut next) * b.kslot[id as usize].1;
+                z += w;
+                if w == 0.0 {
+                    continue;
+                }
+                for (a, v) in b.acc.iter_mut().zip(&row(id)[dk..]) {
+                    *a += w * v;
+                }
+            }
+            let out = &mut b.delta[qi * d..(qi + 1) * d];
+            for (j, (c, a)) in h.out.iter().zip(&b.acc).enumerate() {
+                let v = a / z;
+                b.qres[qi * m + j] = v;
+                out[*c] += v;
             }
         }
     }
