@@ -412,6 +412,20 @@ impl Model {
         tokens: &[Val],
         attention: Attention,
     ) -> Result<Vec<Val>, ForwardError> {
+        let x = self.residual_with(tokens, attention)?;
+        Ok(x[1..]
+            .iter()
+            .map(|r| decode_output(&self.unembed, r))
+            .collect())
+    }
+
+    /// The residual stream after the last layer, one row per position (BOS first), labelled
+    /// by [`Self::residual`]: what [`Self::forward_with`] decodes the output from.
+    pub fn residual_with(
+        &self,
+        tokens: &[Val],
+        attention: Attention,
+    ) -> Result<Vec<Vec<f64>>, ForwardError> {
         let n = tokens.len();
         if n > self.max_len {
             return Err(ForwardError::TooLong {
@@ -509,10 +523,7 @@ impl Model {
                 }
             }
         }
-        Ok(x[1..]
-            .iter()
-            .map(|r| decode_output(&self.unembed, r))
-            .collect())
+        Ok(x)
     }
 }
 

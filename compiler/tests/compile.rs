@@ -216,6 +216,60 @@ fn heads_sharing_a_composite_selector_share_its_features() {
 /// comparison) is the sum of one additive head per term, with no joint one-hot: exact, and far
 /// smaller than the joint features. A negated form is split the same way (De Morgan), and an OR
 /// whose terms can overlap keeps the joint features and stays exact.
+/// Width, aggregate and mean heads attend with `β ≥ EXACT_BETA`, where every weight they hold
+/// back is exactly 0 in f64: a width's raw output is exactly `1/(w+1)`, an aggregate's raw
+/// one-hot is exactly 0 or 1, a mean is the mean up to the division's rounding, so equal
+/// inputs give bit-equal residuals (what the sparse engine's caches rely on).
+#[test]
+fn heads_compute_exactly_what_hard_attention_does() {
+    use tessera_compiler::graph::Attention;
+    let src = "fn counts() = width(select(tokens, tokens, ==))\n\
+               fn sorted() = std::rasp::sort(tokens, tokens)\n\
+               fn fracs() = mean(select(indices, indices, <=), numeric(tokens == \"a\"))\n";
+    let vocab = ["a", "b", "c"];
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for (entry, n) in [("counts", 16), ("sorted", 12), ("fracs", 12)] {
+        let model = model_of(src, entry, &vocab, n, true);
+        let raw: Vec<(usize, &String)> = model
+            .residual
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains(".raw"))
+            .collect();
+        assert!(!raw.is_empty(), "{entry}: {:?}", model.residual);
+        for _ in 0..50 {
+            let input: Vec<Val> = (0..n)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    Val::from_token(vocab[(rng % 3) as usize])
+                })
+                .collect();
+            let soft = model.residual_with(&input, Attention::Soft).expect("runs");
+            let hard = model.residual_with(&input, Attention::Hard).expect("runs");
+            for (p, (s, h)) in soft.iter().zip(&hard).enumerate().skip(1) {
+                for &(d, label) in &raw {
+                    let x = s[d];
+                    match entry {
+                        // 1/(w+1) for the count w of the position's token
+                        "counts" => {
+                            let w = input.iter().filter(|t| **t == input[p - 1]).count();
+                            assert_eq!(x, 1.0 / (w as f64 + 1.0), "{entry} {label} at {p}");
+                        }
+                        "sorted" if label.contains(".raw:") => {
+                            assert!(x == 0.0 || x == 1.0, "{entry} {label} at {p}: {x}")
+                        }
+                        _ => {}
+                    }
+                    // soft attention at this temperature is hard attention, bit for bit
+                    assert_eq!(x.to_bits(), h[d].to_bits(), "{entry} {label} at {p}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn widths_of_disjoint_ors_are_sums_of_additive_heads() {
     let src = "fn lex() = width(select(tokens, tokens, <) | (select(tokens, tokens, ==) & select(indices, indices, <)))\n\
