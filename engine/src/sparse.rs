@@ -497,6 +497,8 @@ struct Scratch {
     /// output (its columns of `out`), so positions with identical query rows attend once.
     qfirst: std::collections::HashMap<u64, usize, FnvBuild>,
     qres: Vec<f64>,
+    /// The first position whose query and MLP output anything reads (1 in the last layer).
+    from: usize,
     /// First-layer heads ([`SparseEngine::first_head`]): calls so far, each key-value id's
     /// last call and count in it, the sequence's key-value ids, each position's query id, and
     /// each query id's last call and output offset in `qres`.
@@ -929,6 +931,8 @@ impl SparseEngine {
             }
         }
         for (li, layer) in self.layers.iter().enumerate() {
+            // Nothing reads BOS's row after the last layer: its queries and MLP are skipped.
+            b.from = usize::from(li + 1 == self.layers.len());
             if !layer.heads.is_empty() {
                 // zero between uses: only the written columns are ever set, and taken back
                 if b.delta.len() < len * d {
@@ -978,7 +982,7 @@ impl SparseEngine {
                 out.clear();
                 out.resize(d, 0.0);
                 mlp.skippable(&x, d, len, b);
-                for p in 0..len {
+                for p in b.from..len {
                     let row = &mut x[p * d..(p + 1) * d];
                     // Positions (of any sequence in the batch) whose inputs to this MLP are
                     // equal get equal outputs: computed once. (A unit skipped by the gating
@@ -1079,7 +1083,7 @@ impl SparseEngine {
         b.qslot.resize(b.qslot.len().max(queries), (0, 0));
         b.acc.resize(m, 0.0);
         b.qres.clear();
-        for p in 0..len {
+        for p in b.from..len {
             let q = b.firsts[p];
             let off = match b.qslot[q as usize] {
                 (c, off) if c == call => off,
@@ -1149,7 +1153,7 @@ impl SparseEngine {
         b.fgroups.sort_unstable();
         b.q.clear();
         b.q.resize(len * dk, 0.0);
-        for p in 0..len {
+        for p in b.from..len {
             h.wq.apply_add(&b.x[p * d..(p + 1) * d], &mut b.q[p * dk..(p + 1) * dk]);
         }
         b.acc.resize(m, 0.0);
@@ -1157,7 +1161,7 @@ impl SparseEngine {
         b.qres.clear();
         b.qres.resize(len * m, 0.0);
         let row = |id: u32| &kv.rows[id as usize * (dk + m)..(id as usize + 1) * (dk + m)];
-        for qi in 0..len {
+        for qi in b.from..len {
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
             // A query row equal to an earlier one attends to the same keys alike.
             let hq = fnv(qrow
@@ -1280,7 +1284,7 @@ impl SparseEngine {
         b.qfirst.clear();
         b.qres.clear();
         b.qres.resize(len * m, 0.0);
-        for qi in 0..len {
+        for qi in b.from..len {
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
             // A query row equal to an earlier one attends to the same keys alike.
             let hq = fnv(qrow
