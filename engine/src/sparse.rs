@@ -74,6 +74,38 @@ struct SparseHead {
     /// For a later head whose keys and values read only what the embeddings wrote, its key
     /// and value rows by token and position.
     kv_slots: Option<KvSlots>,
+    /// For a later head whose queries read only what the embeddings wrote, its query rows by
+    /// token and position.
+    q_slots: Option<QSlots>,
+}
+
+/// A head's query rows as functions of a position's token and index: an id per (token,
+/// position) slot and each distinct row once (`rows[id · dk..]`).
+struct QSlots {
+    ids: Vec<u32>,
+    rows: Vec<f64>,
+}
+
+impl QSlots {
+    fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<QSlots> {
+        if slots > MAX_FIRST_SLOTS {
+            return None;
+        }
+        let mut x = Vec::new();
+        let mut q = vec![0.0; h.dk];
+        let mut rows = RowIds::default();
+        let mut ids = Vec::with_capacity(slots);
+        for slot in 0..slots {
+            row(slot, &mut x);
+            q.fill(0.0);
+            h.wq.apply_add(&x, &mut q);
+            ids.push(rows.id(&q));
+        }
+        Some(QSlots {
+            ids,
+            rows: rows.data,
+        })
+    }
 }
 
 /// A head's key and value rows as functions of a position's token and index (see
@@ -679,6 +711,7 @@ impl SparseEngine {
                             dk: h.wq.cols,
                             first: None,
                             kv_slots: None,
+                            q_slots: None,
                         }
                     })
                     .collect();
@@ -735,18 +768,17 @@ impl SparseEngine {
                 h.first = f;
             }
         }
-        // Later heads whose key and value rows read no column an earlier block writes.
+        // Later heads whose queries, or keys and values, read no column an earlier block
+        // writes: (layer, head, queries so, keys and values so).
         let mut written = vec![false; engine.d];
-        let mut kv_slots = Vec::new();
+        let mut from_slots = Vec::new();
         for (li, l) in engine.layers.iter().enumerate() {
             for (hi, h) in l.heads.iter().enumerate() {
-                let reads = h.wk.used.iter().chain(&h.ov.used);
-                if li > 0
-                    && !reads
-                        .clone()
-                        .any(|&c| written.get(c).copied().unwrap_or(true))
-                {
-                    kv_slots.push((li, hi));
+                let embedded = |c: &usize| !written.get(*c).copied().unwrap_or(true);
+                let q = h.wq.used.iter().all(embedded);
+                let kv = h.wk.used.iter().chain(&h.ov.used).all(embedded);
+                if li > 0 && (q || kv) {
+                    from_slots.push((li, hi, q, kv));
                 }
             }
             let mlp = l.mlp.iter().flat_map(|m| m.writes.iter());
@@ -771,11 +803,16 @@ impl SparseEngine {
                 }
             }
         }
-        for (li, hi) in kv_slots {
-            let made = KvSlots::new(&engine.layers[li].heads[hi], slots, &|slot, x| {
-                engine.embed_slot(slot, x)
-            });
-            engine.layers[li].heads[hi].kv_slots = made;
+        for (li, hi, q, kv) in from_slots {
+            let h = &engine.layers[li].heads[hi];
+            let row = |slot: usize, x: &mut Vec<f64>| engine.embed_slot(slot, x);
+            let (first, kvs, qs) = match (q, kv) {
+                (true, true) => (FirstHead::new(h, slots, &row), None, None),
+                (false, true) => (None, KvSlots::new(h, slots, &row), None),
+                _ => (None, None, QSlots::new(h, slots, &row)),
+            };
+            let h = &mut engine.layers[li].heads[hi];
+            (h.first, h.kv_slots, h.q_slots) = (first, kvs, qs);
         }
         if slots.saturating_mul(engine.d) <= MAX_EMBEDDED {
             let mut rows = Vec::with_capacity(slots * engine.d);
@@ -942,7 +979,7 @@ impl SparseEngine {
                     match (&h.first, &h.kv_slots) {
                         (Some(f), _) => self.first_head(h, f, tokens, b),
                         (None, Some(kv)) => self.slot_kv_head(h, kv, tokens, b),
-                        (None, None) => self.head(h, len, b),
+                        (None, None) => self.head(h, tokens, b),
                     }
                 }
                 // only the columns the heads write have a delta
@@ -1222,9 +1259,12 @@ impl SparseEngine {
     }
 
     /// One head's softmax attention over the `len` positions of `b.x`, added to `b.delta`.
-    fn head(&self, h: &SparseHead, len: usize, b: &mut Scratch) {
-        let d = self.d;
+    fn head(&self, h: &SparseHead, tokens: &[usize], b: &mut Scratch) {
+        let (d, len) = (self.d, tokens.len() + 1);
         let (dk, m) = (h.dk, h.out.len());
+        b.calls += 1;
+        let call = b.calls;
+        b.firsts.clear();
         b.q.clear();
         b.q.resize(len * dk, 0.0);
         b.k.clear();
@@ -1235,7 +1275,20 @@ impl SparseEngine {
         b.kstart.clear();
         for p in 0..len {
             let x = &b.x[p * d..(p + 1) * d];
-            h.wq.apply_add(x, &mut b.q[p * dk..(p + 1) * dk]);
+            match &h.q_slots {
+                Some(qs) => {
+                    let token = if p == 0 {
+                        self.vocab.len()
+                    } else {
+                        tokens[p - 1]
+                    };
+                    let id = qs.ids[self.slot(token, p)];
+                    b.q[p * dk..(p + 1) * dk]
+                        .copy_from_slice(&qs.rows[id as usize * dk..(id as usize + 1) * dk]);
+                    b.firsts.push(id);
+                }
+                None => h.wq.apply_add(x, &mut b.q[p * dk..(p + 1) * dk]),
+            }
             h.wk.apply_add(x, &mut b.k[p * dk..(p + 1) * dk]);
             h.ov.apply_add(x, &mut b.v[p * m..(p + 1) * m]);
             b.kstart.push(b.knz.len());
@@ -1284,28 +1337,42 @@ impl SparseEngine {
         b.qfirst.clear();
         b.qres.clear();
         b.qres.resize(len * m, 0.0);
+        if h.q_slots.is_some() {
+            let ids = b.firsts.iter().max().map_or(0, |&i| i as usize + 1);
+            b.qslot.resize(b.qslot.len().max(ids), (0, 0));
+        }
         for qi in b.from..len {
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
-            // A query row equal to an earlier one attends to the same keys alike.
-            let hq = fnv(qrow
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| **v != 0.0)
-                .flat_map(|(c, v)| [c as u64, v.to_bits()]));
-            match b.qfirst.get(&hq) {
-                Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => {
-                    let out = &mut b.delta[qi * d..(qi + 1) * d];
-                    for (j, c) in h.out.iter().enumerate() {
-                        let v = b.qres[r * m + j];
-                        b.qres[qi * m + j] = v;
-                        out[*c] += v;
+            // A query row equal to an earlier one attends to the same keys alike: found by its
+            // id when queries come from their tables, else by its hash.
+            let earlier = if h.q_slots.is_some() {
+                let slot = &mut b.qslot[b.firsts[qi] as usize];
+                let r = (slot.0 == call).then_some(slot.1);
+                *slot = (call, r.unwrap_or(qi));
+                r
+            } else {
+                let hq = fnv(qrow
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0)
+                    .flat_map(|(c, v)| [c as u64, v.to_bits()]));
+                match b.qfirst.get(&hq) {
+                    Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => Some(r),
+                    Some(_) => None,
+                    None => {
+                        b.qfirst.insert(hq, qi);
+                        None
                     }
-                    continue;
                 }
-                Some(_) => {}
-                None => {
-                    b.qfirst.insert(hq, qi);
+            };
+            if let Some(r) = earlier {
+                let out = &mut b.delta[qi * d..(qi + 1) * d];
+                for (j, c) in h.out.iter().enumerate() {
+                    let v = b.qres[r * m + j];
+                    b.qres[qi * m + j] = v;
+                    out[*c] += v;
                 }
+                continue;
             }
             for (gi, &kj) in b.groups.iter().enumerate() {
                 let krow = &b.k[kj * dk..(kj + 1) * dk];
