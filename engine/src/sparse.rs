@@ -264,6 +264,9 @@ struct SparseMlp {
     reads: Option<Vec<usize>>,
     /// Every column the MLP writes.
     writes: Vec<usize>,
+    /// Whether the MLP writes none of the `bounded` columns (its gating bound may then be
+    /// computed after outputs were added at some positions).
+    lazy_bound: bool,
 }
 
 /// An MLP reading at most this many residual columns caches its output per distinct input.
@@ -363,7 +366,9 @@ impl SparseMlp {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        let lazy_bound = !bounded.iter().any(|c| writes.binary_search(c).is_ok());
         SparseMlp {
+            lazy_bound,
             w1,
             b1,
             w2,
@@ -1018,39 +1023,53 @@ impl SparseEngine {
                 let cached = mlp.reads.as_ref().filter(|_| !memo.off);
                 out.clear();
                 out.resize(d, 0.0);
-                mlp.skippable(&x, d, len, b);
+                // The gating bound ranges over the sequence's MLP inputs: computed at the first
+                // position the cache misses, when the MLP writes none of the columns it bounds
+                // (outputs already added at earlier positions then leave the ranges alone).
+                let mut bounded = !(mlp.lazy_bound && cached.is_some());
+                if bounded {
+                    mlp.skippable(&x, d, len, b);
+                }
                 for p in b.from..len {
-                    let row = &mut x[p * d..(p + 1) * d];
                     // Positions (of any sequence in the batch) whose inputs to this MLP are
                     // equal get equal outputs: computed once. (A unit skipped by the gating
                     // bound is zero wherever it is skipped, so the cache does not depend on it.)
-                    let Some(reads) = cached.filter(|_| !memo.off) else {
-                        mlp.apply(row, &mut out, b);
+                    let reads = cached.filter(|_| !memo.off);
+                    let mut hash = Fnv::default();
+                    if let Some(reads) = reads {
+                        let row = &x[p * d..(p + 1) * d];
+                        b.key.clear();
+                        for &c in reads {
+                            let v = row[c];
+                            if v != 0.0 {
+                                b.key.extend([c as u64, v.to_bits()]);
+                                std::hash::Hasher::write_u64(&mut hash, c as u64);
+                                std::hash::Hasher::write_u64(&mut hash, v.to_bits());
+                            }
+                        }
+                        let h = std::hash::Hasher::finish(&hash);
+                        if let Some(delta) = memo.get(h, &b.key) {
+                            let row = &mut x[p * d..(p + 1) * d];
+                            for &(c, v) in delta {
+                                row[c] += v;
+                            }
+                            memo.hits += 1;
+                            continue;
+                        }
+                        memo.misses += 1;
+                    }
+                    if !bounded {
+                        mlp.skippable(&x, d, len, b);
+                        bounded = true;
+                    }
+                    let row = &mut x[p * d..(p + 1) * d];
+                    mlp.apply(row, &mut out, b);
+                    if reads.is_none() {
                         for &c in &mlp.writes {
                             row[c] += std::mem::take(&mut out[c]);
                         }
                         continue;
-                    };
-                    b.key.clear();
-                    let mut hash = Fnv::default();
-                    for &c in reads {
-                        let v = row[c];
-                        if v != 0.0 {
-                            b.key.extend([c as u64, v.to_bits()]);
-                            std::hash::Hasher::write_u64(&mut hash, c as u64);
-                            std::hash::Hasher::write_u64(&mut hash, v.to_bits());
-                        }
                     }
-                    let hash = std::hash::Hasher::finish(&hash);
-                    if let Some(delta) = memo.get(hash, &b.key) {
-                        for &(c, v) in delta {
-                            row[c] += v;
-                        }
-                        memo.hits += 1;
-                        continue;
-                    }
-                    memo.misses += 1;
-                    mlp.apply(row, &mut out, b);
                     b.delta_out.clear();
                     for &c in &mlp.writes {
                         let v = std::mem::take(&mut out[c]);
@@ -1059,7 +1078,7 @@ impl SparseEngine {
                             b.delta_out.push((c, v));
                         }
                     }
-                    memo.insert(hash, &b.key, &b.delta_out);
+                    memo.insert(std::hash::Hasher::finish(&hash), &b.key, &b.delta_out);
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
