@@ -12,7 +12,12 @@
 //! over the positions) proves them zero elsewhere. Positions whose query rows are equal attend
 //! once per head, and an MLP that reads at most 64 residual columns computes its output once
 //! per distinct input across the batch (a cache that is switched off when fewer than half of its
-//! first 64 lookups hit). It computes in f64 what [`Model::forward`] computes, the same sums
+//! first 64 lookups hit; compiled models' heads attend exactly, so equal inputs give bit-equal
+//! values and the caches hit). A head whose queries, or keys and values, read only what the
+//! embeddings wrote (every first-layer head) has those rows as functions of a position's token
+//! and index: they are tabled per (token, position) when the engine is built, with every
+//! (query, key) score where both sides are, and a sequence's attention reads the tables.
+//! It computes in f64 what [`Model::forward`] computes, the same sums
 //! up to their order (so the same residual up to rounding, and the same decoded outputs: the
 //! compiled margins are many orders of magnitude above f64 rounding), without candle's
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
