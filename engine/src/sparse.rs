@@ -88,26 +88,17 @@ struct SparseHead {
 /// position) slot and each distinct row once (`rows[id · dk..]`).
 struct QSlots {
     ids: Vec<u32>,
+    /// Distinct rows.
+    len: usize,
     rows: Vec<f64>,
 }
 
 impl QSlots {
     fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<QSlots> {
-        if slots > MAX_FIRST_SLOTS {
-            return None;
-        }
-        let mut x = Vec::new();
-        let mut q = vec![0.0; h.dk];
-        let mut rows = RowIds::default();
-        let mut ids = Vec::with_capacity(slots);
-        for slot in 0..slots {
-            row(slot, &mut x);
-            q.fill(0.0);
-            h.wq.apply_add(&x, &mut q);
-            ids.push(rows.id(&q));
-        }
+        let (ids, rows) = slot_rows(slots, h.dk, row, &|x, q| h.wq.apply_add(x, q))?;
         Some(QSlots {
             ids,
+            len: rows.len(),
             rows: rows.data,
         })
     }
@@ -126,21 +117,11 @@ struct KvSlots {
 
 impl KvSlots {
     fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<KvSlots> {
-        if slots > MAX_FIRST_SLOTS {
-            return None;
-        }
         let (dk, m) = (h.dk, h.out.len());
-        let mut x = Vec::new();
-        let mut kv = vec![0.0; dk + m];
-        let mut rows = RowIds::default();
-        let mut ids = Vec::with_capacity(slots);
-        for slot in 0..slots {
-            row(slot, &mut x);
-            kv.fill(0.0);
-            h.wk.apply_add(&x, &mut kv[..dk]);
-            h.ov.apply_add(&x, &mut kv[dk..]);
-            ids.push(rows.id(&kv));
-        }
+        let (ids, rows) = slot_rows(slots, dk + m, row, &|x, kv| {
+            h.wk.apply_add(x, &mut kv[..dk]);
+            h.ov.apply_add(x, &mut kv[dk..]);
+        })?;
         let kvs = rows.len();
         let knz = (0..kvs)
             .map(|i| {
@@ -155,6 +136,31 @@ impl KvSlots {
             knz,
         })
     }
+}
+
+/// What `fill` computes (into `width` zeros) from each (token, position) slot's embedded row
+/// (`row`), numbered by first appearance: each slot's id and the distinct rows. `None` past
+/// [`MAX_FIRST_SLOTS`].
+fn slot_rows(
+    slots: usize,
+    width: usize,
+    row: &dyn Fn(usize, &mut Vec<f64>),
+    fill: &dyn Fn(&[f64], &mut [f64]),
+) -> Option<(Vec<u32>, RowIds)> {
+    if slots > MAX_FIRST_SLOTS {
+        return None;
+    }
+    let mut x = Vec::new();
+    let mut out = vec![0.0; width];
+    let mut rows = RowIds::default();
+    let mut ids = Vec::with_capacity(slots);
+    for slot in 0..slots {
+        row(slot, &mut x);
+        out.fill(0.0);
+        fill(&x, &mut out);
+        ids.push(rows.id(&out));
+    }
+    Some((ids, rows))
 }
 
 /// A first-layer head reads only what the embeddings wrote, so its query, key and value at a
@@ -180,46 +186,25 @@ const MAX_FIRST_SCORES: usize = 1 << 18;
 impl FirstHead {
     /// The tables of `h` over the embedded rows `rows(slot)`, or `None` past the size limits.
     fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<FirstHead> {
-        if slots > MAX_FIRST_SLOTS {
+        let (dk, m) = (h.dk, h.out.len());
+        let q = QSlots::new(h, slots, row)?;
+        let kv = KvSlots::new(h, slots, row)?;
+        if q.len.saturating_mul(kv.kvs) > MAX_FIRST_SCORES {
             return None;
         }
-        let (dk, m) = (h.dk, h.out.len());
-        let mut x = Vec::new();
-        let (mut q, mut kv) = (vec![0.0; dk], vec![0.0; dk + m]);
-        let (mut qs, mut kvs) = (RowIds::default(), RowIds::default());
-        let mut ids = Vec::with_capacity(slots);
-        for slot in 0..slots {
-            row(slot, &mut x);
-            q.fill(0.0);
-            h.wq.apply_add(&x, &mut q);
-            kv.fill(0.0);
-            h.wk.apply_add(&x, &mut kv[..dk]);
-            h.ov.apply_add(&x, &mut kv[dk..]);
-            ids.push((qs.id(&q), kvs.id(&kv)));
-            if qs.len() * kvs.len() > MAX_FIRST_SCORES {
-                return None;
+        let krow = |ki: usize| &kv.rows[ki * (dk + m)..(ki + 1) * (dk + m)];
+        let mut scores = Vec::with_capacity(q.len * kv.kvs);
+        for qi in 0..q.len {
+            let qrow = &q.rows[qi * dk..(qi + 1) * dk];
+            for ki in 0..kv.kvs {
+                let k = krow(ki);
+                scores.push(kv.knz[ki].iter().map(|&c| qrow[c] * k[c]).sum());
             }
         }
-        let nkv = kvs.len();
-        let mut scores = Vec::with_capacity(qs.len() * nkv);
-        for qi in 0..qs.len() {
-            let qrow = qs.row(qi, dk);
-            for ki in 0..nkv {
-                let krow = &kvs.row(ki, dk + m)[..dk];
-                scores.push(
-                    (0..dk)
-                        .filter(|&c| krow[c] != 0.0)
-                        .map(|c| qrow[c] * krow[c])
-                        .sum(),
-                );
-            }
-        }
-        let values = (0..nkv)
-            .flat_map(|ki| kvs.row(ki, dk + m)[dk..].to_vec())
-            .collect();
+        let values = (0..kv.kvs).flat_map(|ki| krow(ki)[dk..].to_vec()).collect();
         Some(FirstHead {
-            ids,
-            kvs: nkv,
+            ids: q.ids.into_iter().zip(kv.ids).collect(),
+            kvs: kv.kvs,
             scores,
             values,
         })
