@@ -1135,32 +1135,14 @@ impl SparseEngine {
                 (c, off) if c == call => off,
                 _ => {
                     let row = &f.scores[q as usize * f.kvs..(q as usize + 1) * f.kvs];
-                    let mx = b
-                        .fgroups
-                        .iter()
-                        .map(|&kv| row[kv as usize])
-                        .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
-                    let mut z = 0.0;
-                    b.acc.fill(0.0);
-                    let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
-                    let mut next = 0;
-                    for &kv in &b.fgroups {
-                        let t = row[kv as usize] - mx;
-                        if t < EXP_ZERO {
-                            continue;
-                        }
-                        let w = exp_cached(t, &mut seen, &mut next) * b.kslot[kv as usize].1;
-                        z += w;
-                        if w == 0.0 {
-                            continue;
-                        }
-                        let v = &f.values[kv as usize * m..(kv as usize + 1) * m];
-                        for (a, v) in b.acc.iter_mut().zip(v) {
-                            *a += w * v;
-                        }
-                    }
+                    let score = |g: usize| row[b.fgroups[g] as usize];
+                    let group = |g: usize| {
+                        let kv = b.fgroups[g] as usize;
+                        (b.kslot[kv].1, &f.values[kv * m..(kv + 1) * m])
+                    };
+                    attend(b.fgroups.len(), score, group, &mut b.acc);
                     let off = b.qres.len();
-                    b.qres.extend(b.acc.iter().map(|a| a / z));
+                    b.qres.extend_from_slice(&b.acc);
                     b.qslot[q as usize] = (call, off);
                     off
                 }
@@ -1236,31 +1218,13 @@ impl SparseEngine {
                 b.scores
                     .push(kv.knz[id as usize].iter().map(|&c| qrow[c] * k[c]).sum());
             }
-            let mx = b
-                .scores
-                .iter()
-                .fold(f64::NEG_INFINITY, |a, &s| if s > a { s } else { a });
-            let mut z = 0.0;
-            b.acc.fill(0.0);
-            let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
-            let mut next = 0;
-            for (&id, &s) in b.fgroups.iter().zip(&b.scores) {
-                let t = s - mx;
-                if t < EXP_ZERO {
-                    continue;
-                }
-                let w = exp_cached(t, &mut seen, &mut next) * b.kslot[id as usize].1;
-                z += w;
-                if w == 0.0 {
-                    continue;
-                }
-                for (a, v) in b.acc.iter_mut().zip(&row(id)[dk..]) {
-                    *a += w * v;
-                }
-            }
+            let group = |g: usize| {
+                let id = b.fgroups[g];
+                (b.kslot[id as usize].1, &row(id)[dk..])
+            };
+            attend(b.scores.len(), |g| b.scores[g], group, &mut b.acc);
             let out = &mut b.delta[qi * d..(qi + 1) * d];
-            for (j, (c, a)) in h.out.iter().zip(&b.acc).enumerate() {
-                let v = a / z;
+            for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
                 b.qres[qi * m + j] = v;
                 out[*c] += v;
             }
@@ -1390,33 +1354,13 @@ impl SparseEngine {
                     .map(|&c| qrow[c] * krow[c])
                     .sum();
             }
-            let mx = b.scores[..groups]
-                .iter()
-                .cloned()
-                .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
-            let mut z = 0.0;
-            b.acc.fill(0.0);
-            // Compiled heads give most keys one of a few scores (selected, not selected, BOS):
-            // remember the last few exponentials instead of recomputing them.
-            let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
-            let mut next = 0;
-            for (gi, &kj) in b.groups.iter().enumerate() {
-                let t = b.scores[gi] - mx;
-                if t < EXP_ZERO {
-                    continue;
-                }
-                let w = exp_cached(t, &mut seen, &mut next) * b.count[gi];
-                z += w;
-                if w == 0.0 {
-                    continue;
-                }
-                for (a, v) in b.acc.iter_mut().zip(&b.v[kj * m..(kj + 1) * m]) {
-                    *a += w * v;
-                }
-            }
+            let group = |g: usize| {
+                let kj = b.groups[g];
+                (b.count[g], &b.v[kj * m..(kj + 1) * m])
+            };
+            attend(groups, |g| b.scores[g], group, &mut b.acc);
             let out = &mut b.delta[qi * d..(qi + 1) * d];
-            for (j, (c, a)) in h.out.iter().zip(&b.acc).enumerate() {
-                let v = a / z;
+            for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
                 b.qres[qi * m + j] = v;
                 out[*c] += v;
             }
@@ -1428,6 +1372,44 @@ impl SparseEngine {
 /// key they do not select at least `β/2 ≥ 750` below the largest score, so most keys have a
 /// weight of exactly 0, skipped without calling `exp` (whose underflow path is slow).
 const EXP_ZERO: f64 = -746.0;
+
+/// Softmax attention over `n` groups of keys: group `g` has score `score(g)` and
+/// `group(g) = (number of keys, value row)`. `acc` becomes `Σ w·v / Σ w` with
+/// `w = count · e^{score − max}` (weights that underflow to 0 skipped). Compiled heads give
+/// most keys one of a few scores (selected, not selected, BOS), so the last few exponentials
+/// are remembered instead of recomputed.
+fn attend<'v>(
+    n: usize,
+    score: impl Fn(usize) -> f64,
+    group: impl Fn(usize) -> (f64, &'v [f64]),
+    acc: &mut [f64],
+) {
+    let mx = (0..n)
+        .map(&score)
+        .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
+    let mut z = 0.0;
+    acc.fill(0.0);
+    let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
+    let mut next = 0;
+    for g in 0..n {
+        let t = score(g) - mx;
+        if t < EXP_ZERO {
+            continue;
+        }
+        let (count, v) = group(g);
+        let w = exp_cached(t, &mut seen, &mut next) * count;
+        z += w;
+        if w == 0.0 {
+            continue;
+        }
+        for (a, v) in acc.iter_mut().zip(v) {
+            *a += w * v;
+        }
+    }
+    for a in acc.iter_mut() {
+        *a /= z;
+    }
+}
 
 /// `e^t` in a softmax over a few distinct scores: 1 at the largest, else one of the last few
 /// computed (`seen`; `next` is the entry to overwrite) or computed.
