@@ -1190,28 +1190,12 @@ impl SparseEngine {
         b.qres.resize(len * m, 0.0);
         let row = |id: u32| &kv.rows[id as usize * (dk + m)..(id as usize + 1) * (dk + m)];
         for qi in b.from..len {
-            let qrow = &b.q[qi * dk..(qi + 1) * dk];
             // A query row equal to an earlier one attends to the same keys alike.
-            let hq = fnv(qrow
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| **v != 0.0)
-                .flat_map(|(c, v)| [c as u64, v.to_bits()]));
-            match b.qfirst.get(&hq) {
-                Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => {
-                    let out = &mut b.delta[qi * d..(qi + 1) * d];
-                    for (j, c) in h.out.iter().enumerate() {
-                        let v = b.qres[r * m + j];
-                        b.qres[qi * m + j] = v;
-                        out[*c] += v;
-                    }
-                    continue;
-                }
-                Some(_) => {}
-                None => {
-                    b.qfirst.insert(hq, qi);
-                }
+            if let Some(r) = earlier_query(b, qi, dk) {
+                self.reuse_output(h, b, qi, r);
+                continue;
             }
+            let qrow = &b.q[qi * dk..(qi + 1) * dk];
             b.scores.clear();
             for &id in &b.fgroups {
                 let k = row(id);
@@ -1228,6 +1212,17 @@ impl SparseEngine {
                 b.qres[qi * m + j] = v;
                 out[*c] += v;
             }
+        }
+    }
+
+    /// Position `qi` gets the output of head `h` that position `r` got (equal query rows).
+    fn reuse_output(&self, h: &SparseHead, b: &mut Scratch, qi: usize, r: usize) {
+        let (d, m) = (self.d, h.out.len());
+        let out = &mut b.delta[qi * d..(qi + 1) * d];
+        for (j, c) in h.out.iter().enumerate() {
+            let v = b.qres[r * m + j];
+            b.qres[qi * m + j] = v;
+            out[*c] += v;
         }
     }
 
@@ -1315,7 +1310,6 @@ impl SparseEngine {
             b.qslot.resize(b.qslot.len().max(ids), (0, 0));
         }
         for qi in b.from..len {
-            let qrow = &b.q[qi * dk..(qi + 1) * dk];
             // A query row equal to an earlier one attends to the same keys alike: found by its
             // id when queries come from their tables, else by its hash.
             let earlier = if h.q_slots.is_some() {
@@ -1324,29 +1318,13 @@ impl SparseEngine {
                 *slot = (call, r.unwrap_or(qi));
                 r
             } else {
-                let hq = fnv(qrow
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != 0.0)
-                    .flat_map(|(c, v)| [c as u64, v.to_bits()]));
-                match b.qfirst.get(&hq) {
-                    Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => Some(r),
-                    Some(_) => None,
-                    None => {
-                        b.qfirst.insert(hq, qi);
-                        None
-                    }
-                }
+                earlier_query(b, qi, dk)
             };
             if let Some(r) = earlier {
-                let out = &mut b.delta[qi * d..(qi + 1) * d];
-                for (j, c) in h.out.iter().enumerate() {
-                    let v = b.qres[r * m + j];
-                    b.qres[qi * m + j] = v;
-                    out[*c] += v;
-                }
+                self.reuse_output(h, b, qi, r);
                 continue;
             }
+            let qrow = &b.q[qi * dk..(qi + 1) * dk];
             for (gi, &kj) in b.groups.iter().enumerate() {
                 let krow = &b.k[kj * dk..(kj + 1) * dk];
                 b.scores[gi] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
@@ -1372,6 +1350,25 @@ impl SparseEngine {
 /// key they do not select at least `β/2 ≥ 750` below the largest score, so most keys have a
 /// weight of exactly 0, skipped without calling `exp` (whose underflow path is slow).
 const EXP_ZERO: f64 = -746.0;
+
+/// An earlier position (of the current head call) whose query row in `b.q` equals position
+/// `qi`'s, found by the row's hash (`b.qfirst` keeps the first position of each hash).
+fn earlier_query(b: &mut Scratch, qi: usize, dk: usize) -> Option<usize> {
+    let qrow = &b.q[qi * dk..(qi + 1) * dk];
+    let hq = fnv(qrow
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v != 0.0)
+        .flat_map(|(c, v)| [c as u64, v.to_bits()]));
+    match b.qfirst.get(&hq) {
+        Some(&r) if b.q[r * dk..(r + 1) * dk] == *qrow => Some(r),
+        Some(_) => None,
+        None => {
+            b.qfirst.insert(hq, qi);
+            None
+        }
+    }
+}
 
 /// Softmax attention over `n` groups of keys: group `g` has score `score(g)` and
 /// `group(g) = (number of keys, value row)`. `acc` becomes `Σ w·v / Σ w` with
