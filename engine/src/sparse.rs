@@ -842,6 +842,14 @@ impl SparseEngine {
         self.out_vals[best].clone()
     }
 
+    /// The (token, position) slot of position `p` of a sequence (0: BOS).
+    fn slot_at(&self, tokens: &[usize], p: usize) -> usize {
+        match p.checked_sub(1) {
+            None => self.slot(self.vocab.len(), 0),
+            Some(i) => self.slot(tokens[i], p),
+        }
+    }
+
     /// The (token, position) slot of position `p` (0: BOS) holding token id `token`.
     fn slot(&self, token: usize, p: usize) -> usize {
         if p == 0 {
@@ -941,12 +949,7 @@ impl SparseEngine {
         match &self.embedded {
             Some(rows) => {
                 for p in 0..len {
-                    let token = if p == 0 {
-                        self.vocab.len()
-                    } else {
-                        tokens[p - 1]
-                    };
-                    let slot = self.slot(token, p);
+                    let slot = self.slot_at(tokens, p);
                     b.x.extend_from_slice(&rows[slot * d..(slot + 1) * d]);
                 }
             }
@@ -1109,19 +1112,8 @@ impl SparseEngine {
         b.firsts.clear();
         b.fgroups.clear();
         for p in 0..len {
-            let token = if p == 0 {
-                self.vocab.len()
-            } else {
-                tokens[p - 1]
-            };
-            let (q, kv) = f.ids[self.slot(token, p)];
-            let g = &mut b.kslot[kv as usize];
-            if g.0 == call {
-                g.1 += 1.0;
-            } else {
-                *g = (call, 1.0);
-                b.fgroups.push(kv);
-            }
+            let (q, kv) = f.ids[self.slot_at(tokens, p)];
+            group_key(b, call, kv);
             b.firsts.push(q);
         }
         b.fgroups.sort_unstable();
@@ -1164,19 +1156,8 @@ impl SparseEngine {
         b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0.0));
         b.fgroups.clear();
         for p in 0..len {
-            let token = if p == 0 {
-                self.vocab.len()
-            } else {
-                tokens[p - 1]
-            };
-            let id = kv.ids[self.slot(token, p)];
-            let g = &mut b.kslot[id as usize];
-            if g.0 == call {
-                g.1 += 1.0;
-            } else {
-                *g = (call, 1.0);
-                b.fgroups.push(id);
-            }
+            let id = kv.ids[self.slot_at(tokens, p)];
+            group_key(b, call, id);
         }
         b.fgroups.sort_unstable();
         b.q.clear();
@@ -1245,12 +1226,7 @@ impl SparseEngine {
             let x = &b.x[p * d..(p + 1) * d];
             match &h.q_slots {
                 Some(qs) => {
-                    let token = if p == 0 {
-                        self.vocab.len()
-                    } else {
-                        tokens[p - 1]
-                    };
-                    let id = qs.ids[self.slot(token, p)];
+                    let id = qs.ids[self.slot_at(tokens, p)];
                     b.q[p * dk..(p + 1) * dk]
                         .copy_from_slice(&qs.rows[id as usize * dk..(id as usize + 1) * dk]);
                     b.firsts.push(id);
@@ -1350,6 +1326,18 @@ impl SparseEngine {
 /// key they do not select at least `β/2 ≥ 750` below the largest score, so most keys have a
 /// weight of exactly 0, skipped without calling `exp` (whose underflow path is slow).
 const EXP_ZERO: f64 = -746.0;
+
+/// Count a key with key-value id `kv` in its group for head call `call` (a new group in
+/// `b.fgroups` at its first key).
+fn group_key(b: &mut Scratch, call: u64, kv: u32) {
+    let g = &mut b.kslot[kv as usize];
+    if g.0 == call {
+        g.1 += 1.0;
+    } else {
+        *g = (call, 1.0);
+        b.fgroups.push(kv);
+    }
+}
 
 /// An earlier position (of the current head call) whose query row in `b.q` equals position
 /// `qi`'s, found by the row's hash (`b.qfirst` keeps the first position of each hash).
