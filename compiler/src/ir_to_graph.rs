@@ -3116,8 +3116,9 @@ struct NumericEq {
     q2: NumView,
 }
 
-/// The largest |value| a numeric equality head compares: scores reach `2βM²` (about 2.5·10^6
-/// at 256), where f32's absolute rounding error (about 0.5) stays far below the margin `β/2`.
+/// The largest |value| a numeric equality head compares: scores reach `2βM²` (about 2·10^8 at
+/// 256 with `β` = [`EXACT_BETA`]), where f32's absolute rounding error (about 16) stays far
+/// below the margin `β/2` (models with these heads run in f64 anyway).
 const NUMERIC_EQ_MAX_VALUE: usize = 256;
 /// The fewest (key value × query value) cells for which a selector is scored numerically
 /// (`reverse` from max_len 46 on): below it the one-hot head is small, and the model keeps

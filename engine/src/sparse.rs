@@ -12,11 +12,12 @@
 //! over the positions) proves them zero elsewhere. Positions whose query rows are equal attend
 //! once per head, and an MLP that reads at most 64 residual columns computes its output once
 //! per distinct input across the batch (a cache that is switched off when fewer than half of its
-//! first 64 lookups hit; compiled models' heads attend exactly, so equal inputs give bit-equal
-//! values and the caches hit). A head whose queries, or keys and values, read only what the
-//! embeddings wrote (every first-layer head) has those rows as functions of a position's token
-//! and index: they are tabled per (token, position) when the engine is built, with every
-//! (query, key) score where both sides are, and a sequence's attention reads the tables.
+//! first 64 lookups hit; compiled width, aggregate and mean heads attend exactly, so equal
+//! inputs give bit-equal values and the caches hit). A head whose queries, or keys and values,
+//! read only what the embeddings wrote (every first-layer head) has those rows as functions of
+//! a position's token and index: within size limits they are tabled per (token, position) when
+//! the engine is built, with every (query, key) score where both sides are, and a sequence's
+//! attention reads the tables.
 //! It computes in f64 what [`Model::forward`] computes, the same sums
 //! up to their order (so the same residual up to rounding, and the same decoded outputs: the
 //! compiled margins are many orders of magnitude above f64 rounding), without candle's
@@ -74,10 +75,11 @@ struct SparseHead {
     ov: Rows,
     out: Vec<usize>,
     dk: usize,
-    /// For a head of the first layer, its scores and values by token and position.
+    /// For a head whose queries, keys and values all read only what the embeddings wrote
+    /// (every first-layer head), its scores and values by token and position.
     first: Option<FirstHead>,
-    /// For a later head whose keys and values read only what the embeddings wrote, its key
-    /// and value rows by token and position.
+    /// For a head whose keys and values read only what the embeddings wrote, its key and
+    /// value rows by token and position.
     kv_slots: Option<KvSlots>,
     /// For a later head whose queries read only what the embeddings wrote, its query rows by
     /// token and position.
@@ -163,8 +165,8 @@ fn slot_rows(
     Some((ids, rows))
 }
 
-/// A first-layer head reads only what the embeddings wrote, so its query, key and value at a
-/// position are functions of the position's token and index. They are computed once, when the
+/// A head that reads only what the embeddings wrote (every first-layer head does) has a query,
+/// key and value at a position that are functions of the position's token and index. They are computed once, when the
 /// engine is built: each distinct query row and key-value row gets an id, every (query, key)
 /// score is tabled, and a sequence's attention is then table lookups.
 struct FirstHead {
@@ -178,8 +180,8 @@ struct FirstHead {
     values: Vec<f64>,
 }
 
-/// The most (token, position) slots, and (query, key) scores per head, tabled for a first-layer
-/// head; larger models attend through the generic pass.
+/// The most (token, position) slots, and (query, key) scores per head, that are tabled (see
+/// [`FirstHead`], [`KvSlots`], [`QSlots`]); larger models attend through the generic pass.
 const MAX_FIRST_SLOTS: usize = 1 << 16;
 const MAX_FIRST_SCORES: usize = 1 << 18;
 
@@ -526,9 +528,11 @@ struct Scratch {
     qres: Vec<f64>,
     /// The first position whose query and MLP output anything reads (1 in the last layer).
     from: usize,
-    /// First-layer heads ([`SparseEngine::first_head`]): calls so far, each key-value id's
-    /// last call and count in it, the sequence's key-value ids, each position's query id, and
-    /// each query id's last call and output offset in `qres`.
+    /// Heads attending from tables: calls so far, each key-value id's last call and count in
+    /// it, the sequence's key-value ids (`fgroups`), each position's query id (`firsts`), and
+    /// each query id's last call and where its output is (an offset in `qres` for
+    /// [`SparseEngine::first_head`], the first position with that query for
+    /// [`SparseEngine::head`]).
     calls: u64,
     kslot: Vec<(u64, f64)>,
     fgroups: Vec<u32>,
@@ -748,23 +752,19 @@ impl SparseEngine {
             .len()
             .saturating_mul(engine.max_len)
             .saturating_add(1);
-        let firsts: Vec<Option<FirstHead>> = engine
-            .layers
-            .first()
-            .map(|l| {
-                l.heads
-                    .iter()
-                    .map(|h| FirstHead::new(h, slots, &|slot, x| engine.embed_slot(slot, x)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(l) = engine.layers.first_mut() {
-            for (h, f) in l.heads.iter_mut().zip(firsts) {
-                h.first = f;
+        // Every slot's embedded row, when there are few enough numbers (the slot tables below
+        // are built from them, so their cost is bounded too).
+        if engine.d > 0 && slots <= MAX_FIRST_SLOTS && slots * engine.d <= MAX_EMBEDDED {
+            let mut rows = Vec::with_capacity(slots * engine.d);
+            let mut x = Vec::new();
+            for slot in 0..slots {
+                engine.embed_slot(slot, &mut x);
+                rows.extend_from_slice(&x);
             }
+            engine.embedded = Some(rows);
         }
-        // Later heads whose queries, or keys and values, read no column an earlier block
-        // writes: (layer, head, queries so, keys and values so).
+        // Heads whose queries, or keys and values, read no column an earlier block writes
+        // (every first-layer head): (layer, head, queries so, keys and values so).
         let mut written = vec![false; engine.d];
         let mut from_slots = Vec::new();
         for (li, l) in engine.layers.iter().enumerate() {
@@ -772,7 +772,7 @@ impl SparseEngine {
                 let embedded = |c: &usize| !written.get(*c).copied().unwrap_or(true);
                 let q = h.wq.used.iter().all(embedded);
                 let kv = h.wk.used.iter().chain(&h.ov.used).all(embedded);
-                if li > 0 && (q || kv) {
+                if q || kv {
                     from_slots.push((li, hi, q, kv));
                 }
             }
@@ -798,25 +798,30 @@ impl SparseEngine {
                 }
             }
         }
-        for (li, hi, q, kv) in from_slots {
-            let h = &engine.layers[li].heads[hi];
-            let row = |slot: usize, x: &mut Vec<f64>| engine.embed_slot(slot, x);
-            let (first, kvs, qs) = match (q, kv) {
-                (true, true) => (FirstHead::new(h, slots, &row), None, None),
-                (false, true) => (None, KvSlots::new(h, slots, &row), None),
-                _ => (None, None, QSlots::new(h, slots, &row)),
+        if let Some(rows) = &engine.embedded {
+            let d = engine.d;
+            let row = |slot: usize, x: &mut Vec<f64>| {
+                x.clear();
+                x.extend_from_slice(&rows[slot * d..(slot + 1) * d]);
             };
-            let h = &mut engine.layers[li].heads[hi];
-            (h.first, h.kv_slots, h.q_slots) = (first, kvs, qs);
-        }
-        if slots.saturating_mul(engine.d) <= MAX_EMBEDDED {
-            let mut rows = Vec::with_capacity(slots * engine.d);
-            let mut x = Vec::new();
-            for slot in 0..slots {
-                engine.embed_slot(slot, &mut x);
-                rows.extend_from_slice(&x);
+            let mut tables = Vec::new();
+            for (li, hi, q, kv) in from_slots {
+                let h = &engine.layers[li].heads[hi];
+                // Both sides tabled when the score table fits; else the keys and values (the
+                // larger saving), else the queries.
+                let first = (q && kv).then(|| FirstHead::new(h, slots, &row)).flatten();
+                let kvs = (first.is_none() && kv)
+                    .then(|| KvSlots::new(h, slots, &row))
+                    .flatten();
+                let qs = (first.is_none() && kvs.is_none() && q)
+                    .then(|| QSlots::new(h, slots, &row))
+                    .flatten();
+                tables.push((li, hi, first, kvs, qs));
             }
-            engine.embedded = Some(rows);
+            for (li, hi, first, kvs, qs) in tables {
+                let h = &mut engine.layers[li].heads[hi];
+                (h.first, h.kv_slots, h.q_slots) = (first, kvs, qs);
+            }
         }
         engine
     }
@@ -1322,9 +1327,10 @@ impl SparseEngine {
     }
 }
 
-/// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled heads put every
-/// key they do not select at least `β/2 ≥ 750` below the largest score, so most keys have a
-/// weight of exactly 0, skipped without calling `exp` (whose underflow path is slow).
+/// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled width, aggregate
+/// and mean heads put every key they do not select at least `β/2 ≥ 750` below the largest
+/// score, so most keys have a weight of exactly 0, skipped without calling `exp` (whose
+/// underflow path is slow); other heads' weights are computed as ever.
 const EXP_ZERO: f64 = -746.0;
 
 /// Count a key with key-value id `kv` in its group for head call `call` (a new group in
