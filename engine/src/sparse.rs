@@ -77,7 +77,7 @@ struct SparseHead {
     dk: usize,
     /// For a head whose queries, keys and values all read only what the embeddings wrote
     /// (every first-layer head), its scores and values by token and position.
-    first: Option<FirstHead>,
+    table: Option<SlotHead>,
     /// For a head whose keys and values read only what the embeddings wrote, its key and
     /// value rows by token and position.
     kv_slots: Option<KvSlots>,
@@ -142,14 +142,14 @@ impl KvSlots {
 
 /// What `fill` computes (into `width` zeros) from each (token, position) slot's embedded row
 /// (`row`), numbered by first appearance: each slot's id and the distinct rows. `None` past
-/// [`MAX_FIRST_SLOTS`].
+/// [`MAX_SLOTS`].
 fn slot_rows(
     slots: usize,
     width: usize,
     row: &dyn Fn(usize, &mut Vec<f64>),
     fill: &dyn Fn(&[f64], &mut [f64]),
 ) -> Option<(Vec<u32>, RowIds)> {
-    if slots > MAX_FIRST_SLOTS {
+    if slots > MAX_SLOTS {
         return None;
     }
     let mut x = Vec::new();
@@ -169,10 +169,11 @@ fn slot_rows(
 /// key and value at a position that are functions of the position's token and index. They are computed once, when the
 /// engine is built: each distinct query row and key-value row gets an id, every (query, key)
 /// score is tabled, and a sequence's attention is then table lookups.
-struct FirstHead {
+struct SlotHead {
     /// Per (token, position) slot ([`SparseEngine::slot`]): the query id and key-value id.
     ids: Vec<(u32, u32)>,
-    /// Key-value ids.
+    /// Query ids and key-value ids.
+    queries: usize,
     kvs: usize,
     /// `scores[q · kvs + kv]`.
     scores: Vec<f64>,
@@ -181,17 +182,17 @@ struct FirstHead {
 }
 
 /// The most (token, position) slots, and (query, key) scores per head, that are tabled (see
-/// [`FirstHead`], [`KvSlots`], [`QSlots`]); larger models attend through the generic pass.
-const MAX_FIRST_SLOTS: usize = 1 << 16;
-const MAX_FIRST_SCORES: usize = 1 << 18;
+/// [`SlotHead`], [`KvSlots`], [`QSlots`]); larger models attend through the generic pass.
+const MAX_SLOTS: usize = 1 << 16;
+const MAX_SLOT_SCORES: usize = 1 << 18;
 
-impl FirstHead {
+impl SlotHead {
     /// The tables of `h` over the embedded rows `rows(slot)`, or `None` past the size limits.
-    fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<FirstHead> {
+    fn new(h: &SparseHead, slots: usize, row: &dyn Fn(usize, &mut Vec<f64>)) -> Option<SlotHead> {
         let (dk, m) = (h.dk, h.out.len());
         let q = QSlots::new(h, slots, row)?;
         let kv = KvSlots::new(h, slots, row)?;
-        if q.len.saturating_mul(kv.kvs) > MAX_FIRST_SCORES {
+        if q.len.saturating_mul(kv.kvs) > MAX_SLOT_SCORES {
             return None;
         }
         let krow = |ki: usize| &kv.rows[ki * (dk + m)..(ki + 1) * (dk + m)];
@@ -204,8 +205,9 @@ impl FirstHead {
             }
         }
         let values = (0..kv.kvs).flat_map(|ki| krow(ki)[dk..].to_vec()).collect();
-        Some(FirstHead {
+        Some(SlotHead {
             ids: q.ids.into_iter().zip(kv.ids).collect(),
+            queries: q.len,
             kvs: kv.kvs,
             scores,
             values,
@@ -529,14 +531,14 @@ struct Scratch {
     /// The first position whose query and MLP output anything reads (1 in the last layer).
     from: usize,
     /// Heads attending from tables: calls so far, each key-value id's last call and count in
-    /// it, the sequence's key-value ids (`fgroups`), each position's query id (`firsts`), and
+    /// it, the sequence's key-value ids (`kv_groups`), each position's query id (`qids`), and
     /// each query id's last call and where its output is (an offset in `qres` for
-    /// [`SparseEngine::first_head`], the first position with that query for
+    /// [`SparseEngine::slot_head`], the first position with that query for
     /// [`SparseEngine::head`]).
     calls: u64,
     kslot: Vec<(u64, f64)>,
-    fgroups: Vec<u32>,
-    firsts: Vec<u32>,
+    kv_groups: Vec<u32>,
+    qids: Vec<u32>,
     qslot: Vec<(u64, usize)>,
 }
 
@@ -708,7 +710,7 @@ impl SparseEngine {
                             ov: compact,
                             out,
                             dk: h.wq.cols,
-                            first: None,
+                            table: None,
                             kv_slots: None,
                             q_slots: None,
                         }
@@ -754,7 +756,7 @@ impl SparseEngine {
             .saturating_add(1);
         // Every slot's embedded row, when there are few enough numbers (the slot tables below
         // are built from them, so their cost is bounded too).
-        if engine.d > 0 && slots <= MAX_FIRST_SLOTS && slots * engine.d <= MAX_EMBEDDED {
+        if engine.d > 0 && slots <= MAX_SLOTS && slots * engine.d <= MAX_EMBEDDED {
             let mut rows = Vec::with_capacity(slots * engine.d);
             let mut x = Vec::new();
             for slot in 0..slots {
@@ -809,7 +811,7 @@ impl SparseEngine {
                 let h = &engine.layers[li].heads[hi];
                 // Both sides tabled when the score table fits; else the keys and values (the
                 // larger saving), else the queries.
-                let first = (q && kv).then(|| FirstHead::new(h, slots, &row)).flatten();
+                let first = (q && kv).then(|| SlotHead::new(h, slots, &row)).flatten();
                 let kvs = (first.is_none() && kv)
                     .then(|| KvSlots::new(h, slots, &row))
                     .flatten();
@@ -820,7 +822,7 @@ impl SparseEngine {
             }
             for (li, hi, first, kvs, qs) in tables {
                 let h = &mut engine.layers[li].heads[hi];
-                (h.first, h.kv_slots, h.q_slots) = (first, kvs, qs);
+                (h.table, h.kv_slots, h.q_slots) = (first, kvs, qs);
             }
         }
         engine
@@ -979,8 +981,8 @@ impl SparseEngine {
                     b.delta.resize(len * d, 0.0);
                 }
                 for h in &layer.heads {
-                    match (&h.first, &h.kv_slots) {
-                        (Some(f), _) => self.first_head(h, f, tokens, b),
+                    match (&h.table, &h.kv_slots) {
+                        (Some(f), _) => self.slot_head(h, f, tokens, b),
                         (None, Some(kv)) => self.slot_kv_head(h, kv, tokens, b),
                         (None, None) => self.head(h, tokens, b),
                     }
@@ -1105,39 +1107,38 @@ impl SparseEngine {
             .collect())
     }
 
-    /// A first-layer head's softmax attention from its tables ([`FirstHead`]), added to
+    /// A tabled head's softmax attention ([`SlotHead`]), added to
     /// `b.delta`: keys with the same key-value id are one group with a count, in the order of
     /// their ids (so equal groups sum alike in every sequence), and each distinct query id
     /// attends once.
-    fn first_head(&self, h: &SparseHead, f: &FirstHead, tokens: &[usize], b: &mut Scratch) {
+    fn slot_head(&self, h: &SparseHead, f: &SlotHead, tokens: &[usize], b: &mut Scratch) {
         let (d, m, len) = (self.d, h.out.len(), tokens.len() + 1);
         b.calls += 1;
         let call = b.calls;
         b.kslot.resize(b.kslot.len().max(f.kvs), (0, 0.0));
-        b.firsts.clear();
-        b.fgroups.clear();
+        b.qids.clear();
+        b.kv_groups.clear();
         for p in 0..len {
             let (q, kv) = f.ids[self.slot_at(tokens, p)];
             group_key(b, call, kv);
-            b.firsts.push(q);
+            b.qids.push(q);
         }
-        b.fgroups.sort_unstable();
-        let queries = f.scores.len() / f.kvs.max(1);
-        b.qslot.resize(b.qslot.len().max(queries), (0, 0));
+        b.kv_groups.sort_unstable();
+        b.qslot.resize(b.qslot.len().max(f.queries), (0, 0));
         b.acc.resize(m, 0.0);
         b.qres.clear();
         for p in b.from..len {
-            let q = b.firsts[p];
+            let q = b.qids[p];
             let off = match b.qslot[q as usize] {
                 (c, off) if c == call => off,
                 _ => {
                     let row = &f.scores[q as usize * f.kvs..(q as usize + 1) * f.kvs];
-                    let score = |g: usize| row[b.fgroups[g] as usize];
+                    let score = |g: usize| row[b.kv_groups[g] as usize];
                     let group = |g: usize| {
-                        let kv = b.fgroups[g] as usize;
+                        let kv = b.kv_groups[g] as usize;
                         (b.kslot[kv].1, &f.values[kv * m..(kv + 1) * m])
                     };
-                    attend(b.fgroups.len(), score, group, &mut b.acc);
+                    attend(b.kv_groups.len(), score, group, &mut b.acc);
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
                     b.qslot[q as usize] = (call, off);
@@ -1159,12 +1160,12 @@ impl SparseEngine {
         b.calls += 1;
         let call = b.calls;
         b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0.0));
-        b.fgroups.clear();
+        b.kv_groups.clear();
         for p in 0..len {
             let id = kv.ids[self.slot_at(tokens, p)];
             group_key(b, call, id);
         }
-        b.fgroups.sort_unstable();
+        b.kv_groups.sort_unstable();
         b.q.clear();
         b.q.resize(len * dk, 0.0);
         for p in b.from..len {
@@ -1183,13 +1184,13 @@ impl SparseEngine {
             }
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
             b.scores.clear();
-            for &id in &b.fgroups {
+            for &id in &b.kv_groups {
                 let k = row(id);
                 b.scores
                     .push(kv.knz[id as usize].iter().map(|&c| qrow[c] * k[c]).sum());
             }
             let group = |g: usize| {
-                let id = b.fgroups[g];
+                let id = b.kv_groups[g];
                 (b.kslot[id as usize].1, &row(id)[dk..])
             };
             attend(b.scores.len(), |g| b.scores[g], group, &mut b.acc);
@@ -1218,7 +1219,7 @@ impl SparseEngine {
         let (dk, m) = (h.dk, h.out.len());
         b.calls += 1;
         let call = b.calls;
-        b.firsts.clear();
+        b.qids.clear();
         b.q.clear();
         b.q.resize(len * dk, 0.0);
         b.k.clear();
@@ -1234,7 +1235,7 @@ impl SparseEngine {
                     let id = qs.ids[self.slot_at(tokens, p)];
                     b.q[p * dk..(p + 1) * dk]
                         .copy_from_slice(&qs.rows[id as usize * dk..(id as usize + 1) * dk]);
-                    b.firsts.push(id);
+                    b.qids.push(id);
                 }
                 None => h.wq.apply_add(x, &mut b.q[p * dk..(p + 1) * dk]),
             }
@@ -1286,15 +1287,14 @@ impl SparseEngine {
         b.qfirst.clear();
         b.qres.clear();
         b.qres.resize(len * m, 0.0);
-        if h.q_slots.is_some() {
-            let ids = b.firsts.iter().max().map_or(0, |&i| i as usize + 1);
-            b.qslot.resize(b.qslot.len().max(ids), (0, 0));
+        if let Some(qs) = &h.q_slots {
+            b.qslot.resize(b.qslot.len().max(qs.len), (0, 0));
         }
         for qi in b.from..len {
             // A query row equal to an earlier one attends to the same keys alike: found by its
             // id when queries come from their tables, else by its hash.
             let earlier = if h.q_slots.is_some() {
-                let slot = &mut b.qslot[b.firsts[qi] as usize];
+                let slot = &mut b.qslot[b.qids[qi] as usize];
                 let r = (slot.0 == call).then_some(slot.1);
                 *slot = (call, r.unwrap_or(qi));
                 r
@@ -1334,14 +1334,14 @@ impl SparseEngine {
 const EXP_ZERO: f64 = -746.0;
 
 /// Count a key with key-value id `kv` in its group for head call `call` (a new group in
-/// `b.fgroups` at its first key).
+/// `b.kv_groups` at its first key).
 fn group_key(b: &mut Scratch, call: u64, kv: u32) {
     let g = &mut b.kslot[kv as usize];
     if g.0 == call {
         g.1 += 1.0;
     } else {
         *g = (call, 1.0);
-        b.fgroups.push(kv);
+        b.kv_groups.push(kv);
     }
 }
 
