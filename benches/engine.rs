@@ -127,3 +127,10 @@ fn reverse_compile(bencher: divan::Bencher, n: usize) {
 fn sort_compile(bencher: divan::Bencher, n: usize) {
     bench_compile(bencher, "std::rasp::sort", &["a", "b", "c", "d", "e"], n);
 }
+
+/// The slowest stdlib program to compile (`scripts/compile-times.sh`), at the max_len values of
+/// the compile-time goals (≤ 10 ms at 20, ≤ 100 ms at 256).
+#[divan::bench(args = [20, 256])]
+fn dyck2_ptf_pointer_compile(bencher: divan::Bencher, n: usize) {
+    bench_compile(bencher, "std::pointer::dyck2_ptf", &["(", ")", "{", "}"], n);
+}

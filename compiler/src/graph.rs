@@ -46,11 +46,32 @@ impl Mat {
         cols: usize,
         entries: impl IntoIterator<Item = (usize, usize, f64)>,
     ) -> Mat {
-        let mut all: Vec<(usize, usize, f64)> = entries.into_iter().collect();
-        // stable: repeated entries are summed in the order given, as `add` would
-        all.sort_by_key(|&(r, c, _)| (r, c));
-        let mut merged: Vec<((usize, usize), f64)> = Vec::with_capacity(all.len());
-        for (r, c, v) in all {
+        let all: Vec<(usize, usize, f64)> = entries.into_iter().collect();
+        // Sorted by (row, column), stably: repeated entries are summed in the order given, as
+        // `add` would. A counting sort by row (stable), then each row's run by column (usually
+        // in order already: units are added column by column).
+        let top = all.iter().map(|e| e.0).max().map_or(0, |r| r + 1);
+        let mut start = vec![0usize; top + 1];
+        for e in &all {
+            start[e.0 + 1] += 1;
+        }
+        for r in 0..top {
+            start[r + 1] += start[r];
+        }
+        let mut next = start.clone();
+        let mut sorted = vec![(0usize, 0usize, 0.0f64); all.len()];
+        for e in all {
+            sorted[next[e.0]] = e;
+            next[e.0] += 1;
+        }
+        for w in start.windows(2) {
+            let run = &mut sorted[w[0]..w[1]];
+            if !run.is_sorted_by_key(|e| e.1) {
+                run.sort_by_key(|e| e.1);
+            }
+        }
+        let mut merged: Vec<((usize, usize), f64)> = Vec::with_capacity(sorted.len());
+        for (r, c, v) in sorted {
             match merged.last_mut() {
                 Some((k, w)) if *k == (r, c) => *w += v,
                 _ => merged.push(((r, c), v)),

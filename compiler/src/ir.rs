@@ -438,6 +438,48 @@ impl Ir {
 }
 
 impl Fun {
+    /// `self` with the known arguments put in and every subexpression that then reads no
+    /// unknown argument evaluated, where that succeeds (one that fails is kept, to fail the same
+    /// way when evaluated), and every `if` with a known condition cut to its branch. On
+    /// arguments that agree with `known`, [`Fun::eval`] of the result gives what it gives of
+    /// `self`: a table over one input, row by row, evaluates the rest once per row.
+    pub fn specialize(&self, known: &[Option<Val>]) -> Fun {
+        match self {
+            Fun::Arg(i) => match known.get(*i) {
+                Some(Some(v)) => Fun::Const(v.clone()),
+                _ => self.clone(),
+            },
+            Fun::Const(_) => self.clone(),
+            Fun::If(c, a, b) => {
+                let c = c.specialize(known);
+                match c {
+                    Fun::Const(Val::Bool(true)) => a.specialize(known),
+                    Fun::Const(Val::Bool(false)) => b.specialize(known),
+                    c => Fun::If(
+                        Box::new(c),
+                        Box::new(a.specialize(known)),
+                        Box::new(b.specialize(known)),
+                    ),
+                }
+            }
+            _ => {
+                let s = self.map_children(&|c| c.specialize(known));
+                let vals: Option<Vec<Val>> = s
+                    .children()
+                    .into_iter()
+                    .map(|c| match c {
+                        Fun::Const(v) => Some(v.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                match vals.map(|vs| s.apply(&vs)) {
+                    Some(Ok(v)) => Fun::Const(v),
+                    _ => s,
+                }
+            }
+        }
+    }
+
     /// Evaluate on one position's argument values.
     pub fn eval(&self, args: &[Val]) -> Result<Val, tessera_lang::value::OpError> {
         use tessera_lang::value::OpError;

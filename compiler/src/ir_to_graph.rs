@@ -1331,13 +1331,11 @@ impl Builder<'_> {
             self.apply_split(id, inputs, split, span)?;
             return Ok(());
         }
-        let tuples = product(&encs, span, self.limits.max_table)?;
         let mut outs: BTreeSet<Val> = BTreeSet::new();
-        let mut rows = Vec::with_capacity(tuples.len());
-        for t in tuples {
-            let args: Vec<Val> = t.iter().map(|(_, v)| v.clone()).collect();
-            // A tuple on which the function fails makes the interpreter fail: no output for it.
-            if let Ok(v) = f.eval(&args) {
+        let mut rows = Vec::new();
+        // A tuple on which the function fails makes the interpreter fail: no output for it.
+        for (t, v) in table(f, &encs, span, self.limits.max_table)? {
+            if let Some(v) = v {
                 outs.insert(v.clone());
                 rows.push((t, v));
             }
@@ -1713,7 +1711,19 @@ impl Builder<'_> {
                 None => Ok(false),
             };
         }
+        // A split that costs fewer units wins (it also spares the other inputs' one-hots); with
+        // few tuples of the others there is little to spare, and one is looked for only when
+        // the table is over budget. Otherwise the split is found first, and the table is
+        // evaluated only until it costs more than the split.
         let few_tuples = tuples <= 16;
+        let early_split = if few_tuples {
+            None
+        } else {
+            self.best_split(inputs, encs, f, h, t, budget)
+        };
+        let limit = early_split
+            .as_ref()
+            .map_or(budget, |(su, _)| budget.min(*su));
         let tuples = product(&others, span, eval_limit)?;
         let mut outs: BTreeSet<Val> = BTreeSet::new();
         let mut table: Vec<Vec<Option<Val>>> = Vec::with_capacity(tuples.len());
@@ -1722,18 +1732,20 @@ impl Builder<'_> {
             RawView::OneHot { raw } => raw.iter().map(|(_, v)| v.clone()).collect(),
         };
         // f's value at each value of h and each tuple of the others (in input order), row by
-        // row, until the units pass the budget (then only whether a split fits matters).
+        // row (f specialised to the row's tuple first), until the units pass the limit.
         let mut units = 0usize;
-        let mut args: Vec<Val> = Vec::with_capacity(inputs.len());
+        let mut known: Vec<Option<Val>> = Vec::with_capacity(inputs.len());
+        let mut args: Vec<Val> = vec![Val::None; inputs.len()];
         for o in &tuples {
-            args.clear();
-            args.extend(o.iter().map(|(_, v)| v.clone()));
-            args.insert(h, Val::None);
+            known.clear();
+            known.extend(o.iter().map(|(_, v)| Some(v.clone())));
+            known.insert(h, None);
+            let row_f = f.specialize(&known);
             let row: Vec<Option<Val>> = h_vals
                 .iter()
                 .map(|hv| {
                     args[h] = hv.clone();
-                    f.eval(&args).ok()
+                    row_f.eval(&args).ok()
                 })
                 .collect();
             units = units.saturating_add(match &view {
@@ -1750,16 +1762,14 @@ impl Builder<'_> {
                 }
             }
             table.push(row);
-            if units > budget {
+            if units > limit {
                 break;
             }
         }
-        // A split that costs fewer units wins (it also spares the other inputs' one-hots); with
-        // few tuples of the others there is little to spare, and none is looked for.
-        let split = if few_tuples && units <= budget {
-            None
-        } else {
-            self.best_split(inputs, encs, f, h, t, budget)
+        let split = match early_split {
+            Some(s) => Some(s),
+            None if few_tuples && units > budget => self.best_split(inputs, encs, f, h, t, budget),
+            None => None,
         };
         match split {
             Some((su, s)) if su < units || units > budget => {
@@ -3180,6 +3190,7 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
         return None;
     }
     let mut best: Option<(usize, LinearForm)> = None;
+    let mut evals = Evals::new(f, &values, rows);
     'patterns: for pattern in 0..(1usize << (n - 1)) {
         let signs: Vec<i64> = (0..n)
             .map(|i| {
@@ -3190,7 +3201,6 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
                 }
             })
             .collect();
-        let mut args: Vec<Val> = vec![Val::Int(0); n];
         // A quick look first: each input over all its values with the others at their first,
         // middle and last values. Two tuples there with the same sum and different values
         // rule the pattern out without the full pass (which may meet them late).
@@ -3219,7 +3229,7 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
             for mut at in combos {
                 for j in 0..values[k].len() {
                     at[k] = j;
-                    if !record_at(f, (&values, &signs), &at, &mut args, &mut g)? {
+                    if !record_at(&mut evals, (&values, &signs), &at, &mut g)? {
                         continue 'patterns;
                     }
                 }
@@ -3228,7 +3238,7 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
         let mut g: BTreeMap<i64, Val> = BTreeMap::new();
         let mut idx = vec![0usize; n];
         for _ in 0..rows {
-            if !record_at(f, (&values, &signs), &idx, &mut args, &mut g)? {
+            if !record_at(&mut evals, (&values, &signs), &idx, &mut g)? {
                 continue 'patterns;
             }
             next_tuple(&mut idx, |k| values[k].len());
@@ -3247,24 +3257,68 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
 /// tuple's signed sum (see [`linear_form`]): `Some(false)` when an earlier tuple with that sum
 /// had another value, `None` when `f` fails there.
 fn record_at(
-    f: &Fun,
+    evals: &mut Evals<'_>,
     (values, signs): (&[Vec<i64>], &[i64]),
     at: &[usize],
-    args: &mut [Val],
     g: &mut BTreeMap<i64, Val>,
 ) -> Option<bool> {
     let mut sum = 0;
     for (i, &a) in at.iter().enumerate() {
-        args[i] = Val::Int(values[i][a]);
         sum += signs[i] * values[i][a];
     }
-    let v = f.eval(args).ok()?;
+    let v = evals.at(values, at)?;
     match g.get(&sum) {
         Some(w) => Some(*w == v),
         None => {
             g.insert(sum, v);
             Some(true)
         }
+    }
+}
+
+/// `f` over integer tuples (each input's `at`-th value), remembered by tuple when there are at
+/// most [`Evals::CACHED`] of them: every sign pattern of [`linear_form`] reads the same
+/// values.
+struct Evals<'a> {
+    f: &'a Fun,
+    args: Vec<Val>,
+    strides: Vec<usize>,
+    cache: Vec<Option<Option<Val>>>,
+}
+
+impl<'a> Evals<'a> {
+    const CACHED: usize = 1 << 18;
+
+    fn new(f: &'a Fun, values: &[Vec<i64>], rows: usize) -> Evals<'a> {
+        let mut strides = vec![1usize; values.len()];
+        for i in (0..values.len().saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1].saturating_mul(values[i + 1].len());
+        }
+        Evals {
+            f,
+            args: vec![Val::Int(0); values.len()],
+            strides,
+            cache: if rows <= Self::CACHED {
+                vec![None; rows]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn at(&mut self, values: &[Vec<i64>], at: &[usize]) -> Option<Val> {
+        let row: usize = at.iter().zip(&self.strides).map(|(a, s)| a * s).sum();
+        if let Some(Some(v)) = self.cache.get(row) {
+            return v.clone();
+        }
+        for (i, &a) in at.iter().enumerate() {
+            self.args[i] = Val::Int(values[i][a]);
+        }
+        let v = self.f.eval(&self.args).ok();
+        if let Some(slot) = self.cache.get_mut(row) {
+            *slot = Some(v.clone());
+        }
+        v
     }
 }
 
@@ -3775,6 +3829,45 @@ fn check_table(keys: usize, queries: usize, limit: usize) -> R<()> {
 }
 
 /// Every tuple of one value per encoding, with the dims that hold them.
+/// A tuple of input values, each with its one-hot dimension.
+type Tuple = Vec<(usize, Val)>;
+
+/// `f` on every tuple of the inputs' values, in [`product`]'s order (the last input fastest):
+/// each tuple with `f`'s value there (`None` where `f` fails). `f` is specialised to each tuple
+/// of the other inputs first, so that only what reads the last input is evaluated per tuple.
+fn table(f: &Fun, encs: &[Enc], span: Span, limit: usize) -> R<Vec<(Tuple, Option<Val>)>> {
+    let Some((last, rest)) = encs.split_last() else {
+        return Ok(vec![(Vec::new(), f.eval(&[]).ok())]);
+    };
+    let size = encs
+        .iter()
+        .map(|e| e.dims.len())
+        .fold(1usize, usize::saturating_mul);
+    if size > limit {
+        return fail(
+            span,
+            format!("a lookup table of {size} rows is larger than the limit {limit} (--max-table)"),
+        );
+    }
+    let mut out = Vec::with_capacity(size);
+    let mut known: Vec<Option<Val>> = Vec::with_capacity(encs.len());
+    let mut args: Vec<Val> = vec![Val::None; encs.len()];
+    for t in product(rest, span, limit)? {
+        known.clear();
+        known.extend(t.iter().map(|(_, v)| Some(v.clone())));
+        known.push(None);
+        let row_f = f.specialize(&known);
+        for d in &last.dims {
+            args[rest.len()] = d.1.clone();
+            let mut t2 = Vec::with_capacity(encs.len());
+            t2.extend(t.iter().cloned());
+            t2.push(d.clone());
+            out.push((t2, row_f.eval(&args).ok()));
+        }
+    }
+    Ok(out)
+}
+
 fn product(encs: &[Enc], span: Span, limit: usize) -> R<Vec<Vec<(usize, Val)>>> {
     let size: usize = encs
         .iter()

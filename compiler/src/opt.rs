@@ -33,8 +33,11 @@ use egg::{
     Analysis, CostFunction, DidMerge, EGraph, Extractor, Id, Language, Rewrite, Runner,
     SearchMatches, Searcher, Subst, Symbol, Var,
 };
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 use std::time::Duration;
 use tessera_lang::ast::{BinOp, UnOp};
 use tessera_lang::span::Span;
@@ -44,19 +47,40 @@ use tessera_vsa::{Hv, Model};
 /// A fused map may read at most this many sequences.
 pub const MAX_FUSED_INPUTS: usize = 3;
 
-/// A payload compared, ordered and hashed by its canonical text.
-#[derive(Clone)]
-pub struct Key<T> {
+/// A payload compared, ordered and hashed by its canonical text (made once, with its hash:
+/// the e-graph hashes and compares nodes on every lookup). Cloning shares it.
+pub struct Key<T>(Rc<Keyed<T>>);
+
+/// A [`Key`]'s text, hash and value.
+pub struct Keyed<T> {
     text: String,
+    hash: u64,
     pub value: T,
+}
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        Key(Rc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for Key<T> {
+    type Target = Keyed<T>;
+    fn deref(&self) -> &Keyed<T> {
+        &self.0
+    }
 }
 
 impl<T: fmt::Debug> Key<T> {
     fn new(value: T) -> Key<T> {
-        Key {
-            text: format!("{value:?}"),
+        let text = format!("{value:?}");
+        let mut h = std::hash::DefaultHasher::new();
+        text.hash(&mut h);
+        Key(Rc::new(Keyed {
+            text,
+            hash: h.finish(),
             value,
-        }
+        }))
     }
 }
 
@@ -67,7 +91,7 @@ impl<T> fmt::Debug for Key<T> {
 }
 impl<T> PartialEq for Key<T> {
     fn eq(&self, o: &Self) -> bool {
-        self.text == o.text
+        Rc::ptr_eq(&self.0, &o.0) || (self.hash == o.hash && self.text == o.text)
     }
 }
 impl<T> Eq for Key<T> {}
@@ -78,12 +102,15 @@ impl<T> PartialOrd for Key<T> {
 }
 impl<T> Ord for Key<T> {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        if Rc::ptr_eq(&self.0, &o.0) {
+            return std::cmp::Ordering::Equal;
+        }
         self.text.cmp(&o.text)
     }
 }
-impl<T> std::hash::Hash for Key<T> {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.text.hash(h)
+impl<T> Hash for Key<T> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash)
     }
 }
 
@@ -157,8 +184,24 @@ pub struct ClassData {
     pub span: Option<Span>,
 }
 
+/// The analysis, and what the rules remember between iterations: egg visits every class on
+/// every iteration, and `map-fusion` would rebuild (and re-key) the same fused functions each
+/// time.
 #[derive(Default)]
-pub struct IrAnalysis;
+pub struct IrAnalysis {
+    fusions: RefCell<HashMap<Fusion, Key<Fun>>>,
+}
+
+/// One fusion: `f` (of `arity` inputs) with input `at` replaced by `g`, whose inputs go to the
+/// fused map's inputs `g_args`.
+#[derive(PartialEq, Eq, Hash)]
+struct Fusion {
+    f: Key<Fun>,
+    arity: usize,
+    at: usize,
+    g: Key<Fun>,
+    g_args: Vec<usize>,
+}
 
 impl Analysis<ENode> for IrAnalysis {
     type Data = ClassData;
@@ -364,30 +407,34 @@ fn map_fusion(g: &G, class: Id) -> Vec<ENode> {
                 if merged.len() > MAX_FUSED_INPUTS {
                     continue;
                 }
-                let fmap: Vec<usize> = (0..inputs.len())
-                    .map(|j| {
-                        if j < i {
-                            j
-                        } else if j > i {
-                            j - 1
-                        } else {
-                            usize::MAX
-                        }
-                    })
-                    .collect();
-                let inner = gf.value.subst(&|k| Fun::Arg(gmap[k]));
-                let fused = f.value.subst(&|j| {
-                    if j == i {
-                        inner.clone()
-                    } else {
-                        Fun::Arg(fmap[j])
-                    }
-                });
-                out.push(ENode::Map(Key::new(fused), numeric, merged));
+                let fusion = Fusion {
+                    f: f.clone(),
+                    arity: inputs.len(),
+                    at: i,
+                    g: gf.clone(),
+                    g_args: gmap,
+                };
+                let mut memo = g.analysis.fusions.borrow_mut();
+                let fused = memo
+                    .entry(fusion)
+                    .or_insert_with_key(|k| Key::new(fuse(k)))
+                    .clone();
+                out.push(ENode::Map(fused, numeric, merged));
             }
         }
     }
     out
+}
+
+/// The fused function: `f` with its input `at` replaced by `g` (see [`Fusion`]); `f`'s other
+/// inputs keep their order, first.
+fn fuse(k: &Fusion) -> Fun {
+    let inner = k.g.value.subst(&|j| Fun::Arg(k.g_args[j]));
+    k.f.value.subst(&|j| match j.cmp(&k.at) {
+        std::cmp::Ordering::Less => Fun::Arg(j),
+        std::cmp::Ordering::Equal => inner.clone(),
+        std::cmp::Ordering::Greater => Fun::Arg(j - 1),
+    })
 }
 
 fn map_const_input(g: &G, class: Id) -> Vec<ENode> {
@@ -958,7 +1005,7 @@ pub fn optimize(ir: &Ir, limits: &OptLimits) -> (Ir, OptReport) {
             );
         }
     };
-    let mut g: G = EGraph::new(IrAnalysis);
+    let mut g: G = EGraph::new(IrAnalysis::default());
     let mut ids: Vec<Id> = vec![Id::from(0usize); ir.nodes.len()];
     for id in ir.live() {
         let node = ir.node(id);

@@ -1,6 +1,7 @@
 //! The IR agrees with the interpreter, and its layer analysis with RASP's.
 
 use proptest::prelude::*;
+use tessera_compiler::ir::Fun;
 use tessera_compiler::{analysis, ast_to_ir, eval};
 use tessera_lang::interp::{ArgValue, EntryArgs, Interp};
 use tessera_lang::program::{Program, TableLoader};
@@ -95,4 +96,96 @@ fn reverse_ir_snapshot() {
          %4 = map %2 %3 (- $0 $1) [cat]\n%5 = map %4 (- $0 1) [cat]\n%6 = select %3 %5 == [sel]\n\
          %7 = aggregate %6 %0 [cat]\noutput %7\n"
     );
+}
+
+/// Random elementwise functions of three arguments, over values of every kind.
+fn fun_value() -> impl Strategy<Value = Val> {
+    prop::sample::select(vec![
+        Val::None,
+        Val::Bool(true),
+        Val::Bool(false),
+        Val::Int(0),
+        Val::Int(1),
+        Val::Int(-3),
+        Val::Int(9),
+        Val::Int(i64::MAX),
+        Val::Float(0.5),
+        Val::Float(-0.0),
+        Val::Float(2.0),
+        Val::Float(f64::INFINITY),
+        Val::from_token("a"),
+        Val::from_token("("),
+    ])
+}
+
+fn fun() -> impl Strategy<Value = Fun> {
+    use tessera_lang::ast::{BinOp, UnOp};
+    let leaf = prop_oneof![
+        (0usize..3).prop_map(Fun::Arg),
+        fun_value().prop_map(Fun::Const),
+    ];
+    leaf.prop_recursive(5, 40, 3, |inner| {
+        let binop = prop::sample::select(vec![
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::Div,
+            BinOp::FloorDiv,
+            BinOp::Rem,
+            BinOp::Eq,
+            BinOp::Ne,
+            BinOp::Lt,
+            BinOp::Ge,
+            BinOp::And,
+            BinOp::Or,
+            BinOp::Xor,
+        ]);
+        let unop = prop::sample::select(vec![UnOp::Neg, UnOp::Not]);
+        let builtin = prop::sample::select(vec!["round", "floor", "abs", "int", "float", "str"]);
+        prop_oneof![
+            (binop, inner.clone(), inner.clone()).prop_map(|(op, a, b)| Fun::Binary(
+                op,
+                Box::new(a),
+                Box::new(b)
+            )),
+            (unop, inner.clone()).prop_map(|(op, a)| Fun::Unary(op, Box::new(a))),
+            (builtin, inner.clone()).prop_map(|(n, a)| Fun::Builtin(n, Box::new(a))),
+            inner.clone().prop_map(|a| Fun::Numeric(Box::new(a))),
+            (inner.clone(), inner.clone(), inner).prop_map(|(c, a, b)| Fun::If(
+                Box::new(c),
+                Box::new(a),
+                Box::new(b)
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261127),
+        ..ProptestConfig::default()
+    })]
+    /// A function specialised to some of its arguments gives, on arguments that agree, what the
+    /// function gives: the same value, or the same error (the compiler's tables evaluate the
+    /// specialised function row by row).
+    #[test]
+    fn specialising_a_function_keeps_its_values_and_errors(
+        f in fun(),
+        args in prop::collection::vec(fun_value(), 3),
+        known_mask in prop::collection::vec(any::<bool>(), 3),
+    ) {
+        let known: Vec<Option<Val>> = args
+            .iter()
+            .zip(&known_mask)
+            .map(|(v, k)| k.then(|| v.clone()))
+            .collect();
+        let s = f.specialize(&known);
+        prop_assert_eq!(format!("{:?}", s.eval(&args)), format!("{:?}", f.eval(&args)), "{} as {}", f.render(), s.render());
+        // with every argument known, nothing that can be evaluated is left
+        let all: Vec<Option<Val>> = args.iter().cloned().map(Some).collect();
+        if let Ok(v) = f.eval(&args) {
+            prop_assert_eq!(format!("{:?}", f.specialize(&all)), format!("{:?}", Fun::Const(v)));
+        }
+    }
 }
