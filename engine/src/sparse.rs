@@ -30,6 +30,10 @@ use tessera_lang::value::Val;
 /// The most key groups a head looks for before it treats every key as its own.
 const MAX_GROUPS: usize = 16;
 
+/// A generic head with at least this many key groups scores each query over the groups its
+/// columns reach ([`SparseEngine::scores_by_column`]).
+const BY_COLUMN_GROUPS: usize = 12;
+
 /// A matrix as `(column, weight)` lists per row, for `y += x·M` over the nonzero `x[r]`.
 #[derive(Debug, Clone)]
 struct Rows {
@@ -497,6 +501,15 @@ struct Scratch {
     /// Nonzero key columns per position: `knz[kstart[p]..kstart[p + 1]]`.
     knz: Vec<usize>,
     kstart: Vec<usize>,
+    /// A generic head's keys by column ([`SparseEngine::head`]): column `c`'s (group, key
+    /// value) pairs are `by_col[col_start[c]..col_start[c + 1]]`; `stamp` marks the groups a
+    /// query's columns reached (`touched`).
+    col_start: Vec<usize>,
+    col_next: Vec<usize>,
+    by_col: Vec<(u32, f64)>,
+    stamp: Vec<u64>,
+    stamps: u64,
+    touched: Vec<u32>,
     v: Vec<f64>,
     scores: Vec<f64>,
     acc: Vec<f64>,
@@ -1214,6 +1227,43 @@ impl SparseEngine {
     }
 
     /// One head's softmax attention over the `len` positions of `b.x`, added to `b.delta`.
+    /// Query `qi`'s scores over the groups its nonzero columns reach ([`Scratch::by_col`]), in
+    /// `b.scores`, those groups in `b.touched` (ascending). Each score sums the same nonzero
+    /// products, in the same column order, as the full dot product. True when the groups it
+    /// did not reach (score 0) have weight 0: some reached score is above `-EXP_ZERO` or every
+    /// group was reached; false otherwise (then the caller scores every group).
+    fn scores_by_column(&self, b: &mut Scratch, qi: usize, dk: usize) -> bool {
+        b.stamps += 1;
+        let stamp = b.stamps;
+        b.touched.clear();
+        let qrow = &b.q[qi * dk..(qi + 1) * dk];
+        for (c, &qc) in qrow.iter().enumerate() {
+            if qc == 0.0 {
+                continue;
+            }
+            for &(g, kv) in &b.by_col[b.col_start[c]..b.col_start[c + 1]] {
+                let gi = g as usize;
+                if b.stamp[gi] == stamp {
+                    b.scores[gi] += qc * kv;
+                } else {
+                    b.stamp[gi] = stamp;
+                    b.scores[gi] = qc * kv;
+                    b.touched.push(g);
+                }
+            }
+        }
+        let mx = b
+            .touched
+            .iter()
+            .map(|&g| b.scores[g as usize])
+            .fold(f64::NEG_INFINITY, f64::max);
+        if b.touched.len() < b.groups.len() && (mx.is_nan() || mx <= -EXP_ZERO) {
+            return false;
+        }
+        b.touched.sort_unstable();
+        true
+    }
+
     fn head(&self, h: &SparseHead, tokens: &[usize], b: &mut Scratch) {
         let (d, len) = (self.d, tokens.len() + 1);
         let (dk, m) = (h.dk, h.out.len());
@@ -1287,6 +1337,40 @@ impl SparseEngine {
         b.qfirst.clear();
         b.qres.clear();
         b.qres.resize(len * m, 0.0);
+        // With many groups, each group's key columns are listed by column, so that a query
+        // (one-hot, as the compiled equality heads' are) reaches only the groups that share
+        // one of its columns.
+        // (Only finite keys: a zero query column times an infinite key is NaN in the full
+        // dot product, a product the columns' lists never form.)
+        let by_col = groups >= BY_COLUMN_GROUPS
+            && b.groups.iter().all(|&kj| {
+                b.knz[b.kstart[kj]..b.kstart[kj + 1]]
+                    .iter()
+                    .all(|&c| b.k[kj * dk + c].is_finite())
+            });
+        if by_col {
+            b.col_start.clear();
+            b.col_start.resize(dk + 1, 0);
+            for &kj in &b.groups {
+                for &c in &b.knz[b.kstart[kj]..b.kstart[kj + 1]] {
+                    b.col_start[c + 1] += 1;
+                }
+            }
+            for c in 0..dk {
+                b.col_start[c + 1] += b.col_start[c];
+            }
+            b.by_col.clear();
+            b.by_col.resize(b.col_start[dk], (0, 0.0));
+            b.col_next.clear();
+            b.col_next.extend_from_slice(&b.col_start[..dk]);
+            for (gi, &kj) in b.groups.iter().enumerate() {
+                for &c in &b.knz[b.kstart[kj]..b.kstart[kj + 1]] {
+                    b.by_col[b.col_next[c]] = (gi as u32, b.k[kj * dk + c]);
+                    b.col_next[c] += 1;
+                }
+            }
+            b.stamp.resize(b.stamp.len().max(groups), 0);
+        }
         if let Some(qs) = &h.q_slots {
             b.qslot.resize(b.qslot.len().max(qs.len), (0, 0));
         }
@@ -1305,19 +1389,37 @@ impl SparseEngine {
                 self.reuse_output(h, b, qi, r);
                 continue;
             }
-            let qrow = &b.q[qi * dk..(qi + 1) * dk];
-            for (gi, &kj) in b.groups.iter().enumerate() {
-                let krow = &b.k[kj * dk..(kj + 1) * dk];
-                b.scores[gi] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
-                    .iter()
-                    .map(|&c| qrow[c] * krow[c])
-                    .sum();
+            if by_col && self.scores_by_column(b, qi, dk) {
+                let group = |g: usize| {
+                    let kj = b.groups[g];
+                    (b.count[g], &b.v[kj * m..(kj + 1) * m])
+                };
+                // Every group the query did not reach scores 0, more than `-EXP_ZERO` below
+                // the largest: weight 0, so the softmax runs over the groups it reached (in
+                // group order, as over all of them).
+                let touched = &b.touched;
+                let scores = &b.scores;
+                attend(
+                    touched.len(),
+                    |i| scores[touched[i] as usize],
+                    |i| group(touched[i] as usize),
+                    &mut b.acc,
+                );
+            } else {
+                let qrow = &b.q[qi * dk..(qi + 1) * dk];
+                let group = |g: usize| {
+                    let kj = b.groups[g];
+                    (b.count[g], &b.v[kj * m..(kj + 1) * m])
+                };
+                for (gi, &kj) in b.groups.iter().enumerate() {
+                    let krow = &b.k[kj * dk..(kj + 1) * dk];
+                    b.scores[gi] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
+                        .iter()
+                        .map(|&c| qrow[c] * krow[c])
+                        .sum();
+                }
+                attend(groups, |g| b.scores[g], group, &mut b.acc);
             }
-            let group = |g: usize| {
-                let kj = b.groups[g];
-                (b.count[g], &b.v[kj * m..(kj + 1) * m])
-            };
-            attend(groups, |g| b.scores[g], group, &mut b.acc);
             let out = &mut b.delta[qi * d..(qi + 1) * d];
             for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
                 b.qres[qi * m + j] = v;

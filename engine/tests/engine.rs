@@ -376,6 +376,9 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
         ("std::rasp::reverse", &["a", "b", "c", "d"][..], 12, 200),
         ("std::rasp::reverse", &["a", "b", "c", "d"][..], 64, 40),
         ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 10, 200),
+        // the last head's keys (target positions, all distinct) are scored by column from 12
+        // groups on
+        ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 20, 200),
         // first-layer heads whose (query, key) score tables would be too large (640 × 640
         // ids) attend through the generic pass, beside one that is tabled
         ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 128, 12),
