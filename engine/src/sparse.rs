@@ -183,6 +183,11 @@ struct SlotHead {
     scores: Vec<f64>,
     /// The value row (the head's written columns, compacted) of each key-value id.
     values: Vec<f64>,
+    /// Per query id, the key-value ids that can weigh anything (`live[live_start[q]..
+    /// live_start[q + 1]]`, ascending): BOS is a key of every sequence, so a key scoring more
+    /// than `-EXP_ZERO` below BOS's has weight exactly 0 wherever it occurs.
+    live_start: Vec<u32>,
+    live: Vec<u32>,
 }
 
 /// The most (token, position) slots, and (query, key) scores per head, that are tabled (see
@@ -209,12 +214,30 @@ impl SlotHead {
             }
         }
         let values = (0..kv.kvs).flat_map(|ki| krow(ki)[dk..].to_vec()).collect();
+        let ids: Vec<(u32, u32)> = q.ids.into_iter().zip(kv.ids).collect();
+        // slot 0 is BOS's
+        let bos = ids.first()?.1 as usize;
+        let mut live_start = Vec::with_capacity(q.len + 1);
+        let mut live = Vec::new();
+        for qi in 0..q.len {
+            live_start.push(live.len() as u32);
+            let row = &scores[qi * kv.kvs..(qi + 1) * kv.kvs];
+            let floor = row[bos];
+            // (a NaN score stays live: the softmax then yields NaN, as over every key)
+            live.extend((0..kv.kvs as u32).filter(|&k| {
+                let t: f64 = row[k as usize] - floor;
+                t >= EXP_ZERO || t.is_nan()
+            }));
+        }
+        live_start.push(live.len() as u32);
         Some(SlotHead {
-            ids: q.ids.into_iter().zip(kv.ids).collect(),
+            ids,
             queries: q.len,
             kvs: kv.kvs,
             scores,
             values,
+            live_start,
+            live,
         })
     }
 }
@@ -1146,12 +1169,24 @@ impl SparseEngine {
                 (c, off) if c == call => off,
                 _ => {
                     let row = &f.scores[q as usize * f.kvs..(q as usize + 1) * f.kvs];
-                    let score = |g: usize| row[b.kv_groups[g] as usize];
+                    let live = &f.live
+                        [f.live_start[q as usize] as usize..f.live_start[q as usize + 1] as usize];
+                    // The sequence's keys that can weigh anything for this query, in id order
+                    // (the others have weight 0 whatever else the sequence holds).
+                    let kvs = if live.len() < b.kv_groups.len() {
+                        b.touched.clear();
+                        b.touched
+                            .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
+                        &b.touched
+                    } else {
+                        &b.kv_groups
+                    };
+                    let score = |g: usize| row[kvs[g] as usize];
                     let group = |g: usize| {
-                        let kv = b.kv_groups[g] as usize;
+                        let kv = kvs[g] as usize;
                         (b.kslot[kv].1, &f.values[kv * m..(kv + 1) * m])
                     };
-                    attend(b.kv_groups.len(), score, group, &mut b.acc);
+                    attend(kvs.len(), score, group, &mut b.acc);
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
                     b.qslot[q as usize] = (call, off);
