@@ -509,6 +509,9 @@ pub struct SparseEngine {
     /// A one-hot output's dimensions and values (the argmax decodes it).
     out_dims: Vec<usize>,
     out_vals: Vec<Val>,
+    /// Whether the last layer's MLP is the only writer of the output columns and caches its
+    /// outputs: then each cached output keeps its decoding ([`MemoEntry::decoded`]).
+    decode_by_memo: bool,
 }
 
 /// The most numbers of embedded rows kept per engine (slots times the residual width).
@@ -560,6 +563,9 @@ struct Scratch {
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
+    /// Per position of the current sequence, its output's decoding when the last MLP's cache
+    /// gave it (`u32::MAX`: decode the row).
+    decoded: Vec<u32>,
     /// Per head: the first query position with a given query-row hash, and each query's
     /// output (its columns of `out`), so positions with identical query rows attend once.
     qfirst: std::collections::HashMap<u64, usize, FnvBuild>,
@@ -603,22 +609,26 @@ struct MemoEntry {
     o0: u32,
     o1: u32,
     older: u32,
+    /// The output's decoding (an index into the unembedding's values), for the last layer's
+    /// MLP when only it writes the output columns ([`SparseEngine::decode_by_memo`]).
+    decoded: u32,
 }
 
 impl Memo {
-    fn get(&self, hash: u64, key: &[u64]) -> Option<&[(usize, f64)]> {
+    fn get(&self, hash: u64, key: &[u64]) -> Option<(&[(usize, f64)], u32)> {
         let mut e = *self.index.get(&hash)?;
         while let Some(entry) = self.entries.get(e as usize) {
             let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
             if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
-                return Some(&self.outputs[entry.o0 as usize..entry.o1 as usize]);
+                let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
+                return Some((out, entry.decoded));
             }
             e = entry.older;
         }
         None
     }
 
-    fn insert(&mut self, hash: u64, key: &[u64], output: &[(usize, f64)]) {
+    fn insert(&mut self, hash: u64, key: &[u64], output: &[(usize, f64)], decoded: u32) {
         if self.entries.len() >= MAX_MEMO_ENTRIES {
             self.clear();
         }
@@ -633,6 +643,7 @@ impl Memo {
             o0,
             o1: self.outputs.len() as u32,
             older,
+            decoded,
         });
     }
 
@@ -784,7 +795,9 @@ impl SparseEngine {
             embedded: None,
             out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
             out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
+            decode_by_memo: false,
         };
+        engine.decode_by_memo = engine.only_last_mlp_writes_the_output();
         let slots = engine
             .vocab
             .len()
@@ -867,6 +880,48 @@ impl SparseEngine {
     /// The output read from one residual row: [`decode_output`], with the argmax over a
     /// one-hot's dimensions done without branching on each comparison (the first largest
     /// wins, a NaN never does past the first).
+    /// Whether the output is one-hot, its columns are zero until the last layer's MLP (no
+    /// embedding, head, bilinear sublayer, memory or earlier MLP writes them) and that MLP may
+    /// cache its outputs: then a position's output columns are that MLP's output there.
+    fn only_last_mlp_writes_the_output(&self) -> bool {
+        let out: std::collections::BTreeSet<usize> = self.out_dims.iter().copied().collect();
+        let embeds = |r: &Rows| r.rows.iter().flatten().any(|(c, _)| out.contains(c));
+        let Some((last, earlier)) = self.layers.split_last() else {
+            return false;
+        };
+        self.unembed.numeric.is_none()
+            && !out.is_empty()
+            && last.mlp.as_ref().is_some_and(|m| m.reads.is_some())
+            && !embeds(&self.token_embed)
+            && !embeds(&self.pos_embed)
+            && self.layers.iter().all(|l| {
+                l.bilinear.is_none()
+                    && l.memories.is_empty()
+                    && !l.written.iter().any(|c| out.contains(c))
+            })
+            && earlier.iter().all(|l| {
+                l.mlp
+                    .as_ref()
+                    .is_none_or(|m| !m.writes.iter().any(|c| out.contains(c)))
+            })
+    }
+
+    /// [`Self::decode`] of a row whose output columns hold `delta`'s values (0 elsewhere): the
+    /// index of the value decoded.
+    fn decode_delta(&self, delta: &[(usize, f64)]) -> u32 {
+        let at = |d: usize| delta.iter().find(|(c, _)| *c == d).map_or(0.0, |(_, v)| *v);
+        let mut best = 0;
+        let mut top = at(self.out_dims[0]);
+        for (i, &d) in self.out_dims.iter().enumerate().skip(1) {
+            let v = at(d);
+            if v > top {
+                best = i;
+                top = v;
+            }
+        }
+        best as u32
+    }
+
     fn decode(&self, x: &[f64]) -> Val {
         if self.unembed.numeric.is_some() || self.out_dims.is_empty() {
             return decode_output(&self.unembed, x);
@@ -1008,9 +1063,13 @@ impl SparseEngine {
                 }
             }
         }
+        b.decoded.clear();
+        b.decoded.resize(len, u32::MAX);
         for (li, layer) in self.layers.iter().enumerate() {
             // Nothing reads BOS's row after the last layer: its queries and MLP are skipped.
             b.from = usize::from(li + 1 == self.layers.len());
+            // The last MLP's cached outputs keep their decoding (when it alone writes them).
+            let last = self.decode_by_memo && li + 1 == self.layers.len();
             if !layer.heads.is_empty() {
                 // zero between uses: only the written columns are ever set, and taken back
                 if b.delta.len() < len * d {
@@ -1084,10 +1143,13 @@ impl SparseEngine {
                             }
                         }
                         let h = std::hash::Hasher::finish(&hash);
-                        if let Some(delta) = memo.get(h, &b.key) {
+                        if let Some((delta, decoded)) = memo.get(h, &b.key) {
                             let row = &mut x[p * d..(p + 1) * d];
                             for &(c, v) in delta {
                                 row[c] += v;
+                            }
+                            if last {
+                                b.decoded[p] = decoded;
                             }
                             memo.hits += 1;
                             continue;
@@ -1114,7 +1176,18 @@ impl SparseEngine {
                             b.delta_out.push((c, v));
                         }
                     }
-                    memo.insert(std::hash::Hasher::finish(&hash), &b.key, &b.delta_out);
+                    let decoded = if last {
+                        b.decoded[p] = self.decode_delta(&b.delta_out);
+                        b.decoded[p]
+                    } else {
+                        u32::MAX
+                    };
+                    memo.insert(
+                        std::hash::Hasher::finish(&hash),
+                        &b.key,
+                        &b.delta_out,
+                        decoded,
+                    );
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
@@ -1139,7 +1212,10 @@ impl SparseEngine {
             }
         }
         Ok((1..len)
-            .map(|p| self.decode(&b.x[p * d..(p + 1) * d]))
+            .map(|p| match b.decoded.get(p) {
+                Some(&i) if i != u32::MAX => self.out_vals[i as usize].clone(),
+                _ => self.decode(&b.x[p * d..(p + 1) * d]),
+            })
             .collect())
     }
 
