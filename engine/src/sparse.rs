@@ -1337,7 +1337,6 @@ impl SparseEngine {
         }
     }
 
-    /// One head's softmax attention over the `len` positions of `b.x`, added to `b.delta`.
     /// Query `qi`'s scores over the groups its nonzero columns reach ([`Scratch::by_col`]), in
     /// `b.scores`, those groups in `b.touched` (ascending). Each score sums the same nonzero
     /// products, in the same column order, as the full dot product. True when the groups it
@@ -1375,6 +1374,7 @@ impl SparseEngine {
         true
     }
 
+    /// One head's softmax attention over the `len` positions of `b.x`, added to `b.delta`.
     fn head(&self, h: &SparseHead, tokens: &[usize], b: &mut Scratch) {
         let (d, len) = (self.d, tokens.len() + 1);
         let (dk, m) = (h.dk, h.out.len());
@@ -1610,8 +1610,17 @@ fn attend<'v>(
             *a += w * v;
         }
     }
+    // Divisions that cannot change a value are skipped (exact attention often selects one
+    // key, and one-hot values are mostly 0): `a / 1` is `a`, and `±0 / z` is `±0` for a
+    // positive `z` (not for a NaN one).
+    if z == 1.0 {
+        return;
+    }
+    let keep_zeros = z > 0.0;
     for a in acc.iter_mut() {
-        *a /= z;
+        if !(keep_zeros && *a == 0.0) {
+            *a /= z;
+        }
     }
 }
 
