@@ -3828,7 +3828,6 @@ fn check_table(keys: usize, queries: usize, limit: usize) -> R<()> {
     Ok(())
 }
 
-/// Every tuple of one value per encoding, with the dims that hold them.
 /// A tuple of input values, each with its one-hot dimension.
 type Tuple = Vec<(usize, Val)>;
 
@@ -3839,17 +3838,7 @@ fn table(f: &Fun, encs: &[Enc], span: Span, limit: usize) -> R<Vec<(Tuple, Optio
     let Some((last, rest)) = encs.split_last() else {
         return Ok(vec![(Vec::new(), f.eval(&[]).ok())]);
     };
-    let size = encs
-        .iter()
-        .map(|e| e.dims.len())
-        .fold(1usize, usize::saturating_mul);
-    if size > limit {
-        return fail(
-            span,
-            format!("a lookup table of {size} rows is larger than the limit {limit} (--max-table)"),
-        );
-    }
-    let mut out = Vec::with_capacity(size);
+    let mut out = Vec::with_capacity(table_rows(encs, span, limit)?);
     let mut known: Vec<Option<Val>> = Vec::with_capacity(encs.len());
     let mut args: Vec<Val> = vec![Val::None; encs.len()];
     for t in product(rest, span, limit)? {
@@ -3868,8 +3857,9 @@ fn table(f: &Fun, encs: &[Enc], span: Span, limit: usize) -> R<Vec<(Tuple, Optio
     Ok(out)
 }
 
-fn product(encs: &[Enc], span: Span, limit: usize) -> R<Vec<Vec<(usize, Val)>>> {
-    let size: usize = encs
+/// The number of tuples of one value per encoding, or an error past `limit` (`--max-table`).
+fn table_rows(encs: &[Enc], span: Span, limit: usize) -> R<usize> {
+    let size = encs
         .iter()
         .map(|e| e.dims.len())
         .fold(1usize, usize::saturating_mul);
@@ -3879,7 +3869,13 @@ fn product(encs: &[Enc], span: Span, limit: usize) -> R<Vec<Vec<(usize, Val)>>> 
             format!("a lookup table of {size} rows is larger than the limit {limit} (--max-table)"),
         );
     }
-    let mut out: Vec<Vec<(usize, Val)>> = vec![Vec::new()];
+    Ok(size)
+}
+
+/// Every tuple of one value per encoding, with the dims that hold them.
+fn product(encs: &[Enc], span: Span, limit: usize) -> R<Vec<Tuple>> {
+    table_rows(encs, span, limit)?;
+    let mut out: Vec<Tuple> = vec![Vec::new()];
     for e in encs {
         let mut next = Vec::with_capacity(out.len() * e.dims.len());
         for t in &out {
