@@ -3237,6 +3237,7 @@ fn linear_form(encs: &[Enc], f: &Fun, eval_limit: usize) -> Option<LinearForm> {
         }
         let mut g: BTreeMap<i64, Val> = BTreeMap::new();
         let mut idx = vec![0usize; n];
+        evals.remember();
         for _ in 0..rows {
             if !record_at(&mut evals, (&values, &signs), &idx, &mut g)? {
                 continue 'patterns;
@@ -3276,13 +3277,14 @@ fn record_at(
     }
 }
 
-/// `f` over integer tuples (each input's `at`-th value), remembered by tuple when there are at
-/// most [`Evals::CACHED`] of them: every sign pattern of [`linear_form`] reads the same
-/// values.
+/// `f` over integer tuples (each input's `at`-th value), remembered by tuple once a full pass
+/// starts ([`Evals::remember`]) when there are at most [`Evals::CACHED`] tuples: every sign
+/// pattern of [`linear_form`] that passes the quick look reads the same values.
 struct Evals<'a> {
     f: &'a Fun,
     args: Vec<Val>,
     strides: Vec<usize>,
+    rows: usize,
     cache: Vec<Option<Option<Val>>>,
 }
 
@@ -3298,11 +3300,16 @@ impl<'a> Evals<'a> {
             f,
             args: vec![Val::Int(0); values.len()],
             strides,
-            cache: if rows <= Self::CACHED {
-                vec![None; rows]
-            } else {
-                Vec::new()
-            },
+            rows,
+            cache: Vec::new(),
+        }
+    }
+
+    /// Keep values from now on (the table is allocated at the first full pass, not for maps
+    /// that the quick look rules out).
+    fn remember(&mut self) {
+        if self.cache.is_empty() && self.rows <= Self::CACHED {
+            self.cache = vec![None; self.rows];
         }
     }
 
