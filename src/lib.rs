@@ -744,6 +744,8 @@ pub struct CompiledModel {
     model: tessera_compiler::graph::Model,
     /// Lowering, optimisation and weight construction.
     pub compile_time: std::time::Duration,
+    /// How `compile_time` splits between its phases (zero for a loaded model).
+    pub phases: CompilePhases,
     /// The candle engine on the CPU, built on first use and kept.
     cpu_engine: std::cell::OnceCell<tessera_engine::Engine>,
     /// The sparse CPU engine, built on first use and kept.
@@ -765,14 +767,26 @@ fn engine_error(e: tessera_engine::EngineError) -> Error {
     }
 }
 
+/// Where a compile's time went: lowering the entry to IR, equality saturation and extraction,
+/// and lowering the IR to the model graph (both lowerings when the optimised IR's tables were
+/// too large and the unoptimised IR was lowered too).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct CompilePhases {
+    pub lower_ms: f64,
+    pub optimise_ms: f64,
+    pub graph_ms: f64,
+}
+
 impl CompiledModel {
     fn new(
         model: tessera_compiler::graph::Model,
         compile_time: std::time::Duration,
+        phases: CompilePhases,
     ) -> CompiledModel {
         CompiledModel {
             model,
             compile_time,
+            phases,
             cpu_engine: std::cell::OnceCell::new(),
             sparse_engine: std::cell::OnceCell::new(),
         }
@@ -781,7 +795,7 @@ impl CompiledModel {
 
 impl Clone for CompiledModel {
     fn clone(&self) -> CompiledModel {
-        CompiledModel::new(self.model.clone(), self.compile_time)
+        CompiledModel::new(self.model.clone(), self.compile_time, self.phases)
     }
 }
 
@@ -808,6 +822,8 @@ pub struct ModelStats {
     pub params: usize,
     pub nonzero_params: usize,
     pub compile_ms: f64,
+    /// `compile_ms` by phase.
+    pub compile_phases_ms: CompilePhases,
 }
 
 impl CompiledModel {
@@ -835,6 +851,7 @@ impl CompiledModel {
             params,
             nonzero_params: nonzero,
             compile_ms: self.compile_time.as_secs_f64() * 1e3,
+            compile_phases_ms: self.phases,
         }
     }
 
@@ -855,7 +872,10 @@ impl CompiledModel {
     pub fn load(dir: &Path) -> Result<(CompiledModel, String), Error> {
         let (model, entry) =
             tessera_engine::load(dir).map_err(|e| Error::program(e.to_string()))?;
-        Ok((CompiledModel::new(model, std::time::Duration::ZERO), entry))
+        Ok((
+            CompiledModel::new(model, std::time::Duration::ZERO, CompilePhases::default()),
+            entry,
+        ))
     }
 
     /// Run a batch of inputs with candle (`cuda`: on the GPU, when built with the feature).
@@ -968,8 +988,11 @@ impl Session {
         let compile_err = |message: String, span: tessera_lang::span::Span| {
             self.compile_error(message, span, "cannot be compiled")
         };
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         let ir = self.lower(entry, args, "cannot be compiled")?;
+        let lowered = std::time::Instant::now();
         let (opt, _) = tessera_compiler::opt::optimize(&ir, &self.limits.opt);
+        let optimised = std::time::Instant::now();
         let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
         // Fusion trades layers for table size; when a fused table is too large, the unfused IR
         // (more MLP sublayers, smaller tables) may still compile.
@@ -982,7 +1005,12 @@ impl Session {
                         .map_err(|_| compile_err(first.message, first.span))?
                 }
             };
-        Ok(CompiledModel::new(model, start.elapsed()))
+        let phases = CompilePhases {
+            lower_ms: ms(lowered - start),
+            optimise_ms: ms(optimised - lowered),
+            graph_ms: ms(optimised.elapsed()),
+        };
+        Ok(CompiledModel::new(model, start.elapsed(), phases))
     }
 
     /// Compile `entry` and check the model against the interpreter: on every input when there

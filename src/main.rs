@@ -719,7 +719,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     s.params,
                     s.nonzero_params
                 );
-                out_line!("compile time     {:.1} ms", s.compile_ms);
+                let ph = &s.compile_phases_ms;
+                out_line!(
+                    "compile time     {:.1} ms (lowering {:.1}, optimisation {:.1}, model graph {:.1})",
+                    s.compile_ms,
+                    ph.lower_ms,
+                    ph.optimise_ms,
+                    ph.graph_ms
+                );
             }
             Ok(())
         }

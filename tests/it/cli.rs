@@ -233,6 +233,14 @@ fn stats_json() {
     // RASP's own count.
     assert_eq!(v["stats"]["layers"], 2);
     assert!(v["stats"]["nonzero_params"].as_u64().is_some_and(|n| n > 0));
+    // the compile time by phase adds up to no more than the whole
+    let total = v["stats"]["compile_ms"].as_f64().expect("compile_ms");
+    let phases = &v["stats"]["compile_phases_ms"];
+    let sum: f64 = ["lower_ms", "optimise_ms", "graph_ms"]
+        .iter()
+        .map(|k| phases[*k].as_f64().expect("a phase"))
+        .sum();
+    assert!(sum > 0.0 && sum <= total * 1.0001, "{phases} vs {total}");
 }
 
 #[test]
