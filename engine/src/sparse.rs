@@ -490,6 +490,9 @@ struct SparseLayer {
     heads: Vec<SparseHead>,
     /// The residual columns the layer's heads write.
     written: Vec<usize>,
+    /// Whether the heads write disjoint columns and all attend from tables (read nothing of
+    /// the residual): then they add their outputs to the residual directly.
+    direct: bool,
     mlp: Option<SparseMlp>,
     bilinear: Option<SparseBilinear>,
     memories: Vec<Memory>,
@@ -770,6 +773,7 @@ impl SparseEngine {
                     .into_iter()
                     .collect();
                 SparseLayer {
+                    direct: written.len() == heads.iter().map(|h| h.out.len()).sum::<usize>(),
                     heads,
                     written,
                     mlp: l.mlp.as_ref().map(SparseMlp::new),
@@ -873,6 +877,9 @@ impl SparseEngine {
                 let h = &mut engine.layers[li].heads[hi];
                 (h.table, h.kv_slots, h.q_slots) = (first, kvs, qs);
             }
+        }
+        for l in &mut engine.layers {
+            l.direct &= l.heads.iter().all(|h| h.table.is_some());
         }
         engine
     }
@@ -1070,14 +1077,20 @@ impl SparseEngine {
             b.from = usize::from(li + 1 == self.layers.len());
             // The last MLP's cached outputs keep their decoding (when it alone writes them).
             let last = self.decode_by_memo && li + 1 == self.layers.len();
-            if !layer.heads.is_empty() {
+            if layer.direct {
+                for h in &layer.heads {
+                    if let Some(f) = &h.table {
+                        self.slot_head(h, f, tokens, b, true);
+                    }
+                }
+            } else if !layer.heads.is_empty() {
                 // zero between uses: only the written columns are ever set, and taken back
                 if b.delta.len() < len * d {
                     b.delta.resize(len * d, 0.0);
                 }
                 for h in &layer.heads {
                     match (&h.table, &h.kv_slots) {
-                        (Some(f), _) => self.slot_head(h, f, tokens, b),
+                        (Some(f), _) => self.slot_head(h, f, tokens, b, false),
                         (None, Some(kv)) => self.slot_kv_head(h, kv, tokens, b),
                         (None, None) => self.head(h, tokens, b),
                     }
@@ -1144,12 +1157,14 @@ impl SparseEngine {
                         }
                         let h = std::hash::Hasher::finish(&hash);
                         if let Some((delta, decoded)) = memo.get(h, &b.key) {
-                            let row = &mut x[p * d..(p + 1) * d];
-                            for &(c, v) in delta {
-                                row[c] += v;
-                            }
+                            // (After the last MLP only the decoding is read: its row is left.)
                             if last {
                                 b.decoded[p] = decoded;
+                            } else {
+                                let row = &mut x[p * d..(p + 1) * d];
+                                for &(c, v) in delta {
+                                    row[c] += v;
+                                }
                             }
                             memo.hits += 1;
                             continue;
@@ -1219,11 +1234,18 @@ impl SparseEngine {
             .collect())
     }
 
-    /// A tabled head's softmax attention ([`SlotHead`]), added to
-    /// `b.delta`: keys with the same key-value id are one group with a count, in the order of
+    /// A tabled head's softmax attention ([`SlotHead`]), added to `b.delta` (to the residual
+    /// `b.x` when `direct`, see [`SparseLayer::direct`]): keys with the same key-value id are one group with a count, in the order of
     /// their ids (so equal groups sum alike in every sequence), and each distinct query id
     /// attends once.
-    fn slot_head(&self, h: &SparseHead, f: &SlotHead, tokens: &[usize], b: &mut Scratch) {
+    fn slot_head(
+        &self,
+        h: &SparseHead,
+        f: &SlotHead,
+        tokens: &[usize],
+        b: &mut Scratch,
+        direct: bool,
+    ) {
         let (d, m, len) = (self.d, h.out.len(), tokens.len() + 1);
         b.calls += 1;
         let call = b.calls;
@@ -1269,7 +1291,8 @@ impl SparseEngine {
                     off
                 }
             };
-            let out = &mut b.delta[p * d..(p + 1) * d];
+            let out = if direct { &mut b.x } else { &mut b.delta };
+            let out = &mut out[p * d..(p + 1) * d];
             for (j, c) in h.out.iter().enumerate() {
                 out[*c] += b.qres[off + j];
             }
