@@ -509,6 +509,8 @@ pub struct SparseEngine {
     unembed: Unembed,
     /// Every (token, position) slot's embedded row ([`Self::slot`]), when there are few enough.
     embedded: Option<Vec<f64>>,
+    /// The columns `lo..hi` outside which every embedded row is 0 (only they are copied).
+    embedded_cols: (usize, usize),
     /// A one-hot output's dimensions and values (the argmax decodes it).
     out_dims: Vec<usize>,
     out_vals: Vec<Val>,
@@ -566,6 +568,7 @@ struct Scratch {
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
+    recips: Recips,
     /// Per position of the current sequence, its output's decoding when the last MLP's cache
     /// gave it (`u32::MAX`: decode the row).
     decoded: Vec<u32>,
@@ -581,7 +584,7 @@ struct Scratch {
     /// [`SparseEngine::slot_head`], the first position with that query for
     /// [`SparseEngine::head`]).
     calls: u64,
-    kslot: Vec<(u64, f64)>,
+    kslot: Vec<(u64, u32)>,
     kv_groups: Vec<u32>,
     qids: Vec<u32>,
     qslot: Vec<(u64, usize)>,
@@ -797,6 +800,7 @@ impl SparseEngine {
             layers,
             unembed: model.unembed.clone(),
             embedded: None,
+            embedded_cols: (0, 0),
             out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
             out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
             decode_by_memo: false,
@@ -816,6 +820,11 @@ impl SparseEngine {
                 engine.embed_slot(slot, &mut x);
                 rows.extend_from_slice(&x);
             }
+            let d = engine.d;
+            let nonzero = |c: &usize| (0..slots).any(|slot| rows[slot * d + c] != 0.0);
+            let lo = (0..d).find(nonzero).unwrap_or(0);
+            let hi = (0..d).rev().find(nonzero).map_or(lo, |c| c + 1);
+            engine.embedded_cols = (lo, hi);
             engine.embedded = Some(rows);
         }
         // Heads whose queries, or keys and values, read no column an earlier block writes
@@ -1053,9 +1062,12 @@ impl SparseEngine {
         b.x.clear();
         match &self.embedded {
             Some(rows) => {
+                let (lo, hi) = self.embedded_cols;
+                b.x.resize(len * d, 0.0);
                 for p in 0..len {
                     let slot = self.slot_at(tokens, p);
-                    b.x.extend_from_slice(&rows[slot * d..(slot + 1) * d]);
+                    b.x[p * d + lo..p * d + hi]
+                        .copy_from_slice(&rows[slot * d + lo..slot * d + hi]);
                 }
             }
             None => {
@@ -1249,7 +1261,7 @@ impl SparseEngine {
         let (d, m, len) = (self.d, h.out.len(), tokens.len() + 1);
         b.calls += 1;
         let call = b.calls;
-        b.kslot.resize(b.kslot.len().max(f.kvs), (0, 0.0));
+        b.kslot.resize(b.kslot.len().max(f.kvs), (0, 0));
         b.qids.clear();
         b.kv_groups.clear();
         for p in 0..len {
@@ -1282,9 +1294,9 @@ impl SparseEngine {
                     let score = |g: usize| row[kvs[g] as usize];
                     let group = |g: usize| {
                         let kv = kvs[g] as usize;
-                        (b.kslot[kv].1, &f.values[kv * m..(kv + 1) * m])
+                        (f64::from(b.kslot[kv].1), &f.values[kv * m..(kv + 1) * m])
                     };
-                    attend(kvs.len(), score, group, &mut b.acc);
+                    attend(kvs.len(), score, group, &mut b.acc, &mut b.recips);
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
                     b.qslot[q as usize] = (call, off);
@@ -1306,7 +1318,7 @@ impl SparseEngine {
         let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
         b.calls += 1;
         let call = b.calls;
-        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0.0));
+        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0));
         b.kv_groups.clear();
         for p in 0..len {
             let id = kv.ids[self.slot_at(tokens, p)];
@@ -1338,9 +1350,15 @@ impl SparseEngine {
             }
             let group = |g: usize| {
                 let id = b.kv_groups[g];
-                (b.kslot[id as usize].1, &row(id)[dk..])
+                (f64::from(b.kslot[id as usize].1), &row(id)[dk..])
             };
-            attend(b.scores.len(), |g| b.scores[g], group, &mut b.acc);
+            attend(
+                b.scores.len(),
+                |g| b.scores[g],
+                group,
+                &mut b.acc,
+                &mut b.recips,
+            );
             let out = &mut b.delta[qi * d..(qi + 1) * d];
             for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
                 b.qres[qi * m + j] = v;
@@ -1538,6 +1556,7 @@ impl SparseEngine {
                     |i| scores[touched[i] as usize],
                     |i| group(touched[i] as usize),
                     &mut b.acc,
+                    &mut b.recips,
                 );
             } else {
                 let qrow = &b.q[qi * dk..(qi + 1) * dk];
@@ -1552,7 +1571,7 @@ impl SparseEngine {
                         .map(|&c| qrow[c] * krow[c])
                         .sum();
                 }
-                attend(groups, |g| b.scores[g], group, &mut b.acc);
+                attend(groups, |g| b.scores[g], group, &mut b.acc, &mut b.recips);
             }
             let out = &mut b.delta[qi * d..(qi + 1) * d];
             for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
@@ -1574,9 +1593,9 @@ const EXP_ZERO: f64 = -746.0;
 fn group_key(b: &mut Scratch, call: u64, kv: u32) {
     let g = &mut b.kslot[kv as usize];
     if g.0 == call {
-        g.1 += 1.0;
+        g.1 += 1;
     } else {
-        *g = (call, 1.0);
+        *g = (call, 1);
         b.kv_groups.push(kv);
     }
 }
@@ -1610,6 +1629,7 @@ fn attend<'v>(
     score: impl Fn(usize) -> f64,
     group: impl Fn(usize) -> (f64, &'v [f64]),
     acc: &mut [f64],
+    recips: &mut Recips,
 ) {
     let mx = (0..n)
         .map(&score)
@@ -1641,9 +1661,31 @@ fn attend<'v>(
     }
     let keep_zeros = z > 0.0;
     for a in acc.iter_mut() {
-        if !(keep_zeros && *a == 0.0) {
-            *a /= z;
+        if keep_zeros && *a == 0.0 {
+            continue;
         }
+        // (a width's BOS value is 1: `1 / z` is remembered per `z`)
+        *a = if *a == 1.0 { recips.of(z) } else { *a / z };
+    }
+}
+
+/// The last few `1 / z` computed ([`attend`]'s normalisers repeat: small integer counts).
+#[derive(Default)]
+struct Recips {
+    seen: [(f64, f64); 4],
+    next: usize,
+}
+
+impl Recips {
+    fn of(&mut self, z: f64) -> f64 {
+        // (a NaN `z` is never found: `NaN == NaN` is false; 0 is never stored as a `z`)
+        if let Some((_, r)) = self.seen.iter().find(|(s, _)| *s == z && *s != 0.0) {
+            return *r;
+        }
+        let r = 1.0 / z;
+        self.seen[self.next] = (z, r);
+        self.next = (self.next + 1) % self.seen.len();
+        r
     }
 }
 
