@@ -1084,6 +1084,9 @@ impl SparseEngine {
         }
         b.decoded.clear();
         b.decoded.resize(len, u32::MAX);
+        // (the caches live in `b` between sequences; taken out here so that a layer's cache
+        // and the rest of `b` can be borrowed apart)
+        let mut memos = std::mem::take(&mut b.memo);
         for (li, layer) in self.layers.iter().enumerate() {
             // Nothing reads BOS's row after the last layer: its queries and MLP are skipped.
             b.from = usize::from(li + 1 == self.layers.len());
@@ -1139,7 +1142,8 @@ impl SparseEngine {
             if let Some(mlp) = &layer.mlp {
                 let mut x = std::mem::take(&mut b.x);
                 let mut out = std::mem::take(&mut b.out);
-                let mut memo = b.memo.get_mut(li).map(std::mem::take).unwrap_or_default();
+                // (`scratch` makes one cache per layer)
+                let memo = &mut memos[li];
                 let cached = mlp.reads.as_ref().filter(|_| !memo.off);
                 out.clear();
                 out.resize(d, 0.0);
@@ -1221,9 +1225,6 @@ impl SparseEngine {
                         memo.clear();
                     }
                 }
-                if let Some(m) = b.memo.get_mut(li) {
-                    *m = memo;
-                }
                 b.out = out;
                 b.x = x;
             }
@@ -1238,6 +1239,7 @@ impl SparseEngine {
                 }
             }
         }
+        b.memo = memos;
         Ok((1..len)
             .map(|p| match b.decoded.get(p) {
                 Some(&i) if i != u32::MAX => self.out_vals[i as usize].clone(),
