@@ -1249,9 +1249,9 @@ impl SparseEngine {
     }
 
     /// A tabled head's softmax attention ([`SlotHead`]), added to `b.delta` (to the residual
-    /// `b.x` when `direct`, see [`SparseLayer::direct`]): keys with the same key-value id are one group with a count, in the order of
-    /// their ids (so equal groups sum alike in every sequence), and each distinct query id
-    /// attends once.
+    /// `b.x` when `direct`, see [`SparseLayer::direct`]): keys with the same key-value id are
+    /// one group with a count, in the order of their ids (so equal groups sum alike in every
+    /// sequence), and each distinct query id attends once.
     fn slot_head(
         &self,
         h: &SparseHead,
