@@ -568,7 +568,8 @@ struct Scratch {
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
-    recips: Recips,
+    /// The last few normalisers' reciprocals ([`attend`]).
+    recips: Recent,
     /// Per position of the current sequence, its output's decoding when the last MLP's cache
     /// gave it (`u32::MAX`: decode the row).
     decoded: Vec<u32>,
@@ -625,7 +626,7 @@ impl Memo {
         let mut e = *self.index.get(&hash)?;
         while let Some(entry) = self.entries.get(e as usize) {
             let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
-            if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
+            if k == key {
                 let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
                 return Some((out, entry.decoded));
             }
@@ -893,9 +894,6 @@ impl SparseEngine {
         engine
     }
 
-    /// The output read from one residual row: [`decode_output`], with the argmax over a
-    /// one-hot's dimensions done without branching on each comparison (the first largest
-    /// wins, a NaN never does past the first).
     /// Whether the output is one-hot, its columns are zero until the last layer's MLP (no
     /// embedding, head, bilinear sublayer, memory or earlier MLP writes them) and that MLP may
     /// cache its outputs: then a position's output columns are that MLP's output there.
@@ -925,35 +923,30 @@ impl SparseEngine {
     /// [`Self::decode`] of a row whose output columns hold `delta`'s values (0 elsewhere): the
     /// index of the value decoded.
     fn decode_delta(&self, delta: &[(usize, f64)]) -> u32 {
-        let at = |d: usize| delta.iter().find(|(c, _)| *c == d).map_or(0.0, |(_, v)| *v);
-        let mut best = 0;
-        let mut top = at(self.out_dims[0]);
-        for (i, &d) in self.out_dims.iter().enumerate().skip(1) {
-            let v = at(d);
-            if v > top {
-                best = i;
-                top = v;
-            }
-        }
-        best as u32
+        self.argmax(|d| delta.iter().find(|(c, _)| *c == d).map_or(0.0, |(_, v)| *v)) as u32
     }
 
+    /// The output read from one residual row: [`decode_output`], with the argmax over a
+    /// one-hot's dimensions done by [`Self::argmax`].
     fn decode(&self, x: &[f64]) -> Val {
         if self.unembed.numeric.is_some() || self.out_dims.is_empty() {
             return decode_output(&self.unembed, x);
         }
+        self.out_vals[self.argmax(|d| x.get(d).copied().unwrap_or(f64::NEG_INFINITY))].clone()
+    }
+
+    /// The index of the largest `value` over the output's dimensions (at least one), without
+    /// branching on each comparison: the first largest wins, a NaN never does past the first.
+    fn argmax(&self, value: impl Fn(usize) -> f64) -> usize {
         let mut best = 0;
-        let mut top = x
-            .get(self.out_dims[0])
-            .copied()
-            .unwrap_or(f64::NEG_INFINITY);
+        let mut top = value(self.out_dims[0]);
         for (i, &d) in self.out_dims.iter().enumerate().skip(1) {
-            let v = x.get(d).copied().unwrap_or(f64::NEG_INFINITY);
+            let v = value(d);
             let more = v > top;
             best = if more { i } else { best };
             top = if more { v } else { top };
         }
-        self.out_vals[best].clone()
+        best
     }
 
     /// The (token, position) slot of position `p` of a sequence (0: BOS).
@@ -1060,10 +1053,10 @@ impl SparseEngine {
         let d = self.d;
         let len = n + 1;
         b.x.clear();
+        b.x.resize(len * d, 0.0);
         match &self.embedded {
             Some(rows) => {
                 let (lo, hi) = self.embedded_cols;
-                b.x.resize(len * d, 0.0);
                 for p in 0..len {
                     let slot = self.slot_at(tokens, p);
                     b.x[p * d + lo..p * d + hi]
@@ -1071,7 +1064,6 @@ impl SparseEngine {
                 }
             }
             None => {
-                b.x.resize(len * d, 0.0);
                 for p in 0..len {
                     let row = if p == 0 {
                         self.vocab.len()
@@ -1361,11 +1353,7 @@ impl SparseEngine {
                 &mut b.acc,
                 &mut b.recips,
             );
-            let out = &mut b.delta[qi * d..(qi + 1) * d];
-            for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
-                b.qres[qi * m + j] = v;
-                out[*c] += v;
-            }
+            self.emit(h, b, qi);
         }
     }
 
@@ -1543,16 +1531,16 @@ impl SparseEngine {
                 self.reuse_output(h, b, qi, r);
                 continue;
             }
-            if by_col && self.scores_by_column(b, qi, dk) {
-                let group = |g: usize| {
-                    let kj = b.groups[g];
-                    (b.count[g], &b.v[kj * m..(kj + 1) * m])
-                };
+            let reached = by_col && self.scores_by_column(b, qi, dk);
+            let group = |g: usize| {
+                let kj = b.groups[g];
+                (b.count[g], &b.v[kj * m..(kj + 1) * m])
+            };
+            if reached {
                 // Every group the query did not reach scores 0, more than `-EXP_ZERO` below
                 // the largest: weight 0, so the softmax runs over the groups it reached (in
                 // group order, as over all of them).
-                let touched = &b.touched;
-                let scores = &b.scores;
+                let (touched, scores) = (&b.touched, &b.scores);
                 attend(
                     touched.len(),
                     |i| scores[touched[i] as usize],
@@ -1562,10 +1550,6 @@ impl SparseEngine {
                 );
             } else {
                 let qrow = &b.q[qi * dk..(qi + 1) * dk];
-                let group = |g: usize| {
-                    let kj = b.groups[g];
-                    (b.count[g], &b.v[kj * m..(kj + 1) * m])
-                };
                 for (gi, &kj) in b.groups.iter().enumerate() {
                     let krow = &b.k[kj * dk..(kj + 1) * dk];
                     b.scores[gi] = b.knz[b.kstart[kj]..b.kstart[kj + 1]]
@@ -1575,11 +1559,18 @@ impl SparseEngine {
                 }
                 attend(groups, |g| b.scores[g], group, &mut b.acc, &mut b.recips);
             }
-            let out = &mut b.delta[qi * d..(qi + 1) * d];
-            for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
-                b.qres[qi * m + j] = v;
-                out[*c] += v;
-            }
+            self.emit(h, b, qi);
+        }
+    }
+
+    /// Position `qi`'s output of head `h` (`b.acc`), kept for later equal queries
+    /// ([`Self::reuse_output`]) and added to `b.delta`.
+    fn emit(&self, h: &SparseHead, b: &mut Scratch, qi: usize) {
+        let (d, m) = (self.d, h.out.len());
+        let out = &mut b.delta[qi * d..(qi + 1) * d];
+        for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
+            b.qres[qi * m + j] = v;
+            out[*c] += v;
         }
     }
 }
@@ -1631,22 +1622,22 @@ fn attend<'v>(
     score: impl Fn(usize) -> f64,
     group: impl Fn(usize) -> (f64, &'v [f64]),
     acc: &mut [f64],
-    recips: &mut Recips,
+    recips: &mut Recent,
 ) {
     let mx = (0..n)
         .map(&score)
         .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
     let mut z = 0.0;
     acc.fill(0.0);
-    let mut seen: [(f64, f64); 4] = [(f64::NAN, 0.0); 4];
-    let mut next = 0;
+    let mut exps = Recent::default();
     for g in 0..n {
         let t = score(g) - mx;
         if t < EXP_ZERO {
             continue;
         }
         let (count, v) = group(g);
-        let w = exp_cached(t, &mut seen, &mut next) * count;
+        // (1 at the largest score; weights below `EXP_ZERO` were skipped above)
+        let w = if t == 0.0 { 1.0 } else { exps.get(t, f64::exp) } * count;
         z += w;
         if w == 0.0 {
             continue;
@@ -1667,46 +1658,39 @@ fn attend<'v>(
             continue;
         }
         // (a width's BOS value is 1: `1 / z` is remembered per `z`)
-        *a = if *a == 1.0 { recips.of(z) } else { *a / z };
+        *a = if *a == 1.0 {
+            recips.get(z, |z| 1.0 / z)
+        } else {
+            *a / z
+        };
     }
 }
 
-/// The last few `1 / z` computed ([`attend`]'s normalisers repeat: small integer counts).
-#[derive(Default)]
-struct Recips {
+/// The last few values of a function of one number, by argument: a softmax's exponentials
+/// and normalisers repeat (a few distinct scores, small integer counts). A NaN argument is
+/// never found (`NaN == NaN` is false), so it is computed each time.
+struct Recent {
     seen: [(f64, f64); 4],
     next: usize,
 }
 
-impl Recips {
-    fn of(&mut self, z: f64) -> f64 {
-        // (a NaN `z` is never found: `NaN == NaN` is false; 0 is never stored as a `z`)
-        if let Some((_, r)) = self.seen.iter().find(|(s, _)| *s == z && *s != 0.0) {
-            return *r;
+impl Default for Recent {
+    fn default() -> Recent {
+        Recent {
+            seen: [(f64::NAN, 0.0); 4],
+            next: 0,
         }
-        let r = 1.0 / z;
-        self.seen[self.next] = (z, r);
+    }
+}
+
+impl Recent {
+    fn get(&mut self, x: f64, f: impl Fn(f64) -> f64) -> f64 {
+        if let Some((_, y)) = self.seen.iter().find(|(s, _)| *s == x) {
+            return *y;
+        }
+        let y = f(x);
+        self.seen[self.next] = (x, y);
         self.next = (self.next + 1) % self.seen.len();
-        r
+        y
     }
-}
-
-/// `e^t` in a softmax over a few distinct scores: 1 at the largest, else one of the last few
-/// computed (`seen`; `next` is the entry to overwrite) or computed.
-fn exp_cached(t: f64, seen: &mut [(f64, f64); 4], next: &mut usize) -> f64 {
-    if t == 0.0 {
-        return 1.0;
-    }
-    if let Some((_, w)) = seen.iter().find(|(s, _)| *s == t) {
-        return *w;
-    }
-    let w = exp(t);
-    seen[*next] = (t, w);
-    *next = (*next + 1) % seen.len();
-    w
-}
-
-/// `e^t` (0 below [`EXP_ZERO`] without calling `exp`).
-fn exp(t: f64) -> f64 {
-    if t < EXP_ZERO { 0.0 } else { t.exp() }
 }
