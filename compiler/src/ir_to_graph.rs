@@ -1734,13 +1734,9 @@ impl Builder<'_> {
         // f's value at each value of h and each tuple of the others (in input order), row by
         // row (f specialised to the row's tuple first), until the units pass the limit.
         let mut units = 0usize;
-        let mut known: Vec<Option<Val>> = Vec::with_capacity(inputs.len());
         let mut args: Vec<Val> = vec![Val::None; inputs.len()];
         for o in &tuples {
-            known.clear();
-            known.extend(o.iter().map(|(_, v)| Some(v.clone())));
-            known.insert(h, None);
-            let row_f = f.specialize(&known);
+            let row_f = specialize_row(f, o, h);
             let row: Vec<Option<Val>> = h_vals
                 .iter()
                 .map(|hv| {
@@ -1767,9 +1763,8 @@ impl Builder<'_> {
             }
         }
         let split = match early_split {
-            Some(s) => Some(s),
             None if few_tuples && units > budget => self.best_split(inputs, encs, f, h, t, budget),
-            None => None,
+            found => found,
         };
         match split {
             Some((su, s)) if su < units || units > budget => {
@@ -3846,13 +3841,9 @@ fn table(f: &Fun, encs: &[Enc], span: Span, limit: usize) -> R<Vec<(Tuple, Optio
         return Ok(vec![(Vec::new(), f.eval(&[]).ok())]);
     };
     let mut out = Vec::with_capacity(table_rows(encs, span, limit)?);
-    let mut known: Vec<Option<Val>> = Vec::with_capacity(encs.len());
     let mut args: Vec<Val> = vec![Val::None; encs.len()];
     for t in product(rest, span, limit)? {
-        known.clear();
-        known.extend(t.iter().map(|(_, v)| Some(v.clone())));
-        known.push(None);
-        let row_f = f.specialize(&known);
+        let row_f = specialize_row(f, &t, rest.len());
         for d in &last.dims {
             args[rest.len()] = d.1.clone();
             let mut t2 = Vec::with_capacity(encs.len());
@@ -3862,6 +3853,14 @@ fn table(f: &Fun, encs: &[Enc], span: Span, limit: usize) -> R<Vec<(Tuple, Optio
         }
     }
     Ok(out)
+}
+
+/// `f` with its inputs other than `free` set to `others` (in input order) and folded
+/// ([`Fun::specialize`]): one row of a table over input `free`.
+fn specialize_row(f: &Fun, others: &[(usize, Val)], free: usize) -> Fun {
+    let mut known: Vec<Option<Val>> = others.iter().map(|(_, v)| Some(v.clone())).collect();
+    known.insert(free, None);
+    f.specialize(&known)
 }
 
 /// The number of tuples of one value per encoding, or an error past `limit` (`--max-table`).
