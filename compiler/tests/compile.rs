@@ -212,10 +212,6 @@ fn heads_sharing_a_composite_selector_share_its_features() {
     }
 }
 
-/// A `width` whose selector is an OR of AND-terms that cannot hold together (a lexicographic
-/// comparison) is the sum of one additive head per term, with no joint one-hot: exact, and far
-/// smaller than the joint features. A negated form is split the same way (De Morgan), and an OR
-/// whose terms can overlap keeps the joint features and stays exact.
 /// Width, aggregate and mean heads attend with `β ≥ EXACT_BETA`, where every weight they hold
 /// back is exactly 0 in f64: a width's raw output is exactly `1/(w+1)`, an aggregate's raw
 /// one-hot is exactly 0 or 1, a mean is the mean up to the division's rounding, so equal
@@ -270,6 +266,10 @@ fn heads_compute_exactly_what_hard_attention_does() {
     }
 }
 
+/// A `width` whose selector is an OR of AND-terms that cannot hold together (a lexicographic
+/// comparison) is the sum of one additive head per term, with no joint one-hot: exact, and far
+/// smaller than the joint features. A negated form is split the same way (De Morgan), and an OR
+/// whose terms can overlap keeps the joint features and stays exact.
 #[test]
 fn widths_of_disjoint_ors_are_sums_of_additive_heads() {
     let src = "fn lex() = width(select(tokens, tokens, <) | (select(tokens, tokens, ==) & select(indices, indices, <)))\n\
