@@ -11,8 +11,18 @@ fn main() {
 
 const SIZES: &[usize] = &[5, 10, 20];
 
+/// Distinct batches the sparse engine's benches cycle through: the engine keeps its caches
+/// (MLP outputs and head rows by input) from call to call, so timing one batch over and over
+/// would time a cache that already holds every position of it. Each iteration runs the next
+/// batch; the caches see a stream of new sequences, as a long-running user's would.
+const BATCHES: u64 = 32;
+
 fn batch(vocab: &[&str], n: usize) -> Vec<String> {
-    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    seeded_batch(vocab, n, 0)
+}
+
+fn seeded_batch(vocab: &[&str], n: usize, seed: u64) -> Vec<String> {
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (0..64)
         .map(|_| {
             (0..n)
@@ -39,33 +49,104 @@ fn bench_forward(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize)
 fn bench_forward_sparse(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
     let session = Session::stdlib();
     let model = session.compile(entry, vocab, n, &[]).expect("compiles");
-    let inputs = batch(vocab, n);
-    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    bencher.bench_local(|| model.exec_sparse(divan::black_box(&refs)).expect("runs"));
+    let inputs: Vec<Vec<String>> = (0..BATCHES).map(|s| seeded_batch(vocab, n, s)).collect();
+    let refs: Vec<Vec<&str>> = inputs
+        .iter()
+        .map(|b| b.iter().map(String::as_str).collect())
+        .collect();
+    let next = std::cell::Cell::new(0);
+    bencher.bench_local(|| {
+        let i = next.get();
+        next.set((i + 1) % refs.len());
+        model.exec_sparse(divan::black_box(&refs[i])).expect("runs")
+    });
 }
 
 /// The sparse engine on inputs encoded once as token ids (as Tracr's forward pass takes them:
-/// `scripts/tracr_same_run.py` times a jitted forward on integer arrays), outputs decoded.
+/// `scripts/tracr_same_run.py` times a jitted forward on integer arrays), outputs decoded;
+/// each iteration the next of [`BATCHES`] batches.
 fn bench_forward_ids(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
     let session = Session::stdlib();
     let model = session.compile(entry, vocab, n, &[]).expect("compiles");
     let engine = model.sparse_engine();
-    let ids: Vec<Vec<usize>> = batch(vocab, n)
-        .iter()
+    let encode = |batch: Vec<String>| -> Vec<Vec<usize>> {
+        batch
+            .iter()
+            .map(|s| {
+                s.split_whitespace()
+                    .map(|t| {
+                        let v = tessera_lang::value::Val::from_token(t);
+                        engine
+                            .vocab()
+                            .iter()
+                            .position(|x| *x == v)
+                            .expect("in vocab")
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let batches: Vec<Vec<Vec<usize>>> = (0..BATCHES)
+        .map(|s| encode(seeded_batch(vocab, n, s)))
+        .collect();
+    let next = std::cell::Cell::new(0);
+    bencher.bench_local(|| {
+        let i = next.get();
+        next.set((i + 1) % batches.len());
+        engine
+            .forward_ids(divan::black_box(&batches[i]))
+            .expect("runs")
+    });
+}
+
+/// [`bench_forward_ids`] with outputs as ids too ([`tessera_engine::SparseEngine::forward_ids_out`]):
+/// Tracr's jitted forward pass likewise takes and gives arrays.
+fn bench_forward_ids_out(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: usize) {
+    let session = Session::stdlib();
+    let model = session.compile(entry, vocab, n, &[]).expect("compiles");
+    let engine = model.sparse_engine();
+    let id = |t: &str| {
+        let v = tessera_lang::value::Val::from_token(t);
+        engine
+            .vocab()
+            .iter()
+            .position(|x| *x == v)
+            .expect("in vocab")
+    };
+    let batches: Vec<Vec<Vec<usize>>> = (0..BATCHES)
         .map(|s| {
-            s.split_whitespace()
-                .map(|t| {
-                    let v = tessera_lang::value::Val::from_token(t);
-                    engine
-                        .vocab()
-                        .iter()
-                        .position(|x| *x == v)
-                        .expect("in vocab")
-                })
+            seeded_batch(vocab, n, s)
+                .iter()
+                .map(|s| s.split_whitespace().map(id).collect())
                 .collect()
         })
         .collect();
-    bencher.bench_local(|| engine.forward_ids(divan::black_box(&ids)).expect("runs"));
+    let next = std::cell::Cell::new(0);
+    let mut out = Vec::new();
+    bencher.bench_local(|| {
+        let i = next.get();
+        next.set((i + 1) % batches.len());
+        out.clear();
+        engine
+            .forward_ids_out(divan::black_box(&batches[i]), &mut out)
+            .expect("runs");
+        out.len()
+    });
+}
+
+#[divan::bench(args = SIZES)]
+fn reverse_forward_b64_ids_out(bencher: divan::Bencher, n: usize) {
+    bench_forward_ids_out(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn sort_forward_b64_ids_out(bencher: divan::Bencher, n: usize) {
+    bench_forward_ids_out(bencher, "std::rasp::sort", &["a", "b", "c", "d", "e"], n);
+}
+
+#[divan::bench(args = SIZES)]
+fn hist_forward_b64_ids_out(bencher: divan::Bencher, n: usize) {
+    bench_forward_ids_out(bencher, "std::rasp::hist", &["a", "b", "c", "d"], n);
 }
 
 #[divan::bench(args = SIZES)]

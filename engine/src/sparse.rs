@@ -88,6 +88,12 @@ struct SparseHead {
     /// For a later head whose queries read only what the embeddings wrote, its query rows by
     /// token and position.
     q_slots: Option<QSlots>,
+    /// For a head whose keys and values are computed (no `table`, no `kv_slots`): its cache's
+    /// index in [`Scratch::heads`] ([`SparseEngine::cached_head`]), and the columns its keys
+    /// and values read and its queries read.
+    cache: Option<usize>,
+    kv_reads: Vec<usize>,
+    q_reads: Vec<usize>,
 }
 
 /// A head's query rows as functions of a position's token and index: an id per (token,
@@ -453,6 +459,10 @@ impl SparseMlp {
             let h: f64 = u.inputs.iter().map(|&(r, w)| x[r] * w).sum::<f64>() + u.bias;
             h.max(0.0)
         };
+        if self.gated.is_empty() {
+            self.w2.apply_add(&b.hidden, out);
+            return;
+        }
         for (g, units) in &self.gates {
             if x[*g] != 0.0 {
                 for &i in units {
@@ -494,6 +504,11 @@ struct SparseLayer {
     /// the residual): then they add their outputs to the residual directly.
     direct: bool,
     mlp: Option<SparseMlp>,
+    /// When the next layer is an MLP alone that can be computed with this layer's MLP (see
+    /// [`SparseEngine::new`]): every column the two read, the key of one cache of both
+    /// outputs (in order, as added). Positions whose inputs to this MLP are equal reach the
+    /// next one with equal inputs to it (nothing between them), so one lookup serves both.
+    chain: Option<Vec<usize>>,
     bilinear: Option<SparseBilinear>,
     memories: Vec<Memory>,
 }
@@ -517,6 +532,10 @@ pub struct SparseEngine {
     /// Whether the last layer's MLP is the only writer of the output columns and caches its
     /// outputs: then each cached output keeps its decoding ([`MemoEntry::decoded`]).
     decode_by_memo: bool,
+    /// The number of heads with a cache of rows ([`SparseHead::cache`]).
+    caches: usize,
+    /// The scratch (with its caches) kept between calls ([`Self::with_scratch`]).
+    pool: std::sync::Mutex<Option<Scratch>>,
 }
 
 /// The most numbers of embedded rows kept per engine (slots times the residual width).
@@ -565,6 +584,8 @@ struct Scratch {
     /// Per layer, the MLP's output for each distinct input seen in this batch: the nonzero
     /// (column, value bits) it reads → the nonzero (column, value) it adds.
     memo: Vec<Memo>,
+    /// Per head with computed keys and values, its rows and scores by input in this batch.
+    heads: Vec<HeadCache>,
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
@@ -626,7 +647,8 @@ impl Memo {
         let mut e = *self.index.get(&hash)?;
         while let Some(entry) = self.entries.get(e as usize) {
             let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
-            if k == key {
+            // (compared in line: keys are a few words, shorter than a call to `memcmp` takes)
+            if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
                 let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
                 return Some((out, entry.decoded));
             }
@@ -660,6 +682,66 @@ impl Memo {
         self.keys.clear();
         self.outputs.clear();
     }
+}
+
+/// A head's rows by the values of the residual columns they read, for one batch
+/// ([`SparseEngine::cached_head`]): a head whose keys read computed columns still sees few
+/// distinct inputs (one-hot values of a few categories), so each distinct key-value input gets
+/// an id with its key and value rows, each distinct query input an id with its query row, and
+/// each (query, key-value) score is computed once.
+#[derive(Default, Clone)]
+struct HeadCache {
+    /// Key-value input (nonzero (column, value bits) pairs) → id, in [`MemoEntry::decoded`].
+    kv_ids: Memo,
+    /// Per key-value id: the key row then the value row (`dk + m` numbers).
+    kv_rows: Vec<f64>,
+    /// Per key-value id, its key's nonzero columns: `knz[knz_start[i]..knz_start[i + 1]]`.
+    knz: Vec<u32>,
+    knz_start: Vec<u32>,
+    /// Query input → id (when the queries are not tabled by slot), and each id's query row.
+    q_ids: Memo,
+    q_rows: Vec<f64>,
+    /// Per query id, its scores against key-value ids `0..scores[q].len()` (extended as the
+    /// query meets newer ids).
+    scores: Vec<Vec<f64>>,
+    /// Per query id, the scored key-value ids that can weigh anything in a sequence whose BOS
+    /// has key-value id `bos` (the first sequence's): as [`SlotHead::live`].
+    live: Vec<Vec<u32>>,
+    bos: Option<u32>,
+    lookups: usize,
+    misses: usize,
+    judged: bool,
+    off: bool,
+}
+
+impl HeadCache {
+    fn kvs(&self) -> usize {
+        self.knz_start.len().saturating_sub(1)
+    }
+}
+
+/// A head's cache is judged after this many key-value lookups: it stays on if at least half of
+/// them found their input (a head whose keys are positions sees new inputs at every position).
+const HEAD_TRIAL: usize = 256;
+
+/// The most key-value ids and query ids a head's cache holds (it is switched off past them).
+const MAX_HEAD_IDS: usize = 1 << 12;
+
+/// The nonzero (column, value bits) pairs of `row` over the columns `reads`, into `key`, and
+/// their hash.
+#[inline(always)]
+fn read_key(row: &[f64], reads: &[usize], key: &mut Vec<u64>) -> u64 {
+    let mut hash = Fnv::default();
+    key.clear();
+    for &c in reads {
+        let v = row[c];
+        if v != 0.0 {
+            key.extend([c as u64, v.to_bits()]);
+            std::hash::Hasher::write_u64(&mut hash, c as u64);
+            std::hash::Hasher::write_u64(&mut hash, v.to_bits());
+        }
+    }
+    std::hash::Hasher::finish(&hash)
 }
 
 /// A hasher for keys that are hashes already.
@@ -767,6 +849,9 @@ impl SparseEngine {
                             table: None,
                             kv_slots: None,
                             q_slots: None,
+                            cache: None,
+                            kv_reads: Vec::new(),
+                            q_reads: Vec::new(),
                         }
                     })
                     .collect();
@@ -781,6 +866,7 @@ impl SparseEngine {
                     heads,
                     written,
                     mlp: l.mlp.as_ref().map(SparseMlp::new),
+                    chain: None,
                     bilinear: l.bilinear.as_ref().map(|b| SparseBilinear {
                         u: Rows::new(&b.u),
                         bu: b.bu.clone(),
@@ -805,6 +891,8 @@ impl SparseEngine {
             out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
             out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
             decode_by_memo: false,
+            caches: 0,
+            pool: Default::default(),
         };
         engine.decode_by_memo = engine.only_last_mlp_writes_the_output();
         let slots = engine
@@ -891,6 +979,48 @@ impl SparseEngine {
         for l in &mut engine.layers {
             l.direct &= l.heads.iter().all(|h| h.table.is_some());
         }
+        // An MLP followed by a layer that is an MLP alone (no heads, bilinear sublayer or
+        // memories on either side between them) caches both outputs under one key, when the
+        // next MLP has no gated units (its gating bound would range over the whole sequence)
+        // and writes none of the columns this MLP's bound reads.
+        for li in 1..engine.layers.len() {
+            let (a, b) = (&engine.layers[li - 1], &engine.layers[li]);
+            let (Some(first), Some(next)) = (&a.mlp, &b.mlp) else {
+                continue;
+            };
+            let (Some(r1), Some(r2)) = (&first.reads, &next.reads) else {
+                continue;
+            };
+            let alone = |l: &SparseLayer| l.bilinear.is_none() && l.memories.is_empty();
+            if alone(a)
+                && alone(b)
+                && b.heads.is_empty()
+                && next.gated.is_empty()
+                && !next.writes.iter().any(|c| first.bounded.contains(c))
+            {
+                let reads: std::collections::BTreeSet<usize> =
+                    r1.iter().chain(r2).copied().collect();
+                if reads.len() <= MAX_MEMO_READS {
+                    engine.layers[li - 1].chain = Some(reads.into_iter().collect());
+                }
+            }
+        }
+        // Heads with computed keys and values get a cache of their rows by what they read.
+        let mut caches = 0;
+        for h in engine.layers.iter_mut().flat_map(|l| &mut l.heads) {
+            if h.table.is_some() || h.kv_slots.is_some() {
+                continue;
+            }
+            let reads: std::collections::BTreeSet<usize> =
+                h.wk.used.iter().chain(&h.ov.used).copied().collect();
+            h.kv_reads = reads.into_iter().collect();
+            h.q_reads = h.wq.used.clone();
+            if h.kv_reads.len() <= MAX_MEMO_READS && h.q_reads.len() <= MAX_MEMO_READS {
+                h.cache = Some(caches);
+                caches += 1;
+            }
+        }
+        engine.caches = caches;
         engine
     }
 
@@ -989,9 +1119,9 @@ impl SparseEngine {
 
     /// Run a batch of token sequences; the decoded output of each (as [`crate::Engine`]).
     pub fn forward_batch(&self, batch: &[Vec<Val>]) -> R<Vec<Vec<Val>>> {
-        let mut scratch = self.scratch();
         let mut ids = Vec::new();
-        batch
+        self.with_scratch(|scratch| {
+            batch
             .iter()
             .enumerate()
             .map(|(s, seq)| {
@@ -1004,9 +1134,10 @@ impl SparseEngine {
                     })?;
                     ids.push(id);
                 }
-                self.forward(&ids, &mut scratch)
+                self.forward(&ids, scratch)
             })
             .collect()
+        })
     }
 
     /// The model's vocabulary: token `i` of an input to [`Self::forward_ids`] is `vocab()[i]`.
@@ -1017,32 +1148,106 @@ impl SparseEngine {
     /// [`Self::forward_batch`] on sequences already encoded as indices into [`Self::vocab`]
     /// (as Tracr's compiled models take them), skipping the token lookup.
     pub fn forward_ids(&self, batch: &[Vec<usize>]) -> R<Vec<Vec<Val>>> {
-        let mut scratch = self.scratch();
-        batch
-            .iter()
-            .enumerate()
-            .map(|(s, seq)| {
-                if let Some(p) = seq.iter().position(|&t| t >= self.vocab.len()) {
-                    return Err(EngineError::Input(format!(
-                        "input {s}: token id {} at position {p} is not below the vocabulary size {}",
-                        seq[p],
-                        self.vocab.len()
-                    )));
-                }
-                self.forward(seq, &mut scratch)
-            })
-            .collect()
+        self.with_scratch(|scratch| {
+            batch
+                .iter()
+                .enumerate()
+                .map(|(s, seq)| {
+                    self.check_ids(s, seq)?;
+                    self.forward(seq, scratch)
+                })
+                .collect()
+        })
+    }
+
+    /// The values a one-hot output decodes to (`None` for a numeric output): the outputs of
+    /// [`Self::forward_ids_out`] index into them.
+    pub fn output_values(&self) -> Option<&[Val]> {
+        (self.unembed.numeric.is_none() && !self.out_dims.is_empty())
+            .then_some(self.out_vals.as_slice())
+    }
+
+    /// [`Self::forward_ids`] with ids on the way out too: each output as its index into
+    /// [`Self::output_values`], every sequence's outputs appended to `out` in input order (one
+    /// per input token). For callers that work in ids on both sides, as Tracr's jitted forward
+    /// pass takes and gives arrays. A numeric output is refused, and on any error `out` is
+    /// left as it was.
+    pub fn forward_ids_out(&self, batch: &[Vec<usize>], out: &mut Vec<u32>) -> R<()> {
+        if self.output_values().is_none() {
+            return Err(EngineError::Input(
+                "this model's output is a number, not one of a set of values: use forward_ids"
+                    .into(),
+            ));
+        }
+        for (s, seq) in batch.iter().enumerate() {
+            self.check_ids(s, seq)?;
+        }
+        self.with_scratch(|b| {
+            out.reserve(batch.iter().map(Vec::len).sum());
+            for seq in batch {
+                self.run(seq, b)?;
+                let d = self.d;
+                out.extend((1..seq.len() + 1).map(|p| match b.decoded[p] {
+                    u32::MAX => {
+                        let x = &b.x[p * d..(p + 1) * d];
+                        self.argmax(|c| x.get(c).copied().unwrap_or(f64::NEG_INFINITY)) as u32
+                    }
+                    i => i,
+                }));
+            }
+            Ok(())
+        })
+    }
+
+    /// Every token id of input `s` is below the vocabulary size.
+    fn check_ids(&self, s: usize, seq: &[usize]) -> R<()> {
+        match seq.iter().position(|&t| t >= self.vocab.len()) {
+            Some(p) => Err(EngineError::Input(format!(
+                "input {s}: token id {} at position {p} is not below the vocabulary size {}",
+                seq[p],
+                self.vocab.len()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `f` with the engine's scratch: its caches (MLP outputs by input, heads' rows by input)
+    /// carry over from call to call, so later batches find what earlier ones computed. A call
+    /// made while another holds it gets a fresh one.
+    fn with_scratch<T>(&self, f: impl FnOnce(&mut Scratch) -> T) -> T {
+        let pooled = self.pool.lock().map(|mut p| p.take()).unwrap_or(None);
+        let mut scratch = pooled.unwrap_or_else(|| self.scratch());
+        let r = f(&mut scratch);
+        if let Ok(mut p) = self.pool.lock() {
+            *p = Some(scratch);
+        }
+        r
     }
 
     fn scratch(&self) -> Scratch {
         Scratch {
             memo: vec![Default::default(); self.layers.len()],
+            heads: vec![Default::default(); self.caches],
             ..Scratch::default()
         }
     }
 
-    /// One sequence of token ids (each below the vocabulary size).
+    /// One sequence of token ids (each below the vocabulary size), decoded.
     fn forward(&self, tokens: &[usize], b: &mut Scratch) -> R<Vec<Val>> {
+        self.run(tokens, b)?;
+        let d = self.d;
+        Ok((1..tokens.len() + 1)
+            .map(|p| match b.decoded.get(p) {
+                Some(&i) if i != u32::MAX => self.out_vals[i as usize].clone(),
+                _ => self.decode(&b.x[p * d..(p + 1) * d]),
+            })
+            .collect())
+    }
+
+    /// One sequence of token ids through every layer: the final rows in `b.x` (`tokens.len()
+    /// + 1` of them, BOS's first), and in `b.decoded` each position's output index where the
+    /// last MLP's cache gave it (`u32::MAX` elsewhere).
+    fn run(&self, tokens: &[usize], b: &mut Scratch) -> R<()> {
         let n = tokens.len();
         if n > self.max_len {
             return Err(EngineError::Input(format!(
@@ -1079,6 +1284,8 @@ impl SparseEngine {
         // (the caches live in `b` between sequences; taken out here so that a layer's cache
         // and the rest of `b` can be borrowed apart)
         let mut memos = std::mem::take(&mut b.memo);
+        // Whether this layer's MLP ran with the previous layer's ([`SparseLayer::chain`]).
+        let mut chained = false;
         for (li, layer) in self.layers.iter().enumerate() {
             // Nothing reads BOS's row after the last layer: its queries and MLP are skipped.
             b.from = usize::from(li + 1 == self.layers.len());
@@ -1099,7 +1306,11 @@ impl SparseEngine {
                     match (&h.table, &h.kv_slots) {
                         (Some(f), _) => self.slot_head(h, f, tokens, b, false),
                         (None, Some(kv)) => self.slot_kv_head(h, kv, tokens, b),
-                        (None, None) => self.head(h, tokens, b),
+                        (None, None) => {
+                            if !h.cache.is_some_and(|ci| self.cached_head(h, ci, tokens, b)) {
+                                self.head(h, tokens, b);
+                            }
+                        }
                     }
                 }
                 // only the columns the heads write have a delta
@@ -1131,12 +1342,32 @@ impl SparseEngine {
                     bl.w.apply_add(&b.hidden, &mut b.products[p * d..(p + 1) * d]);
                 }
             }
-            if let Some(mlp) = &layer.mlp {
+            let mlp = layer.mlp.as_ref().filter(|_| !std::mem::take(&mut chained));
+            if let Some(mlp) = mlp {
                 let mut x = std::mem::take(&mut b.x);
                 let mut out = std::mem::take(&mut b.out);
                 // (`scratch` makes one cache per layer)
                 let memo = &mut memos[li];
-                let cached = mlp.reads.as_ref().filter(|_| !memo.off);
+                // The next layer's MLP is computed with this one, under one cache lookup, when
+                // the layers allow it ([`SparseLayer::chain`]) and the cache is on.
+                let chain = layer
+                    .chain
+                    .as_ref()
+                    .filter(|_| !memo.off)
+                    .zip(self.layers.get(li + 1).and_then(|l| l.mlp.as_ref()));
+                let (cached, last) = match chain {
+                    Some((reads, _)) => {
+                        chained = true;
+                        // (the next layer has no heads: BOS's row is read after it only if
+                        // a layer follows)
+                        b.from = usize::from(li + 2 == self.layers.len());
+                        (
+                            Some(reads),
+                            self.decode_by_memo && li + 2 == self.layers.len(),
+                        )
+                    }
+                    None => (mlp.reads.as_ref().filter(|_| !memo.off), last),
+                };
                 out.clear();
                 out.resize(d, 0.0);
                 // The gating bound ranges over the sequence's MLP inputs: computed at the first
@@ -1151,20 +1382,10 @@ impl SparseEngine {
                     // equal get equal outputs: computed once. (A unit skipped by the gating
                     // bound is zero wherever it is skipped, so the cache does not depend on it.)
                     let reads = cached.filter(|_| !memo.off);
-                    let mut hash = Fnv::default();
+                    let mut hash = 0;
                     if let Some(reads) = reads {
-                        let row = &x[p * d..(p + 1) * d];
-                        b.key.clear();
-                        for &c in reads {
-                            let v = row[c];
-                            if v != 0.0 {
-                                b.key.extend([c as u64, v.to_bits()]);
-                                std::hash::Hasher::write_u64(&mut hash, c as u64);
-                                std::hash::Hasher::write_u64(&mut hash, v.to_bits());
-                            }
-                        }
-                        let h = std::hash::Hasher::finish(&hash);
-                        if let Some((delta, decoded)) = memo.get(h, &b.key) {
+                        hash = read_key(&x[p * d..(p + 1) * d], reads, &mut b.key);
+                        if let Some((delta, decoded)) = memo.get(hash, &b.key) {
                             // (After the last MLP only the decoding is read: its row is left.)
                             if last {
                                 b.decoded[p] = decoded;
@@ -1184,20 +1405,22 @@ impl SparseEngine {
                         bounded = true;
                     }
                     let row = &mut x[p * d..(p + 1) * d];
-                    mlp.apply(row, &mut out, b);
-                    if reads.is_none() {
-                        for &c in &mlp.writes {
-                            row[c] += std::mem::take(&mut out[c]);
-                        }
-                        continue;
-                    }
                     b.delta_out.clear();
-                    for &c in &mlp.writes {
-                        let v = std::mem::take(&mut out[c]);
-                        if v != 0.0 {
-                            row[c] += v;
-                            b.delta_out.push((c, v));
+                    // (a chained MLP has no gated units: it needs no bound)
+                    for m in std::iter::once(mlp).chain(chain.map(|(_, next)| next)) {
+                        m.apply(row, &mut out, b);
+                        for &c in &m.writes {
+                            let v = std::mem::take(&mut out[c]);
+                            if reads.is_none() {
+                                row[c] += v;
+                            } else if v != 0.0 {
+                                row[c] += v;
+                                b.delta_out.push((c, v));
+                            }
                         }
+                    }
+                    if reads.is_none() {
+                        continue;
                     }
                     let decoded = if last {
                         b.decoded[p] = self.decode_delta(&b.delta_out);
@@ -1205,12 +1428,7 @@ impl SparseEngine {
                     } else {
                         u32::MAX
                     };
-                    memo.insert(
-                        std::hash::Hasher::finish(&hash),
-                        &b.key,
-                        &b.delta_out,
-                        decoded,
-                    );
+                    memo.insert(hash, &b.key, &b.delta_out, decoded);
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
@@ -1232,12 +1450,7 @@ impl SparseEngine {
             }
         }
         b.memo = memos;
-        Ok((1..len)
-            .map(|p| match b.decoded.get(p) {
-                Some(&i) if i != u32::MAX => self.out_vals[i as usize].clone(),
-                _ => self.decode(&b.x[p * d..(p + 1) * d]),
-            })
-            .collect())
+        Ok(())
     }
 
     /// A tabled head's softmax attention ([`SlotHead`]), added to `b.delta` (to the residual
@@ -1260,7 +1473,7 @@ impl SparseEngine {
         b.kv_groups.clear();
         for p in 0..len {
             let (q, kv) = f.ids[self.slot_at(tokens, p)];
-            group_key(b, call, kv);
+            group_key(&mut b.kslot, &mut b.kv_groups, call, kv);
             b.qids.push(q);
         }
         b.kv_groups.sort_unstable();
@@ -1316,7 +1529,7 @@ impl SparseEngine {
         b.kv_groups.clear();
         for p in 0..len {
             let id = kv.ids[self.slot_at(tokens, p)];
-            group_key(b, call, id);
+            group_key(&mut b.kslot, &mut b.kv_groups, call, id);
         }
         b.kv_groups.sort_unstable();
         b.q.clear();
@@ -1402,6 +1615,166 @@ impl SparseEngine {
             return false;
         }
         b.touched.sort_unstable();
+        true
+    }
+
+    /// A head with computed keys and values, through its cache of rows by input
+    /// ([`HeadCache`]): each position's key-value id (and query id) is found by the values of
+    /// the columns it reads; keys are grouped by id (in id order) and each distinct query id
+    /// attends once, over the ids its live list keeps (as [`Self::slot_head`]). False when
+    /// the cache is off (then [`Self::head`] attends).
+    fn cached_head(&self, h: &SparseHead, ci: usize, tokens: &[usize], b: &mut Scratch) -> bool {
+        let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
+        let Some(c) = b.heads.get_mut(ci) else {
+            return false;
+        };
+        if !c.off {
+            let judged_off = !c.judged && c.lookups >= HEAD_TRIAL && c.misses * 2 > c.lookups;
+            c.judged |= c.lookups >= HEAD_TRIAL;
+            // Whether this sequence could overfill the cache (it adds at most `len` key-value
+            // ids, and `len` query ids when queries are not tabled).
+            let full = |c: &HeadCache| {
+                let queries = h.q_slots.as_ref().map_or(c.scores.len() + len, |qs| qs.len);
+                c.kvs() + len > MAX_HEAD_IDS
+                    || queries > MAX_HEAD_IDS
+                    || queries.saturating_mul(c.kvs() + len) > MAX_SLOT_SCORES
+            };
+            if !judged_off && full(c) {
+                // emptied (it stays judged)
+                *c = HeadCache {
+                    judged: c.judged,
+                    ..HeadCache::default()
+                };
+            }
+            if judged_off || full(c) {
+                *c = HeadCache {
+                    off: true,
+                    ..HeadCache::default()
+                };
+            }
+        }
+        if c.off {
+            return false;
+        }
+        b.calls += 1;
+        let call = b.calls;
+        b.qids.clear();
+        b.kv_groups.clear();
+        let mut bos = 0;
+        for p in 0..len {
+            let x = &b.x[p * d..(p + 1) * d];
+            let hash = read_key(x, &h.kv_reads, &mut b.key);
+            c.lookups += 1;
+            let id = match c.kv_ids.get(hash, &b.key) {
+                Some((_, id)) => id,
+                None => {
+                    c.misses += 1;
+                    let id = c.kvs() as u32;
+                    c.kv_ids.insert(hash, &b.key, &[], id);
+                    let start = c.kv_rows.len();
+                    c.kv_rows.resize(start + dk + m, 0.0);
+                    let row = &mut c.kv_rows[start..];
+                    h.wk.apply_add(x, &mut row[..dk]);
+                    h.ov.apply_add(x, &mut row[dk..]);
+                    if c.knz_start.is_empty() {
+                        c.knz_start.push(0);
+                    }
+                    c.knz
+                        .extend((0..dk as u32).filter(|&j| row[j as usize] != 0.0));
+                    c.knz_start.push(c.knz.len() as u32);
+                    b.kslot.resize(b.kslot.len().max(id as usize + 1), (0, 0));
+                    id
+                }
+            };
+            if p == 0 {
+                bos = id;
+            }
+            group_key(&mut b.kslot, &mut b.kv_groups, call, id);
+            if p < b.from {
+                b.qids.push(u32::MAX);
+                continue;
+            }
+            let q = match &h.q_slots {
+                Some(qs) => qs.ids[self.slot_at(tokens, p)],
+                None => {
+                    let hash = read_key(x, &h.q_reads, &mut b.key);
+                    match c.q_ids.get(hash, &b.key) {
+                        Some((_, q)) => q,
+                        None => {
+                            let q = c.scores.len() as u32;
+                            c.q_ids.insert(hash, &b.key, &[], q);
+                            let start = c.q_rows.len();
+                            c.q_rows.resize(start + dk, 0.0);
+                            h.wq.apply_add(x, &mut c.q_rows[start..]);
+                            c.scores.push(Vec::new());
+                            c.live.push(Vec::new());
+                            q
+                        }
+                    }
+                }
+            };
+            b.qids.push(q);
+        }
+        b.kv_groups.sort_unstable();
+        let (queries, q_rows) = match &h.q_slots {
+            Some(qs) => (qs.len, &qs.rows),
+            None => (c.scores.len(), &c.q_rows),
+        };
+        c.scores.resize(queries, Vec::new());
+        c.live.resize(queries, Vec::new());
+        let floor = *c.bos.get_or_insert(bos);
+        // (the live lists hold for sequences whose BOS has the first sequence's key-value id)
+        let same_bos = floor == bos;
+        let kvs = c.kvs();
+        b.qslot.resize(b.qslot.len().max(queries), (0, 0));
+        b.acc.resize(m, 0.0);
+        b.qres.clear();
+        for p in b.from..len {
+            let q = b.qids[p] as usize;
+            let off = match b.qslot[q] {
+                (cl, off) if cl == call => off,
+                _ => {
+                    // Scores against the ids this query has not met yet (in the column order
+                    // of the generic pass), and which of them can weigh anything.
+                    let (row, live) = (&mut c.scores[q], &mut c.live[q]);
+                    let qrow = &q_rows[q * dk..(q + 1) * dk];
+                    let old = row.len();
+                    for kv in old..kvs {
+                        let k = &c.kv_rows[kv * (dk + m)..kv * (dk + m) + dk];
+                        let nz = &c.knz[c.knz_start[kv] as usize..c.knz_start[kv + 1] as usize];
+                        row.push(nz.iter().map(|&j| qrow[j as usize] * k[j as usize]).sum());
+                    }
+                    let base = row[floor as usize];
+                    live.extend((old as u32..kvs as u32).filter(|&kv| {
+                        let t: f64 = row[kv as usize] - base;
+                        t >= EXP_ZERO || t.is_nan()
+                    }));
+                    let groups = if same_bos && live.len() < b.kv_groups.len() {
+                        b.touched.clear();
+                        b.touched
+                            .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
+                        &b.touched
+                    } else {
+                        &b.kv_groups
+                    };
+                    let score = |g: usize| row[groups[g] as usize];
+                    let group = |g: usize| {
+                        let kv = groups[g] as usize;
+                        let start = kv * (dk + m) + dk;
+                        (f64::from(b.kslot[kv].1), &c.kv_rows[start..start + m])
+                    };
+                    attend(groups.len(), score, group, &mut b.acc, &mut b.recips);
+                    let off = b.qres.len();
+                    b.qres.extend_from_slice(&b.acc);
+                    b.qslot[q] = (call, off);
+                    off
+                }
+            };
+            let out = &mut b.delta[p * d..(p + 1) * d];
+            for (j, col) in h.out.iter().enumerate() {
+                out[*col] += b.qres[off + j];
+            }
+        }
         true
     }
 
@@ -1581,15 +1954,15 @@ impl SparseEngine {
 /// underflow path is slow); other heads' weights are computed as ever.
 const EXP_ZERO: f64 = -746.0;
 
-/// Count a key with key-value id `kv` in its group for head call `call` (a new group in
-/// `b.kv_groups` at its first key).
-fn group_key(b: &mut Scratch, call: u64, kv: u32) {
-    let g = &mut b.kslot[kv as usize];
+/// Count a key with key-value id `kv` in its group for head call `call` (`kslot[kv]`: the
+/// id's last call and count in it; a new group in `kv_groups` at its first key).
+fn group_key(kslot: &mut [(u64, u32)], kv_groups: &mut Vec<u32>, call: u64, kv: u32) {
+    let g = &mut kslot[kv as usize];
     if g.0 == call {
         g.1 += 1;
     } else {
         *g = (call, 1);
-        b.kv_groups.push(kv);
+        kv_groups.push(kv);
     }
 }
 

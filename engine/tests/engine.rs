@@ -383,6 +383,15 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
         // ids) attend through the generic pass, beside one that is tabled
         ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 128, 12),
         ("std::rasp::hist", &["a", "b", "c"][..], 16, 200),
+        // widths and aggregates whose keys are computed (a histogram, first occurrences): heads
+        // attending through their cache of rows by input, counting several keys per group
+        ("std::rasp::double_hist", &["a", "b", "c"][..], 12, 200),
+        (
+            "std::rasp::sort_by_most_freq",
+            &["a", "b", "c", "d"][..],
+            10,
+            200,
+        ),
         ("std::rasp::frac_prevs", &["x", "y", "z"][..], 8, 200),
         ("std::rasp::dyck2_ptf", &["(", ")", "{", "}"][..], 8, 200),
         (
@@ -409,8 +418,8 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
                 "{entry} at {n} on {input:?}"
             );
         }
-        // The same batch as token ids (the cache of MLP outputs by input carries over between
-        // sequences, so a second batch in another order must agree too).
+        // The same batch as token ids (the caches of MLP outputs and head rows by input carry
+        // over between sequences and calls, so a second batch in another order must agree).
         let ids: Vec<Vec<usize>> = inputs
             .iter()
             .rev()
@@ -428,6 +437,28 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
             .collect();
         let by_ids = engine.forward_ids(&ids).expect("runs");
         assert!(by_ids.iter().eq(got.iter().rev()), "{entry}: forward_ids");
+        // Ids out: each output's index into the output values, all sequences in one list
+        // (`frac_prevs` gives numbers: tested below).
+        if let Some(values) = engine.output_values() {
+            let mut out = vec![7];
+            engine.forward_ids_out(&ids, &mut out).expect("runs");
+            let want: Vec<&Val> = by_ids.iter().flatten().collect();
+            assert_eq!(
+                out.len(),
+                want.len() + 1,
+                "{entry}: forward_ids_out appends"
+            );
+            for (i, v) in out[1..].iter().zip(&want) {
+                assert_eq!(&&values[*i as usize], v, "{entry}: forward_ids_out");
+            }
+            let bad = vec![ids[0].clone(), vec![engine.vocab().len()]];
+            assert!(engine.forward_ids_out(&bad, &mut out).is_err());
+            assert_eq!(
+                out.len(),
+                want.len() + 1,
+                "{entry}: a refused batch adds nothing"
+            );
+        }
         assert!(engine.forward_ids(&[vec![engine.vocab().len()]]).is_err());
         let too_long: Vec<Val> = (0..=n).map(|_| Val::from_token(vocab[0])).collect();
         assert!(engine.forward_batch(&[too_long]).is_err());
@@ -455,6 +486,9 @@ fn numeric_outputs_read_the_nearest_possible_mean() {
     let sparse = tessera_engine::SparseEngine::new(&model);
     let got = engine.forward_batch(&inputs).expect("runs");
     let got_sparse = sparse.forward_batch(&inputs).expect("runs");
+    // no output values to give ids of
+    assert!(sparse.output_values().is_none());
+    assert!(sparse.forward_ids_out(&[vec![0]], &mut Vec::new()).is_err());
     for ((input, out), out_sparse) in inputs.iter().zip(&got).zip(&got_sparse) {
         let want = match Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default()) {
             Ok(Output::Seq(s)) => s.vals,
