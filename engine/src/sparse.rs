@@ -500,8 +500,9 @@ struct SparseLayer {
     heads: Vec<SparseHead>,
     /// The residual columns the layer's heads write.
     written: Vec<usize>,
-    /// Whether the heads write disjoint columns and all attend from tables (read nothing of
-    /// the residual): then they add their outputs to the residual directly.
+    /// Whether the heads write disjoint columns and none reads a column an earlier head of
+    /// the layer writes: then they add their outputs to the residual directly (each head reads
+    /// every row it needs before it writes one), not through `Scratch::delta`.
     direct: bool,
     mlp: Option<SparseMlp>,
     /// When the next layer is an MLP alone that can be computed with this layer's MLP (see
@@ -600,6 +601,8 @@ struct Scratch {
     qres: Vec<f64>,
     /// The first position whose query and MLP output anything reads (1 in the last layer).
     from: usize,
+    /// Whether the current layer's heads write the residual directly ([`SparseLayer::direct`]).
+    direct: bool,
     /// Heads attending from tables: calls so far, each key-value id's last call and count in
     /// it, the sequence's key-value ids (`kv_groups`), each position's query id (`qids`), and
     /// each query id's last call and where its output is (an offset in `qres` for
@@ -977,7 +980,12 @@ impl SparseEngine {
             }
         }
         for l in &mut engine.layers {
-            l.direct &= l.heads.iter().all(|h| h.table.is_some());
+            let mut written = std::collections::BTreeSet::new();
+            for h in &l.heads {
+                let reads = h.wq.used.iter().chain(&h.wk.used).chain(&h.ov.used);
+                l.direct &= !reads.into_iter().any(|c| written.contains(c));
+                written.extend(h.out.iter().copied());
+            }
         }
         // An MLP followed by a layer that is an MLP alone (no heads, bilinear sublayer or
         // memories on either side between them) caches both outputs under one key, when the
@@ -1291,20 +1299,15 @@ impl SparseEngine {
             b.from = usize::from(li + 1 == self.layers.len());
             // The last MLP's cached outputs keep their decoding (when it alone writes them).
             let last = self.decode_by_memo && li + 1 == self.layers.len();
-            if layer.direct {
-                for h in &layer.heads {
-                    if let Some(f) = &h.table {
-                        self.slot_head(h, f, tokens, b, true);
-                    }
-                }
-            } else if !layer.heads.is_empty() {
+            if !layer.heads.is_empty() {
+                b.direct = layer.direct;
                 // zero between uses: only the written columns are ever set, and taken back
-                if b.delta.len() < len * d {
+                if !b.direct && b.delta.len() < len * d {
                     b.delta.resize(len * d, 0.0);
                 }
                 for h in &layer.heads {
                     match (&h.table, &h.kv_slots) {
-                        (Some(f), _) => self.slot_head(h, f, tokens, b, false),
+                        (Some(f), _) => self.slot_head(h, f, tokens, b),
                         (None, Some(kv)) => self.slot_kv_head(h, kv, tokens, b),
                         (None, None) => {
                             if !h.cache.is_some_and(|ci| self.cached_head(h, ci, tokens, b)) {
@@ -1313,6 +1316,8 @@ impl SparseEngine {
                         }
                     }
                 }
+            }
+            if !layer.heads.is_empty() && !layer.direct {
                 // only the columns the heads write have a delta
                 for p in 0..len {
                     let (x, dl) = (
@@ -1457,14 +1462,7 @@ impl SparseEngine {
     /// `b.x` when `direct`, see [`SparseLayer::direct`]): keys with the same key-value id are
     /// one group with a count, in the order of their ids (so equal groups sum alike in every
     /// sequence), and each distinct query id attends once.
-    fn slot_head(
-        &self,
-        h: &SparseHead,
-        f: &SlotHead,
-        tokens: &[usize],
-        b: &mut Scratch,
-        direct: bool,
-    ) {
+    fn slot_head(&self, h: &SparseHead, f: &SlotHead, tokens: &[usize], b: &mut Scratch) {
         let (d, m, len) = (self.d, h.out.len(), tokens.len() + 1);
         b.calls += 1;
         let call = b.calls;
@@ -1510,7 +1508,7 @@ impl SparseEngine {
                     off
                 }
             };
-            let out = if direct { &mut b.x } else { &mut b.delta };
+            let out = if b.direct { &mut b.x } else { &mut b.delta };
             let out = &mut out[p * d..(p + 1) * d];
             for (j, c) in h.out.iter().enumerate() {
                 out[*c] += b.qres[off + j];
@@ -1573,7 +1571,8 @@ impl SparseEngine {
     /// Position `qi` gets the output of head `h` that position `r` got (equal query rows).
     fn reuse_output(&self, h: &SparseHead, b: &mut Scratch, qi: usize, r: usize) {
         let (d, m) = (self.d, h.out.len());
-        let out = &mut b.delta[qi * d..(qi + 1) * d];
+        let out = if b.direct { &mut b.x } else { &mut b.delta };
+        let out = &mut out[qi * d..(qi + 1) * d];
         for (j, c) in h.out.iter().enumerate() {
             let v = b.qres[r * m + j];
             b.qres[qi * m + j] = v;
@@ -1770,7 +1769,8 @@ impl SparseEngine {
                     off
                 }
             };
-            let out = &mut b.delta[p * d..(p + 1) * d];
+            let out = if b.direct { &mut b.x } else { &mut b.delta };
+            let out = &mut out[p * d..(p + 1) * d];
             for (j, col) in h.out.iter().enumerate() {
                 out[*col] += b.qres[off + j];
             }
@@ -1940,7 +1940,8 @@ impl SparseEngine {
     /// ([`Self::reuse_output`]) and added to `b.delta`.
     fn emit(&self, h: &SparseHead, b: &mut Scratch, qi: usize) {
         let (d, m) = (self.d, h.out.len());
-        let out = &mut b.delta[qi * d..(qi + 1) * d];
+        let out = if b.direct { &mut b.x } else { &mut b.delta };
+        let out = &mut out[qi * d..(qi + 1) * d];
         for (j, (c, &v)) in h.out.iter().zip(&b.acc).enumerate() {
             b.qres[qi * m + j] = v;
             out[*c] += v;
