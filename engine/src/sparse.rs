@@ -621,10 +621,10 @@ struct Scratch {
 /// column and value bits) and outputs are kept in flat lists, found by the key's hash.
 #[derive(Default, Clone)]
 struct Memo {
-    /// Hash → the newest entry with that hash.
-    index: std::collections::HashMap<u64, u32, HashedBuild>,
-    /// Per entry: its key (`keys[k0..k1]`), its output (`outputs[o0..o1]`), and the next older
-    /// entry with the same hash (`u32::MAX`: none).
+    /// Open addressing with linear probing: `(hash, entry + 1)` per slot (0: empty), the
+    /// length a power of two at least twice the entries.
+    slots: Vec<(u64, u32)>,
+    /// Per entry: its key (`keys[k0..k1]`) and its output (`outputs[o0..o1]`).
     entries: Vec<MemoEntry>,
     keys: Vec<u64>,
     outputs: Vec<(usize, f64)>,
@@ -639,48 +639,79 @@ struct MemoEntry {
     k1: u32,
     o0: u32,
     o1: u32,
-    older: u32,
     /// The output's decoding (an index into the unembedding's values), for the last layer's
     /// MLP when only it writes the output columns ([`SparseEngine::decode_by_memo`]).
     decoded: u32,
 }
 
 impl Memo {
+    /// The first slot to probe for `hash` (its top bits after a multiply: every bit of the
+    /// hash moves them).
+    fn home(&self, hash: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
     fn get(&self, hash: u64, key: &[u64]) -> Option<(&[(usize, f64)], u32)> {
-        let mut e = *self.index.get(&hash)?;
-        while let Some(entry) = self.entries.get(e as usize) {
-            let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
-            // (compared in line: keys are a few words, shorter than a call to `memcmp` takes)
-            if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
-                let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
-                return Some((out, entry.decoded));
-            }
-            e = entry.older;
+        if self.slots.len() < 2 {
+            return None;
         }
-        None
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        loop {
+            let (h, e) = self.slots[i];
+            if e == 0 {
+                return None;
+            }
+            if h == hash {
+                let entry = &self.entries[e as usize - 1];
+                let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
+                // (compared in line: keys are a few words, shorter than a call to `memcmp`)
+                if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
+                    let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
+                    return Some((out, entry.decoded));
+                }
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     fn insert(&mut self, hash: u64, key: &[u64], output: &[(usize, f64)], decoded: u32) {
         if self.entries.len() >= MAX_MEMO_ENTRIES {
             self.clear();
         }
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            let mut slots = vec![(0, 0); (self.slots.len() * 2).max(64)];
+            std::mem::swap(&mut slots, &mut self.slots);
+            for (h, e) in slots.into_iter().filter(|s| s.1 != 0) {
+                self.place(h, e);
+            }
+        }
         let (k0, o0) = (self.keys.len() as u32, self.outputs.len() as u32);
         self.keys.extend_from_slice(key);
         self.outputs.extend_from_slice(output);
-        let id = self.entries.len() as u32;
-        let older = self.index.insert(hash, id).unwrap_or(u32::MAX);
         self.entries.push(MemoEntry {
             k0,
             k1: self.keys.len() as u32,
             o0,
             o1: self.outputs.len() as u32,
-            older,
             decoded,
         });
+        self.place(hash, self.entries.len() as u32);
+    }
+
+    /// Put `(hash, e)` in the first empty slot from `hash`'s home.
+    fn place(&mut self, hash: u64, e: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        while self.slots[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (hash, e);
     }
 
     fn clear(&mut self) {
-        self.index.clear();
+        self.slots.fill((0, 0));
         self.entries.clear();
         self.keys.clear();
         self.outputs.clear();
@@ -746,26 +777,6 @@ fn read_key(row: &[f64], reads: &[usize], key: &mut Vec<u64>) -> u64 {
     }
     std::hash::Hasher::finish(&hash)
 }
-
-/// A hasher for keys that are hashes already.
-#[derive(Default)]
-struct Hashed(u64);
-
-impl std::hash::Hasher for Hashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = x;
-    }
-}
-
-type HashedBuild = std::hash::BuildHasherDefault<Hashed>;
 
 /// Lookups before a cache is judged (it stays on if at least half of them hit).
 const MEMO_TRIAL: usize = 64;
