@@ -1485,7 +1485,8 @@ impl SparseEngine {
             group_key(&mut b.kslot, &mut b.kv_groups, call, kv);
             b.qids.push(q);
         }
-        b.kv_groups.sort_unstable();
+        // (put in id order when first attended over, see below)
+        let mut sorted = false;
         b.qslot.resize(b.qslot.len().max(f.queries), (0, 0));
         b.acc.resize(m, 0.0);
         b.qres.clear();
@@ -1505,6 +1506,10 @@ impl SparseEngine {
                             .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
                         &b.touched
                     } else {
+                        if !sorted {
+                            b.kv_groups.sort_unstable();
+                            sorted = true;
+                        }
                         &b.kv_groups
                     };
                     let score = |g: usize| row[kvs[g] as usize];
@@ -1725,7 +1730,8 @@ impl SparseEngine {
             };
             b.qids.push(q);
         }
-        b.kv_groups.sort_unstable();
+        // (put in id order when first attended over, see below)
+        let mut sorted = false;
         let (queries, q_rows) = match &h.q_slots {
             Some(qs) => (qs.len, &qs.rows),
             None => (c.scores.len(), &c.q_rows),
@@ -1765,6 +1771,10 @@ impl SparseEngine {
                             .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
                         &b.touched
                     } else {
+                        if !sorted {
+                            b.kv_groups.sort_unstable();
+                            sorted = true;
+                        }
                         &b.kv_groups
                     };
                     let score = |g: usize| row[groups[g] as usize];
