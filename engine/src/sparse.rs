@@ -94,6 +94,13 @@ struct SparseHead {
     cache: Option<usize>,
     kv_reads: Vec<usize>,
     q_reads: Vec<usize>,
+    /// `kv_reads` split, when every slot's embedded row is kept: the columns some block
+    /// writes (read from the row), and per (token, position) slot the nonzero (column, value
+    /// bits) words of the others (`kv_slot_pairs[kv_slot_start[s]..kv_slot_start[s + 1]]`).
+    /// Empty `kv_slot_start`: every column of `kv_reads` is read from the row.
+    kv_scan: Vec<usize>,
+    kv_slot_pairs: Vec<u64>,
+    kv_slot_start: Vec<u32>,
 }
 
 /// A head's query rows as functions of a position's token and index: an id per (token,
@@ -761,10 +768,10 @@ const HEAD_TRIAL: usize = 256;
 /// The most key-value ids and query ids a head's cache holds (it is switched off past them).
 const MAX_HEAD_IDS: usize = 1 << 12;
 
-/// The nonzero (column, value bits) pairs of `row` over the columns `reads`, into `key`, and
-/// their hash.
+/// The nonzero (column, value bits) pairs of `row` over the columns `reads`, then the words
+/// `known` (pairs known without reading the row), into `key`, and their hash.
 #[inline(always)]
-fn read_key(row: &[f64], reads: &[usize], key: &mut Vec<u64>) -> u64 {
+fn read_key(row: &[f64], reads: &[usize], known: &[u64], key: &mut Vec<u64>) -> u64 {
     let mut hash = Fnv::default();
     key.clear();
     for &c in reads {
@@ -774,6 +781,10 @@ fn read_key(row: &[f64], reads: &[usize], key: &mut Vec<u64>) -> u64 {
             std::hash::Hasher::write_u64(&mut hash, c as u64);
             std::hash::Hasher::write_u64(&mut hash, v.to_bits());
         }
+    }
+    for &w in known {
+        key.push(w);
+        std::hash::Hasher::write_u64(&mut hash, w);
     }
     std::hash::Hasher::finish(&hash)
 }
@@ -866,6 +877,9 @@ impl SparseEngine {
                             cache: None,
                             kv_reads: Vec::new(),
                             q_reads: Vec::new(),
+                            kv_scan: Vec::new(),
+                            kv_slot_pairs: Vec::new(),
+                            kv_slot_start: Vec::new(),
                         }
                     })
                     .collect();
@@ -1001,28 +1015,65 @@ impl SparseEngine {
         // An MLP followed by a layer that is an MLP alone (no heads, bilinear sublayer or
         // memories on either side between them) caches both outputs under one key, when the
         // next MLP has no gated units (its gating bound would range over the whole sequence)
-        // and writes none of the columns this MLP's bound reads.
-        for li in 1..engine.layers.len() {
-            let (a, b) = (&engine.layers[li - 1], &engine.layers[li]);
-            let (Some(first), Some(next)) = (&a.mlp, &b.mlp) else {
-                continue;
+        // and writes none of the columns this MLP's bound reads. The key leaves out what the
+        // next MLP reads of this one's outputs where nothing earlier writes it (0 before).
+        let embeds = |r: &Rows| r.rows.iter().flatten().map(|(c, _)| *c).collect::<Vec<_>>();
+        let mut before = vec![false; engine.d];
+        for c in embeds(&engine.token_embed)
+            .into_iter()
+            .chain(embeds(&engine.pos_embed))
+        {
+            if let Some(w) = before.get_mut(c) {
+                *w = true;
+            }
+        }
+        for li in 0..engine.layers.len() {
+            let a = &engine.layers[li];
+            let mark = |before: &mut Vec<bool>, cols: &mut dyn Iterator<Item = usize>| {
+                for c in cols {
+                    if let Some(w) = before.get_mut(c) {
+                        *w = true;
+                    }
+                }
             };
-            let (Some(r1), Some(r2)) = (&first.reads, &next.reads) else {
-                continue;
-            };
-            let alone = |l: &SparseLayer| l.bilinear.is_none() && l.memories.is_empty();
-            if alone(a)
-                && alone(b)
-                && b.heads.is_empty()
-                && next.gated.is_empty()
-                && !next.writes.iter().any(|c| first.bounded.contains(c))
-            {
-                let reads: std::collections::BTreeSet<usize> =
-                    r1.iter().chain(r2).copied().collect();
-                if reads.len() <= MAX_MEMO_READS {
-                    engine.layers[li - 1].chain = Some(reads.into_iter().collect());
+            mark(&mut before, &mut a.written.iter().copied());
+            let mut chain = None;
+            if let (Some(first), Some(b)) = (&a.mlp, engine.layers.get(li + 1)) {
+                let alone = |l: &SparseLayer| l.bilinear.is_none() && l.memories.is_empty();
+                if let (Some(r1), Some(next)) = (&first.reads, &b.mlp) {
+                    if let Some(r2) = next.reads.as_ref().filter(|_| {
+                        alone(a)
+                            && alone(b)
+                            && b.heads.is_empty()
+                            && next.gated.is_empty()
+                            && !next.writes.iter().any(|c| first.bounded.contains(c))
+                    }) {
+                        let zero = |c: &usize| {
+                            !before.get(*c).copied().unwrap_or(true)
+                                && first.writes.binary_search(c).is_ok()
+                        };
+                        let reads: std::collections::BTreeSet<usize> = r1
+                            .iter()
+                            .copied()
+                            .chain(r2.iter().copied().filter(|c| !zero(c)))
+                            .collect();
+                        if reads.len() <= MAX_MEMO_READS {
+                            chain = Some(reads.into_iter().collect());
+                        }
+                    }
                 }
             }
+            let mlp = a.mlp.iter().flat_map(|m| m.writes.iter().copied());
+            let bilinear = a
+                .bilinear
+                .iter()
+                .flat_map(|b| b.w.rows.iter().flatten().map(|(c, _)| *c));
+            let memories = a
+                .memories
+                .iter()
+                .flat_map(|m| m.values.entries().map(|(_, c, _)| c));
+            mark(&mut before, &mut mlp.chain(bilinear).chain(memories));
+            engine.layers[li].chain = chain;
         }
         // Heads with computed keys and values get a cache of their rows by what they read.
         let mut caches = 0;
@@ -1037,6 +1088,24 @@ impl SparseEngine {
             if h.kv_reads.len() <= MAX_MEMO_READS && h.q_reads.len() <= MAX_MEMO_READS {
                 h.cache = Some(caches);
                 caches += 1;
+            }
+            let (scan, known): (Vec<usize>, Vec<usize>) = h
+                .kv_reads
+                .iter()
+                .partition(|c| written.get(**c).copied().unwrap_or(true));
+            if let Some(rows) = engine.embedded.as_ref().filter(|_| !known.is_empty()) {
+                let d = engine.d;
+                h.kv_slot_start.push(0);
+                for slot in 0..slots {
+                    let row = &rows[slot * d..(slot + 1) * d];
+                    for &c in &known {
+                        if row[c] != 0.0 {
+                            h.kv_slot_pairs.extend([c as u64, row[c].to_bits()]);
+                        }
+                    }
+                    h.kv_slot_start.push(h.kv_slot_pairs.len() as u32);
+                }
+                h.kv_scan = scan;
             }
         }
         engine.caches = caches;
@@ -1400,7 +1469,7 @@ impl SparseEngine {
                     let reads = cached.filter(|_| !memo.off);
                     let mut hash = 0;
                     if let Some(reads) = reads {
-                        hash = read_key(&x[p * d..(p + 1) * d], reads, &mut b.key);
+                        hash = read_key(&x[p * d..(p + 1) * d], reads, &[], &mut b.key);
                         if let Some((delta, decoded)) = memo.get(hash, &b.key) {
                             // (After the last MLP only the decoding is read: its row is left.)
                             if last {
@@ -1678,7 +1747,16 @@ impl SparseEngine {
         let mut bos = 0;
         for p in 0..len {
             let x = &b.x[p * d..(p + 1) * d];
-            let hash = read_key(x, &h.kv_reads, &mut b.key);
+            // (the columns only embeddings write come with the slot, not from the row)
+            let hash = match h.kv_slot_start.get(self.slot_at(tokens, p)..) {
+                Some([lo, hi, ..]) => read_key(
+                    x,
+                    &h.kv_scan,
+                    &h.kv_slot_pairs[*lo as usize..*hi as usize],
+                    &mut b.key,
+                ),
+                _ => read_key(x, &h.kv_reads, &[], &mut b.key),
+            };
             c.lookups += 1;
             let id = match c.kv_ids.get(hash, &b.key) {
                 Some((_, id)) => id,
@@ -1712,7 +1790,7 @@ impl SparseEngine {
             let q = match &h.q_slots {
                 Some(qs) => qs.ids[self.slot_at(tokens, p)],
                 None => {
-                    let hash = read_key(x, &h.q_reads, &mut b.key);
+                    let hash = read_key(x, &h.q_reads, &[], &mut b.key);
                     match c.q_ids.get(hash, &b.key) {
                         Some((_, q)) => q,
                         None => {
