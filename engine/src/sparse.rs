@@ -1012,11 +1012,8 @@ impl SparseEngine {
                 written.extend(h.out.iter().copied());
             }
         }
-        // An MLP followed by a layer that is an MLP alone (no heads, bilinear sublayer or
-        // memories on either side between them) caches both outputs under one key, when the
-        // next MLP has no gated units (its gating bound would range over the whole sequence)
-        // and writes none of the columns this MLP's bound reads. The key leaves out what the
-        // next MLP reads of this one's outputs where nothing earlier writes it (0 before).
+        // An MLP followed by a layer that is an MLP alone caches both outputs under one key
+        // ([`chain_reads`]), given what is written before it.
         let embeds = |r: &Rows| r.rows.iter().flatten().map(|(c, _)| *c).collect::<Vec<_>>();
         let mut before = vec![false; engine.d];
         for c in embeds(&engine.token_embed)
@@ -1037,32 +1034,10 @@ impl SparseEngine {
                 }
             };
             mark(&mut before, &mut a.written.iter().copied());
-            let mut chain = None;
-            if let (Some(first), Some(b)) = (&a.mlp, engine.layers.get(li + 1)) {
-                let alone = |l: &SparseLayer| l.bilinear.is_none() && l.memories.is_empty();
-                if let (Some(r1), Some(next)) = (&first.reads, &b.mlp) {
-                    if let Some(r2) = next.reads.as_ref().filter(|_| {
-                        alone(a)
-                            && alone(b)
-                            && b.heads.is_empty()
-                            && next.gated.is_empty()
-                            && !next.writes.iter().any(|c| first.bounded.contains(c))
-                    }) {
-                        let zero = |c: &usize| {
-                            !before.get(*c).copied().unwrap_or(true)
-                                && first.writes.binary_search(c).is_ok()
-                        };
-                        let reads: std::collections::BTreeSet<usize> = r1
-                            .iter()
-                            .copied()
-                            .chain(r2.iter().copied().filter(|c| !zero(c)))
-                            .collect();
-                        if reads.len() <= MAX_MEMO_READS {
-                            chain = Some(reads.into_iter().collect());
-                        }
-                    }
-                }
-            }
+            let chain = engine
+                .layers
+                .get(li + 1)
+                .and_then(|b| chain_reads(a, b, &before));
             let mlp = a.mlp.iter().flat_map(|m| m.writes.iter().copied());
             let bilinear = a
                 .bilinear
@@ -2046,6 +2021,35 @@ impl SparseEngine {
             out[*c] += v;
         }
     }
+}
+
+/// The key columns of one cache of layer `a`'s MLP and the next layer `b`'s ([`SparseLayer::chain`]),
+/// when `b` is an MLP alone that can be computed with `a`'s: no bilinear sublayer or memories
+/// in either, no heads in `b`, no gated units in `b`'s MLP (its gating bound would range over
+/// the whole sequence), and `b`'s MLP writes none of the columns `a`'s bound reads. `before`:
+/// the columns something before `a`'s MLP writes; `b`'s reads of `a`'s outputs outside them
+/// are 0 before `a`'s MLP and left out.
+fn chain_reads(a: &SparseLayer, b: &SparseLayer, before: &[bool]) -> Option<Vec<usize>> {
+    let (first, next) = (a.mlp.as_ref()?, b.mlp.as_ref()?);
+    let (r1, r2) = (first.reads.as_ref()?, next.reads.as_ref()?);
+    let alone = |l: &SparseLayer| l.bilinear.is_none() && l.memories.is_empty();
+    if !(alone(a)
+        && alone(b)
+        && b.heads.is_empty()
+        && next.gated.is_empty()
+        && !next.writes.iter().any(|c| first.bounded.contains(c)))
+    {
+        return None;
+    }
+    let zero = |c: &usize| {
+        !before.get(*c).copied().unwrap_or(true) && first.writes.binary_search(c).is_ok()
+    };
+    let reads: std::collections::BTreeSet<usize> = r1
+        .iter()
+        .copied()
+        .chain(r2.iter().copied().filter(|c| !zero(c)))
+        .collect();
+    (reads.len() <= MAX_MEMO_READS).then(|| reads.into_iter().collect())
 }
 
 /// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled width, aggregate
