@@ -94,13 +94,68 @@ struct SparseHead {
     cache: Option<usize>,
     kv_reads: Vec<usize>,
     q_reads: Vec<usize>,
-    /// `kv_reads` split, when every slot's embedded row is kept: the columns some block
-    /// writes (read from the row), and per (token, position) slot the nonzero (column, value
-    /// bits) words of the others (`kv_slot_pairs[kv_slot_start[s]..kv_slot_start[s + 1]]`).
-    /// Empty `kv_slot_start`: every column of `kv_reads` is read from the row.
-    kv_scan: Vec<usize>,
-    kv_slot_pairs: Vec<u64>,
-    kv_slot_start: Vec<u32>,
+    /// The key of `kv_reads` for the cache.
+    kv_key: SlotKey,
+}
+
+/// A cache key over some residual columns (the nonzero (column, value bits) pairs), split when
+/// every slot's embedded row is kept: the columns some block writes are read from the row
+/// (`scan`), the others only embeddings write, so their pairs come with the position's
+/// (token, position) slot (`pairs[start[s]..start[s + 1]]`). Empty `start`: every column is
+/// in `scan`.
+#[derive(Default)]
+struct SlotKey {
+    scan: Vec<usize>,
+    pairs: Vec<u64>,
+    start: Vec<u32>,
+}
+
+impl SlotKey {
+    /// `cols` split by `written` (columns some block writes), over the embedded rows of
+    /// `slots` slots (`rows`, `d` numbers each) when they are kept.
+    fn new(cols: &[usize], written: &[bool], embedded: Option<(&[f64], usize, usize)>) -> SlotKey {
+        let (scan, known): (Vec<usize>, Vec<usize>) = cols
+            .iter()
+            .partition(|c| written.get(**c).copied().unwrap_or(true));
+        let Some((rows, slots, d)) = embedded.filter(|_| !known.is_empty()) else {
+            return SlotKey {
+                scan: cols.to_vec(),
+                ..SlotKey::default()
+            };
+        };
+        let mut key = SlotKey {
+            scan,
+            pairs: Vec::new(),
+            start: vec![0],
+        };
+        for slot in 0..slots {
+            let row = &rows[slot * d..(slot + 1) * d];
+            for &c in &known {
+                if row[c] != 0.0 {
+                    key.pairs.extend([c as u64, row[c].to_bits()]);
+                }
+            }
+            key.start.push(key.pairs.len() as u32);
+        }
+        key
+    }
+
+    /// [`read_key`] of `row` (whose slot `slot()` gives) into `key`: its hash.
+    #[inline(always)]
+    fn read(&self, row: &[f64], slot: impl Fn() -> usize, key: &mut Vec<u64>) -> u64 {
+        if self.start.is_empty() {
+            return read_key(row, &self.scan, &[], key);
+        }
+        match self.start.get(slot()..) {
+            Some([lo, hi, ..]) => read_key(
+                row,
+                &self.scan,
+                &self.pairs[*lo as usize..*hi as usize],
+                key,
+            ),
+            _ => read_key(row, &self.scan, &[], key),
+        }
+    }
 }
 
 /// A head's query rows as functions of a position's token and index: an id per (token,
@@ -517,6 +572,8 @@ struct SparseLayer {
     /// outputs (in order, as added). Positions whose inputs to this MLP are equal reach the
     /// next one with equal inputs to it (nothing between them), so one lookup serves both.
     chain: Option<Vec<usize>>,
+    /// The key of the MLP's cache (over `chain`, or the MLP's reads).
+    key: SlotKey,
     bilinear: Option<SparseBilinear>,
     memories: Vec<Memory>,
 }
@@ -877,9 +934,7 @@ impl SparseEngine {
                             cache: None,
                             kv_reads: Vec::new(),
                             q_reads: Vec::new(),
-                            kv_scan: Vec::new(),
-                            kv_slot_pairs: Vec::new(),
-                            kv_slot_start: Vec::new(),
+                            kv_key: SlotKey::default(),
                         }
                     })
                     .collect();
@@ -895,6 +950,7 @@ impl SparseEngine {
                     written,
                     mlp: l.mlp.as_ref().map(SparseMlp::new),
                     chain: None,
+                    key: SlotKey::default(),
                     bilinear: l.bilinear.as_ref().map(|b| SparseBilinear {
                         u: Rows::new(&b.u),
                         bu: b.bu.clone(),
@@ -1050,7 +1106,21 @@ impl SparseEngine {
             mark(&mut before, &mut mlp.chain(bilinear).chain(memories));
             engine.layers[li].chain = chain;
         }
-        // Heads with computed keys and values get a cache of their rows by what they read.
+        // Heads with computed keys and values get a cache of their rows by what they read;
+        // cache keys take the embedding-only columns with the slot.
+        let embedded = engine
+            .embedded
+            .as_deref()
+            .map(|rows| (rows, slots, engine.d));
+        for l in &mut engine.layers {
+            let cols = l
+                .chain
+                .as_ref()
+                .or(l.mlp.as_ref().and_then(|m| m.reads.as_ref()));
+            if let Some(cols) = cols {
+                l.key = SlotKey::new(cols, &written, embedded);
+            }
+        }
         let mut caches = 0;
         for h in engine.layers.iter_mut().flat_map(|l| &mut l.heads) {
             if h.table.is_some() || h.kv_slots.is_some() {
@@ -1064,24 +1134,7 @@ impl SparseEngine {
                 h.cache = Some(caches);
                 caches += 1;
             }
-            let (scan, known): (Vec<usize>, Vec<usize>) = h
-                .kv_reads
-                .iter()
-                .partition(|c| written.get(**c).copied().unwrap_or(true));
-            if let Some(rows) = engine.embedded.as_ref().filter(|_| !known.is_empty()) {
-                let d = engine.d;
-                h.kv_slot_start.push(0);
-                for slot in 0..slots {
-                    let row = &rows[slot * d..(slot + 1) * d];
-                    for &c in &known {
-                        if row[c] != 0.0 {
-                            h.kv_slot_pairs.extend([c as u64, row[c].to_bits()]);
-                        }
-                    }
-                    h.kv_slot_start.push(h.kv_slot_pairs.len() as u32);
-                }
-                h.kv_scan = scan;
-            }
+            h.kv_key = SlotKey::new(&h.kv_reads, &written, embedded);
         }
         engine.caches = caches;
         engine
@@ -1443,8 +1496,12 @@ impl SparseEngine {
                     // bound is zero wherever it is skipped, so the cache does not depend on it.)
                     let reads = cached.filter(|_| !memo.off);
                     let mut hash = 0;
-                    if let Some(reads) = reads {
-                        hash = read_key(&x[p * d..(p + 1) * d], reads, &[], &mut b.key);
+                    if reads.is_some() {
+                        hash = layer.key.read(
+                            &x[p * d..(p + 1) * d],
+                            || self.slot_at(tokens, p),
+                            &mut b.key,
+                        );
                         if let Some((delta, decoded)) = memo.get(hash, &b.key) {
                             // (After the last MLP only the decoding is read: its row is left.)
                             if last {
@@ -1722,16 +1779,7 @@ impl SparseEngine {
         let mut bos = 0;
         for p in 0..len {
             let x = &b.x[p * d..(p + 1) * d];
-            // (the columns only embeddings write come with the slot, not from the row)
-            let hash = match h.kv_slot_start.get(self.slot_at(tokens, p)..) {
-                Some([lo, hi, ..]) => read_key(
-                    x,
-                    &h.kv_scan,
-                    &h.kv_slot_pairs[*lo as usize..*hi as usize],
-                    &mut b.key,
-                ),
-                _ => read_key(x, &h.kv_reads, &[], &mut b.key),
-            };
+            let hash = h.kv_key.read(x, || self.slot_at(tokens, p), &mut b.key);
             c.lookups += 1;
             let id = match c.kv_ids.get(hash, &b.key) {
                 Some((_, id)) => id,
