@@ -1601,7 +1601,7 @@ impl SparseEngine {
                         [f.live_start[q as usize] as usize..f.live_start[q as usize + 1] as usize];
                     // The sequence's keys that can weigh anything for this query, in id order
                     // (the others have weight 0 whatever else the sequence holds).
-                    let kvs = if live.len() < b.kv_groups.len() {
+                    let kvs = if live.len() < LIVE_SCAN * b.kv_groups.len() {
                         b.touched.clear();
                         b.touched
                             .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
@@ -1866,7 +1866,7 @@ impl SparseEngine {
                         let t: f64 = row[kv as usize] - base;
                         t >= EXP_ZERO || t.is_nan()
                     }));
-                    let groups = if same_bos && live.len() < b.kv_groups.len() {
+                    let groups = if same_bos && live.len() < LIVE_SCAN * b.kv_groups.len() {
                         b.touched.clear();
                         b.touched
                             .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
@@ -2099,6 +2099,12 @@ fn chain_reads(a: &SparseLayer, b: &SparseLayer, before: &[bool]) -> Option<Vec<
         .collect();
     (reads.len() <= MAX_MEMO_READS).then(|| reads.into_iter().collect())
 }
+
+/// A query attends over the sequence's keys its live list keeps (found by walking the list)
+/// unless the list is this many times longer than the sequence's key groups (then over every
+/// group, put in id order once per head call): walking a list is cheaper per entry than
+/// attending over a group, and most groups a list drops are not attended at all.
+const LIVE_SCAN: usize = 4;
 
 /// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled width, aggregate
 /// and mean heads put every key they do not select at least `β/2 ≥ 750` below the largest
