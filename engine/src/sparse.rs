@@ -646,10 +646,11 @@ struct Scratch {
     products: Vec<f64>,
     /// One position's MLP output (zero outside the MLP's columns between positions).
     out: Vec<f64>,
-    /// Per layer, the MLP's output for each distinct input seen in this batch: the nonzero
-    /// (column, value bits) it reads → the nonzero (column, value) it adds.
+    /// Per layer, the MLP's output for each distinct input seen (in this call and earlier
+    /// ones, [`SparseEngine::with_scratch`]): the nonzero (column, value bits) it reads → the
+    /// nonzero (column, value) it adds.
     memo: Vec<Memo>,
-    /// Per head with computed keys and values, its rows and scores by input in this batch.
+    /// Per head with computed keys and values, its rows and scores by input (kept as `memo`).
     heads: Vec<HeadCache>,
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
@@ -681,7 +682,7 @@ struct Scratch {
 
 /// One MLP's cache of outputs by input ([`Scratch::memo`]), with its hit count: a cache that
 /// rarely hits (positions whose inputs all differ, as `reverse`'s) is switched off for the
-/// rest of the batch, so it costs little where it does not help. Keys (the nonzero inputs as
+/// engine's life, so it costs little where it does not help. Keys (the nonzero inputs as
 /// column and value bits) and outputs are kept in flat lists, found by the key's hash.
 #[derive(Default, Clone)]
 struct Memo {
@@ -782,7 +783,7 @@ impl Memo {
     }
 }
 
-/// A head's rows by the values of the residual columns they read, for one batch
+/// A head's rows by the values of the residual columns they read (kept between calls)
 /// ([`SparseEngine::cached_head`]): a head whose keys read computed columns still sees few
 /// distinct inputs (one-hot values of a few categories), so each distinct key-value input gets
 /// an id with its key and value rows, each distinct query input an id with its query row, and
@@ -822,7 +823,8 @@ impl HeadCache {
 /// them found their input (a head whose keys are positions sees new inputs at every position).
 const HEAD_TRIAL: usize = 256;
 
-/// The most key-value ids and query ids a head's cache holds (it is switched off past them).
+/// The most key-value ids and query ids a head's cache holds (it is emptied before a sequence
+/// could overfill it).
 const MAX_HEAD_IDS: usize = 1 << 12;
 
 /// The nonzero (column, value bits) pairs of `row` over the columns `reads`, then the words

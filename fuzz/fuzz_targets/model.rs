@@ -1,8 +1,10 @@
 //! The model loader: the data is `graph.json \0 model.safetensors`. Whatever the bytes, loading
 //! ends with a model or an error that displays (never a panic); a model that loads runs a
-//! one- and a two-token input through the reference forward pass, the sparse engine and the
-//! candle engine, each ending with outputs or an error. Seeds (`fuzz/seeds/model`) include a
-//! model with bilinear sublayers and tie-tolerant memories (hrr) and one with a numeric output.
+//! one- and a two-token input through the reference forward pass, the sparse engine (one
+//! engine for every call, as its caches carry over) and the candle engine, each ending with
+//! outputs or an error, and both inputs as ids through the sparse engine's ids-out pass.
+//! Seeds (`fuzz/seeds/model`) include a model with bilinear sublayers and tie-tolerant
+//! memories (hrr) and one with a numeric output.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -29,6 +31,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let last = model.vocab.last().cloned().unwrap_or_else(|| first.clone());
+    // one sparse engine for every input: its caches carry over from call to call
+    let sparse = tessera_engine::SparseEngine::new(&model);
     for input in [vec![first.clone()], vec![first, last]] {
         match model.forward(&input) {
             Ok(out) => assert!(out.len() <= input.len() + 1),
@@ -36,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = e.to_string();
             }
         }
-        if let Err(e) = tessera_engine::SparseEngine::new(&model).forward_batch(&[input.clone()]) {
+        if let Err(e) = sparse.forward_batch(&[input.clone(), input.clone()]) {
             let _ = e.to_string();
         }
         match tessera_engine::device(false)
@@ -47,6 +51,19 @@ fuzz_target!(|data: &[u8]| {
             Err(e) => {
                 let _ = e.to_string();
             }
+        }
+    }
+    // ids in and out: every output an index into the output values
+    let ids = vec![vec![0], vec![0, model.vocab.len() - 1]];
+    let mut out = Vec::new();
+    match sparse.forward_ids_out(&ids, &mut out) {
+        Ok(()) => {
+            let values = sparse.output_values().map_or(0, <[_]>::len);
+            assert!(out.len() == 3 && out.iter().all(|&i| (i as usize) < values));
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            assert!(out.is_empty());
         }
     }
 });
