@@ -574,6 +574,12 @@ struct SparseLayer {
     chain: Option<Vec<usize>>,
     /// The key of the MLP's cache (over `chain`, or the MLP's reads).
     key: SlotKey,
+    /// When the heads all attend from tables and the key's row columns are what only they
+    /// write: per (token, position) slot, a class (its query ids and the key's slot words), so
+    /// that positions of a sequence in one class have equal keys ([`mlp_classes`]). Empty
+    /// otherwise.
+    classes: Vec<u32>,
+    classes_len: usize,
     bilinear: Option<SparseBilinear>,
     memories: Vec<Memory>,
 }
@@ -652,6 +658,10 @@ struct Scratch {
     memo: Vec<Memo>,
     /// Per head with computed keys and values, its rows and scores by input (kept as `memo`).
     heads: Vec<HeadCache>,
+    /// Per MLP key class ([`SparseLayer::classes`]): the stamp of the layer pass that last
+    /// met it (`class_stamp` counts passes), the cache's generation then, and the entry.
+    class_seen: Vec<(u64, u64, u32)>,
+    class_stamp: u64,
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
@@ -696,6 +706,8 @@ struct Memo {
     hits: usize,
     misses: usize,
     off: bool,
+    /// How many times the cache was emptied (entry indices of another generation are stale).
+    generation: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -718,6 +730,18 @@ impl Memo {
     }
 
     fn get(&self, hash: u64, key: &[u64]) -> Option<(&[(usize, f64)], u32)> {
+        self.find(hash, key).map(|e| self.entry(e))
+    }
+
+    /// An entry's output and decoding.
+    fn entry(&self, e: u32) -> (&[(usize, f64)], u32) {
+        let entry = &self.entries[e as usize];
+        let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
+        (out, entry.decoded)
+    }
+
+    /// The entry whose key is `key` (of hash `hash`).
+    fn find(&self, hash: u64, key: &[u64]) -> Option<u32> {
         if self.slots.len() < 2 {
             return None;
         }
@@ -733,15 +757,15 @@ impl Memo {
                 let k = &self.keys[entry.k0 as usize..entry.k1 as usize];
                 // (compared in line: keys are a few words, shorter than a call to `memcmp`)
                 if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
-                    let out = &self.outputs[entry.o0 as usize..entry.o1 as usize];
-                    return Some((out, entry.decoded));
+                    return Some(e - 1);
                 }
             }
             i = (i + 1) & mask;
         }
     }
 
-    fn insert(&mut self, hash: u64, key: &[u64], output: &[(usize, f64)], decoded: u32) {
+    /// Add an entry; its index.
+    fn insert(&mut self, hash: u64, key: &[u64], output: &[(usize, f64)], decoded: u32) -> u32 {
         if self.entries.len() >= MAX_MEMO_ENTRIES {
             self.clear();
         }
@@ -763,6 +787,7 @@ impl Memo {
             decoded,
         });
         self.place(hash, self.entries.len() as u32);
+        self.entries.len() as u32 - 1
     }
 
     /// Put `(hash, e)` in the first empty slot from `hash`'s home.
@@ -776,6 +801,7 @@ impl Memo {
     }
 
     fn clear(&mut self) {
+        self.generation += 1;
         self.slots.fill((0, 0));
         self.entries.clear();
         self.keys.clear();
@@ -953,6 +979,8 @@ impl SparseEngine {
                     mlp: l.mlp.as_ref().map(SparseMlp::new),
                     chain: None,
                     key: SlotKey::default(),
+                    classes: Vec::new(),
+                    classes_len: 0,
                     bilinear: l.bilinear.as_ref().map(|b| SparseBilinear {
                         u: Rows::new(&b.u),
                         bu: b.bu.clone(),
@@ -1074,6 +1102,7 @@ impl SparseEngine {
         // ([`chain_reads`]), given what is written before it.
         let embeds = |r: &Rows| r.rows.iter().flatten().map(|(c, _)| *c).collect::<Vec<_>>();
         let mut before = vec![false; engine.d];
+        let mut fresh = Vec::with_capacity(engine.layers.len());
         for c in embeds(&engine.token_embed)
             .into_iter()
             .chain(embeds(&engine.pos_embed))
@@ -1091,6 +1120,14 @@ impl SparseEngine {
                     }
                 }
             };
+            // (what only this layer's heads write: 0 before them)
+            fresh.push(
+                a.written
+                    .iter()
+                    .copied()
+                    .filter(|&c| !before.get(c).copied().unwrap_or(true))
+                    .collect::<Vec<usize>>(),
+            );
             mark(&mut before, &mut a.written.iter().copied());
             let chain = engine
                 .layers
@@ -1114,13 +1151,14 @@ impl SparseEngine {
             .embedded
             .as_deref()
             .map(|rows| (rows, slots, engine.d));
-        for l in &mut engine.layers {
+        for (l, fresh) in engine.layers.iter_mut().zip(&fresh) {
             let cols = l
                 .chain
                 .as_ref()
                 .or(l.mlp.as_ref().and_then(|m| m.reads.as_ref()));
             if let Some(cols) = cols {
                 l.key = SlotKey::new(cols, &written, embedded);
+                (l.classes, l.classes_len) = mlp_classes(l, fresh, slots);
             }
         }
         let mut caches = 0;
@@ -1492,19 +1530,42 @@ impl SparseEngine {
                 if bounded {
                     mlp.skippable(&x, d, len, b);
                 }
+                // Positions of this sequence in one class have equal keys: the first one's
+                // cache entry serves the others without a lookup.
+                b.class_stamp += 1;
+                if cached.is_some() && b.class_seen.len() < layer.classes_len {
+                    b.class_seen.resize(layer.classes_len, (0, 0, 0));
+                }
                 for p in b.from..len {
                     // Positions (of any sequence in the batch) whose inputs to this MLP are
                     // equal get equal outputs: computed once. (A unit skipped by the gating
                     // bound is zero wherever it is skipped, so the cache does not depend on it.)
                     let reads = cached.filter(|_| !memo.off);
                     let mut hash = 0;
+                    let mut class = None;
                     if reads.is_some() {
-                        hash = layer.key.read(
-                            &x[p * d..(p + 1) * d],
-                            || self.slot_at(tokens, p),
-                            &mut b.key,
-                        );
-                        if let Some((delta, decoded)) = memo.get(hash, &b.key) {
+                        let slot = || self.slot_at(tokens, p);
+                        let mut known = None;
+                        if layer.classes_len > 0 {
+                            let c = layer.classes[slot()];
+                            let seen = b.class_seen[c as usize];
+                            if seen.0 == b.class_stamp && seen.1 == memo.generation {
+                                known = Some(seen.2);
+                            }
+                            class = Some(c);
+                        }
+                        let found = match known {
+                            Some(e) => Some(e),
+                            None => {
+                                hash = layer.key.read(&x[p * d..(p + 1) * d], slot, &mut b.key);
+                                memo.find(hash, &b.key)
+                            }
+                        };
+                        if let Some(e) = found {
+                            if let Some(c) = class {
+                                b.class_seen[c as usize] = (b.class_stamp, memo.generation, e);
+                            }
+                            let (delta, decoded) = memo.entry(e);
                             // (After the last MLP only the decoding is read: its row is left.)
                             if last {
                                 b.decoded[p] = decoded;
@@ -1547,7 +1608,10 @@ impl SparseEngine {
                     } else {
                         u32::MAX
                     };
-                    memo.insert(hash, &b.key, &b.delta_out, decoded);
+                    let e = memo.insert(hash, &b.key, &b.delta_out, decoded);
+                    if let Some(c) = class {
+                        b.class_seen[c as usize] = (b.class_stamp, memo.generation, e);
+                    }
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
@@ -2107,6 +2171,41 @@ fn chain_reads(a: &SparseLayer, b: &SparseLayer, before: &[bool]) -> Option<Vec<
 /// group, put in id order once per head call): walking a list is cheaper per entry than
 /// attending over a group, and most groups a list drops are not attended at all.
 const LIVE_SCAN: usize = 4;
+
+/// Per (token, position) slot, the class of its MLP key within a sequence, and how many
+/// classes ([`SparseLayer::classes`]): when every head of the layer attends from tables and
+/// every column the key reads from the row is one only these heads write (0 before them), a
+/// position's key is a function of its query id in each head (equal ids attend alike in one
+/// sequence) and of its slot's key words; slots with the same of both are one class. No
+/// classes (an empty list) otherwise, or when there are more than half as many as slots.
+fn mlp_classes(l: &SparseLayer, fresh: &[usize], slots: usize) -> (Vec<u32>, usize) {
+    let tables: Option<Vec<&SlotHead>> = l.heads.iter().map(|h| h.table.as_ref()).collect();
+    let Some(tables) = tables.filter(|t| !t.is_empty()) else {
+        return (Vec::new(), 0);
+    };
+    let split = l.key.start.len() == slots + 1;
+    if !(split || l.key.start.is_empty()) || !l.key.scan.iter().all(|c| fresh.contains(c)) {
+        return (Vec::new(), 0);
+    }
+    let mut ids: std::collections::HashMap<(Vec<u32>, &[u64]), u32> = Default::default();
+    let classes = (0..slots)
+        .map(|slot| {
+            let queries = tables.iter().map(|t| t.ids[slot].0).collect();
+            let words = match split {
+                true => &l.key.pairs[l.key.start[slot] as usize..l.key.start[slot + 1] as usize],
+                false => &[][..],
+            };
+            let next = ids.len() as u32;
+            *ids.entry((queries, words)).or_insert(next)
+        })
+        .collect();
+    // (classes of about one slot each, as when a query id names the position, never serve a
+    // second position: not worth their lookups)
+    if ids.len() * 2 > slots {
+        return (Vec::new(), 0);
+    }
+    (classes, ids.len())
+}
 
 /// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled width, aggregate
 /// and mean heads put every key they do not select at least `β/2 ≥ 750` below the largest
