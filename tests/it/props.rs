@@ -115,6 +115,7 @@ const SPARSE_PROGRAMS: &[(&str, &[&str])] = &[
     ("std::rasp::hist", &["a", "b", "c"]),
     ("std::rasp::sort", &["a", "b", "c", "d", "e"]),
     ("std::rasp::sort_by_most_freq", &["a", "b", "c"]),
+    ("std::rasp::double_hist", &["a", "b", "c"]),
     ("std::rasp::dyck1_ptf", &["(", ")", "x"]),
     ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"]),
     ("std::rasp::pair_balance", &["(", ")", "x"]),
@@ -128,9 +129,10 @@ proptest! {
         ..ProptestConfig::default()
     })]
     /// The sparse engine's shortcuts (a head attends once per distinct query row; an MLP computes
-    /// its output once per distinct input across a batch) never change a result: random batches,
-    /// with some inputs repeated so the caches hit, from token strings and from token ids, equal
-    /// the interpreter.
+    /// its output once per distinct input, a head with computed keys its rows once per distinct
+    /// input, all kept from call to call) never change a result: random batches, with some
+    /// inputs repeated so the caches hit, from token strings, from token ids (a second call) and
+    /// as ids out (a third), equal the interpreter.
     #[test]
     fn sparse_engine_batches_equal_the_interpreter(
         pick in 0..SPARSE_PROGRAMS.len(),
@@ -162,6 +164,14 @@ proptest! {
             .collect();
         let by_ids = engine.forward_ids(&ids).expect("runs");
         prop_assert_eq!(&by_ids, &got);
+        // (`pair_balance` gives numbers: no output ids)
+        if let Some(values) = engine.output_values() {
+            let mut out_ids = Vec::new();
+            engine.forward_ids_out(&ids, &mut out_ids).expect("runs");
+            let as_values: Vec<&tessera_lang::value::Val> =
+                out_ids.iter().map(|&i| &values[i as usize]).collect();
+            prop_assert_eq!(as_values, got.iter().flatten().collect::<Vec<_>>());
+        }
         for (input, out) in inputs.iter().zip(&got) {
             let want = match session.run(entry, Some(input), &[]) {
                 Ok(tessera::Output::Seq(s)) => s.vals,
