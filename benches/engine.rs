@@ -54,12 +54,42 @@ fn bench_forward_sparse(bencher: divan::Bencher, entry: &str, vocab: &[&str], n:
         .iter()
         .map(|b| b.iter().map(String::as_str).collect())
         .collect();
-    let next = std::cell::Cell::new(0);
-    bencher.bench_local(|| {
-        let i = next.get();
-        next.set((i + 1) % refs.len());
-        model.exec_sparse(divan::black_box(&refs[i])).expect("runs")
-    });
+    let mut next = in_turn(&refs);
+    bencher.bench_local(|| model.exec_sparse(divan::black_box(next())).expect("runs"));
+}
+
+/// [`BATCHES`] seeded batches for `engine`, encoded once as token ids.
+fn id_batches(
+    engine: &tessera_engine::SparseEngine,
+    vocab: &[&str],
+    n: usize,
+) -> Vec<Vec<Vec<usize>>> {
+    let id = |t: &str| {
+        let v = tessera_lang::value::Val::from_token(t);
+        engine
+            .vocab()
+            .iter()
+            .position(|x| *x == v)
+            .expect("in vocab")
+    };
+    (0..BATCHES)
+        .map(|s| {
+            seeded_batch(vocab, n, s)
+                .iter()
+                .map(|s| s.split_whitespace().map(id).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// The next of `batches` at each call, in turn.
+fn in_turn<'a, T>(batches: &'a [T]) -> impl FnMut() -> &'a T {
+    let mut next = 0;
+    move || {
+        let b = &batches[next];
+        next = (next + 1) % batches.len();
+        b
+    }
 }
 
 /// The sparse engine on inputs encoded once as token ids (as Tracr's forward pass takes them:
@@ -69,34 +99,9 @@ fn bench_forward_ids(bencher: divan::Bencher, entry: &str, vocab: &[&str], n: us
     let session = Session::stdlib();
     let model = session.compile(entry, vocab, n, &[]).expect("compiles");
     let engine = model.sparse_engine();
-    let encode = |batch: Vec<String>| -> Vec<Vec<usize>> {
-        batch
-            .iter()
-            .map(|s| {
-                s.split_whitespace()
-                    .map(|t| {
-                        let v = tessera_lang::value::Val::from_token(t);
-                        engine
-                            .vocab()
-                            .iter()
-                            .position(|x| *x == v)
-                            .expect("in vocab")
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let batches: Vec<Vec<Vec<usize>>> = (0..BATCHES)
-        .map(|s| encode(seeded_batch(vocab, n, s)))
-        .collect();
-    let next = std::cell::Cell::new(0);
-    bencher.bench_local(|| {
-        let i = next.get();
-        next.set((i + 1) % batches.len());
-        engine
-            .forward_ids(divan::black_box(&batches[i]))
-            .expect("runs")
-    });
+    let batches = id_batches(engine, vocab, n);
+    let mut next = in_turn(&batches);
+    bencher.bench_local(|| engine.forward_ids(divan::black_box(next())).expect("runs"));
 }
 
 /// [`bench_forward_ids`] with outputs as ids too ([`tessera_engine::SparseEngine::forward_ids_out`]):
@@ -105,30 +110,13 @@ fn bench_forward_ids_out(bencher: divan::Bencher, entry: &str, vocab: &[&str], n
     let session = Session::stdlib();
     let model = session.compile(entry, vocab, n, &[]).expect("compiles");
     let engine = model.sparse_engine();
-    let id = |t: &str| {
-        let v = tessera_lang::value::Val::from_token(t);
-        engine
-            .vocab()
-            .iter()
-            .position(|x| *x == v)
-            .expect("in vocab")
-    };
-    let batches: Vec<Vec<Vec<usize>>> = (0..BATCHES)
-        .map(|s| {
-            seeded_batch(vocab, n, s)
-                .iter()
-                .map(|s| s.split_whitespace().map(id).collect())
-                .collect()
-        })
-        .collect();
-    let next = std::cell::Cell::new(0);
+    let batches = id_batches(engine, vocab, n);
+    let mut next = in_turn(&batches);
     let mut out = Vec::new();
     bencher.bench_local(|| {
-        let i = next.get();
-        next.set((i + 1) % batches.len());
         out.clear();
         engine
-            .forward_ids_out(divan::black_box(&batches[i]), &mut out)
+            .forward_ids_out(divan::black_box(next()), &mut out)
             .expect("runs");
         out.len()
     });

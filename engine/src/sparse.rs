@@ -1665,20 +1665,14 @@ impl SparseEngine {
                     let row = &f.scores[q as usize * f.kvs..(q as usize + 1) * f.kvs];
                     let live = &f.live
                         [f.live_start[q as usize] as usize..f.live_start[q as usize + 1] as usize];
-                    // The sequence's keys that can weigh anything for this query, in id order
-                    // (the others have weight 0 whatever else the sequence holds).
-                    let kvs = if live.len() < LIVE_SCAN * b.kv_groups.len() {
-                        b.touched.clear();
-                        b.touched
-                            .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
-                        &b.touched
-                    } else {
-                        if !sorted {
-                            b.kv_groups.sort_unstable();
-                            sorted = true;
-                        }
-                        &b.kv_groups
-                    };
+                    let kvs = query_groups(
+                        Some(live),
+                        &b.kslot,
+                        call,
+                        &mut b.kv_groups,
+                        &mut b.touched,
+                        &mut sorted,
+                    );
                     let score = |g: usize| row[kvs[g] as usize];
                     let group = |g: usize| {
                         let kv = kvs[g] as usize;
@@ -1932,18 +1926,14 @@ impl SparseEngine {
                         let t: f64 = row[kv as usize] - base;
                         t >= EXP_ZERO || t.is_nan()
                     }));
-                    let groups = if same_bos && live.len() < LIVE_SCAN * b.kv_groups.len() {
-                        b.touched.clear();
-                        b.touched
-                            .extend(live.iter().filter(|&&kv| b.kslot[kv as usize].0 == call));
-                        &b.touched
-                    } else {
-                        if !sorted {
-                            b.kv_groups.sort_unstable();
-                            sorted = true;
-                        }
-                        &b.kv_groups
-                    };
+                    let groups = query_groups(
+                        same_bos.then_some(&live[..]),
+                        &b.kslot,
+                        call,
+                        &mut b.kv_groups,
+                        &mut b.touched,
+                        &mut sorted,
+                    );
                     let score = |g: usize| row[groups[g] as usize];
                     let group = |g: usize| {
                         let kv = groups[g] as usize;
@@ -2164,6 +2154,34 @@ fn chain_reads(a: &SparseLayer, b: &SparseLayer, before: &[bool]) -> Option<Vec<
         .chain(r2.iter().copied().filter(|c| !zero(c)))
         .collect();
     (reads.len() <= MAX_MEMO_READS).then(|| reads.into_iter().collect())
+}
+
+/// The key-value ids one query of head call `call` attends over, in id order: the sequence's
+/// ids its live list keeps (the others weigh 0 whatever else the sequence holds), when there is
+/// a list and it is under [`LIVE_SCAN`] times the sequence's groups; else every group of the
+/// sequence (`kv_groups`, put in id order at the first such query of the call: `sorted`).
+fn query_groups<'g>(
+    live: Option<&[u32]>,
+    kslot: &[(u64, u32)],
+    call: u64,
+    kv_groups: &'g mut [u32],
+    touched: &'g mut Vec<u32>,
+    sorted: &mut bool,
+) -> &'g [u32] {
+    match live {
+        Some(live) if live.len() < LIVE_SCAN * kv_groups.len() => {
+            touched.clear();
+            touched.extend(live.iter().filter(|&&kv| kslot[kv as usize].0 == call));
+            touched
+        }
+        _ => {
+            if !*sorted {
+                kv_groups.sort_unstable();
+                *sorted = true;
+            }
+            kv_groups
+        }
+    }
 }
 
 /// A query attends over the sequence's keys its live list keeps (found by walking the list)
