@@ -850,8 +850,9 @@ impl HeadCache {
 const HEAD_TRIAL: usize = 256;
 
 /// The most key-value ids and query ids a head's cache holds (it is emptied before a sequence
-/// could overfill it).
-const MAX_HEAD_IDS: usize = 1 << 12;
+/// could overfill it). No more than an id index ([`Memo`]) holds, so that one never empties
+/// itself under the ids.
+const MAX_HEAD_IDS: usize = MAX_MEMO_ENTRIES;
 
 /// The nonzero (column, value bits) pairs of `row` over the columns `reads`, then the words
 /// `known` (pairs known without reading the row), into `key`, and their hash.
