@@ -4,7 +4,8 @@
 //! engine for every call, as its caches carry over) and the candle engine, each ending with
 //! outputs or an error, and both inputs as ids through the sparse engine's ids-out pass.
 //! Seeds (`fuzz/seeds/model`) include a model with bilinear sublayers and tie-tolerant
-//! memories (hrr) and one with a numeric output.
+//! memories (hrr), one with a numeric output, and a compiled `sort` (a head with computed
+//! keys, two chained MLPs).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
