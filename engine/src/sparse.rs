@@ -96,6 +96,14 @@ struct SparseHead {
     q_reads: Vec<usize>,
     /// The key of `kv_reads` for the cache.
     kv_key: SlotKey,
+    /// When the columns the key reads from the row are written by one MLP cache alone (0
+    /// before it, untouched after it): that cache's index in [`Scratch::entries`], and per
+    /// slot the class of the key's slot words (`kv_classes` of them). A position's key-value
+    /// id is then a function of the cache entry its row took there and of its slot's class
+    /// ([`HeadCache::by_entry`]).
+    provenance: Option<usize>,
+    kv_slot_class: Vec<u32>,
+    kv_classes: usize,
 }
 
 /// A cache key over some residual columns (the nonzero (column, value bits) pairs), split when
@@ -580,6 +588,9 @@ struct SparseLayer {
     /// otherwise.
     classes: Vec<u32>,
     classes_len: usize,
+    /// When a later head's key ids follow this layer's MLP cache entries
+    /// ([`SparseHead::provenance`]): where the pass records each position's entry.
+    record: Option<usize>,
     bilinear: Option<SparseBilinear>,
     memories: Vec<Memory>,
 }
@@ -605,6 +616,8 @@ pub struct SparseEngine {
     decode_by_memo: bool,
     /// The number of heads with a cache of rows ([`SparseHead::cache`]).
     caches: usize,
+    /// The number of MLP caches whose entries a head follows ([`SparseLayer::record`]).
+    records: usize,
     /// The scratch (with its caches) kept between calls ([`Self::with_scratch`]).
     pool: std::sync::Mutex<Option<Scratch>>,
 }
@@ -662,6 +675,10 @@ struct Scratch {
     /// met it (`class_stamp` counts passes), the cache's generation then, and the entry.
     class_seen: Vec<(u64, u64, u32)>,
     class_stamp: u64,
+    /// Per recording MLP cache ([`SparseLayer::record`]), in the current sequence: each
+    /// position's cache entry (`u32::MAX`: none), and the cache's generation when every
+    /// position took one (`None`: not this sequence).
+    entries: Vec<(Vec<u32>, Option<u64>)>,
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
@@ -833,6 +850,10 @@ struct HeadCache {
     /// has key-value id `bos` (the first sequence's): as [`SlotHead::live`].
     live: Vec<Vec<u32>>,
     bos: Option<u32>,
+    /// Key-value ids by (source cache entry, slot class) (see [`SparseHead::provenance`]),
+    /// `u32::MAX` where not known yet, for the source cache's generation `by_entry_gen`.
+    by_entry: Vec<u32>,
+    by_entry_gen: u64,
     lookups: usize,
     misses: usize,
     judged: bool,
@@ -964,6 +985,9 @@ impl SparseEngine {
                             kv_reads: Vec::new(),
                             q_reads: Vec::new(),
                             kv_key: SlotKey::default(),
+                            provenance: None,
+                            kv_slot_class: Vec::new(),
+                            kv_classes: 0,
                         }
                     })
                     .collect();
@@ -982,6 +1006,7 @@ impl SparseEngine {
                     key: SlotKey::default(),
                     classes: Vec::new(),
                     classes_len: 0,
+                    record: None,
                     bilinear: l.bilinear.as_ref().map(|b| SparseBilinear {
                         u: Rows::new(&b.u),
                         bu: b.bu.clone(),
@@ -1007,6 +1032,7 @@ impl SparseEngine {
             out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
             decode_by_memo: false,
             caches: 0,
+            records: 0,
             pool: Default::default(),
         };
         engine.decode_by_memo = engine.only_last_mlp_writes_the_output();
@@ -1178,6 +1204,12 @@ impl SparseEngine {
             h.kv_key = SlotKey::new(&h.kv_reads, &written, embedded);
         }
         engine.caches = caches;
+        engine.records = follow_entries(
+            &mut engine.layers,
+            &embeds(&engine.token_embed),
+            &embeds(&engine.pos_embed),
+            slots,
+        );
         engine
     }
 
@@ -1385,6 +1417,7 @@ impl SparseEngine {
         Scratch {
             memo: vec![Default::default(); self.layers.len()],
             heads: vec![Default::default(); self.caches],
+            entries: vec![Default::default(); self.records],
             ..Scratch::default()
         }
     }
@@ -1537,6 +1570,16 @@ impl SparseEngine {
                 if cached.is_some() && b.class_seen.len() < layer.classes_len {
                     b.class_seen.resize(layer.classes_len, (0, 0, 0));
                 }
+                // Each position's entry, for the heads that follow this cache's entries (valid
+                // when every position took one in one generation).
+                let record = layer.record.filter(|_| cached.is_some() && b.from == 0);
+                let generation = memo.generation;
+                if let Some(r) = layer.record {
+                    let (at, valid) = &mut b.entries[r];
+                    at.clear();
+                    at.resize(len, u32::MAX);
+                    *valid = None;
+                }
                 for p in b.from..len {
                     // Positions (of any sequence in the batch) whose inputs to this MLP are
                     // equal get equal outputs: computed once. (A unit skipped by the gating
@@ -1565,6 +1608,9 @@ impl SparseEngine {
                         if let Some(e) = found {
                             if let Some(c) = class {
                                 b.class_seen[c as usize] = (b.class_stamp, memo.generation, e);
+                            }
+                            if let Some(r) = record {
+                                b.entries[r].0[p] = e;
                             }
                             let (delta, decoded) = memo.entry(e);
                             // (After the last MLP only the decoding is read: its row is left.)
@@ -1613,10 +1659,19 @@ impl SparseEngine {
                     if let Some(c) = class {
                         b.class_seen[c as usize] = (b.class_stamp, memo.generation, e);
                     }
+                    if let Some(r) = record {
+                        b.entries[r].0[p] = e;
+                    }
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
                         memo.clear();
+                    }
+                }
+                if let Some(r) = record {
+                    let (at, valid) = &mut b.entries[r];
+                    if memo.generation == generation && at.iter().all(|&e| e != u32::MAX) {
+                        *valid = Some(generation);
                     }
                 }
                 b.out = out;
@@ -1838,12 +1893,31 @@ impl SparseEngine {
         b.qids.clear();
         b.kv_groups.clear();
         let mut bos = 0;
+        // The cache entries this sequence's rows took where the key columns were written, when
+        // the ids follow them ([`SparseHead::provenance`]).
+        let entries = h
+            .provenance
+            .and_then(|r| b.entries.get(r))
+            .and_then(|(at, valid)| valid.map(|g| (at, g)));
+        if let Some((_, g)) = entries.filter(|(_, g)| c.by_entry_gen != *g) {
+            c.by_entry.clear();
+            c.by_entry_gen = g;
+        }
         for p in 0..len {
             let x = &b.x[p * d..(p + 1) * d];
-            let hash = h.kv_key.read(x, || self.slot_at(tokens, p), &mut b.key);
             c.lookups += 1;
-            let id = match c.kv_ids.get(hash, &b.key) {
-                Some((_, id)) => id,
+            let slot = || self.slot_at(tokens, p);
+            let follow = entries
+                .map(|(at, _)| at[p] as usize * h.kv_classes + h.kv_slot_class[slot()] as usize);
+            let known = follow
+                .and_then(|i| c.by_entry.get(i).copied())
+                .filter(|&id| id != u32::MAX);
+            let hash = match known {
+                Some(_) => 0,
+                None => h.kv_key.read(x, slot, &mut b.key),
+            };
+            let id = match known.or_else(|| c.kv_ids.get(hash, &b.key).map(|(_, id)| id)) {
+                Some(id) => id,
                 None => {
                     c.misses += 1;
                     let id = c.kvs() as u32;
@@ -1863,6 +1937,12 @@ impl SparseEngine {
                     id
                 }
             };
+            if let Some(i) = follow.filter(|_| known.is_none()) {
+                if c.by_entry.len() <= i {
+                    c.by_entry.resize(i + 1, u32::MAX);
+                }
+                c.by_entry[i] = id;
+            }
             if p == 0 {
                 bos = id;
             }
@@ -2226,6 +2306,96 @@ fn mlp_classes(l: &SparseLayer, fresh: &[usize], slots: usize) -> (Vec<u32>, usi
     (classes, ids.len())
 }
 
+/// The most (cache entry, slot class) pairs a head's [`HeadCache::by_entry`] may span.
+const MAX_BY_ENTRY: usize = 1 << 20;
+
+/// Mark the cached heads whose key columns read from the row are written by one MLP cache
+/// alone ([`SparseHead::provenance`]): every such column has that MLP (or the MLP chained
+/// into its cache's pass) as its only writer anywhere (no embedding, head, other MLP,
+/// bilinear sublayer or memory), in a layer before the head's. Returns how many caches record
+/// their entries.
+fn follow_entries(
+    layers: &mut [SparseLayer],
+    token_embed: &[usize],
+    pos_embed: &[usize],
+    slots: usize,
+) -> usize {
+    const MLP: u8 = 1;
+    let mut writers: std::collections::HashMap<usize, Vec<(usize, u8)>> = Default::default();
+    for &c in token_embed.iter().chain(pos_embed) {
+        writers.entry(c).or_default().push((0, 0));
+    }
+    for (li, l) in layers.iter().enumerate() {
+        let mut add = |c: usize, kind: u8| writers.entry(c).or_default().push((li, kind));
+        l.written.iter().for_each(|&c| add(c, 0));
+        l.mlp
+            .iter()
+            .flat_map(|m| &m.writes)
+            .for_each(|&c| add(c, MLP));
+        if let Some(b) = &l.bilinear {
+            b.w.rows.iter().flatten().for_each(|(c, _)| add(*c, 0));
+        }
+        for m in &l.memories {
+            m.values.entries().for_each(|(_, c, _)| add(c, 0));
+        }
+    }
+    let mut records = 0;
+    for li in 0..layers.len() {
+        for hi in 0..layers[li].heads.len() {
+            let h = &layers[li].heads[hi];
+            if h.cache.is_none() || h.kv_key.scan.is_empty() {
+                continue;
+            }
+            // the cache whose pass computes column `c` (an MLP chained into the previous
+            // layer's cache is computed in that pass)
+            let source = |c: &usize| match writers.get(c).map(Vec::as_slice) {
+                Some([(l, MLP)]) if *l < li => Some(match *l {
+                    0 => 0,
+                    l if layers[l - 1].chain.is_some() => l - 1,
+                    l => l,
+                }),
+                _ => None,
+            };
+            let sources: Option<Vec<usize>> = h.kv_key.scan.iter().map(source).collect();
+            let Some(m) = sources
+                .filter(|s| s.windows(2).all(|w| w[0] == w[1]))
+                .map(|s| s[0])
+            else {
+                continue;
+            };
+            let mut ids: std::collections::HashMap<&[u64], u32> = Default::default();
+            let key = &h.kv_key;
+            let class: Vec<u32> = (0..slots)
+                .map(|slot| {
+                    let words = match key.start.get(slot..slot + 2) {
+                        Some([lo, hi]) => &key.pairs[*lo as usize..*hi as usize],
+                        _ => &[][..],
+                    };
+                    let next = ids.len() as u32;
+                    *ids.entry(words).or_insert(next)
+                })
+                .collect();
+            let classes = ids.len().max(1);
+            if classes.saturating_mul(MAX_MEMO_ENTRIES) > MAX_BY_ENTRY {
+                continue;
+            }
+            let record = match layers[m].record {
+                Some(r) => r,
+                None => {
+                    records += 1;
+                    layers[m].record = Some(records - 1);
+                    records - 1
+                }
+            };
+            let h = &mut layers[li].heads[hi];
+            h.provenance = Some(record);
+            h.kv_slot_class = class;
+            h.kv_classes = classes;
+        }
+    }
+    records
+}
+
 /// Below this, `e^t` is 0 in f64 (it underflows below about −745.13). Compiled width, aggregate
 /// and mean heads put every key they do not select at least `β/2 ≥ 750` below the largest
 /// score, so most keys have a weight of exactly 0, skipped without calling `exp` (whose
@@ -2343,5 +2513,61 @@ impl Recent {
         self.seen[self.next] = (x, y);
         self.next = (self.next + 1) % self.seen.len();
         y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_compiler::ast_to_ir;
+    use tessera_compiler::ir_to_graph::ir_to_graph;
+    use tessera_compiler::opt::{OptLimits, optimize};
+    use tessera_lang::interp::EntryArgs;
+    use tessera_lang::program::{Program, TableLoader};
+
+    fn compile(entry: &str, vocab: &[&str], max_len: usize) -> Model {
+        let (p, _) = Program::load("<t>", "", &TableLoader(tessera_stdlib::MODULES));
+        let def = p.resolve_str(entry).expect("exists");
+        let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+        let (ir, _) = optimize(&ir, &OptLimits::default());
+        let vocab: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+        ir_to_graph(&ir, &vocab, max_len).expect("compiles")
+    }
+
+    /// `sort`'s last head finds its key ids by the entry of the MLP cache that wrote its key
+    /// columns ([`SparseHead::provenance`]); when that cache is emptied (as when it fills up),
+    /// its entries are numbered afresh and the head must forget what it learnt by entry.
+    #[test]
+    fn ids_that_follow_cache_entries_are_forgotten_when_the_cache_is_emptied() {
+        let vocab = ["a", "b", "c", "d", "e"];
+        let model = compile("std::rasp::sort", &vocab, 5);
+        let engine = SparseEngine::new(&model);
+        let follows = engine.layers.iter().flat_map(|l| &l.heads);
+        assert!(follows.filter(|h| h.provenance.is_some()).count() == 1);
+        // every input of length 5 over the first three tokens, then the same reversed
+        let all: Vec<Vec<Val>> = (0..3usize.pow(5))
+            .map(|i| {
+                (0..5)
+                    .map(|k| Val::from_token(vocab[i / 3usize.pow(k) % 3]))
+                    .collect()
+            })
+            .collect();
+        let check = |batch: &[Vec<Val>]| {
+            let got = engine.forward_batch(batch).expect("runs");
+            for (input, out) in batch.iter().zip(&got) {
+                assert_eq!(out, &model.forward(input).expect("runs"), "{input:?}");
+            }
+        };
+        check(&all);
+        let mut emptied = 0;
+        if let Ok(mut pool) = engine.pool.lock() {
+            for memo in pool.iter_mut().flat_map(|s| &mut s.memo) {
+                memo.clear();
+                emptied += 1;
+            }
+        }
+        assert!(emptied > 0);
+        let reversed: Vec<Vec<Val>> = all.iter().rev().cloned().collect();
+        check(&reversed);
     }
 }
