@@ -148,21 +148,23 @@ impl SlotKey {
         key
     }
 
+    /// The words slot `slot` contributes (none without a split).
+    fn words(&self, slot: usize) -> &[u64] {
+        match self.start.get(slot..slot + 2) {
+            Some([lo, hi]) => &self.pairs[*lo as usize..*hi as usize],
+            _ => &[],
+        }
+    }
+
     /// [`read_key`] of `row` (whose slot `slot()` gives) into `key`: its hash.
     #[inline(always)]
     fn read(&self, row: &[f64], slot: impl Fn() -> usize, key: &mut Vec<u64>) -> u64 {
-        if self.start.is_empty() {
-            return read_key(row, &self.scan, &[], key);
-        }
-        match self.start.get(slot()..) {
-            Some([lo, hi, ..]) => read_key(
-                row,
-                &self.scan,
-                &self.pairs[*lo as usize..*hi as usize],
-                key,
-            ),
-            _ => read_key(row, &self.scan, &[], key),
-        }
+        let words = if self.start.is_empty() {
+            &[][..]
+        } else {
+            self.words(slot())
+        };
+        read_key(row, &self.scan, words, key)
     }
 }
 
@@ -705,6 +707,27 @@ struct Scratch {
     kv_groups: Vec<u32>,
     qids: Vec<u32>,
     qslot: Vec<(u64, usize)>,
+}
+
+impl Scratch {
+    /// Position `p`'s MLP cache entry `e` (of the cache's generation `generation`), kept for
+    /// the later positions of its key class ([`SparseLayer::classes`]) and for the heads that
+    /// follow the cache's entries ([`SparseLayer::record`]).
+    fn note_entry(
+        &mut self,
+        class: Option<u32>,
+        record: Option<usize>,
+        p: usize,
+        generation: u64,
+        e: u32,
+    ) {
+        if let Some(c) = class {
+            self.class_seen[c as usize] = (self.class_stamp, generation, e);
+        }
+        if let Some(r) = record {
+            self.entries[r].0[p] = e;
+        }
+    }
 }
 
 /// One MLP's cache of outputs by input ([`Scratch::memo`]), with its hit count: a cache that
@@ -1501,10 +1524,8 @@ impl SparseEngine {
                         }
                     }
                 }
-            }
-            if !layer.heads.is_empty() && !layer.direct {
                 // only the columns the heads write have a delta
-                for p in 0..len {
+                for p in (0..len).filter(|_| !b.direct) {
                     let (x, dl) = (
                         &mut b.x[p * d..(p + 1) * d],
                         &mut b.delta[p * d..(p + 1) * d],
@@ -1545,37 +1566,35 @@ impl SparseEngine {
                     .as_ref()
                     .filter(|_| !memo.off)
                     .zip(self.layers.get(li + 1).and_then(|l| l.mlp.as_ref()));
+                // (the cache's key is `layer.key`, over the chain's columns or the MLP's reads)
                 let (cached, last) = match chain {
-                    Some((reads, _)) => {
+                    Some(_) => {
                         chained = true;
                         // (the next layer has no heads: BOS's row is read after it only if
                         // a layer follows)
                         b.from = usize::from(li + 2 == self.layers.len());
-                        (
-                            Some(reads),
-                            self.decode_by_memo && li + 2 == self.layers.len(),
-                        )
+                        (true, self.decode_by_memo && li + 2 == self.layers.len())
                     }
-                    None => (mlp.reads.as_ref().filter(|_| !memo.off), last),
+                    None => (mlp.reads.is_some() && !memo.off, last),
                 };
                 out.clear();
                 out.resize(d, 0.0);
                 // The gating bound ranges over the sequence's MLP inputs: computed at the first
                 // position the cache misses, when the MLP writes none of the columns it bounds
                 // (outputs already added at earlier positions then leave the ranges alone).
-                let mut bounded = !(mlp.lazy_bound && cached.is_some());
+                let mut bounded = !(mlp.lazy_bound && cached);
                 if bounded {
                     mlp.skippable(&x, d, len, b);
                 }
                 // Positions of this sequence in one class have equal keys: the first one's
                 // cache entry serves the others without a lookup.
                 b.class_stamp += 1;
-                if cached.is_some() && b.class_seen.len() < layer.classes_len {
+                if cached && b.class_seen.len() < layer.classes_len {
                     b.class_seen.resize(layer.classes_len, (0, 0, 0));
                 }
                 // Each position's entry, for the heads that follow this cache's entries (valid
                 // when every position took one in one generation).
-                let record = layer.record.filter(|_| cached.is_some() && b.from == 0);
+                let record = layer.record.filter(|_| cached && b.from == 0);
                 let generation = memo.generation;
                 if let Some(r) = layer.record {
                     let (at, valid) = &mut b.entries[r];
@@ -1587,10 +1606,10 @@ impl SparseEngine {
                     // Positions (of any sequence in the batch) whose inputs to this MLP are
                     // equal get equal outputs: computed once. (A unit skipped by the gating
                     // bound is zero wherever it is skipped, so the cache does not depend on it.)
-                    let reads = cached.filter(|_| !memo.off);
+                    let caching = cached && !memo.off;
                     let mut hash = 0;
                     let mut class = None;
-                    if reads.is_some() {
+                    if caching {
                         let slot = || self.slot_at(tokens, p);
                         let mut known = None;
                         if layer.classes_len > 0 {
@@ -1609,12 +1628,7 @@ impl SparseEngine {
                             }
                         };
                         if let Some(e) = found {
-                            if let Some(c) = class {
-                                b.class_seen[c as usize] = (b.class_stamp, memo.generation, e);
-                            }
-                            if let Some(r) = record {
-                                b.entries[r].0[p] = e;
-                            }
+                            b.note_entry(class, record, p, memo.generation, e);
                             let (delta, decoded) = memo.entry(e);
                             // (After the last MLP only the decoding is read: its row is left.)
                             if last {
@@ -1641,7 +1655,7 @@ impl SparseEngine {
                         m.apply(row, &mut out, b);
                         for &c in &m.writes {
                             let v = std::mem::take(&mut out[c]);
-                            if reads.is_none() {
+                            if !caching {
                                 row[c] += v;
                             } else if v != 0.0 {
                                 row[c] += v;
@@ -1649,7 +1663,7 @@ impl SparseEngine {
                             }
                         }
                     }
-                    if reads.is_none() {
+                    if !caching {
                         continue;
                     }
                     let decoded = if last {
@@ -1659,12 +1673,7 @@ impl SparseEngine {
                         u32::MAX
                     };
                     let e = memo.insert(hash, &b.key, &b.delta_out, decoded);
-                    if let Some(c) = class {
-                        b.class_seen[c as usize] = (b.class_stamp, memo.generation, e);
-                    }
-                    if let Some(r) = record {
-                        b.entries[r].0[p] = e;
-                    }
+                    b.note_entry(class, record, p, memo.generation, e);
                     // judged once: at least half the lookups must hit
                     if memo.hits + memo.misses == MEMO_TRIAL && memo.hits * 2 < MEMO_TRIAL {
                         memo.off = true;
@@ -1744,11 +1753,8 @@ impl SparseEngine {
                     off
                 }
             };
-            let out = if b.direct { &mut b.x } else { &mut b.delta };
-            let out = &mut out[p * d..(p + 1) * d];
-            for (j, c) in h.out.iter().enumerate() {
-                out[*c] += b.qres[off + j];
-            }
+            let rows = if b.direct { &mut b.x } else { &mut b.delta };
+            add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
         }
     }
 
@@ -2031,11 +2037,8 @@ impl SparseEngine {
                     off
                 }
             };
-            let out = if b.direct { &mut b.x } else { &mut b.delta };
-            let out = &mut out[p * d..(p + 1) * d];
-            for (j, col) in h.out.iter().enumerate() {
-                out[*col] += b.qres[off + j];
-            }
+            let rows = if b.direct { &mut b.x } else { &mut b.delta };
+            add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
         }
         true
     }
@@ -2293,10 +2296,7 @@ fn mlp_classes(l: &SparseLayer, fresh: &[usize], slots: usize) -> (Vec<u32>, usi
     let classes = (0..slots)
         .map(|slot| {
             let queries = tables.iter().map(|t| t.ids[slot].0).collect();
-            let words = match split {
-                true => &l.key.pairs[l.key.start[slot] as usize..l.key.start[slot + 1] as usize],
-                false => &[][..],
-            };
+            let words = l.key.words(slot);
             let next = ids.len() as u32;
             *ids.entry((queries, words)).or_insert(next)
         })
@@ -2370,10 +2370,7 @@ fn follow_entries(
             let key = &h.kv_key;
             let class: Vec<u32> = (0..slots)
                 .map(|slot| {
-                    let words = match key.start.get(slot..slot + 2) {
-                        Some([lo, hi]) => &key.pairs[*lo as usize..*hi as usize],
-                        _ => &[][..],
-                    };
+                    let words = key.words(slot);
                     let next = ids.len() as u32;
                     *ids.entry(words).or_insert(next)
                 })
@@ -2404,6 +2401,14 @@ fn follow_entries(
 /// score, so most keys have a weight of exactly 0, skipped without calling `exp` (whose
 /// underflow path is slow); other heads' weights are computed as ever.
 const EXP_ZERO: f64 = -746.0;
+
+/// A head's output (`values`, for the columns `cols`) added to one row (of the residual or of
+/// the delta, see [`SparseLayer::direct`]).
+fn add_output(cols: &[usize], values: &[f64], row: &mut [f64]) {
+    for (c, v) in cols.iter().zip(values) {
+        row[*c] += v;
+    }
+}
 
 /// Count a key with key-value id `kv` in its group for head call `call` (`kslot[kv]`: the
 /// id's last call and count in it; a new group in `kv_groups` at its first key).
