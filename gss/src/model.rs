@@ -740,6 +740,16 @@ impl Reader<'_> {
 
     /// Evaluates a parse bottom-up.
     pub fn eval(&self, tree: &Tree, toks: &[Sym]) -> Result<Vec<Sym>, RunError> {
+        let mut vals = self.eval_values(tree, toks)?;
+        vals.pop().ok_or(RunError::Parse(ParseError {
+            pos: 0,
+            message: "the input is empty".into(),
+        }))
+    }
+
+    /// Evaluates a parse bottom-up and returns every node's value (in the tree's node order;
+    /// the root's is the last).
+    pub fn eval_values(&self, tree: &Tree, toks: &[Sym]) -> Result<Vec<Vec<Sym>>, RunError> {
         let g = self.g;
         let mut vals: Vec<Vec<Sym>> = Vec::with_capacity(tree.nodes.len());
         let mut held = 0usize;
@@ -790,10 +800,7 @@ impl Reader<'_> {
             held += v.len();
             vals.push(v);
         }
-        vals.pop().ok_or(RunError::Parse(ParseError {
-            pos: 0,
-            message: "the input is empty".into(),
-        }))
+        Ok(vals)
     }
 
     /// Evaluates a parse of a numeric system bottom-up, with one step budget for the input.

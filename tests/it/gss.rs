@@ -325,3 +325,82 @@ fn a_transition_parser_is_learned_saved_and_used_instead_of_the_schema() {
     assert!(out.contains("a parser for the system `other`"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+use tessera_gss::circuit::CircuitAnswer;
+
+fn gss_item(src: &str, entry: &str) -> tessera_gss::model::Gss {
+    tessera::Session::from_source("item.tess", src)
+        .unwrap()
+        .gss_item(entry)
+        .unwrap()
+}
+
+#[test]
+fn a_gss_item_compiles_to_a_circuit_that_answers_every_scan_command() {
+    // the system `gss train --task scan` learns (the corpus case, with SCAN's fourth action)
+    let src = std::fs::read_to_string("tests/cases/lang/gss_scan.tess")
+        .unwrap()
+        .replace(
+            "\"jump\" = [I_JUMP];",
+            "\"jump\" = [I_JUMP];\n    \"run\" = [I_RUN];",
+        );
+    let g = gss_item(&src, "scan");
+    // SCAN's commands have at most 9 words and 48 actions
+    let t0 = std::time::Instant::now();
+    let c = tessera_gss::circuit::compile(&g, &[], 9, 48).unwrap();
+    eprintln!(
+        "SIZE {} ands {} levels {:?}",
+        c.aig.num_ands(),
+        c.aig.levels(),
+        t0.elapsed()
+    );
+    let pairs = tessera_gss::data::scan_all();
+    assert_eq!(pairs.len(), 20_910);
+    let inputs: Vec<Vec<&str>> = pairs
+        .iter()
+        .map(|p| p.input.split_whitespace().collect())
+        .collect();
+    let got = c.run_many(&inputs);
+    for (p, got) in pairs.iter().zip(got) {
+        let want: Vec<String> = p.output.split_whitespace().map(String::from).collect();
+        assert_eq!(got, Some(CircuitAnswer::Output(want)), "{}", p.input);
+    }
+    // outside the language, and past the circuit's range
+    assert_eq!(c.run(&["walk", "and"]), Some(CircuitAnswer::Error));
+    assert_eq!(c.run(&["twice"]), Some(CircuitAnswer::Error));
+    assert_eq!(
+        c.run(&["walk", "around", "left", "around", "left", "around", "left"]),
+        Some(CircuitAnswer::Error)
+    );
+    assert_eq!(c.run(&["fly"]), None);
+    let r = tessera_gss::circuit::check(&g, &c, 20_000, 3_000, 1_000, 1).unwrap();
+    assert_eq!(r.exhaustive_words, 3);
+    assert!(r.answered > 2_000, "{r:?}");
+}
+
+#[test]
+fn every_schema_and_meaning_form_compiles_exactly() {
+    // prefix with one and two operands, a separator, brackets, postfix, infix, juxtaposition,
+    // `_`, and meanings with tail, init, reverse, head, last and self
+    let src = r#"
+gss odd {
+    "a" = [A];
+    "b" = [B, self];
+    "e" = [];
+    "r": prefix 3 = |x| reverse(tail(x)) ++ [head(x)];
+    "pair": prefix2 3 = |x, y| [last(y)] ++ init(x) ++ reverse(y);
+    ",": separator;
+    "(": open;
+    ")": close;
+    "dup": postfix 2 = |x| x ++ reverse(init(x));
+    "cat": infix 1 = |x, y| tail(y) ++ x ++ [self];
+    juxtapose: infix 4 = |x, y| y ++ [self] ++ x;
+    _ = [self];
+}
+"#;
+    let g = gss_item(src, "odd");
+    let c = tessera_gss::circuit::compile(&g, &["c".to_string()], 6, 10).unwrap();
+    let r = tessera_gss::circuit::check(&g, &c, 300_000, 20_000, 5_000, 7).unwrap();
+    assert_eq!(r.exhaustive_words, 5, "{r:?}");
+    assert!(r.answered > 5_000, "{r:?}");
+}
