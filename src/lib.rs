@@ -552,6 +552,53 @@ impl Session {
         }
     }
 
+    /// Whether `entry` is a `gss` item.
+    pub fn is_gss(&self, entry: &str) -> bool {
+        self.resolve_entry(entry)
+            .is_ok_and(|d| matches!(self.program.def(d).kind, DefKind::Gss(_)))
+    }
+
+    /// Compile a `gss` item (list meanings) to an and-inverter graph for inputs of at most
+    /// `max_len` words (its symbols and `extra`, words its `_` rule reads) and values of at most
+    /// `out_len` tokens ([`tessera_gss::circuit`] says how, and the interface), synthesise it
+    /// (proved equivalent) when it has at most [`GSS_SYNTH_MAX_ANDS`] ANDs, and with `verify`
+    /// check it against the interpreter: every input of up to as many words as make 200,000
+    /// inputs, 20,000 inputs drawn word by word among the
+    /// words that keep them parseable, and 5,000 uniform ones (seeded).
+    pub fn compile_gss_circuit(
+        &self,
+        entry: &str,
+        extra: &[String],
+        max_len: usize,
+        out_len: usize,
+        verify: bool,
+    ) -> Result<CompiledGss, Error> {
+        let g = self.gss_item(entry)?;
+        let raw = tessera_gss::circuit::compile(&g, extra, max_len, out_len)
+            .map_err(|m| Error::usage(format!("`{entry}` cannot be compiled to a circuit: {m}")))?;
+        let raw_ands = raw.aig.num_ands();
+        let (circuit, proof) = if raw_ands <= GSS_SYNTH_MAX_ANDS {
+            let (aig, proof) = synthesize_proved(&raw.aig)?;
+            (tessera_gss::circuit::GssCircuit { aig, ..raw }, Some(proof))
+        } else {
+            (raw, None)
+        };
+        let verified = if verify {
+            Some(
+                tessera_gss::circuit::check(&g, &circuit, 200_000, 20_000, 5_000, 1)
+                    .map_err(Error::circuit_mismatch)?,
+            )
+        } else {
+            None
+        };
+        Ok(CompiledGss {
+            circuit,
+            raw_ands,
+            proof,
+            verified,
+        })
+    }
+
     /// Whether `entry` is a `circuit` item.
     pub fn is_circuit(&self, entry: &str) -> bool {
         self.resolve_entry(entry)
@@ -1092,6 +1139,23 @@ pub struct CompiledCircuit {
     pub proof: String,
     /// The check against the interpreter (`None` when skipped).
     pub verified: Option<CircuitReport>,
+}
+
+/// The largest gss circuit `compile_gss_circuit` synthesises (synthesis and its equivalence
+/// proof take minutes on SCAN's 624,000 ANDs).
+pub const GSS_SYNTH_MAX_ANDS: usize = 20_000;
+
+/// A `gss` item compiled to a circuit, synthesised when small, and checked.
+#[derive(Debug, Clone)]
+pub struct CompiledGss {
+    pub circuit: tessera_gss::circuit::GssCircuit,
+    /// ANDs as compiled, before synthesis.
+    pub raw_ands: usize,
+    /// How the synthesised circuit was proved equal to the compiled one (`None`: too large to
+    /// synthesise here, written as compiled).
+    pub proof: Option<String>,
+    /// The check against the interpreter (`None` when skipped).
+    pub verified: Option<tessera_gss::circuit::Checked>,
 }
 
 /// A `circuit` item compiled, synthesised and checked.

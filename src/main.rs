@@ -195,6 +195,9 @@ enum Command {
         /// .aig .aag .blif .bench .v).
         #[arg(long = "target", value_parser = ["model", "circuit"], default_value = "model")]
         kind: String,
+        /// A `gss` item's circuit: the longest value (output or any node's) it computes.
+        #[arg(long, value_name = "N")]
+        out_len: Option<usize>,
     },
     /// Run a compiled model (candle) on an input.
     Exec {
@@ -791,6 +794,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             no_verify,
             emit,
             kind,
+            out_len,
         } => {
             let mut session = load(file.as_ref(), target.entry.as_deref())?;
             session.set_limits(target.limits());
@@ -798,7 +802,22 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .entry
                 .clone()
                 .or_else(|| library_entry(file.as_ref()))
-                .unwrap_or_else(|| "main".to_string());
+                .unwrap_or_else(|| session.default_entry());
+            if session.is_gss(&entry) {
+                if kind != "circuit" {
+                    return Err(Error::usage(format!(
+                        "`{entry}` is a gss item: compile it with `--target circuit --max-len WORDS --out-len TOKENS -o FILE.aig`"
+                    )));
+                }
+                return compile_gss(
+                    &session, &entry, &target, out_len, &out, no_verify, cli.json,
+                );
+            }
+            if out_len.is_some() {
+                return Err(Error::usage(
+                    "`--out-len` is for a gss item's circuit".to_string(),
+                ));
+            }
             if kind == "circuit" {
                 return compile_circuit(&session, &entry, &target, &out, no_verify, cli.json);
             }
@@ -1950,6 +1969,84 @@ fn compile_circuit(
         "sampled",
         json,
     );
+    Ok(())
+}
+
+/// `tessera compile ITEM --target circuit` for a `gss` item.
+fn compile_gss(
+    session: &Session,
+    entry: &str,
+    target: &Target,
+    out_len: Option<usize>,
+    out: &std::path::Path,
+    no_verify: bool,
+    json: bool,
+) -> Result<(), Error> {
+    circuit::io::Format::from_path(out)?;
+    let max_len = target.max_len.ok_or_else(|| {
+        Error::usage("a gss item's circuit needs `--max-len WORDS` (the longest input)")
+    })?;
+    let out_len = out_len.ok_or_else(|| {
+        Error::usage(
+            "a gss item's circuit needs `--out-len TOKENS` (the longest value it computes)",
+        )
+    })?;
+    let c = session.compile_gss_circuit(entry, &target.vocab, max_len, out_len, !no_verify)?;
+    let aig = &c.circuit.aig;
+    circuit::io::write_file(out, aig)?;
+    let synth = match &c.proof {
+        Some(p) => format!("{} before synthesis, proved equivalent by {p}", c.raw_ands),
+        None => format!(
+            "as compiled: over {} ANDs, not synthesised here",
+            tessera::GSS_SYNTH_MAX_ANDS
+        ),
+    };
+    let how = match &c.verified {
+        Some(r) => format!(
+            "agrees with the interpreter on {} inputs ({} answered, the rest rejected): every input of at most {} words, {} drawn word by word among parseable continuations, {} uniform",
+            r.compared, r.answered, r.exhaustive_words, r.guided, r.uniform
+        ),
+        None => "not checked against the interpreter (--no-verify)".to_string(),
+    };
+    if json {
+        out_line!(
+            "{}",
+            serde_json::json!({
+                "ok": true,
+                "out": out.display().to_string(),
+                "inputs": aig.num_inputs(),
+                "outputs": aig.num_outputs(),
+                "ands": aig.num_ands(),
+                "ands_before_synthesis": c.raw_ands,
+                "levels": aig.levels(),
+                "vocab": c.circuit.vocab,
+                "out_vocab": c.circuit.out_vocab,
+                "max_len": c.circuit.max_len,
+                "out_len": c.circuit.out_len,
+                "verified": c.verified.as_ref().map(|r| serde_json::json!({
+                    "compared": r.compared,
+                    "answered": r.answered,
+                    "exhaustive_words": r.exhaustive_words,
+                    "guided": r.guided,
+                    "uniform": r.uniform,
+                })),
+                "synthesis_proof": c.proof,
+            })
+        );
+    } else {
+        out_line!(
+            "{}: {} inputs (w<pos>=<word>, one-hot, {} words over {} symbols), {} outputs (out<pos>=<token>, one-hot, {} positions over {} tokens, then `error`), {} ANDs ({synth}), {} levels; {how}",
+            out.display(),
+            aig.num_inputs(),
+            c.circuit.max_len,
+            c.circuit.vocab.len(),
+            aig.num_outputs(),
+            c.circuit.out_len,
+            c.circuit.out_vocab.len(),
+            aig.num_ands(),
+            aig.levels()
+        );
+    }
     Ok(())
 }
 

@@ -29,6 +29,25 @@ fn learned_scan_system_is_a_tessera_program() {
     assert_eq!(out.trim(), "I_TURN_LEFT I_JUMP ".repeat(8).trim_end());
     let (code, _, err) = tessera(&["check", f]);
     assert_eq!(code, 0, "{err}");
+    // and it compiles to a circuit for SCAN's bounds (9 words, 48 actions), checked against
+    // the interpreter
+    let aig = dir.join("learned.aig");
+    let (code, out, err) = tessera(&[
+        "compile",
+        f,
+        "--target",
+        "circuit",
+        "--max-len",
+        "9",
+        "--out-len",
+        "48",
+        "-o",
+        aig.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["verified"]["answered"].as_u64().unwrap() > 10_000, "{out}");
     let (code, out, err) = tessera(&[
         "gss", "eval", f, "--task", "scan", "--split", "length", "--json",
     ]);
@@ -403,4 +422,52 @@ gss odd {
     let r = tessera_gss::circuit::check(&g, &c, 300_000, 20_000, 5_000, 7).unwrap();
     assert_eq!(r.exhaustive_words, 5, "{r:?}");
     assert!(r.answered > 5_000, "{r:?}");
+}
+
+#[test]
+fn compile_writes_a_gss_item_as_a_checked_circuit() {
+    let dir = std::env::temp_dir().join(format!("tessera-gss-aig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let aig = dir.join("scan.aag");
+    let a = aig.to_str().unwrap();
+    let f = "tests/cases/lang/gss_scan.tess";
+    let (code, out, err) = tessera(&[
+        "compile",
+        f,
+        "--target",
+        "circuit",
+        "--max-len",
+        "2",
+        "--out-len",
+        "4",
+        "-o",
+        a,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["inputs"], 2 * 12, "{out}");
+    assert_eq!(v["outputs"], 4 * 5 + 1, "{out}");
+    assert_eq!(v["verified"]["exhaustive_words"], 2, "{out}");
+    assert!(v["synthesis_proof"].is_string(), "{out}");
+    let text = std::fs::read_to_string(&aig).unwrap();
+    assert!(text.contains("i0 w0=walk"), "{text}");
+    assert!(text.contains("error"), "{text}");
+    // a gss item is not a transformer, and its circuit needs both bounds
+    let (code, _, err) = tessera(&["compile", f, "--max-len", "2", "-o", a]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a gss item"), "{err}");
+    let (code, _, err) = tessera(&[
+        "compile",
+        f,
+        "--target",
+        "circuit",
+        "--max-len",
+        "2",
+        "-o",
+        a,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--out-len"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
