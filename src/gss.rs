@@ -1,6 +1,8 @@
 //! Grounded symbol systems at the facade: training a system on a task and printing it as a
 //! Tessera `gss` item, scoring a `gss` item on a task, and writing the datasets.
 
+pub mod circuit;
+
 use crate::Error;
 use tessera_gss::learn::{self, LearnConfig};
 use tessera_gss::model::{Gss, Interner};

@@ -560,7 +560,7 @@ impl Session {
 
     /// Compile a `gss` item (list meanings) to an and-inverter graph for inputs of at most
     /// `max_len` words (its symbols and `extra`, words its `_` rule reads) and values of at most
-    /// `out_len` tokens ([`tessera_gss::circuit`] says how, and the interface), synthesise it
+    /// `out_len` tokens ([`crate::gss::circuit`] says how, and the interface), synthesise it
     /// (proved equivalent) when it has at most [`GSS_SYNTH_MAX_ANDS`] ANDs, and with `verify`
     /// check it against the interpreter: every input of up to as many words as make 200,000
     /// inputs, 20,000 inputs drawn word by word among the
@@ -574,18 +574,18 @@ impl Session {
         verify: bool,
     ) -> Result<CompiledGss, Error> {
         let g = self.gss_item(entry)?;
-        let raw = tessera_gss::circuit::compile(&g, extra, max_len, out_len)
+        let raw = crate::gss::circuit::compile(&g, extra, max_len, out_len)
             .map_err(|m| Error::usage(format!("`{entry}` cannot be compiled to a circuit: {m}")))?;
         let raw_ands = raw.aig.num_ands();
         let (circuit, proof) = if raw_ands <= GSS_SYNTH_MAX_ANDS {
             let (aig, proof) = synthesize_proved(&raw.aig)?;
-            (tessera_gss::circuit::GssCircuit { aig, ..raw }, Some(proof))
+            (crate::gss::circuit::GssCircuit { aig, ..raw }, Some(proof))
         } else {
             (raw, None)
         };
         let verified = if verify {
             Some(
-                tessera_gss::circuit::check(&g, &circuit, 200_000, 20_000, 5_000, 1)
+                crate::gss::circuit::check(&g, &circuit, 200_000, 20_000, 5_000, 1)
                     .map_err(Error::circuit_mismatch)?,
             )
         } else {
@@ -1148,14 +1148,14 @@ pub const GSS_SYNTH_MAX_ANDS: usize = 20_000;
 /// A `gss` item compiled to a circuit, synthesised when small, and checked.
 #[derive(Debug, Clone)]
 pub struct CompiledGss {
-    pub circuit: tessera_gss::circuit::GssCircuit,
+    pub circuit: crate::gss::circuit::GssCircuit,
     /// ANDs as compiled, before synthesis.
     pub raw_ands: usize,
     /// How the synthesised circuit was proved equal to the compiled one (`None`: too large to
     /// synthesise here, written as compiled).
     pub proof: Option<String>,
     /// The check against the interpreter (`None` when skipped).
-    pub verified: Option<tessera_gss::circuit::Checked>,
+    pub verified: Option<crate::gss::circuit::Checked>,
 }
 
 /// A `circuit` item compiled, synthesised and checked.

@@ -13,7 +13,6 @@
 //!   abduction (re-parsing) against the meanings.
 
 pub mod arith;
-pub mod circuit;
 pub mod data;
 pub mod hint;
 pub mod learn;

@@ -47,7 +47,10 @@ fn learned_scan_system_is_a_tessera_program() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["verified"]["answered"].as_u64().unwrap() > 10_000, "{out}");
+    assert!(
+        v["verified"]["answered"].as_u64().unwrap() > 10_000,
+        "{out}"
+    );
     let (code, out, err) = tessera(&[
         "gss", "eval", f, "--task", "scan", "--split", "length", "--json",
     ]);
@@ -345,7 +348,7 @@ fn a_transition_parser_is_learned_saved_and_used_instead_of_the_schema() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-use tessera_gss::circuit::CircuitAnswer;
+use tessera::gss::circuit::CircuitAnswer;
 
 fn gss_item(src: &str, entry: &str) -> tessera_gss::model::Gss {
     tessera::Session::from_source("item.tess", src)
@@ -366,7 +369,7 @@ fn a_gss_item_compiles_to_a_circuit_that_answers_every_scan_command() {
     let g = gss_item(&src, "scan");
     // SCAN's commands have at most 9 words and 48 actions
     let t0 = std::time::Instant::now();
-    let c = tessera_gss::circuit::compile(&g, &[], 9, 48).unwrap();
+    let c = tessera::gss::circuit::compile(&g, &[], 9, 48).unwrap();
     eprintln!(
         "SIZE {} ands {} levels {:?}",
         c.aig.num_ands(),
@@ -392,7 +395,7 @@ fn a_gss_item_compiles_to_a_circuit_that_answers_every_scan_command() {
         Some(CircuitAnswer::Error)
     );
     assert_eq!(c.run(&["fly"]), None);
-    let r = tessera_gss::circuit::check(&g, &c, 20_000, 3_000, 1_000, 1).unwrap();
+    let r = tessera::gss::circuit::check(&g, &c, 20_000, 3_000, 1_000, 1).unwrap();
     assert_eq!(r.exhaustive_words, 3);
     assert!(r.answered > 2_000, "{r:?}");
 }
@@ -418,8 +421,8 @@ gss odd {
 }
 "#;
     let g = gss_item(src, "odd");
-    let c = tessera_gss::circuit::compile(&g, &["c".to_string()], 6, 10).unwrap();
-    let r = tessera_gss::circuit::check(&g, &c, 300_000, 20_000, 5_000, 7).unwrap();
+    let c = tessera::gss::circuit::compile(&g, &["c".to_string()], 6, 10).unwrap();
+    let r = tessera::gss::circuit::check(&g, &c, 300_000, 20_000, 5_000, 7).unwrap();
     assert_eq!(r.exhaustive_words, 5, "{r:?}");
     assert!(r.answered > 5_000, "{r:?}");
 }
@@ -469,5 +472,22 @@ fn compile_writes_a_gss_item_as_a_checked_circuit() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("--out-len"), "{err}");
+    // bounds whose graph would be too large are refused before anything is built or written
+    let big = dir.join("big.aig");
+    let (code, _, err) = tessera(&[
+        "compile",
+        f,
+        "--target",
+        "circuit",
+        "--max-len",
+        "24",
+        "--out-len",
+        "4096",
+        "-o",
+        big.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("more than the limit"), "{err}");
+    assert!(!big.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,7 +4,7 @@
 //! The graph has two parts, both built for the bounds and checked against the interpreter
 //! ([`Reader`]) by [`check`]:
 //!
-//! 1. **Parsing.** The Pratt parser ([`crate::model::parse`]) is run as a stack machine over the
+//! 1. **Parsing.** The Pratt parser ([`tessera_gss::model::parse`]) is run as a stack machine over the
 //!    words, one word at a time: a frame per pending operator (prefix, infix, juxtaposition,
 //!    bracket) with its minimum precedence, a mode (an operand is expected / one is held), and
 //!    a node table filled in the parser's own order (children before parents). Each word takes
@@ -24,8 +24,10 @@
 //! not parse, a meaning is undefined on its arguments, a word is unknown), or some node's value
 //! is longer than `out_len` (the circuit's range), or the input bits are not a word sequence.
 
-use crate::model::{Atom, ElemOp, Fixity, Gss, Interner, ListOp, Meaning, Program, Reader, Sym};
 use tessera_circuit::{Aig, Lit};
+use tessera_gss::model::{
+    Atom, ElemOp, Fixity, Gss, Interner, ListOp, Meaning, Program, Reader, Sym,
+};
 use tessera_vsa::rng::Rng;
 
 type Bv = Vec<Lit>;
@@ -34,6 +36,10 @@ type Bv = Vec<Lit>;
 pub const MAX_WORDS: usize = 24;
 /// The longest output a gss circuit gives.
 pub const MAX_OUT: usize = 4096;
+
+/// The most (output position, node, atom) triples a circuit's descents may have (SCAN at 9
+/// words and 48 tokens: 6,912, 624,044 ANDs).
+pub const MAX_DESCENT_WORK: usize = 60_000;
 
 /// A `gss` item as a circuit, with its interface.
 #[derive(Debug, Clone)]
@@ -436,6 +442,42 @@ pub fn compile(
         }
     }
 
+    for (i, p) in word_prog.iter().enumerate() {
+        let arity = reader.fixity(vocab[i]).map_or(0, |f| f.arity());
+        if let Some(p) = p
+            && p.arity != arity
+        {
+            return Err(format!(
+                "`{}` takes {arity} operands but its meaning has {} parameters",
+                names.name(vocab[i]),
+                p.arity
+            ));
+        }
+    }
+    if let Some((_, p)) = jux
+        && p.arity != 2
+    {
+        return Err(format!(
+            "juxtaposition takes 2 operands but its meaning has {} parameters",
+            p.arity
+        ));
+    }
+    // The descents dominate the size: about 90 ANDs per (output position, node, atom).
+    let work = out_len.saturating_mul(2 * max_len).saturating_mul(
+        progs
+            .iter()
+            .map(|p| p.atoms.len())
+            .max()
+            .unwrap_or(1)
+            .max(1),
+    );
+    if work > MAX_DESCENT_WORK {
+        return Err(format!(
+            "--out-len {out_len} × {} nodes × the longest meaning's atoms is {work}, more than the limit of {MAX_DESCENT_WORK} (about {} million ANDs): lower --out-len or --max-len",
+            2 * max_len,
+            MAX_DESCENT_WORK * 90 / 1_000_000
+        ));
+    }
     let n = max_len;
     let m_nodes = 2 * n;
     let s_frames = 2 * n + 2;
