@@ -1156,7 +1156,7 @@ fn viable(reader: &Reader, toks: &[Sym]) -> bool {
 
 /// Compares the circuit with the interpreter on every input of up to as many words as fit in
 /// `exhaustive_limit` inputs, `guided` inputs drawn word by word among the words that keep the
-/// input parseable, and `uniform` uniformly drawn ones (seeded). The first disagreement is
+/// input parseable (the last word one that completes a parse, where one does), and `uniform` uniformly drawn ones (seeded). The first disagreement is
 /// the error.
 pub fn check(
     g: &Gss,
@@ -1206,6 +1206,23 @@ pub fn check(
                 .collect();
             if ok.is_empty() {
                 break;
+            }
+            // the last word: one that completes a parse when there is one
+            let mut ok = ok;
+            if words.len() + 1 == n {
+                let done: Vec<usize> = ok
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        toks.push(syms[i]);
+                        let parses = reader.parse(&toks).is_ok();
+                        toks.pop();
+                        parses
+                    })
+                    .collect();
+                if !done.is_empty() {
+                    ok = done;
+                }
             }
             let i = ok[rng.below(ok.len() as u64) as usize];
             toks.push(syms[i]);
