@@ -1885,6 +1885,28 @@ fn bench_circuits(
 }
 
 /// Prints what `compile --target circuit` wrote: sizes, the synthesis proof, the check.
+/// A written circuit's JSON report: its file and size, and `extra`'s fields.
+fn circuit_json(
+    out: &std::path::Path,
+    aig: &circuit::Aig,
+    raw_ands: usize,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "ok": true,
+        "out": out.display().to_string(),
+        "inputs": aig.num_inputs(),
+        "outputs": aig.num_outputs(),
+        "ands": aig.num_ands(),
+        "ands_before_synthesis": raw_ands,
+        "levels": aig.levels(),
+    });
+    if let (Some(m), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        m.extend(e);
+    }
+    v
+}
+
 fn report_circuit(
     out: &std::path::Path,
     aig: &circuit::Aig,
@@ -1907,17 +1929,15 @@ fn report_circuit(
     if json {
         out_line!(
             "{}",
-            serde_json::json!({
-                "ok": true,
-                "out": out.display().to_string(),
-                "inputs": aig.num_inputs(),
-                "outputs": aig.num_outputs(),
-                "ands": aig.num_ands(),
-                "ands_before_synthesis": raw_ands,
-                "levels": aig.levels(),
-                "verified": verified,
-                "synthesis_proof": proof,
-            })
+            circuit_json(
+                out,
+                aig,
+                raw_ands,
+                serde_json::json!({
+                    "verified": verified,
+                    "synthesis_proof": proof,
+                })
+            )
         );
     } else {
         out_line!(
@@ -2011,14 +2031,11 @@ fn compile_gss(
     if json {
         out_line!(
             "{}",
-            serde_json::json!({
-                "ok": true,
-                "out": out.display().to_string(),
-                "inputs": aig.num_inputs(),
-                "outputs": aig.num_outputs(),
-                "ands": aig.num_ands(),
-                "ands_before_synthesis": c.raw_ands,
-                "levels": aig.levels(),
+            circuit_json(
+                out,
+                aig,
+                c.raw_ands,
+                serde_json::json!({
                 "vocab": c.circuit.vocab,
                 "out_vocab": c.circuit.out_vocab,
                 "max_len": c.circuit.max_len,
@@ -2031,7 +2048,8 @@ fn compile_gss(
                     "uniform": r.uniform,
                 })),
                 "synthesis_proof": c.proof,
-            })
+                })
+            )
         );
     } else {
         out_line!(
