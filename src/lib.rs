@@ -563,8 +563,8 @@ impl Session {
     /// `out_len` tokens ([`crate::gss::circuit`] says how, and the interface), synthesise it
     /// (proved equivalent) when it has at most [`GSS_SYNTH_MAX_ANDS`] ANDs, and with `verify`
     /// check it against the interpreter: every input of up to as many words as make 200,000
-    /// inputs, 20,000 inputs drawn word by word among the
-    /// words that keep them parseable, and 5,000 uniform ones (seeded).
+    /// inputs, 20,000 inputs drawn word by word among the words that keep them
+    /// parseable, and 5,000 uniform ones (seeded).
     pub fn compile_gss_circuit(
         &self,
         entry: &str,
@@ -1141,8 +1141,8 @@ pub struct CompiledCircuit {
     pub verified: Option<CircuitReport>,
 }
 
-/// The largest gss circuit `compile_gss_circuit` synthesises (synthesis and its equivalence
-/// proof take minutes on SCAN's 624,000 ANDs).
+/// The largest gss circuit `compile_gss_circuit` synthesises (on SCAN's 624,000 ANDs,
+/// synthesis with its equivalence proof did not finish in 10 minutes here).
 pub const GSS_SYNTH_MAX_ANDS: usize = 20_000;
 
 /// A `gss` item compiled to a circuit, synthesised when small, and checked.
