@@ -364,6 +364,8 @@ pub fn compile(
         }
     }
     let reader = g.reader();
+    // Each word's fixity (None: unknown, an error wherever it stands).
+    let classes: Vec<Option<Fixity>> = vocab.iter().map(|&s| reader.fixity(s)).collect();
     let list = |m: &Option<Meaning>| -> Result<Option<Program>, String> {
         match m {
             None => Ok(None),
@@ -419,12 +421,7 @@ pub fn compile(
     let max_arity = progs
         .iter()
         .map(|p| p.arity as usize)
-        .chain(
-            vocab
-                .iter()
-                .filter_map(|&s| reader.fixity(s))
-                .map(|f| f.arity() as usize),
-        )
+        .chain(classes.iter().flatten().map(|f| f.arity() as usize))
         .max()
         .unwrap_or(0)
         .max(2);
@@ -443,7 +440,7 @@ pub fn compile(
     }
 
     for (i, p) in word_prog.iter().enumerate() {
-        let arity = reader.fixity(vocab[i]).map_or(0, |f| f.arity());
+        let arity = classes[i].map_or(0, |f| f.arity());
         if let Some(p) = p
             && p.arity != arity
         {
@@ -514,7 +511,6 @@ pub fn compile(
         let gap = b.and(present[p], !present[p - 1]);
         err = b.or(err, gap);
     }
-    let classes: Vec<Option<Fixity>> = vocab.iter().map(|&s| reader.fixity(s)).collect();
     let word_at = |b: &mut B, p: usize| -> Word {
         if p >= n {
             return Word {
@@ -627,14 +623,10 @@ pub fn compile(
             b.any(&later)
         })
         .collect();
+    /// A node's value length and its meaning's atoms (`max_atoms` of them, padded).
     struct NodeEval {
         len: Bv,
-        starts: Vec<Bv>,
-        desc: Vec<Lit>,
-        neg: Vec<Lit>,
-        c: Vec<Bv>,
-        child: Vec<Bv>,
-        emit: Vec<Bv>,
+        atoms: Vec<AtomRow>,
     }
     let mut evals: Vec<NodeEval> = Vec::with_capacity(m_nodes);
     for (k, &valid_k) in valid.iter().enumerate() {
@@ -799,55 +791,36 @@ pub fn compile(
         err = b.or(err, node_bad);
         let tots: Vec<&[Lit]> = totals.iter().map(|t| &t[..w_len]).collect();
         let len = b.sel(&psel, &tots, w_len);
-        let mut e = NodeEval {
-            len: len.clone(),
-            starts: Vec::new(),
-            desc: Vec::new(),
-            neg: Vec::new(),
-            c: Vec::new(),
-            child: Vec::new(),
-            emit: Vec::new(),
-        };
-        for a in 0..max_atoms {
-            let pick = |j: usize| rows[j].get(a);
-            let starts: Vec<&[Lit]> = (0..progs.len())
-                .map(|j| pick(j).map_or(&totals[j][..w_len], |r| &r.start[..w_len]))
-                .collect();
-            let s = b.sel(&psel, &starts, w_len);
-            let desc: Vec<Bv> = (0..progs.len())
-                .map(|j| vec![pick(j).map_or(Lit::FALSE, |r| r.desc)])
-                .collect();
-            let desc: Vec<&[Lit]> = desc.iter().map(|d| d.as_slice()).collect();
-            let d = b.sel(&psel, &desc, 1)[0];
-            let negs: Vec<Bv> = (0..progs.len())
-                .map(|j| vec![pick(j).map_or(Lit::FALSE, |r| r.neg)])
-                .collect();
-            let negs: Vec<&[Lit]> = negs.iter().map(|d| d.as_slice()).collect();
-            let ng = b.sel(&psel, &negs, 1)[0];
-            let empty_c = B::k(0, w_len);
-            let cs: Vec<&[Lit]> = (0..progs.len())
-                .map(|j| pick(j).map_or(empty_c.as_slice(), |r| r.c.as_slice()))
-                .collect();
-            let c = b.sel(&psel, &cs, w_len);
-            let empty_id = B::k(0, wd.id);
-            let ids: Vec<&[Lit]> = (0..progs.len())
-                .map(|j| pick(j).map_or(empty_id.as_slice(), |r| r.child.as_slice()))
-                .collect();
-            let child = b.sel(&psel, &ids, wd.id);
-            let empty_code = B::k(0, w_code);
-            let codes: Vec<&[Lit]> = (0..progs.len())
-                .map(|j| pick(j).map_or(empty_code.as_slice(), |r| r.emit.as_slice()))
-                .collect();
-            let emit = b.sel(&psel, &codes, w_code);
-            e.starts.push(s);
-            e.desc.push(d);
-            e.neg.push(ng);
-            e.c.push(c);
-            e.child.push(child);
-            e.emit.push(emit);
+        // Programs with fewer atoms end in empty ones (starting at their total).
+        for (row, total) in rows.iter_mut().zip(&totals) {
+            while row.len() < max_atoms {
+                row.push(AtomRow {
+                    start: total.clone(),
+                    desc: Lit::FALSE,
+                    neg: Lit::FALSE,
+                    c: Vec::new(),
+                    child: Vec::new(),
+                    emit: Vec::new(),
+                });
+            }
         }
-        e.starts.push(len);
-        evals.push(e);
+        let atoms: Vec<AtomRow> = (0..max_atoms)
+            .map(|a| {
+                let mut pick = |f: &dyn Fn(&AtomRow) -> &[Lit], w: usize| {
+                    let vs: Vec<&[Lit]> = rows.iter().map(|r| f(&r[a])).collect();
+                    b.sel(&psel, &vs, w)
+                };
+                AtomRow {
+                    start: pick(&|r| &r.start, w_len),
+                    desc: pick(&|r| std::slice::from_ref(&r.desc), 1)[0],
+                    neg: pick(&|r| std::slice::from_ref(&r.neg), 1)[0],
+                    c: pick(&|r| &r.c, w_len),
+                    child: pick(&|r| &r.child, wd.id),
+                    emit: pick(&|r| &r.emit, w_code),
+                }
+            })
+            .collect();
+        evals.push(NodeEval { len, atoms });
     }
 
     // 3. Every output position descends from the root.
@@ -868,26 +841,29 @@ pub fn compile(
                 continue;
             }
             let e = &evals[k];
-            let ge: Vec<Lit> = e.starts.iter().map(|s| b.ge(&o, s)).collect();
-            let inside: Vec<Lit> = (0..max_atoms).map(|a| b.and(ge[a], !ge[a + 1])).collect();
-            let ds: Vec<Lit> = (0..max_atoms)
-                .map(|a| b.and(inside[a], e.desc[a]))
+            let ge: Vec<Lit> = e
+                .atoms
+                .iter()
+                .map(|r| &r.start)
+                .chain([&e.len])
+                .map(|s| b.ge(&o, s))
                 .collect();
-            let desc = b.any(&ds);
-            let ns: Vec<Lit> = (0..max_atoms).map(|a| b.and(inside[a], e.neg[a])).collect();
-            let neg = b.any(&ns);
-            let cs: Vec<&[Lit]> = e.c.iter().map(|c| c.as_slice()).collect();
-            let c = b.sel(&inside, &cs, w_len);
-            let ids: Vec<&[Lit]> = e.child.iter().map(|c| c.as_slice()).collect();
-            let child = b.sel(&inside, &ids, wd.id);
+            let inside: Vec<Lit> = (0..max_atoms).map(|a| b.and(ge[a], !ge[a + 1])).collect();
+            let mut pick = |f: &dyn Fn(&AtomRow) -> &[Lit], w: usize| {
+                let vs: Vec<&[Lit]> = e.atoms.iter().map(f).collect();
+                b.sel(&inside, &vs, w)
+            };
+            let desc = pick(&|r| std::slice::from_ref(&r.desc), 1)[0];
+            let neg = pick(&|r| std::slice::from_ref(&r.neg), 1)[0];
+            let c = pick(&|r| &r.c, w_len);
+            let child = pick(&|r| &r.child, wd.id);
+            let emitted = pick(&|r| &r.emit, w_code);
             let ox: Bv = o.iter().map(|&l| b.g.xor(l, neg)).collect();
             let o2 = b.add(&c, &ox, neg, w_len);
             let mv = b.and(here, desc);
             xid = b.mux(mv, &child, &xid);
             o = b.mux(mv, &o2, &o);
             let em = b.and(here, !desc);
-            let es: Vec<&[Lit]> = e.emit.iter().map(|c| c.as_slice()).collect();
-            let emitted = b.sel(&inside, &es, w_code);
             let emitted: Bv = emitted.iter().map(|&l| b.and(em, l)).collect();
             code = code
                 .iter()
