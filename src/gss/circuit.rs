@@ -89,7 +89,9 @@ impl GssCircuit {
         let mut toks = Vec::new();
         let mut ended = false;
         for q in 0..self.out_len {
-            let group = &out[q * u..(q + 1) * u];
+            let Some(group) = out.get(q * u..(q + 1) * u) else {
+                return CircuitAnswer::Malformed;
+            };
             match group.iter().filter(|&&b| b).count() {
                 0 => ended = true,
                 1 if !ended => {
@@ -120,7 +122,7 @@ impl GssCircuit {
                 let mut x = 0u64;
                 for j in 0..64 {
                     if let Some(Some(bits)) = encoded.get(w * 64 + j)
-                        && bits[i]
+                        && bits.get(i).copied().unwrap_or(false)
                     {
                         x |= 1 << j;
                     }
