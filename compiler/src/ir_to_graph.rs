@@ -1300,7 +1300,9 @@ impl Builder<'_> {
         if too_large && self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
             return Ok(());
         }
-        if self.fused_map(id, inputs, &encs, f, cost, span)? {
+        if self.fused_map(id, inputs, &encs, f, cost, span)?
+            || self.fused_pair_map(id, inputs, &encs, f, cost, span)?
+        {
             return Ok(());
         }
         if too_large && !self.prefer_prefix && self.prefix_sum_split(id, inputs, f, span)? {
@@ -1790,56 +1792,8 @@ impl Builder<'_> {
             let k = o.len() as f64;
             match &view {
                 RawView::Steps { raw, points } => {
-                    // The first point's value where the tuple holds.
-                    if let Some(v) = &row[0] {
-                        let mut inputs: Vec<(usize, f64)> =
-                            o.iter().map(|(d, _)| (*d, 1.0)).collect();
-                        if o.is_empty() {
-                            inputs.push((self.real, 1.0));
-                        }
-                        inputs.push((self.bos, -BOS_GATE));
-                        self.add_unit(
-                            time,
-                            name.clone(),
-                            Unit {
-                                inputs,
-                                bias: if o.is_empty() { 0.0 } else { -(k - 1.0) },
-                                outputs: vec![(dim_of(&dims, v), 1.0)],
-                            },
-                        );
-                    }
-                    for j in 0..points.len().saturating_sub(1) {
-                        if row[j] == row[j + 1] {
-                            continue;
-                        }
-                        let (xj, xk) = (points[j].0, points[j + 1].0);
-                        let tj = (xj + xk) / 2.0;
-                        let slope = 2.0 / (xk - xj);
-                        let mut plus: Vec<(usize, f64)> = Vec::new();
-                        if let Some(v) = &row[j + 1] {
-                            plus.push((dim_of(&dims, v), 1.0));
-                        }
-                        if let Some(v) = &row[j] {
-                            plus.push((dim_of(&dims, v), -1.0));
-                        }
-                        let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
-                        for (bias, outputs) in
-                            [(-slope * tj + 0.5, plus), (-slope * tj - 0.5, minus)]
-                        {
-                            let gate = BOS_GATE.max(slope * reach + bias.abs() + 1.0);
-                            let mut inputs = vec![(*raw, slope), (self.bos, -gate)];
-                            inputs.extend(o.iter().map(|(d, _)| (*d, gate)));
-                            self.add_unit(
-                                time,
-                                name.clone(),
-                                Unit {
-                                    inputs,
-                                    bias: bias - gate * k,
-                                    outputs,
-                                },
-                            );
-                        }
-                    }
+                    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+                    self.gated_steps(time, &name, &[(*raw, 1.0)], &xs, row, o, &dims, reach);
                 }
                 RawView::OneHot { raw } => {
                     for ((rd, _), v) in raw.iter().zip(row) {
@@ -1865,6 +1819,180 @@ impl Builder<'_> {
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
         Ok(true)
+    }
+
+    /// A map of two head results still being cleaned up (two widths, means or counts attended
+    /// in the same layer; `target = width(a) + width(b)` of a lexicographic sort), and possibly
+    /// of inputs ready before those heads, computed from the two raw numbers in the MLP
+    /// sublayer that cleans them up, saving the layer the map would wait for.
+    ///
+    /// One hidden layer cannot decode two numbers separately and then combine them, but it can
+    /// read any function of one projection: `ℓ = a·x + b·y` with `b` (or `a`) so large that
+    /// every pair of points `(x_i, y_j)` lands on its own value of `ℓ` (ordered by `y`, then by
+    /// `x`: consecutive values at least the least gap of the first coordinate apart). The map is
+    /// then steps over the sorted values of `ℓ`, as [`Self::gated_steps`] for one number.
+    /// Exact where each raw number is its point to within `2^-20` of its largest magnitude and
+    /// that error, projected, stays under a quarter of the least gap of `ℓ`: the heads behind
+    /// these views attend with `β ≥` [`EXACT_BETA`], so they read their point up to rounding
+    /// (a width exactly `1/(m+1)`), and the projection is refused otherwise. Taken within the
+    /// same unit budget as [`Self::fused_map`] (`sort` is 2 layers up to max_len 21). Returns
+    /// whether it did.
+    fn fused_pair_map(
+        &mut self,
+        id: NodeId,
+        inputs: &[NodeId],
+        encs: &[Enc],
+        f: &Fun,
+        cost: usize,
+        span: Span,
+    ) -> R<bool> {
+        let Some((pending, t)) = self.pending_heads(inputs) else {
+            return Ok(false);
+        };
+        let [h1, h2] = pending[..] else {
+            return Ok(false);
+        };
+        let view = |i: usize| match self.raw_views.get(&inputs[i]) {
+            Some((RawView::Steps { raw, points }, _)) => Some((*raw, points.clone())),
+            _ => None,
+        };
+        let (Some((r1, p1)), Some((r2, p2))) = (view(h1), view(h2)) else {
+            return Ok(false);
+        };
+        let Some(proj) = pair_projection(&p1, &p2) else {
+            return Ok(false);
+        };
+        let others: Vec<Enc> = (0..inputs.len())
+            .filter(|&i| i != h1 && i != h2)
+            .map(|i| encs[i].clone())
+            .collect();
+        let budget = self
+            .limits
+            .max_table
+            .min(cost.saturating_mul(2).max(FUSED_MAP_UNITS));
+        let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
+        let rows = others
+            .iter()
+            .map(|e| e.dims.len())
+            .fold(1usize, usize::saturating_mul);
+        if rows.saturating_mul(proj.order.len()) > eval_limit {
+            return Ok(false);
+        }
+        let tuples = product(&others, span, eval_limit)?;
+        let mut outs: BTreeSet<Val> = BTreeSet::new();
+        let mut table: Vec<Vec<Option<Val>>> = Vec::with_capacity(tuples.len());
+        let mut units = 0usize;
+        for o in &tuples {
+            // f with the tuple's values in place, the two heads' arguments left free
+            let mut known: Vec<Option<Val>> = Vec::with_capacity(inputs.len());
+            let mut rest = o.iter();
+            for i in 0..inputs.len() {
+                known.push(if i == h1 || i == h2 {
+                    None
+                } else {
+                    rest.next().map(|(_, v)| v.clone())
+                });
+            }
+            let row_f = f.specialize(&known);
+            let mut args: Vec<Val> = vec![Val::None; inputs.len()];
+            let row: Vec<Option<Val>> = proj
+                .order
+                .iter()
+                .map(|&(_, i, j)| {
+                    args[h1] = p1[i].1.clone();
+                    args[h2] = p2[j].1.clone();
+                    row_f.eval(&args).ok()
+                })
+                .collect();
+            units = units.saturating_add(1 + 2 * row.windows(2).filter(|w| w[0] != w[1]).count());
+            outs.extend(row.iter().flatten().cloned());
+            table.push(row);
+            if units > budget {
+                return Ok(false);
+            }
+        }
+        let dims: Vec<(usize, Val)> = outs
+            .iter()
+            .map(|v| (self.value_dim(id, v), v.clone()))
+            .collect();
+        let time = t + 1;
+        let name = format!("map %{id} (fused with %{} and %{})", inputs[h1], inputs[h2]);
+        let terms = [(r1, proj.a), (r2, proj.b)];
+        let xs: Vec<f64> = proj.order.iter().map(|p| p.0).collect();
+        for (o, row) in tuples.iter().zip(&table) {
+            self.gated_steps(time, &name, &terms, &xs, row, o, &dims, proj.reach);
+        }
+        self.enc.insert(id, Enc { dims });
+        self.ready.insert(id, time);
+        Ok(true)
+    }
+
+    /// The units of one row of a fused map read through steps (see [`Self::fused_map`]): the
+    /// row's value at the first point, then two units per change of `row` between consecutive
+    /// points (`xs`, ascending), switching halfway between them, all gated by the tuple `o`
+    /// (every one of its dims on). A unit reads `Σ c·x_d` over `terms` as the point's
+    /// coordinate; `reach` bounds that sum at BOS.
+    #[allow(clippy::too_many_arguments)]
+    fn gated_steps(
+        &mut self,
+        time: usize,
+        name: &str,
+        terms: &[(usize, f64)],
+        xs: &[f64],
+        row: &[Option<Val>],
+        o: &Tuple,
+        dims: &[(usize, Val)],
+        reach: f64,
+    ) {
+        let k = o.len() as f64;
+        if let Some(Some(v)) = row.first() {
+            let mut inputs: Vec<(usize, f64)> = o.iter().map(|(d, _)| (*d, 1.0)).collect();
+            if o.is_empty() {
+                inputs.push((self.real, 1.0));
+            }
+            inputs.push((self.bos, -BOS_GATE));
+            self.add_unit(
+                time,
+                name.to_string(),
+                Unit {
+                    inputs,
+                    bias: if o.is_empty() { 0.0 } else { -(k - 1.0) },
+                    outputs: vec![(dim_of(dims, v), 1.0)],
+                },
+            );
+        }
+        for j in 0..xs.len().min(row.len()).saturating_sub(1) {
+            if row[j] == row[j + 1] {
+                continue;
+            }
+            let (xj, xk) = (xs[j], xs[j + 1]);
+            let tj = (xj + xk) / 2.0;
+            let slope = 2.0 / (xk - xj);
+            let mut plus: Vec<(usize, f64)> = Vec::new();
+            if let Some(v) = &row[j + 1] {
+                plus.push((dim_of(dims, v), 1.0));
+            }
+            if let Some(v) = &row[j] {
+                plus.push((dim_of(dims, v), -1.0));
+            }
+            let minus: Vec<(usize, f64)> = plus.iter().map(|(d, c)| (*d, -c)).collect();
+            for (bias, outputs) in [(-slope * tj + 0.5, plus), (-slope * tj - 0.5, minus)] {
+                let gate = BOS_GATE.max(slope * reach + bias.abs() + 1.0);
+                let mut inputs: Vec<(usize, f64)> =
+                    terms.iter().map(|(d, c)| (*d, slope * c)).collect();
+                inputs.push((self.bos, -gate));
+                inputs.extend(o.iter().map(|(d, _)| (*d, gate)));
+                self.add_unit(
+                    time,
+                    name.to_string(),
+                    Unit {
+                        inputs,
+                        bias: bias - gate * k,
+                        outputs,
+                    },
+                );
+            }
+        }
     }
 
     /// A fused map whose other inputs have too many values (`if w > 0 then "F" else if b == 0
@@ -1939,6 +2067,16 @@ impl Builder<'_> {
     /// the head's attention time), when every other input is ready before that head: what
     /// [`Self::fused_map`] can read in the cleanup's own MLP sublayer.
     fn fusable_head(&self, inputs: &[NodeId]) -> Option<(usize, usize)> {
+        match self.pending_heads(inputs)? {
+            (pending, t) if pending.len() == 1 => Some((pending[0], t)),
+            _ => None,
+        }
+    }
+
+    /// The inputs of a map that are head results still being cleaned up, all attended at the
+    /// same time `t` (their indices and `t`), when every other input is ready before those
+    /// heads.
+    fn pending_heads(&self, inputs: &[NodeId]) -> Option<(Vec<usize>, usize)> {
         let ready_of = |n: &NodeId| *self.ready.get(n).unwrap_or(&0);
         let last = inputs.iter().map(ready_of).max()?;
         let pending: Vec<usize> = (0..inputs.len())
@@ -1948,14 +2086,11 @@ impl Builder<'_> {
                     .is_some_and(|(_, t)| t + 1 == last && ready_of(&inputs[i]) == last)
             })
             .collect();
-        let [h] = pending[..] else {
-            return None;
-        };
-        let t = self.raw_views.get(&inputs[h])?.1;
-        if (0..inputs.len()).any(|i| i != h && ready_of(&inputs[i]) > t) {
+        let t = self.raw_views.get(&inputs[*pending.first()?])?.1;
+        if (0..inputs.len()).any(|i| !pending.contains(&i) && ready_of(&inputs[i]) > t) {
             return None;
         }
-        Some((h, t))
+        Some((pending, t))
     }
 
     /// A map `f(a, b, …) = g(±a ± b …)` over integers as step functions of the signed sum
@@ -3785,6 +3920,70 @@ fn label(v: &Val) -> String {
 }
 
 /// The dimension holding value `v` in a one-hot (`outs` always contains the values looked up).
+/// A projection `ℓ = a·x + b·y` of two raw numbers (see [`Builder::fused_pair_map`]).
+#[derive(Debug, Clone)]
+struct PairProjection {
+    a: f64,
+    b: f64,
+    /// Every pair of points as `(ℓ, i, j)`, ascending in `ℓ`.
+    order: Vec<(f64, usize, usize)>,
+    /// What `|ℓ|` could reach at BOS (as `reach` of [`Builder::gated_steps`]).
+    reach: f64,
+}
+
+/// The relative rounding a raw number may carry (of its points' largest magnitude) for which
+/// [`pair_projection`] keeps every point's steps exact; f32 rounds at `2^-24`.
+const PAIR_RAW_TOLERANCE: f64 = 1.0 / 1_048_576.0;
+
+/// The better of the two lexicographic projections of the grid `xs × ys` (by `y` then `x`,
+/// or by `x` then `y`): the major coordinate scaled so that its least gap spans the minor
+/// coordinate's range plus its least gap, so consecutive values of `ℓ` are at least the minor
+/// coordinate's least gap apart. `None` when neither keeps the projected rounding
+/// ([`PAIR_RAW_TOLERANCE`] per number) under a quarter of the least gap between its values (as
+/// computed), or a coordinate has a repeated or non-finite point.
+fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)]) -> Option<PairProjection> {
+    // (least gap, range, largest magnitude) of ascending points
+    let stats = |ps: &[(f64, Val)]| -> Option<(f64, f64, f64)> {
+        let first = ps.first()?.0;
+        let last = ps.last()?.0;
+        let gap = ps
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .fold(f64::INFINITY, f64::min);
+        let gap = if ps.len() < 2 { 1.0 } else { gap };
+        let mag = ps.iter().map(|p| p.0.abs()).fold(0.0, f64::max);
+        (gap.is_finite() && gap > 0.0 && first.is_finite() && last.is_finite()).then_some((
+            gap,
+            last - first,
+            mag,
+        ))
+    };
+    let (gx, rx, mx) = stats(xs)?;
+    let (gy, ry, my) = stats(ys)?;
+    // y major, then x major; each with the least gap of its values as computed
+    let project = |a: f64, b: f64| {
+        let mut order: Vec<(f64, usize, usize)> = Vec::with_capacity(xs.len() * ys.len());
+        for (i, x) in xs.iter().enumerate() {
+            for (j, y) in ys.iter().enumerate() {
+                order.push((a * x.0 + b * y.0, i, j));
+            }
+        }
+        order.sort_by(|p, q| p.0.total_cmp(&q.0));
+        let gap = order
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .fold(f64::INFINITY, f64::min);
+        let err = (a * mx + b * my) * PAIR_RAW_TOLERANCE;
+        (a, b, order, gap / err)
+    };
+    let (a, b, order, _) = [project(1.0, (rx + gx) / gy), project((ry + gy) / gx, 1.0)]
+        .into_iter()
+        .filter(|c| c.3 >= 4.0)
+        .max_by(|p, q| p.3.total_cmp(&q.3))?;
+    let reach = a * (mx + 1.0) + b * (my + 1.0);
+    Some(PairProjection { a, b, order, reach })
+}
+
 fn dim_of(dims: &[(usize, Val)], v: &Val) -> usize {
     dims.iter().find(|(_, dv)| dv == v).map_or(0, |(d, _)| *d)
 }

@@ -1020,3 +1020,69 @@ fn numeric_equality_heads_agree_with_the_interpreter_on_varied_integer_selectors
         "{numeric} of 21 selectors were scored numerically"
     );
 }
+
+/// A map of two head results attended in the same layer is computed in the MLP sublayer that
+/// cleans them up (steps over one projection of the two raw numbers): `sort`'s target (the sum
+/// of its two disjoint counts), `sort_by_most_freq`'s and `dyck2_ptf`'s take RASP's own layer
+/// counts (2, 3, 4); maps of two widths, of a width and a mean, and one gated by a third input
+/// take one layer. Past the unit budget the map waits for the next layer and stays exact.
+#[test]
+fn maps_of_two_head_results_take_no_layer_of_their_own() {
+    let letters = ["a", "b", "c"];
+    for (f, vocab, n, rasp) in [
+        ("sort", &letters[..], 5, 2),
+        ("sort_by_most_freq", &letters[..], 5, 3),
+        ("dyck2_ptf", &["(", ")", "{", "}"][..], 4, 4),
+    ] {
+        for optimise in [false, true] {
+            let (checked, layers, _) = verify(&format!("std::rasp::{f}"), vocab, n, optimise);
+            assert!(checked > 300, "{f}: {checked}");
+            // (the unoptimised IR keeps maps of maps that each take a layer)
+            assert!(!optimise || layers <= rasp, "{f}: {layers} layers");
+        }
+    }
+    let src = "fn two_widths() = zipmap(width(select(tokens, tokens, ==)), width(select(indices, indices, <)), |x, y| x * 3 - y)\n\
+               fn width_and_mean() = zipmap(mean(select(indices, indices, <=), numeric(tokens == \"a\")), width(select(tokens, tokens, <)), |m, w| m > 0.5 and w > 1)\n\
+               fn gated() {\n\
+                   let d = zipmap(width(select(tokens, tokens, ==)), width(select(indices, indices, >)), |x, y| x - y);\n\
+                   zipmap(d, tokens == \"b\", |v, g| if g then v else 0 - v)\n\
+               }\n";
+    for entry in ["two_widths", "width_and_mean", "gated"] {
+        for optimise in [false, true] {
+            let (checked, layers, _) = verify_src(src, entry, &letters, 5, optimise);
+            assert!(checked > 300, "{entry}: {checked}");
+            assert!(!optimise || layers == 1, "{entry}: {layers} layers");
+        }
+    }
+    // `sort` keeps two layers up to max_len 21 (the fused map's unit budget), then takes three;
+    // both exact on seeded random inputs at the steepest steps.
+    let (p, _) = Program::load("<t>", "", &STD);
+    let def = p.resolve_str("std::rasp::sort").expect("sort");
+    let vocab: Vec<Val> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|t| Val::from_token(t))
+        .collect();
+    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for (n, want_layers) in [(21, 2), (30, 3)] {
+        let model = model_of("", "std::rasp::sort", &["a", "b", "c", "d", "e"], n, true);
+        assert_eq!(model.layers.len(), want_layers, "sort at {n}");
+        for _ in 0..200 {
+            let len = (next() % (n as u64 + 1)) as usize;
+            let input: Vec<Val> = (0..len)
+                .map(|_| vocab[(next() % 5) as usize].clone())
+                .collect();
+            let Ok(Output::Seq(want)) =
+                Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default())
+            else {
+                panic!("sort fails on {input:?}");
+            };
+            assert_eq!(model.forward(&input).expect("runs"), want.vals, "{input:?}");
+        }
+    }
+}

@@ -44,6 +44,15 @@ fn batched_candle_forward_equals_the_interpreter() {
     for (entry, vocab, n) in [
         ("std::rasp::reverse", &["a", "b", "c", "d"][..], 12),
         ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 10),
+        // Maps of two head results read through one projection of the two raw numbers, in
+        // f32: steepest at `sort`'s longest two-layer length.
+        ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 21),
+        (
+            "std::rasp::sort_by_most_freq",
+            &["a", "b", "c", "d"][..],
+            10,
+        ),
+        ("std::rasp::dyck2_ptf", &["(", ")", "{", "}"][..], 8),
         ("std::rasp::hist", &["a", "b", "c"][..], 16),
         ("std::rasp::dyck1_ptf", &["(", ")"][..], 10),
         // Four heads in one layer, their writes added in one `index_add`.
