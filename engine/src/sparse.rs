@@ -266,6 +266,11 @@ struct SlotHead {
     /// than `-EXP_ZERO` below BOS's has weight exactly 0 wherever it occurs.
     live_start: Vec<u32>,
     live: Vec<u32>,
+    /// A counting head (a `width`, `length`, or a mean's count): every live key of every query
+    /// scores exactly BOS's score, and only BOS's key-value id has a nonzero value row. A
+    /// query's softmax is then `count(BOS) · v_BOS / z` with `z` the number of live keys
+    /// present (BOS included), bit for bit; this is (BOS's key-value id, its value row).
+    counting: Option<(u32, Vec<f64>)>,
 }
 
 /// The most (token, position) slots, and (query, key) scores per head, that are tabled (see
@@ -291,7 +296,7 @@ impl SlotHead {
                 scores.push(kv.knz[ki].iter().map(|&c| qrow[c] * k[c]).sum());
             }
         }
-        let values = (0..kv.kvs).flat_map(|ki| krow(ki)[dk..].to_vec()).collect();
+        let values: Vec<f64> = (0..kv.kvs).flat_map(|ki| krow(ki)[dk..].to_vec()).collect();
         let ids: Vec<(u32, u32)> = q.ids.into_iter().zip(kv.ids).collect();
         // slot 0 is BOS's
         let bos = ids.first()?.1 as usize;
@@ -308,6 +313,19 @@ impl SlotHead {
             }));
         }
         live_start.push(live.len() as u32);
+        let counting = (0..q.len)
+            .all(|qi| {
+                let row = &scores[qi * kv.kvs..(qi + 1) * kv.kvs];
+                live[live_start[qi] as usize..live_start[qi + 1] as usize]
+                    .iter()
+                    .all(|&k| row[k as usize] == row[bos])
+            })
+            .then(|| {
+                let zero = |k: usize| values[k * m..(k + 1) * m].iter().all(|v| *v == 0.0);
+                (0..kv.kvs).all(|k| k == bos || zero(k))
+            })
+            .filter(|&only_bos| only_bos)
+            .map(|_| (bos as u32, values[bos * m..(bos + 1) * m].to_vec()));
         Some(SlotHead {
             ids,
             queries: q.len,
@@ -316,6 +334,7 @@ impl SlotHead {
             values,
             live_start,
             live,
+            counting,
         })
     }
 }
@@ -1733,6 +1752,27 @@ impl SparseEngine {
                     let row = &f.scores[q as usize * f.kvs..(q as usize + 1) * f.kvs];
                     let live = &f.live
                         [f.live_start[q as usize] as usize..f.live_start[q as usize + 1] as usize];
+                    if let Some((bos, vb)) = &f.counting {
+                        // every live key present weighs 1 per key; only BOS's value counts
+                        let z: u32 = live
+                            .iter()
+                            .map(|&kv| match b.kslot[kv as usize] {
+                                (c, count) if c == call => count,
+                                _ => 0,
+                            })
+                            .sum();
+                        let w = f64::from(b.kslot[*bos as usize].1);
+                        for (a, v) in b.acc.iter_mut().zip(vb) {
+                            *a = 0.0 + w * v;
+                        }
+                        normalise(&mut b.acc, f64::from(z), &mut b.recips);
+                        let off = b.qres.len();
+                        b.qres.extend_from_slice(&b.acc);
+                        b.qslot[q as usize] = (call, off);
+                        let rows = if b.direct { &mut b.x } else { &mut b.delta };
+                        add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
+                        continue;
+                    }
                     let kvs = query_groups(
                         Some(live),
                         &b.kslot,
@@ -2475,9 +2515,13 @@ fn attend<'v>(
             *a += w * v;
         }
     }
-    // Divisions that cannot change a value are skipped (exact attention often selects one
-    // key, and one-hot values are mostly 0): `a / 1` is `a`, and `±0 / z` is `±0` for a
-    // positive `z` (not for a NaN one).
+    normalise(acc, z, recips);
+}
+
+/// `acc / z`, the end of [`attend`]. Divisions that cannot change a value are skipped (exact
+/// attention often selects one key, and one-hot values are mostly 0): `a / 1` is `a`, and
+/// `±0 / z` is `±0` for a positive `z` (not for a NaN one).
+fn normalise(acc: &mut [f64], z: f64, recips: &mut Recent) {
     if z == 1.0 {
         return;
     }
@@ -2577,5 +2621,23 @@ mod tests {
         assert!(emptied > 0);
         let reversed: Vec<Vec<Val>> = all.iter().rev().cloned().collect();
         check(&reversed);
+    }
+
+    /// First-layer width heads attend by counting ([`SlotHead::counting`]); a first-layer
+    /// aggregate (`shift_by`'s: its keys carry the values) does not.
+    #[test]
+    fn width_heads_attend_by_counting() {
+        let counting = |entry: &str, vocab: &[&str]| -> Vec<bool> {
+            let engine = SparseEngine::new(&compile(entry, vocab, 5));
+            let tables = engine.layers.iter().flat_map(|l| &l.heads);
+            tables
+                .filter_map(|h| h.table.as_ref())
+                .map(|t| t.counting.is_some())
+                .collect()
+        };
+        let vocab = ["a", "b", "c", "d", "e"];
+        assert_eq!(counting("std::rasp::sort", &vocab), [true, true]);
+        assert_eq!(counting("std::rasp::hist", &vocab), [true]);
+        assert_eq!(counting("std::rasp::shift_by", &vocab), [false]);
     }
 }
