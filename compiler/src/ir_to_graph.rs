@@ -36,7 +36,11 @@
 //! sublayer that cleans the result up (`fused_map`: steps gated by the other inputs' one-hots),
 //! which saves the layer it would wait for; only while that costs at most 1,024 units or twice
 //! the plain map (`best_split` splits off a part over the other inputs when that makes it
-//! fit or costs fewer units). A map of the token alone, or of the position alone, is written by the embedding
+//! fit or costs fewer units). A map of two head results attended in the same layer (`sort`'s
+//! sum of two disjoint counts, `dyck2_ptf`'s `#open − #close`) is computed there too, as steps
+//! over one projection `x + b·y` of the two raw numbers that keeps every pair of their values
+//! apart (`fused_pair_map`; exact because those heads read their value up to rounding, see
+//! [`EXACT_BETA`]). A map of the token alone, or of the position alone, is written by the embedding
 //! (`embedded_map`). A selector leaf against a constant, `select(b, 0, <)`, reads a boolean
 //! map of its key when that map is ready as early as the key (`prepare_selector`), so a
 //! `mean` tested only for its sign never needs a one-hot over its possible values.
@@ -1835,7 +1839,7 @@ impl Builder<'_> {
     /// that error, projected, stays under a quarter of the least gap of `ℓ`: the heads behind
     /// these views attend with `β ≥` [`EXACT_BETA`], so they read their point up to rounding
     /// (a width exactly `1/(m+1)`), and the projection is refused otherwise. Taken within the
-    /// same unit budget as [`Self::fused_map`] (`sort` is 2 layers up to max_len 21). Returns
+    /// same unit budget as [`Self::fused_map`] (`sort` is 2 layers up to max_len 22). Returns
     /// whether it did.
     fn fused_pair_map(
         &mut self,
