@@ -137,6 +137,105 @@ fn hist_forward_b64_ids_out(bencher: divan::Bencher, n: usize) {
     bench_forward_ids_out(bencher, "std::rasp::hist", &["a", "b", "c", "d"], n);
 }
 
+/// The rest of the programs Tracr's `lib` has (`scripts/tracr_same_run.py` times the same ones):
+/// token ids in, output ids out (values for the two whose output is a number), each iteration
+/// the next of [`BATCHES`] batches. `sort_unique`'s inputs are permutations of `1..=N`, its
+/// vocabulary (distinct keys, as Tracr's anchor runs it).
+fn bench_more(bencher: divan::Bencher, program: &str, n: usize) {
+    let numbers: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    let vocab: Vec<&str> = match program {
+        "sort_unique" => numbers.iter().map(String::as_str).collect(),
+        "frac_prevs" => vec!["x", "y", "z", "w"],
+        "pair_balance" | "shuffle_dyck" => vec!["(", ")"],
+        "shuffle_dyck2" => vec!["(", ")", "{", "}"],
+        _ => vec!["a", "b", "c", "d"],
+    };
+    let session = Session::stdlib();
+    let entry = format!("std::rasp::{program}");
+    let model = session.compile(&entry, &vocab, n, &[]).expect("compiles");
+    let engine = model.sparse_engine();
+    let batches: Vec<Vec<Vec<usize>>> = if program == "sort_unique" {
+        (0..BATCHES).map(|s| permutations(n, s)).collect()
+    } else {
+        id_batches(engine, &vocab, n)
+    };
+    let mut next = in_turn(&batches);
+    if engine.output_values().is_none() {
+        bencher.bench_local(|| engine.forward_ids(divan::black_box(next())).expect("runs"));
+        return;
+    }
+    let mut out = Vec::new();
+    bencher.bench_local(|| {
+        out.clear();
+        engine
+            .forward_ids_out(divan::black_box(next()), &mut out)
+            .expect("runs");
+        out.len()
+    });
+}
+
+/// 64 seeded permutations of the token ids `0..n`.
+fn permutations(n: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..64)
+        .map(|_| {
+            let mut p: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                p.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            p
+        })
+        .collect()
+}
+
+#[divan::bench(args = SIZES)]
+fn more_length(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "length", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_sort_unique(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "sort_unique", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_sort_by_most_freq(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "sort_by_most_freq", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_frac_prevs(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "frac_prevs", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_pair_balance(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "pair_balance", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_shuffle_dyck(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "shuffle_dyck", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_shuffle_dyck2(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "shuffle_dyck2", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_count_less_freq(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "count_less_freq", n);
+}
+
+#[divan::bench(args = SIZES)]
+fn more_shift_by(bencher: divan::Bencher, n: usize) {
+    bench_more(bencher, "shift_by", n);
+}
+
 #[divan::bench(args = SIZES)]
 fn reverse_forward_b64_ids(bencher: divan::Bencher, n: usize) {
     bench_forward_ids(bencher, "std::rasp::reverse", &["a", "b", "c", "d"], n);
