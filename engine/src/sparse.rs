@@ -271,6 +271,20 @@ struct SlotHead {
     /// query's softmax is then `count(BOS) · v_BOS / z` with `z` the number of live keys
     /// present (BOS included), bit for bit; this is (BOS's key-value id, its value row).
     counting: Option<(u32, Vec<f64>)>,
+    /// A head whose softmax has at most two levels per query (an `aggregate`, a `mean`, a
+    /// `width` whose values are not BOS's alone): every live key but BOS scores one score
+    /// `top[q]`, and BOS either scores it too (`with_bos[q]`) or at least `-EXP_ZERO` below
+    /// it (weight exactly 0 wherever another live key is present). A query's softmax is then
+    /// the keys' value rows summed with their counts, in id order, over their number, bit for
+    /// bit; no maximum and no exponential.
+    uniform: Option<Uniform>,
+}
+
+/// See [`SlotHead::uniform`].
+struct Uniform {
+    bos: u32,
+    top: Vec<f64>,
+    with_bos: Vec<bool>,
 }
 
 /// The most (token, position) slots, and (query, key) scores per head, that are tabled (see
@@ -326,6 +340,7 @@ impl SlotHead {
             })
             .filter(|&only_bos| only_bos)
             .map(|_| (bos as u32, values[bos * m..(bos + 1) * m].to_vec()));
+        let uniform = uniform_levels(&scores, kv.kvs, bos, &live_start, &live);
         Some(SlotHead {
             ids,
             queries: q.len,
@@ -335,8 +350,58 @@ impl SlotHead {
             live_start,
             live,
             counting,
+            uniform,
         })
     }
+}
+
+/// The two levels of a tabled head's softmax, when every query has them (see
+/// [`SlotHead::uniform`]): `scores[q · kvs + kv]`, BOS's key-value id `bos`, and each query's
+/// live keys (ascending, BOS among them).
+fn uniform_levels(
+    scores: &[f64],
+    kvs: usize,
+    bos: usize,
+    live_start: &[u32],
+    live: &[u32],
+) -> Option<Uniform> {
+    let queries = live_start.len().saturating_sub(1);
+    let mut top = Vec::with_capacity(queries);
+    let mut with_bos = Vec::with_capacity(queries);
+    for q in 0..queries {
+        let row = &scores[q * kvs..(q + 1) * kvs];
+        let floor = row[bos];
+        let mut level: Option<f64> = None;
+        for &k in &live[live_start[q] as usize..live_start[q + 1] as usize] {
+            let s = row[k as usize];
+            if k as usize == bos {
+                continue;
+            }
+            match level {
+                None => level = Some(s),
+                Some(l) if l == s => {}
+                // (two levels among the keys, or a NaN)
+                Some(_) => return None,
+            }
+        }
+        let level = level.unwrap_or(floor);
+        if level.is_nan() {
+            return None;
+        }
+        if level == floor {
+            with_bos.push(true);
+        } else if floor - level < EXP_ZERO {
+            with_bos.push(false);
+        } else {
+            return None;
+        }
+        top.push(level);
+    }
+    Some(Uniform {
+        bos: bos as u32,
+        top,
+        with_bos,
+    })
 }
 
 /// Rows of numbers numbered by first appearance (equal bit for bit: one id).
@@ -1781,6 +1846,46 @@ impl SparseEngine {
                         &mut b.touched,
                         &mut sorted,
                     );
+                    if let Some(u) = &f.uniform {
+                        // the keys at the top level (BOS among them or not), in id order
+                        let (top, with_bos) = (u.top[q as usize], u.with_bos[q as usize]);
+                        b.acc.fill(0.0);
+                        let mut z = 0u32;
+                        for &kv in kvs {
+                            let at_top = if kv == u.bos {
+                                with_bos
+                            } else {
+                                row[kv as usize] == top
+                            };
+                            if !at_top {
+                                continue;
+                            }
+                            let count = b.kslot[kv as usize].1;
+                            z += count;
+                            let w = f64::from(count);
+                            let v = &f.values[kv as usize * m..(kv as usize + 1) * m];
+                            for (a, v) in b.acc.iter_mut().zip(v) {
+                                *a += w * v;
+                            }
+                        }
+                        if z == 0 {
+                            // no key above BOS is present: BOS alone
+                            let bos = u.bos as usize;
+                            let count = b.kslot[bos].1;
+                            z = count;
+                            let w = f64::from(count);
+                            for (a, v) in b.acc.iter_mut().zip(&f.values[bos * m..(bos + 1) * m]) {
+                                *a += w * v;
+                            }
+                        }
+                        normalise(&mut b.acc, f64::from(z), &mut b.recips);
+                        let off = b.qres.len();
+                        b.qres.extend_from_slice(&b.acc);
+                        b.qslot[q as usize] = (call, off);
+                        let rows = if b.direct { &mut b.x } else { &mut b.delta };
+                        add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
+                        continue;
+                    }
                     let score = |g: usize| row[kvs[g] as usize];
                     let group = |g: usize| {
                         let kv = kvs[g] as usize;
@@ -2624,7 +2729,8 @@ mod tests {
     }
 
     /// First-layer width heads attend by counting ([`SlotHead::counting`]); a first-layer
-    /// aggregate (`shift_by`'s: its keys carry the values) does not.
+    /// aggregate (`shift_by`'s: its keys carry the values) does not, but attends at two score
+    /// levels ([`SlotHead::uniform`]), as a mean does.
     #[test]
     fn width_heads_attend_by_counting() {
         let counting = |entry: &str, vocab: &[&str]| -> Vec<bool> {
@@ -2639,5 +2745,17 @@ mod tests {
         assert_eq!(counting("std::rasp::sort", &vocab), [true, true]);
         assert_eq!(counting("std::rasp::hist", &vocab), [true]);
         assert_eq!(counting("std::rasp::shift_by", &vocab), [false]);
+        // every tabled head here has two score levels; a `best`'s ranking has more
+        let uniform = |entry: &str, vocab: &[&str]| -> Vec<bool> {
+            let engine = SparseEngine::new(&compile(entry, vocab, 5));
+            let tables = engine.layers.iter().flat_map(|l| &l.heads);
+            tables
+                .filter_map(|h| h.table.as_ref())
+                .map(|t| t.uniform.is_some())
+                .collect()
+        };
+        assert_eq!(uniform("std::rasp::shift_by", &vocab), [true]);
+        assert_eq!(uniform("std::rasp::frac_prevs", &["x", "y"]), [true]);
+        assert_eq!(uniform("std::pointer::argmax", &["1", "2", "3"]), [false]);
     }
 }

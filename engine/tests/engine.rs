@@ -402,6 +402,16 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
             200,
         ),
         ("std::rasp::frac_prevs", &["x", "y", "z"][..], 8, 200),
+        // first-layer aggregates and means attending at two score levels (no maximum, no
+        // exponential: `SlotHead::uniform`), with and without a default at BOS
+        ("std::rasp::shift_by", &["a", "b", "c", "d"][..], 12, 200),
+        ("std::rasp::pair_balance", &["(", ")"][..], 16, 200),
+        (
+            "std::rasp::mark_last_instance",
+            &["a", "b", "c"][..],
+            10,
+            200,
+        ),
         ("std::rasp::dyck2_ptf", &["(", ")", "{", "}"][..], 8, 200),
         (
             "std::rasp::shuffle_dyck2",
