@@ -1306,6 +1306,7 @@ impl Builder<'_> {
         }
         if self.fused_map(id, inputs, &encs, f, cost, span)?
             || self.fused_pair_map(id, inputs, &encs, f, cost, span)?
+            || self.fused_through_map(id, inputs, f, cost, span)?
         {
             return Ok(());
         }
@@ -1879,6 +1880,35 @@ impl Builder<'_> {
             .iter()
             .map(|e| e.dims.len())
             .fold(1usize, usize::saturating_mul);
+        // Each tuple of the other inputs gates its own steps: a total part of `f` over other
+        // inputs only, ready before the heads (`m == 0` of a mean decoded a layer earlier), is
+        // split off first when the rest then has fewer tuples (shuffle_dyck2's
+        // `w1 == 0 and t1 == 0 and w2 == 0 and t2 == 0` gates by two booleans, not by every
+        // pair of totals).
+        if rows > 1 {
+            let early = |sub_args: &[usize]| {
+                let nodes: Vec<NodeId> = sub_args.iter().map(|&i| inputs[i]).collect();
+                !sub_args.contains(&h1)
+                    && !sub_args.contains(&h2)
+                    && self.predicted_map_time(&nodes) < t
+            };
+            let best = splits(encs, f, eval_limit, &early)
+                .into_iter()
+                .map(|(split, values, _)| {
+                    let outer_rows = split
+                        .outer_args
+                        .iter()
+                        .filter(|&&i| i != h1 && i != h2)
+                        .map(|&i| encs[i].dims.len())
+                        .fold(values, usize::saturating_mul);
+                    (outer_rows, split)
+                })
+                .filter(|(outer_rows, _)| *outer_rows < rows)
+                .min_by_key(|(outer_rows, _)| *outer_rows);
+            if let Some((_, split)) = best {
+                return self.apply_split(id, inputs, split, span);
+            }
+        }
         if rows.saturating_mul(proj.order.len()) > eval_limit {
             return Ok(false);
         }
@@ -1929,6 +1959,80 @@ impl Builder<'_> {
         self.enc.insert(id, Enc { dims });
         self.ready.insert(id, time);
         Ok(true)
+    }
+
+    /// A map that reads a head result still being cleaned up and a map fused with another
+    /// head of the same layer (`shuffle_dyck2`'s `d1 and (w2 == 0 and t2 == 0)`, with
+    /// `d1 = w1 == 0 and t1 == 0` fused with `w1`'s head): composed with that map, it reads the
+    /// two head results, and [`Self::fused_pair_map`] computes it in the same MLP sublayer
+    /// instead of the next layer's (the optimiser fuses maps of at most three inputs; this
+    /// composition happens only where it saves that layer). At most four inputs once composed.
+    /// Returns whether it did.
+    fn fused_through_map(
+        &mut self,
+        id: NodeId,
+        inputs: &[NodeId],
+        f: &Fun,
+        cost: usize,
+        span: Span,
+    ) -> R<bool> {
+        let readies: Vec<usize> = inputs
+            .iter()
+            .map(|n| *self.ready.get(n).unwrap_or(&0))
+            .collect();
+        let Some(&last) = readies.iter().max() else {
+            return Ok(false);
+        };
+        for (i, &c) in inputs.iter().enumerate() {
+            if readies[i] != last || self.raw_views.contains_key(&c) {
+                continue;
+            }
+            // (synthetic nodes, split off during lowering, are not in the IR)
+            let Some(Op::Elementwise {
+                inputs: g_inputs,
+                f: g,
+            }) = self.ir.nodes.get(c).map(|n| &n.op)
+            else {
+                continue;
+            };
+            // f's other inputs in order, then g's (shared ones once)
+            let mut merged: Vec<NodeId> = inputs
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, &x)| x)
+                .collect();
+            let g_at: Vec<usize> = g_inputs
+                .iter()
+                .map(|x| {
+                    merged.iter().position(|m| m == x).unwrap_or_else(|| {
+                        merged.push(*x);
+                        merged.len() - 1
+                    })
+                })
+                .collect();
+            if merged.len() > 4 || merged.iter().any(|m| !self.enc.contains_key(m)) {
+                continue;
+            }
+            match self.pending_heads(&merged) {
+                Some((pending, _)) if pending.len() == 2 => {}
+                _ => continue,
+            }
+            let inner = g.subst(&|j| Fun::Arg(g_at.get(j).copied().unwrap_or(j)));
+            let composed = f.subst(&|j| match j.cmp(&i) {
+                std::cmp::Ordering::Less => Fun::Arg(j),
+                std::cmp::Ordering::Equal => inner.clone(),
+                std::cmp::Ordering::Greater => Fun::Arg(j - 1),
+            });
+            let encs: Vec<Enc> = merged
+                .iter()
+                .filter_map(|m| self.enc.get(m).cloned())
+                .collect();
+            if self.fused_pair_map(id, &merged, &encs, &composed, cost, span)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The units of one row of a fused map read through steps (see [`Self::fused_map`]): the
@@ -3935,6 +4039,9 @@ struct PairProjection {
     reach: f64,
 }
 
+/// The most pairs of points a pair projection sorts (see [`pair_projection`]).
+const MAX_PAIR_GRID: usize = 1 << 16;
+
 /// The relative rounding a raw number may carry (of its points' largest magnitude) for which
 /// [`pair_projection`] keeps every point's steps exact; f32 rounds at `2^-24`.
 const PAIR_RAW_TOLERANCE: f64 = 1.0 / 1_048_576.0;
@@ -3964,7 +4071,14 @@ fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)]) -> Option<PairProjectio
     };
     let (gx, rx, mx) = stats(xs)?;
     let (gy, ry, my) = stats(ys)?;
-    // y major, then x major; each with the least gap of its values as computed
+    if xs.len().saturating_mul(ys.len()) > MAX_PAIR_GRID {
+        return None;
+    }
+    // y major, then x major; each with the least gap of its values as computed (built only
+    // when the gap it is designed to keep passes)
+    let candidates = [(1.0, (rx + gx) / gy, gx), ((ry + gy) / gx, 1.0, gy)];
+    let passes =
+        |(a, b, gap): (f64, f64, f64)| gap / ((a * mx + b * my) * PAIR_RAW_TOLERANCE) >= 4.0;
     let project = |a: f64, b: f64| {
         let mut order: Vec<(f64, usize, usize)> = Vec::with_capacity(xs.len() * ys.len());
         for (i, x) in xs.iter().enumerate() {
@@ -3980,8 +4094,10 @@ fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)]) -> Option<PairProjectio
         let err = (a * mx + b * my) * PAIR_RAW_TOLERANCE;
         (a, b, order, gap / err)
     };
-    let (a, b, order, _) = [project(1.0, (rx + gx) / gy), project((ry + gy) / gx, 1.0)]
+    let (a, b, order, _) = candidates
         .into_iter()
+        .filter(|&c| passes(c))
+        .map(|(a, b, _)| project(a, b))
         .filter(|c| c.3 >= 4.0)
         .max_by(|p, q| p.3.total_cmp(&q.3))?;
     let reach = a * (mx + 1.0) + b * (my + 1.0);

@@ -1033,6 +1033,9 @@ fn maps_of_two_head_results_take_no_layer_of_their_own() {
         ("sort", &letters[..], 5, 2),
         ("sort_by_most_freq", &letters[..], 5, 3),
         ("dyck2_ptf", &["(", ")", "{", "}"][..], 4, 4),
+        // a map of a head result and of a map fused with another head of the same layer,
+        // composed with that map (`d1 and (w2 == 0 and t2 == 0)`)
+        ("shuffle_dyck2", &["(", ")", "{", "}"][..], 4, 2),
     ] {
         for optimise in [false, true] {
             let (checked, layers, _) = verify(&format!("std::rasp::{f}"), vocab, n, optimise);

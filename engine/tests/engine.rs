@@ -57,6 +57,8 @@ fn batched_candle_forward_equals_the_interpreter() {
         ("std::rasp::dyck1_ptf", &["(", ")"][..], 10),
         // Four heads in one layer, their writes added in one `index_add`.
         ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"][..], 8),
+        // ... and two of them feeding one map through a pair projection in f32
+        ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"][..], 20),
     ] {
         let (p, model) = compile(entry, vocab, n);
         let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
