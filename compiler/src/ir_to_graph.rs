@@ -53,7 +53,9 @@
 //! `mean` gives BOS the score β/2 and the value 0, reads each key's number from its one-hot
 //! encoding, and decodes the result onto the finite set of possible means (see `mean_head`);
 //! a mean that is the program's output and read by nothing else stays a number, read as the
-//! nearest possible mean (`graph::Unembed::numeric`).
+//! nearest possible mean (`graph::Unembed::numeric`). Likewise an `aggregate` that is the output
+//! and read by nothing else has no cleanup: the unembedding's argmax reads the head's result,
+//! which at `β ≥ EXACT_BETA` is hard attention's (`reverse`, `sort`, `shift_by`: one MLP fewer).
 //! A numerical node is encoded like a categorical one: one dimension per value it can take.
 //!
 //! **Hypervectors** (see `vsa`): map and bsc components are ±1 residual dimensions and every
@@ -2610,6 +2612,16 @@ impl Builder<'_> {
         }
         let head = make(self, beta, &ov)?;
         self.heads.entry(t).or_default().push(head);
+        if id == self.out_node && self.users(id).is_empty() {
+            // The output, read by nothing else: the unembedding's argmax reads the head's own
+            // result, with no cleanup. At `β ≥ EXACT_BETA` that result is what hard attention
+            // gives: the selected keys' one value at (a rounding of) 1 and every other
+            // dimension exactly 0, or the default from BOS alone; either way its argmax is
+            // the cleaned one-hot's (all zero, with no default, in both).
+            self.enc.insert(id, Enc { dims: raw });
+            self.ready.insert(id, t + 1);
+            return Ok(());
+        }
         self.finish_one_hot(id, &raw, &outs, t);
         Ok(())
     }

@@ -1320,7 +1320,64 @@ impl SparseEngine {
             &embeds(&engine.pos_embed),
             slots,
         );
+        engine.embedded_cols = engine.embedded_reads();
         engine
+    }
+
+    /// The columns `lo..hi` of the embedded rows that are copied into a sequence's rows: the
+    /// nonzero ones that something reads from a row. Tabled heads read their slots' tables
+    /// instead, so a model whose embedded columns only they read (`shift_by`: one tabled head
+    /// whose result is the output) copies none. Every column, with a bilinear sublayer or a
+    /// memory (which read whole rows).
+    fn embedded_reads(&self) -> (usize, usize) {
+        let (lo, hi) = self.embedded_cols;
+        if self
+            .layers
+            .iter()
+            .any(|l| l.bilinear.is_some() || !l.memories.is_empty())
+        {
+            return (lo, hi);
+        }
+        let mut read = vec![false; self.d];
+        let mut mark = |c: usize| {
+            if let Some(r) = read.get_mut(c) {
+                *r = true;
+            }
+        };
+        for l in &self.layers {
+            for h in &l.heads {
+                let (q, kv) = match (&h.table, &h.kv_slots, &h.q_slots) {
+                    (Some(_), _, _) => (false, false),
+                    (None, Some(_), _) => (true, false),
+                    (None, None, Some(_)) => (false, true),
+                    (None, None, None) => (true, true),
+                };
+                if q {
+                    h.wq.used.iter().for_each(|&c| mark(c));
+                }
+                if kv {
+                    h.wk.used.iter().chain(&h.ov.used).for_each(|&c| mark(c));
+                }
+            }
+            if let Some(m) = &l.mlp {
+                m.w1.used.iter().for_each(|&c| mark(c));
+                m.bounded.iter().for_each(|&c| mark(c));
+                for u in &m.gated {
+                    mark(u.gate);
+                    u.inputs.iter().for_each(|&(c, _)| mark(c));
+                }
+            }
+        }
+        self.out_dims.iter().for_each(|&c| mark(c));
+        if let Some(n) = &self.unembed.numeric {
+            mark(n.dim);
+        }
+        let first = (lo..hi).find(|&c| read[c]);
+        let last = (lo..hi).rev().find(|&c| read[c]);
+        match (first, last) {
+            (Some(a), Some(b)) => (a, b + 1),
+            _ => (lo, lo),
+        }
     }
 
     /// Whether the output is one-hot, its columns are zero until the last layer's MLP (no
