@@ -278,6 +278,13 @@ struct SlotHead {
     /// the keys' value rows summed with their counts, in id order, over their number, bit for
     /// bit; no maximum and no exponential.
     uniform: Option<Uniform>,
+    /// For a two-level head whose top keys are, for every query id, exactly the keys at a
+    /// range of positions `lo..hi` (every token there; a prefix for `frac_prevs`, one position
+    /// for `shift_by`) and whose values are integers (sums exact in any order): each query
+    /// id's range. A sequence's value rows are then summed once as prefix sums, and a query
+    /// reads its range's sum as a difference of two, bit for bit the sum over its keys
+    /// ([`position_ranges`]).
+    ranges: Option<Vec<(u32, u32)>>,
 }
 
 /// See [`SlotHead::uniform`].
@@ -351,6 +358,7 @@ impl SlotHead {
             live,
             counting,
             uniform,
+            ranges: None,
         })
     }
 }
@@ -402,6 +410,62 @@ fn uniform_levels(
         top,
         with_bos,
     })
+}
+
+/// The largest magnitude of an integer value that [`SlotHead::ranges`] sums: with at most
+/// 2^20 positions every partial sum stays below 2^53, where f64 adds integers exactly.
+const MAX_RANGE_VALUE: f64 = 1_048_576.0;
+
+/// Each query id's range of key positions (see [`SlotHead::ranges`]), for a two-level head
+/// over slots of `vocab` tokens per position: `None` unless every key-value id but BOS's comes
+/// from slots of one position, every value is an integer of magnitude at most
+/// [`MAX_RANGE_VALUE`], and each query's top keys are exactly those at the positions
+/// `lo..hi`.
+fn position_ranges(f: &SlotHead, vocab: usize, max_len: usize) -> Option<Vec<(u32, u32)>> {
+    let u = f.uniform.as_ref()?;
+    if vocab == 0 || max_len > 1 << 20 {
+        return None;
+    }
+    let integer = |v: &f64| v.fract() == 0.0 && v.abs() <= MAX_RANGE_VALUE;
+    if !f.values.iter().all(integer) {
+        return None;
+    }
+    // each key-value id's position (`u32::MAX`: no slot has it)
+    let mut pos = vec![u32::MAX; f.kvs];
+    for (s, &(_, kv)) in f.ids.iter().enumerate().skip(1) {
+        let p = u32::try_from(1 + (s - 1) / vocab).ok()?;
+        if kv == u.bos {
+            return None;
+        }
+        match pos.get_mut(kv as usize)? {
+            x if *x == u32::MAX => *x = p,
+            x if *x == p => {}
+            _ => return None,
+        }
+    }
+    let mut ranges = Vec::with_capacity(f.queries);
+    for q in 0..f.queries {
+        let row = &f.scores[q * f.kvs..(q + 1) * f.kvs];
+        let top = *u.top.get(q)?;
+        let at_top = |kv: usize| kv != u.bos as usize && row[kv] == top;
+        let (mut lo, mut hi) = (u32::MAX, 0u32);
+        for kv in (0..f.kvs).filter(|&kv| pos[kv] != u32::MAX && at_top(kv)) {
+            lo = lo.min(pos[kv]);
+            hi = hi.max(pos[kv] + 1);
+        }
+        if lo == u32::MAX {
+            // no key above BOS's level: an empty range
+            ranges.push((1, 1));
+            continue;
+        }
+        let inside = |kv: usize| (lo..hi).contains(&pos[kv]);
+        if (0..f.kvs).any(|kv| inside(kv) && !at_top(kv)) {
+            return None;
+        }
+        ranges.push((lo, hi));
+    }
+    // (a query over one position at most walks its few live keys faster)
+    ranges.iter().any(|(lo, hi)| hi - lo > 1).then_some(ranges)
 }
 
 /// Rows of numbers numbered by first appearance (equal bit for bit: one id).
@@ -697,6 +761,9 @@ pub struct SparseEngine {
     /// A one-hot output's dimensions and values (the argmax decodes it).
     out_dims: Vec<usize>,
     out_vals: Vec<Val>,
+    /// A numeric output's possible values as plain numbers (ascending, as
+    /// [`tessera_compiler::graph::NumericOut::values`]): searched without touching the `Val`s.
+    out_points: Vec<f64>,
     /// Whether the last layer's MLP is the only writer of the output columns and caches its
     /// outputs: then each cached output keeps its decoding ([`MemoEntry::decoded`]).
     decode_by_memo: bool,
@@ -791,6 +858,12 @@ struct Scratch {
     kv_groups: Vec<u32>,
     qids: Vec<u32>,
     qslot: Vec<(u64, usize)>,
+    /// A head with position ranges ([`SlotHead::ranges`]): the sums of the value rows of
+    /// positions `1..=j` (row `j`; row 0 is zeros) in the current sequence.
+    prefix: Vec<f64>,
+    /// A numeric output's decodings by the number's bits, direct-mapped (`u32::MAX`: empty,
+    /// `u32::MAX - 1`: none), see [`SparseEngine::decode`].
+    near: Vec<(u64, u32)>,
 }
 
 impl Scratch {
@@ -1140,6 +1213,12 @@ impl SparseEngine {
             embedded_cols: (0, 0),
             out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
             out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
+            out_points: model
+                .unembed
+                .numeric
+                .iter()
+                .flat_map(|n| n.values.iter().map(|(x, _)| *x))
+                .collect(),
             decode_by_memo: false,
             caches: 0,
             records: 0,
@@ -1222,7 +1301,11 @@ impl SparseEngine {
                     .flatten();
                 tables.push((li, hi, first, kvs, qs));
             }
-            for (li, hi, first, kvs, qs) in tables {
+            let vocab = engine.vocab.len();
+            for (li, hi, mut first, kvs, qs) in tables {
+                if let Some(f) = &mut first {
+                    f.ranges = position_ranges(f, vocab, engine.max_len);
+                }
                 let h = &mut engine.layers[li].heads[hi];
                 (h.table, h.kv_slots, h.q_slots) = (first, kvs, qs);
             }
@@ -1414,11 +1497,50 @@ impl SparseEngine {
 
     /// The output read from one residual row: [`decode_output`], with the argmax over a
     /// one-hot's dimensions done by [`Self::argmax`].
-    fn decode(&self, x: &[f64]) -> Val {
-        if self.unembed.numeric.is_some() || self.out_dims.is_empty() {
+    fn decode(&self, x: &[f64], near: &mut Vec<(u64, u32)>) -> Val {
+        if let Some(n) = &self.unembed.numeric {
+            let x = x.get(n.dim).copied().unwrap_or(f64::NAN);
+            // (a few numbers repeat: the index found for each, by its bits, direct-mapped)
+            let bits = x.to_bits();
+            let slot = ((bits ^ (bits >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
+            if near.is_empty() {
+                near.resize(1 << 10, (0, u32::MAX));
+            }
+            let at = match near[slot] {
+                (k, i) if k == bits && i != u32::MAX => (i != u32::MAX - 1).then_some(i as usize),
+                _ => {
+                    let at = self.nearest(x);
+                    near[slot] = (bits, at.map_or(u32::MAX - 1, |i| i as u32));
+                    at
+                }
+            };
+            return at
+                .and_then(|i| n.values.get(i))
+                .map_or(Val::None, |(_, v)| v.clone());
+        }
+        if self.out_dims.is_empty() {
             return decode_output(&self.unembed, x);
         }
         self.out_vals[self.argmax(|d| x.get(d).copied().unwrap_or(f64::NEG_INFINITY))].clone()
+    }
+
+    /// [`tessera_compiler::graph::NumericOut::nearest`]'s index over the plain numbers: the
+    /// nearest possible value, the smaller on a tie, none for a number that is not finite.
+    fn nearest(&self, x: f64) -> Option<usize> {
+        if !x.is_finite() {
+            return None;
+        }
+        let i = self.out_points.partition_point(|v| *v < x);
+        match (i.checked_sub(1), self.out_points.get(i)) {
+            (Some(b), Some(a)) => Some(if x - self.out_points[b] <= a - x {
+                b
+            } else {
+                i
+            }),
+            (Some(b), None) => Some(b),
+            (None, Some(_)) => Some(i),
+            (None, None) => None,
+        }
     }
 
     /// The index of the largest `value` over the output's dimensions (at least one), without
@@ -1596,7 +1718,7 @@ impl SparseEngine {
         Ok((1..tokens.len() + 1)
             .map(|p| match b.decoded.get(p) {
                 Some(&i) if i != u32::MAX => self.out_vals[i as usize].clone(),
-                _ => self.decode(&b.x[p * d..(p + 1) * d]),
+                _ => self.decode(&b.x[p * d..(p + 1) * d], &mut b.near),
             })
             .collect())
     }
@@ -1866,6 +1988,7 @@ impl SparseEngine {
         b.qslot.resize(b.qslot.len().max(f.queries), (0, 0));
         b.acc.resize(m, 0.0);
         b.qres.clear();
+        b.prefix.clear();
         for p in b.from..len {
             let q = b.qids[p];
             let off = match b.qslot[q as usize] {
@@ -1886,6 +2009,52 @@ impl SparseEngine {
                         let w = f64::from(b.kslot[*bos as usize].1);
                         for (a, v) in b.acc.iter_mut().zip(vb) {
                             *a = 0.0 + w * v;
+                        }
+                        normalise(&mut b.acc, f64::from(z), &mut b.recips);
+                        let off = b.qres.len();
+                        b.qres.extend_from_slice(&b.acc);
+                        b.qslot[q as usize] = (call, off);
+                        let rows = if b.direct { &mut b.x } else { &mut b.delta };
+                        add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
+                        continue;
+                    }
+                    if let (Some(u), Some(ranges)) = (&f.uniform, &f.ranges) {
+                        // the keys at positions lo..hi: a difference of two prefix sums
+                        if b.prefix.is_empty() {
+                            b.prefix.resize(len * m, 0.0);
+                            for j in 1..len {
+                                let kv = f.ids[self.slot_at(tokens, j)].1 as usize;
+                                let (done, rest) = b.prefix.split_at_mut(j * m);
+                                let v = &f.values[kv * m..(kv + 1) * m];
+                                for ((s, p), v) in
+                                    rest[..m].iter_mut().zip(&done[(j - 1) * m..]).zip(v)
+                                {
+                                    *s = p + v;
+                                }
+                            }
+                        }
+                        let (lo, hi) = ranges[q as usize];
+                        let hi = (hi as usize).min(len);
+                        let lo = (lo as usize).clamp(1, hi.max(1));
+                        let mut z = (hi - lo.min(hi)) as u32;
+                        if z > 0 {
+                            let (a, c) = (
+                                &b.prefix[(lo - 1) * m..lo * m],
+                                &b.prefix[(hi - 1) * m..hi * m],
+                            );
+                            for ((acc, a), c) in b.acc.iter_mut().zip(a).zip(c) {
+                                *acc = c - a;
+                            }
+                        } else {
+                            b.acc.fill(0.0);
+                        }
+                        if z == 0 || u.with_bos[q as usize] {
+                            // BOS beside them, or alone when no key above it is present
+                            let bos = u.bos as usize;
+                            z += 1;
+                            for (a, v) in b.acc.iter_mut().zip(&f.values[bos * m..(bos + 1) * m]) {
+                                *a += v;
+                            }
                         }
                         normalise(&mut b.acc, f64::from(z), &mut b.recips);
                         let off = b.qres.len();
@@ -2814,5 +2983,25 @@ mod tests {
         assert_eq!(uniform("std::rasp::shift_by", &vocab), [true]);
         assert_eq!(uniform("std::rasp::frac_prevs", &["x", "y"]), [true]);
         assert_eq!(uniform("std::pointer::argmax", &["1", "2", "3"]), [false]);
+        // prefix means read their ranges of positions as differences of prefix sums; a head
+        // over one position at most walks its live keys
+        let ranges = |entry: &str, vocab: &[&str]| -> Vec<Option<Vec<(u32, u32)>>> {
+            let engine = SparseEngine::new(&compile(entry, vocab, 5));
+            let tables = engine.layers.iter().flat_map(|l| &l.heads);
+            tables
+                .filter_map(|h| h.table.as_ref())
+                .map(|t| t.ranges.clone())
+                .collect()
+        };
+        let prefixes = ranges("std::rasp::frac_prevs", &["x", "y"]);
+        assert_eq!(prefixes.len(), 1);
+        let prefixes = prefixes[0].as_ref().expect("frac_prevs has ranges");
+        assert!(
+            prefixes.iter().any(|&(lo, hi)| (lo, hi) == (1, 6)),
+            "{prefixes:?}"
+        );
+        assert!(prefixes.iter().all(|&(lo, hi)| lo == 1 && hi <= 6));
+        assert!(ranges("std::rasp::pair_balance", &["(", ")"])[0].is_some());
+        assert_eq!(ranges("std::rasp::shift_by", &vocab), [None]);
     }
 }
