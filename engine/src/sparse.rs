@@ -2010,14 +2010,7 @@ impl SparseEngine {
                             *a = 0.0 + w * v;
                         }
                         normalise(&mut b.acc, f64::from(z), &mut b.recips);
-                        let off = b.qres.len();
-                        b.qres.extend_from_slice(&b.acc);
-                        b.qslot[q as usize] = (call, off);
-                        let rows = if b.direct { &mut b.x } else { &mut b.delta };
-                        add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
-                        continue;
-                    }
-                    if let (Some(u), Some(ranges)) = (&f.uniform, &f.ranges) {
+                    } else if let (Some(u), Some(ranges)) = (&f.uniform, &f.ranges) {
                         let (lo, hi) = ranges[q as usize];
                         let hi = (hi as usize).min(len);
                         let lo = (lo as usize).clamp(1, hi.max(1));
@@ -2064,67 +2057,59 @@ impl SparseEngine {
                             }
                         }
                         normalise(&mut b.acc, f64::from(z), &mut b.recips);
-                        let off = b.qres.len();
-                        b.qres.extend_from_slice(&b.acc);
-                        b.qslot[q as usize] = (call, off);
-                        let rows = if b.direct { &mut b.x } else { &mut b.delta };
-                        add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
-                        continue;
-                    }
-                    let kvs = query_groups(
-                        Some(live),
-                        &b.kslot,
-                        call,
-                        &mut b.kv_groups,
-                        &mut b.touched,
-                        &mut sorted,
-                    );
-                    if let Some(u) = &f.uniform {
-                        // the keys at the top level (BOS among them or not), in id order
-                        let (top, with_bos) = (u.top[q as usize], u.with_bos[q as usize]);
-                        b.acc.fill(0.0);
-                        let mut z = 0u32;
-                        for &kv in kvs {
-                            let at_top = if kv == u.bos {
-                                with_bos
-                            } else {
-                                row[kv as usize] == top
+                    } else {
+                        let kvs = query_groups(
+                            Some(live),
+                            &b.kslot,
+                            call,
+                            &mut b.kv_groups,
+                            &mut b.touched,
+                            &mut sorted,
+                        );
+                        if let Some(u) = &f.uniform {
+                            // the keys at the top level (BOS among them or not), in id order
+                            let (top, with_bos) = (u.top[q as usize], u.with_bos[q as usize]);
+                            b.acc.fill(0.0);
+                            let mut z = 0u32;
+                            for &kv in kvs {
+                                let at_top = if kv == u.bos {
+                                    with_bos
+                                } else {
+                                    row[kv as usize] == top
+                                };
+                                if !at_top {
+                                    continue;
+                                }
+                                let count = b.kslot[kv as usize].1;
+                                z += count;
+                                let w = f64::from(count);
+                                let v = &f.values[kv as usize * m..(kv as usize + 1) * m];
+                                for (a, v) in b.acc.iter_mut().zip(v) {
+                                    *a += w * v;
+                                }
+                            }
+                            if z == 0 {
+                                // no key above BOS is present: BOS alone
+                                let bos = u.bos as usize;
+                                let count = b.kslot[bos].1;
+                                z = count;
+                                let w = f64::from(count);
+                                for (a, v) in
+                                    b.acc.iter_mut().zip(&f.values[bos * m..(bos + 1) * m])
+                                {
+                                    *a += w * v;
+                                }
+                            }
+                            normalise(&mut b.acc, f64::from(z), &mut b.recips);
+                        } else {
+                            let score = |g: usize| row[kvs[g] as usize];
+                            let group = |g: usize| {
+                                let kv = kvs[g] as usize;
+                                (f64::from(b.kslot[kv].1), &f.values[kv * m..(kv + 1) * m])
                             };
-                            if !at_top {
-                                continue;
-                            }
-                            let count = b.kslot[kv as usize].1;
-                            z += count;
-                            let w = f64::from(count);
-                            let v = &f.values[kv as usize * m..(kv as usize + 1) * m];
-                            for (a, v) in b.acc.iter_mut().zip(v) {
-                                *a += w * v;
-                            }
+                            attend(kvs.len(), score, group, &mut b.acc, &mut b.recips);
                         }
-                        if z == 0 {
-                            // no key above BOS is present: BOS alone
-                            let bos = u.bos as usize;
-                            let count = b.kslot[bos].1;
-                            z = count;
-                            let w = f64::from(count);
-                            for (a, v) in b.acc.iter_mut().zip(&f.values[bos * m..(bos + 1) * m]) {
-                                *a += w * v;
-                            }
-                        }
-                        normalise(&mut b.acc, f64::from(z), &mut b.recips);
-                        let off = b.qres.len();
-                        b.qres.extend_from_slice(&b.acc);
-                        b.qslot[q as usize] = (call, off);
-                        let rows = if b.direct { &mut b.x } else { &mut b.delta };
-                        add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
-                        continue;
                     }
-                    let score = |g: usize| row[kvs[g] as usize];
-                    let group = |g: usize| {
-                        let kv = kvs[g] as usize;
-                        (f64::from(b.kslot[kv].1), &f.values[kv * m..(kv + 1) * m])
-                    };
-                    attend(kvs.len(), score, group, &mut b.acc, &mut b.recips);
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
                     b.qslot[q as usize] = (call, off);
