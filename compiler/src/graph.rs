@@ -335,8 +335,14 @@ pub struct Model {
 /// well below `1/(2βM)`; engines run such models in f64.
 pub const NUMERIC_EQ_LABEL: &str = "(numeric ==)";
 
+/// The label suffix of MLP units that read a projection of two raw head results whose steps
+/// are apart only for f64's rounding, not f32's (see `ir_to_graph`'s `fused_pair_map`);
+/// engines run such models in f64.
+pub const PAIR_F64_LABEL: &str = "(f64 pair)";
+
 impl Model {
-    /// Whether the model's scores need f64 arithmetic (it has a numeric equality head).
+    /// Whether the model's scores need f64 arithmetic (it has a numeric equality head, or MLP
+    /// units reading a pair projection exact only in f64, [`PAIR_F64_LABEL`]).
     /// Or its output is a number whose possible values lie closer together than f32 can
     /// average for certain over the longest input (a rounding error of up to (N + 1)·2⁻²⁴ of the
     /// largest value, against a quarter of the smallest gap).
@@ -352,6 +358,11 @@ impl Model {
                 .iter()
                 .flat_map(|l| &l.heads)
                 .any(|h| h.label.ends_with(NUMERIC_EQ_LABEL))
+            || self
+                .layers
+                .iter()
+                .flat_map(|l| l.mlp.iter().flat_map(|m| &m.labels))
+                .any(|l| l.ends_with(PAIR_F64_LABEL))
     }
 }
 

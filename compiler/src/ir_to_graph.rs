@@ -68,7 +68,9 @@
 //! Not compiled yet (a clear error): `mean` over non-integers, and tables larger than
 //! [`MAX_TABLE`] rows.
 
-use crate::graph::{Bilinear, Head, Layer, Mat, Memory, Mlp, Model, NUMERIC_EQ_LABEL, Unembed};
+use crate::graph::{
+    Bilinear, Head, Layer, Mat, Memory, Mlp, Model, NUMERIC_EQ_LABEL, PAIR_F64_LABEL, Unembed,
+};
 use crate::ir::VsaOp;
 use crate::ir::{Fun, Ir, IrOutput, NodeId, Op, Pred};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1866,8 +1868,13 @@ impl Builder<'_> {
         let (Some((r1, p1)), Some((r2, p2))) = (view(h1), view(h2)) else {
             return Ok(false);
         };
-        let Some(proj) = pair_projection(&p1, &p2) else {
-            return Ok(false);
+        // f32's rounding if it keeps the steps apart, else f64's (the model then runs in f64)
+        let (proj, f64_only) = match pair_projection(&p1, &p2, PAIR_RAW_TOLERANCE) {
+            Some(proj) => (proj, false),
+            None => match pair_projection(&p1, &p2, PAIR_RAW_TOLERANCE_F64) {
+                Some(proj) => (proj, true),
+                None => return Ok(false),
+            },
         };
         let others: Vec<Enc> = (0..inputs.len())
             .filter(|&i| i != h1 && i != h2)
@@ -1952,7 +1959,10 @@ impl Builder<'_> {
             .map(|v| (self.value_dim(id, v), v.clone()))
             .collect();
         let time = t + 1;
-        let name = format!("map %{id} (fused with %{} and %{})", inputs[h1], inputs[h2]);
+        let mut name = format!("map %{id} (fused with %{} and %{})", inputs[h1], inputs[h2]);
+        if f64_only {
+            name = format!("{name} {PAIR_F64_LABEL}");
+        }
         let terms = [(r1, proj.a), (r2, proj.b)];
         let xs: Vec<f64> = proj.order.iter().map(|p| p.0).collect();
         for (o, row) in tuples.iter().zip(&table) {
@@ -4058,13 +4068,18 @@ const MAX_PAIR_GRID: usize = 1 << 16;
 /// [`pair_projection`] keeps every point's steps exact; f32 rounds at `2^-24`.
 const PAIR_RAW_TOLERANCE: f64 = 1.0 / 1_048_576.0;
 
+/// [`PAIR_RAW_TOLERANCE`] for models run in f64 (`2^-40`; f64 rounds at `2^-53`, and a mean's
+/// sum over at most `2^12` keys stays within `2^-40` of its value).
+const PAIR_RAW_TOLERANCE_F64: f64 = 1.0 / 1_099_511_627_776.0;
+
 /// The better of the two lexicographic projections of the grid `xs × ys` (by `y` then `x`,
 /// or by `x` then `y`): the major coordinate scaled so that its least gap spans the minor
 /// coordinate's range plus its least gap, so consecutive values of `ℓ` are at least the minor
 /// coordinate's least gap apart. `None` when neither keeps the projected rounding
-/// ([`PAIR_RAW_TOLERANCE`] per number) under a quarter of the least gap between its values (as
-/// computed), or a coordinate has a repeated or non-finite point.
-fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)]) -> Option<PairProjection> {
+/// (`tolerance` per number, [`PAIR_RAW_TOLERANCE`] or [`PAIR_RAW_TOLERANCE_F64`]) under a
+/// quarter of the least gap between its values (as computed), or a coordinate has a repeated
+/// or non-finite point.
+fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)], tolerance: f64) -> Option<PairProjection> {
     // (least gap, range, largest magnitude) of ascending points
     let stats = |ps: &[(f64, Val)]| -> Option<(f64, f64, f64)> {
         let first = ps.first()?.0;
@@ -4089,8 +4104,7 @@ fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)]) -> Option<PairProjectio
     // y major, then x major; each with the least gap of its values as computed (built only
     // when the gap it is designed to keep passes)
     let candidates = [(1.0, (rx + gx) / gy, gx), ((ry + gy) / gx, 1.0, gy)];
-    let passes =
-        |(a, b, gap): (f64, f64, f64)| gap / ((a * mx + b * my) * PAIR_RAW_TOLERANCE) >= 4.0;
+    let passes = |(a, b, gap): (f64, f64, f64)| gap / ((a * mx + b * my) * tolerance) >= 4.0;
     let project = |a: f64, b: f64| {
         let mut order: Vec<(f64, usize, usize)> = Vec::with_capacity(xs.len() * ys.len());
         for (i, x) in xs.iter().enumerate() {
@@ -4103,7 +4117,7 @@ fn pair_projection(xs: &[(f64, Val)], ys: &[(f64, Val)]) -> Option<PairProjectio
             .windows(2)
             .map(|w| w[1].0 - w[0].0)
             .fold(f64::INFINITY, f64::min);
-        let err = (a * mx + b * my) * PAIR_RAW_TOLERANCE;
+        let err = (a * mx + b * my) * tolerance;
         (a, b, order, gap / err)
     };
     let (a, b, order, _) = candidates

@@ -57,8 +57,11 @@ fn batched_candle_forward_equals_the_interpreter() {
         ("std::rasp::dyck1_ptf", &["(", ")"][..], 10),
         // Four heads in one layer, their writes added in one `index_add`.
         ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"][..], 8),
-        // ... and two of them feeding one map through a pair projection in f32
+        // ... and two of them feeding one map through a pair projection in f32; past f32's
+        // reach (sort from 23, shuffle_dyck2 at 64) the model runs in f64
         ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"][..], 20),
+        ("std::rasp::sort", &["a", "b", "c", "d", "e"][..], 30),
+        ("std::rasp::shuffle_dyck2", &["(", ")", "{", "}"][..], 64),
     ] {
         let (p, model) = compile(entry, vocab, n);
         let engine = Engine::new(&model, &device(false).expect("cpu")).expect("loads");
