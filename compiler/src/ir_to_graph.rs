@@ -256,6 +256,9 @@ struct Builder<'a> {
     prefix_sums: Vec<(NodeId, NodeId, Fun, NodeId)>,
     /// Try [`Builder::prefix_sum_split`] before a fused map (see [`ir_to_graph_with`]).
     prefer_prefix: bool,
+    /// Whether a pair projection may be built for f64's rounding when f32's cannot keep its
+    /// steps apart (see [`Builder::fused_pair_map`], [`ir_to_graph_with`]).
+    f64_pairs: bool,
     /// What the lowering finds out by evaluation, kept for the second lowering.
     known: Known,
     /// Residual dimensions named `%id:value` whose names are formatted once pruning has kept
@@ -274,14 +277,45 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
 /// [`ir_to_graph`] with chosen size limits.
 pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLimits) -> R<Model> {
     let mut known = Known::default();
-    let (model, prefix_sums) = build(ir, vocab, max_len, limits, false, &mut known)?;
+    let model = build_best(ir, vocab, max_len, limits, true, &mut known)?;
+    if !model.needs_f64() || !uses_f64_pairs(&model) {
+        return Ok(model);
+    }
+    // A pair projection kept apart only in f64 makes the whole model run in f64: taken only
+    // where it saves a layer over the lowering without it.
+    match build_best(ir, vocab, max_len, limits, false, &mut known) {
+        Ok(other) if other.layers.len() <= model.layers.len() => Ok(other),
+        _ => Ok(model),
+    }
+}
+
+/// Whether some MLP unit reads a pair projection exact only in f64 ([`PAIR_F64_LABEL`]).
+fn uses_f64_pairs(model: &Model) -> bool {
+    model
+        .layers
+        .iter()
+        .flat_map(|l| l.mlp.iter().flat_map(|m| &m.labels))
+        .any(|l| l.ends_with(PAIR_F64_LABEL))
+}
+
+/// The lowering (see [`ir_to_graph_with`]), tried again with the prefix-sum path preferred
+/// when some map took it, the smaller kept.
+fn build_best(
+    ir: &Ir,
+    vocab: &[Val],
+    max_len: usize,
+    limits: &GraphLimits,
+    f64_pairs: bool,
+    known: &mut Known,
+) -> R<Model> {
+    let (model, prefix_sums) = build(ir, vocab, max_len, limits, false, f64_pairs, known)?;
     if !prefix_sums {
         return Ok(model);
     }
     // Some map read a prefix mean through its prefix sum (a layer more than a fused map; see
     // `Builder::prefix_sum_split`): built again with every such map taking that path, whose
     // fused alternatives then save no layer, the smaller of the two is kept.
-    match build(ir, vocab, max_len, limits, true, &mut known) {
+    match build(ir, vocab, max_len, limits, true, f64_pairs, known) {
         Ok((other, _))
             if (other.layers.len(), other.params().0) < (model.layers.len(), model.params().0) =>
         {
@@ -430,6 +464,7 @@ fn build(
     max_len: usize,
     limits: &GraphLimits,
     prefer_prefix: bool,
+    f64_pairs: bool,
     cache: &mut Known,
 ) -> R<(Model, bool)> {
     let known = std::mem::take(cache);
@@ -477,6 +512,7 @@ fn build(
         lazy_decodes: Vec::new(),
         prefix_sums: Vec::new(),
         prefer_prefix,
+        f64_pairs,
         known,
         value_names: Vec::new(),
         one: 0,
@@ -1871,19 +1907,24 @@ impl Builder<'_> {
         // f32's rounding if it keeps the steps apart, else f64's (the model then runs in f64)
         let (proj, f64_only) = match pair_projection(&p1, &p2, PAIR_RAW_TOLERANCE) {
             Some(proj) => (proj, false),
-            None => match pair_projection(&p1, &p2, PAIR_RAW_TOLERANCE_F64) {
+            None if self.f64_pairs => match pair_projection(&p1, &p2, PAIR_RAW_TOLERANCE_F64) {
                 Some(proj) => (proj, true),
                 None => return Ok(false),
             },
+            None => return Ok(false),
         };
         let others: Vec<Enc> = (0..inputs.len())
             .filter(|&i| i != h1 && i != h2)
             .map(|i| encs[i].clone())
             .collect();
-        let budget = self
-            .limits
-            .max_table
-            .min(cost.saturating_mul(2).max(FUSED_MAP_UNITS));
+        // (a map that makes the model f64 is taken only while it stays small)
+        let budget = if f64_only {
+            self.limits.max_table.min(FUSED_MAP_UNITS)
+        } else {
+            self.limits
+                .max_table
+                .min(cost.saturating_mul(2).max(FUSED_MAP_UNITS))
+        };
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
         let rows = others
             .iter()
