@@ -40,7 +40,8 @@
 //! sum of two disjoint counts, `dyck2_ptf`'s `#open − #close`) is computed there too, as steps
 //! over one projection `x + b·y` of the two raw numbers that keeps every pair of their values
 //! apart (`fused_pair_map`; exact because those heads read their value up to rounding, see
-//! [`EXACT_BETA`]). A map of the token alone, or of the position alone, is written by the embedding
+//! [`EXACT_BETA`]; where only f64's rounding keeps them apart the model runs in f64, kept only
+//! when that saves a layer, see `ir_to_graph_with`). A map of the token alone, or of the position alone, is written by the embedding
 //! (`embedded_map`). A selector leaf against a constant, `select(b, 0, <)`, reads a boolean
 //! map of its key when that map is ready as early as the key (`prepare_selector`), so a
 //! `mean` tested only for its sign never needs a one-hot over its possible values.
@@ -1880,7 +1881,10 @@ impl Builder<'_> {
     /// that error, projected, stays under a quarter of the least gap of `ℓ`: the heads behind
     /// these views attend with `β ≥` [`EXACT_BETA`], so they read their point up to rounding
     /// (a width exactly `1/(m+1)`), and the projection is refused otherwise. Taken within the
-    /// same unit budget as [`Self::fused_map`] (`sort` is 2 layers up to max_len 22). Returns
+    /// same unit budget as [`Self::fused_map`]. Where f32's rounding cannot keep the steps
+    /// apart, the projection is built for f64's ([`PAIR_RAW_TOLERANCE_F64`], within
+    /// [`FUSED_MAP_UNITS`]) and its units labelled [`PAIR_F64_LABEL`], which makes the model
+    /// run in f64 (`sort` is 2 layers up to max_len 30, in f64 from 23). Returns
     /// whether it did.
     fn fused_pair_map(
         &mut self,
