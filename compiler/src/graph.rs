@@ -297,22 +297,26 @@ impl NumericOut {
     /// The possible value nearest to `x` (the smaller on a tie; `none` without values or for
     /// a number that is not finite).
     pub fn nearest(&self, x: f64) -> Val {
+        self.nearest_index(x)
+            .and_then(|i| self.values.get(i))
+            .map_or(Val::None, |(_, v)| v.clone())
+    }
+
+    /// The index in `values` of [`Self::nearest`] (`None` where that is `none`).
+    pub fn nearest_index(&self, x: f64) -> Option<usize> {
         if !x.is_finite() {
-            return Val::None;
+            return None;
         }
         let i = self.values.partition_point(|(v, _)| *v < x);
-        let below = i.checked_sub(1).and_then(|j| self.values.get(j));
-        let above = self.values.get(i);
-        match (below, above) {
-            (Some(b), Some(a)) => {
-                if x - b.0 <= a.0 - x {
-                    b.1.clone()
-                } else {
-                    a.1.clone()
-                }
-            }
-            (Some(v), None) | (None, Some(v)) => v.1.clone(),
-            (None, None) => Val::None,
+        match (i.checked_sub(1), self.values.get(i)) {
+            (Some(b), Some(a)) => Some(if x - self.values[b].0 <= a.0 - x {
+                b
+            } else {
+                i
+            }),
+            (Some(b), None) => Some(b),
+            (None, Some(_)) => Some(i),
+            (None, None) => None,
         }
     }
 }
@@ -358,11 +362,15 @@ impl Model {
                 .iter()
                 .flat_map(|l| &l.heads)
                 .any(|h| h.label.ends_with(NUMERIC_EQ_LABEL))
-            || self
-                .layers
-                .iter()
-                .flat_map(|l| l.mlp.iter().flat_map(|m| &m.labels))
-                .any(|l| l.ends_with(PAIR_F64_LABEL))
+            || self.uses_f64_pairs()
+    }
+
+    /// Whether some MLP unit reads a pair projection exact only in f64 ([`PAIR_F64_LABEL`]).
+    pub fn uses_f64_pairs(&self) -> bool {
+        self.layers
+            .iter()
+            .flat_map(|l| l.mlp.iter().flat_map(|m| &m.labels))
+            .any(|l| l.ends_with(PAIR_F64_LABEL))
     }
 }
 

@@ -279,7 +279,7 @@ pub fn ir_to_graph(ir: &Ir, vocab: &[Val], max_len: usize) -> R<Model> {
 pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLimits) -> R<Model> {
     let mut known = Known::default();
     let model = build_best(ir, vocab, max_len, limits, true, &mut known)?;
-    if !model.needs_f64() || !uses_f64_pairs(&model) {
+    if !model.uses_f64_pairs() {
         return Ok(model);
     }
     // A pair projection kept apart only in f64 makes the whole model run in f64: taken only
@@ -288,15 +288,6 @@ pub fn ir_to_graph_with(ir: &Ir, vocab: &[Val], max_len: usize, limits: &GraphLi
         Ok(other) if other.layers.len() <= model.layers.len() => Ok(other),
         _ => Ok(model),
     }
-}
-
-/// Whether some MLP unit reads a pair projection exact only in f64 ([`PAIR_F64_LABEL`]).
-fn uses_f64_pairs(model: &Model) -> bool {
-    model
-        .layers
-        .iter()
-        .flat_map(|l| l.mlp.iter().flat_map(|m| &m.labels))
-        .any(|l| l.ends_with(PAIR_F64_LABEL))
 }
 
 /// The lowering (see [`ir_to_graph_with`]), tried again with the prefix-sum path preferred

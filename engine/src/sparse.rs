@@ -760,9 +760,6 @@ pub struct SparseEngine {
     /// A one-hot output's dimensions and values (the argmax decodes it).
     out_dims: Vec<usize>,
     out_vals: Vec<Val>,
-    /// A numeric output's possible values as plain numbers (ascending, as
-    /// [`tessera_compiler::graph::NumericOut::values`]): searched without touching the `Val`s.
-    out_points: Vec<f64>,
     /// Whether the last layer's MLP is the only writer of the output columns and caches its
     /// outputs: then each cached output keeps its decoding ([`MemoEntry::decoded`]).
     decode_by_memo: bool,
@@ -1212,12 +1209,6 @@ impl SparseEngine {
             embedded_cols: (0, 0),
             out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
             out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
-            out_points: model
-                .unembed
-                .numeric
-                .iter()
-                .flat_map(|n| n.values.iter().map(|(x, _)| *x))
-                .collect(),
             decode_by_memo: false,
             caches: 0,
             records: 0,
@@ -1508,7 +1499,7 @@ impl SparseEngine {
             let at = match near[slot] {
                 (k, i) if k == bits && i != u32::MAX => (i != u32::MAX - 1).then_some(i as usize),
                 _ => {
-                    let at = self.nearest(x);
+                    let at = n.nearest_index(x);
                     near[slot] = (bits, at.map_or(u32::MAX - 1, |i| i as u32));
                     at
                 }
@@ -1521,25 +1512,6 @@ impl SparseEngine {
             return decode_output(&self.unembed, x);
         }
         self.out_vals[self.argmax(|d| x.get(d).copied().unwrap_or(f64::NEG_INFINITY))].clone()
-    }
-
-    /// [`tessera_compiler::graph::NumericOut::nearest`]'s index over the plain numbers: the
-    /// nearest possible value, the smaller on a tie, none for a number that is not finite.
-    fn nearest(&self, x: f64) -> Option<usize> {
-        if !x.is_finite() {
-            return None;
-        }
-        let i = self.out_points.partition_point(|v| *v < x);
-        match (i.checked_sub(1), self.out_points.get(i)) {
-            (Some(b), Some(a)) => Some(if x - self.out_points[b] <= a - x {
-                b
-            } else {
-                i
-            }),
-            (Some(b), None) => Some(b),
-            (None, Some(_)) => Some(i),
-            (None, None) => None,
-        }
     }
 
     /// The index of the largest `value` over the output's dimensions (at least one), without
@@ -2951,40 +2923,25 @@ mod tests {
     /// levels ([`SlotHead::uniform`]), as a mean does.
     #[test]
     fn width_heads_attend_by_counting() {
-        let counting = |entry: &str, vocab: &[&str]| -> Vec<bool> {
+        // a property of each tabled head of `entry` compiled at max_len 5
+        fn tabled<T>(entry: &str, vocab: &[&str], f: impl Fn(&SlotHead) -> T) -> Vec<T> {
             let engine = SparseEngine::new(&compile(entry, vocab, 5));
             let tables = engine.layers.iter().flat_map(|l| &l.heads);
-            tables
-                .filter_map(|h| h.table.as_ref())
-                .map(|t| t.counting.is_some())
-                .collect()
-        };
+            tables.filter_map(|h| h.table.as_ref()).map(f).collect()
+        }
+        let counting = |entry: &str, vocab: &[&str]| tabled(entry, vocab, |t| t.counting.is_some());
         let vocab = ["a", "b", "c", "d", "e"];
         assert_eq!(counting("std::rasp::sort", &vocab), [true, true]);
         assert_eq!(counting("std::rasp::hist", &vocab), [true]);
         assert_eq!(counting("std::rasp::shift_by", &vocab), [false]);
         // every tabled head here has two score levels; a `best`'s ranking has more
-        let uniform = |entry: &str, vocab: &[&str]| -> Vec<bool> {
-            let engine = SparseEngine::new(&compile(entry, vocab, 5));
-            let tables = engine.layers.iter().flat_map(|l| &l.heads);
-            tables
-                .filter_map(|h| h.table.as_ref())
-                .map(|t| t.uniform.is_some())
-                .collect()
-        };
+        let uniform = |entry: &str, vocab: &[&str]| tabled(entry, vocab, |t| t.uniform.is_some());
         assert_eq!(uniform("std::rasp::shift_by", &vocab), [true]);
         assert_eq!(uniform("std::rasp::frac_prevs", &["x", "y"]), [true]);
         assert_eq!(uniform("std::pointer::argmax", &["1", "2", "3"]), [false]);
         // prefix means read their ranges of positions as differences of prefix sums, shifts
         // their one position's value row
-        let ranges = |entry: &str, vocab: &[&str]| -> Vec<Option<Vec<(u32, u32)>>> {
-            let engine = SparseEngine::new(&compile(entry, vocab, 5));
-            let tables = engine.layers.iter().flat_map(|l| &l.heads);
-            tables
-                .filter_map(|h| h.table.as_ref())
-                .map(|t| t.ranges.clone())
-                .collect()
-        };
+        let ranges = |entry: &str, vocab: &[&str]| tabled(entry, vocab, |t| t.ranges.clone());
         let prefixes = ranges("std::rasp::frac_prevs", &["x", "y"]);
         assert_eq!(prefixes.len(), 1);
         let prefixes = prefixes[0].as_ref().expect("frac_prevs has ranges");
