@@ -262,6 +262,9 @@ struct Builder<'a> {
     f64_pairs: bool,
     /// What the lowering finds out by evaluation, kept for the second lowering.
     known: Known,
+    /// The [`linear_form`] of each map lowered (its inputs deduplicated), read again by
+    /// [`Builder::affine_parts`].
+    linear_forms: BTreeMap<NodeId, Option<LinearForm>>,
     /// Residual dimensions named `%id:value` whose names are formatted once pruning has kept
     /// them (a mean's one-hot has a dimension per possible mean; most are never read).
     value_names: Vec<(usize, NodeId, Val)>,
@@ -503,6 +506,7 @@ fn build(
         joints: BTreeMap::new(),
         lazy_decodes: Vec::new(),
         prefix_sums: Vec::new(),
+        linear_forms: BTreeMap::new(),
         prefer_prefix,
         f64_pairs,
         known,
@@ -607,7 +611,7 @@ impl Builder<'_> {
             Op::Elementwise { inputs, f } => self.map(id, inputs, f, span)?,
             Op::Select { .. } | Op::SelAnd(..) | Op::SelOr(..) | Op::SelNot(_) => {}
             Op::Width { sel } => {
-                if let Some((scores, ready)) = self.numeric_eq(*sel) {
+                if let Some((scores, ready)) = self.numeric_eq(*sel, false) {
                     let label = format!("width %{sel} {NUMERIC_EQ_LABEL}");
                     let make = |b: &Self, beta: f64, ov: &[(usize, usize, f64)]| {
                         Ok(b.numeric_eq_head(&label, &scores, beta, 0.0, ov))
@@ -639,7 +643,7 @@ impl Builder<'_> {
                 }
                 let (keys, queries, table) = self.selector(*sel)?;
                 let vt = *self.ready.get(values).unwrap_or(&0);
-                if let Some((scores, ready)) = self.numeric_eq(*sel) {
+                if let Some((scores, ready)) = self.numeric_eq(*sel, true) {
                     let t = odd_after(ready.max(vt));
                     let label = format!("aggregate %{id} {NUMERIC_EQ_LABEL}");
                     let make = |b: &Self, beta: f64, ov: &[(usize, usize, f64)]| {
@@ -1323,6 +1327,7 @@ impl Builder<'_> {
         );
         let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
         let lin = linear_form(&encs, f, eval_limit);
+        self.linear_forms.insert(id, lin.clone());
         // The lookup table's rows, and what the map costs in units read from exact inputs (the
         // fused map is taken when it costs at most about twice that).
         let size = encs
@@ -2798,12 +2803,15 @@ impl Builder<'_> {
 
     /// `select(k, q, ==)` between integer nodes whose values lie within
     /// ±[`NUMERIC_EQ_MAX_VALUE`], when the one-hot head would need at least
-    /// [`NUMERIC_EQ_MIN_TABLE`] (query, key) cells: the head scores keys numerically (see
-    /// [`Self::numeric_eq_head`]) with three columns instead of one per key value, so neither
-    /// side needs its one-hot (the prune pass then drops one-hots nothing else reads). `None`
-    /// when the selector has another shape or a view is missing. Also returns when the views
-    /// are ready.
-    fn numeric_eq(&mut self, sel: NodeId) -> Option<(NumericEq, usize)> {
+    /// [`NUMERIC_EQ_MIN_TABLE`] (query, key) cells, or when the query is read as an affine
+    /// function of numbers ready a layer before its own one-hot (see [`Self::affine_query`]):
+    /// the head scores keys numerically (see [`Self::numeric_eq_head`]) with three columns
+    /// instead of one per key value, so neither side needs its one-hot (the prune pass then
+    /// drops one-hots nothing else reads). With `bos_free` (an aggregate), BOS's score does
+    /// not track `q²` where every query provably meets a key it selects (see
+    /// [`Self::always_matches`]). `None` when the selector has another shape or a view is
+    /// missing. Also returns when the views are ready.
+    fn numeric_eq(&mut self, sel: NodeId, bos_free: bool) -> Option<(NumericEq, usize)> {
         if self.key_override.contains_key(&sel) {
             return None;
         }
@@ -2819,27 +2827,11 @@ impl Builder<'_> {
         if !matches!(pred, Pred::Cmp(BinOp::Eq) | Pred::Fun(_)) {
             return None;
         }
-        // Nodes whose encodings are zero at BOS (embeddings and gated MLP units write them).
-        let zero_at_bos = |n: NodeId| {
-            matches!(
-                self.ir.node(n).op,
-                Op::Indices
-                    | Op::Tokens
-                    | Op::Const(_)
-                    | Op::Elementwise { .. }
-                    | Op::Width { .. }
-                    | Op::Length
-                    | Op::Aggregate { .. }
-            )
-        };
-        if !zero_at_bos(keys) || !zero_at_bos(queries) {
+        if !self.zero_at_bos(keys) || !self.zero_at_bos(queries) {
             return None;
         }
         let kenc = self.enc.get(&keys)?.clone();
         let qenc = self.enc.get(&queries)?.clone();
-        if kenc.dims.len().saturating_mul(qenc.dims.len()) < NUMERIC_EQ_MIN_TABLE {
-            return None;
-        }
         let ints = |e: &Enc| {
             e.dims
                 .iter()
@@ -2862,10 +2854,38 @@ impl Builder<'_> {
         {
             return None;
         }
-        let (q, q2) = (
-            self.power_view(queries, &qenc, 1)?,
-            self.power_view(queries, &qenc, 2)?,
-        );
+        let small = kenc.dims.len().saturating_mul(qenc.dims.len()) < NUMERIC_EQ_MIN_TABLE;
+        if small && !bos_free {
+            return None;
+        }
+        let q_ready = *self.ready.get(&queries).unwrap_or(&0);
+        let k_ready = *self.ready.get(&keys).unwrap_or(&0);
+        let free = bos_free && self.always_matches(keys, queries, m, c);
+        // An affine query needs no square: taken only for an aggregate whose BOS is free, and
+        // only where it is ready before the query's own one-hot (a layer saved).
+        let affine = if free {
+            self.affine_ready(queries).filter(|&r| r < q_ready)
+        } else {
+            None
+        };
+        if affine.is_none() && small {
+            return None;
+        }
+        let (q, q2, ready) = match affine {
+            Some(_) => {
+                let (q, ready) = self.affine_query(queries)?;
+                (q, None, ready)
+            }
+            None => {
+                let q = self.power_view(queries, &qenc, 1)?;
+                let q2 = if free {
+                    None
+                } else {
+                    Some(self.power_view(queries, &qenc, 2)?)
+                };
+                (q, q2, q_ready)
+            }
+        };
         // q' = m·q + c and q'² = q² + 2mc·q + c², read through the `one` dimension for the
         // constants.
         let (mf, cf) = (m as f64, c as f64);
@@ -2873,15 +2893,20 @@ impl Builder<'_> {
             terms: q.terms.iter().map(|(d, w)| (*d, mf * w)).collect(),
             reach: q.reach + cf.abs(),
         };
-        let mut q1sq = NumView {
-            terms: q2.terms.clone(),
-            reach: q2.reach,
-        };
+        let q1sq = q2.map(|q2| {
+            let mut sq = NumView {
+                terms: q2.terms.clone(),
+                reach: q2.reach,
+            };
+            if c != 0 {
+                sq.terms
+                    .extend(q.terms.iter().map(|(d, w)| (*d, 2.0 * mf * cf * w)));
+                sq.terms.push((self.one, cf * cf));
+            }
+            sq
+        });
         if c != 0 {
             q1.terms.push((self.one, cf));
-            q1sq.terms
-                .extend(q.terms.iter().map(|(d, w)| (*d, 2.0 * mf * cf * w)));
-            q1sq.terms.push((self.one, cf * cf));
         }
         let scores = NumericEq {
             k: self.power_view(keys, &kenc, 1)?,
@@ -2889,12 +2914,165 @@ impl Builder<'_> {
             q: q1,
             q2: q1sq,
         };
-        let ready = *self
-            .ready
-            .get(&queries)
-            .unwrap_or(&0)
-            .max(self.ready.get(&keys).unwrap_or(&0));
-        Some((scores, ready))
+        Some((scores, ready.max(k_ready)))
+    }
+
+    /// Whether `n`'s encoding is zero at BOS (embeddings and gated MLP units write it).
+    fn zero_at_bos(&self, n: NodeId) -> bool {
+        matches!(
+            self.ir.node(n).op,
+            Op::Indices
+                | Op::Tokens
+                | Op::Const(_)
+                | Op::Elementwise { .. }
+                | Op::Width { .. }
+                | Op::Length
+                | Op::Aggregate { .. }
+        )
+    }
+
+    /// The query of a numeric equality read as `α·(Σ sign_i·x_i) + γ` over its map's inputs'
+    /// numeric views, where the map is that affine function of a signed sum on every tuple of
+    /// its inputs' values ([`linear_form`]): `reverse`'s `length - indices - 1` is then
+    /// `length#num − indices#num − 1`, ready as soon as `length` is decoded, where its one-hot
+    /// waits a layer more for an MLP reading `length`'s one-hot (or, fused with `length`'s
+    /// decoding, about 2·N² units). Without a square, so only for a head whose BOS need not
+    /// track `q²`. Also returns when the views are ready.
+    fn affine_query(&mut self, q: NodeId) -> Option<(NumView, usize)> {
+        let (inputs, encs, alpha, gamma, signs) = self.affine_parts(q)?;
+        let mut terms = Vec::new();
+        let mut reach = gamma.abs();
+        let mut ready = 0;
+        for ((i, e), sign) in inputs.iter().zip(&encs).zip(&signs) {
+            let view = self.numeric_view(*i, e)?;
+            terms.extend(view.terms.iter().map(|(d, w)| (*d, alpha * sign * w)));
+            reach += alpha.abs() * view.reach;
+            ready = ready.max(*self.ready.get(i).unwrap_or(&0));
+        }
+        if gamma != 0.0 {
+            terms.push((self.one, gamma));
+        }
+        Some((NumView { terms, reach }, ready))
+    }
+
+    /// When [`Self::affine_query`] would have its views ready (without building them).
+    fn affine_ready(&self, q: NodeId) -> Option<usize> {
+        let (inputs, ..) = self.affine_parts(q)?;
+        inputs
+            .iter()
+            .map(|i| self.ready.get(i).copied())
+            .try_fold(0, |a, r| r.map(|r| a.max(r)))
+    }
+
+    /// A map node as an affine function of a signed sum of its integer inputs: (inputs, their
+    /// encodings, α, γ, signs) with `f = α·Σ sign_i·x_i + γ` on every tuple of their values.
+    #[allow(clippy::type_complexity)]
+    fn affine_parts(&self, q: NodeId) -> Option<(Vec<NodeId>, Vec<Enc>, f64, f64, Vec<f64>)> {
+        let Op::Elementwise { inputs, f } = &self.ir.node(q).op else {
+            return None;
+        };
+        let (inputs, f) = dedup_args(inputs, f).unwrap_or_else(|| (inputs.clone(), f.clone()));
+        if !inputs.iter().all(|&i| self.zero_at_bos(i)) {
+            return None;
+        }
+        let encs: Vec<Enc> = inputs
+            .iter()
+            .map(|i| self.enc.get(i).cloned())
+            .collect::<Option<_>>()?;
+        let lin = match self.linear_forms.get(&q) {
+            Some(lin) => lin.clone()?,
+            None => {
+                let eval_limit = self.limits.max_table.saturating_mul(LINEAR_EVALS_PER_ROW);
+                linear_form(&encs, &f, eval_limit)?
+            }
+        };
+        let points: Vec<(i64, i64)> = lin
+            .points
+            .iter()
+            .map(|(s, v)| val_int(v).map(|v| (*s, v)))
+            .collect::<Option<_>>()?;
+        let (alpha, gamma) = match points[..] {
+            [] => return None,
+            [(_, v)] => (0, v),
+            [(s0, v0), (s1, v1), ..] => {
+                let (ds, dv) = (s1 - s0, v1 - v0);
+                if ds == 0 || dv % ds != 0 {
+                    return None;
+                }
+                let alpha = dv / ds;
+                (alpha, v0.checked_sub(alpha.checked_mul(s0)?)?)
+            }
+        };
+        let fits = points
+            .iter()
+            .all(|&(s, v)| alpha.checked_mul(s).and_then(|x| x.checked_add(gamma)) == Some(v));
+        // (small integers: the views' weights stay exact)
+        let small = alpha.abs() <= 1 << 10 && gamma.abs() <= 1 << 20;
+        (fits && small).then_some((inputs, encs, alpha as f64, gamma as f64, lin.signs))
+    }
+
+    /// Whether, at every length up to N, every position's query value `q` meets a key position
+    /// whose value is `m·q + c` (the selector, on every value pair, by [`linear_eq`]): then an
+    /// aggregate's BOS never carries the result, and its score need not track the query.
+    /// Decided by evaluating both sides, which must be functions of `indices`, `length` and
+    /// constants only (N² evaluations of each at most); a query value the interpreter cannot
+    /// compute (its map fails) needs no key, as the interpreter fails there.
+    fn always_matches(&self, keys: NodeId, queries: NodeId, m: i64, c: i64) -> bool {
+        for n in 1..=self.n {
+            let (Some(ks), Some(qs)) = (
+                self.positional(keys, n, &mut BTreeMap::new()),
+                self.positional(queries, n, &mut BTreeMap::new()),
+            ) else {
+                return false;
+            };
+            let ks: BTreeSet<i128> = ks
+                .iter()
+                .flatten()
+                .filter_map(|k| val_int(k).map(i128::from))
+                .collect();
+            let met = qs.iter().flatten().all(|q| {
+                val_int(q)
+                    .is_some_and(|q| ks.contains(&(i128::from(m) * i128::from(q) + i128::from(c))))
+            });
+            if !met {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Node `id`'s value at each position of an input of length `n` (`None` where it fails),
+    /// when it is a function of `indices`, `length` and constants only.
+    fn positional(
+        &self,
+        id: NodeId,
+        n: usize,
+        memo: &mut BTreeMap<NodeId, Vec<Option<Val>>>,
+    ) -> Option<Vec<Option<Val>>> {
+        if let Some(v) = memo.get(&id) {
+            return Some(v.clone());
+        }
+        let vals: Vec<Option<Val>> = match &self.ir.node(id).op {
+            Op::Indices => (0..n).map(|i| Some(Val::Int(i as i64))).collect(),
+            Op::Length => vec![Some(Val::Int(n as i64)); n],
+            Op::Const(c) => vec![Some(c.clone()); n],
+            Op::Elementwise { inputs, f } => {
+                let cols: Vec<Vec<Option<Val>>> = inputs
+                    .iter()
+                    .map(|i| self.positional(*i, n, memo))
+                    .collect::<Option<_>>()?;
+                (0..n)
+                    .map(|p| {
+                        let args: Vec<Val> =
+                            cols.iter().map(|c| c[p].clone()).collect::<Option<_>>()?;
+                        f.eval(&args).ok()
+                    })
+                    .collect()
+            }
+            _ => return None,
+        };
+        memo.insert(id, vals.clone());
+        Some(vals)
     }
 
     /// A head scoring key `k` against query `q` as `β(2qk − k²)` and BOS as `βq² + bos_offset`
@@ -2904,7 +3082,9 @@ impl Builder<'_> {
     /// and BOS `β + bos_offset`, so the same `β` is exact. Key views are 0 at BOS (embeddings
     /// leave BOS's row empty and every MLP unit is gated off there). Scores reach `2βM²` for
     /// values up to M in absolute value; M ≤ [`NUMERIC_EQ_MAX_VALUE`] keeps f32 rounding far
-    /// below the margin.
+    /// below the margin. Without `q²` (an aggregate whose every query meets a key, see
+    /// [`Self::always_matches`]), BOS scores `bos_offset` = `−β/2` outright, `−β/2 − βq² ≤ −β/2`
+    /// after the shift: the margin of `q = 0`, and wider for every other query.
     fn numeric_eq_head(
         &self,
         label: &str,
@@ -2925,7 +3105,7 @@ impl Builder<'_> {
         for (d, w) in &s.k2.terms {
             k_entries.push((*d, 1, -w));
         }
-        for (d, w) in &s.q2.terms {
+        for (d, w) in s.q2.iter().flat_map(|q2| &q2.terms) {
             q_entries.push((*d, 2, beta * w));
         }
         if bos_offset != 0.0 {
@@ -3419,7 +3599,8 @@ struct NumericEq {
     k: NumView,
     k2: NumView,
     q: NumView,
-    q2: NumView,
+    /// `None` where BOS need not track `q²` (see [`Builder::always_matches`]).
+    q2: Option<NumView>,
 }
 
 /// The largest |value| a numeric equality head compares: scores reach `2βM²` (about 2·10^8 at

@@ -14,7 +14,10 @@
 //!   negation under the language's total order); `!true` is `false`;
 //! - `sel-not-not`, `sel-and-idem`, `sel-or-idem`, `sel-and-comm`, `sel-or-comm`,
 //!   `sel-and-true`, `sel-or-false`: selector algebra;
-//! - `aggregate-identity`: `aggregate(select(indices, indices, ==), x)` is `x`.
+//! - `aggregate-identity`: `aggregate(select(indices, indices, ==), x)` is `x`;
+//! - `width-of-all`: `width(select(k, q, true))` is `length` (std::rasp's `length(xs)`), which
+//!   the lowering reads as a function of the input's length alone (a numeric query of it can be
+//!   scored without its one-hot, see `ir_to_graph`'s `numeric_eq`).
 //! - VSA algebra, each enabled only in the models where it holds bit for bit:
 //!   `bind-comm` (all), `bind-assoc`, `unbind-is-bind`, `bind-self-inverse` (`a * a` is the
 //!   identity vector), `bind-identity`, `bind-cancel` (`(a * b) * b` is `a`) and `bundle-of-one`
@@ -358,6 +361,7 @@ pub fn rules() -> Vec<Rewrite<ENode, IrAnalysis>> {
         rule("sel-and-comm", sel_comm),
         rule("sel-and-true", sel_unit),
         rule("aggregate-identity", aggregate_identity),
+        rule("width-of-all", width_of_all),
         rule("bind-comm", bind_comm),
         rule("bind-assoc", bind_assoc),
         rule("unbind-is-bind", unbind_is_bind),
@@ -647,6 +651,22 @@ fn aggregate_identity(g: &G, class: Id) -> Vec<ENode> {
         }
     }
     out
+}
+
+fn width_of_all(g: &G, class: Id) -> Vec<ENode> {
+    let all = g[class].nodes.iter().any(|n| match n {
+        ENode::Width([s]) => g[*s]
+            .nodes
+            .iter()
+            .any(|m| matches!(m, ENode::Select(p, _) if p.value == Pred::True)),
+        _ => false,
+    });
+    let known = g[class].nodes.iter().any(|n| matches!(n, ENode::Length));
+    if all && !known {
+        vec![ENode::Length]
+    } else {
+        Vec::new()
+    }
 }
 
 // ---- Vector-symbolic algebra ---------------------------------------------------------------

@@ -1092,3 +1092,91 @@ fn maps_of_two_head_results_take_no_layer_of_their_own() {
         }
     }
 }
+
+/// `reverse` takes RASP's two layers at every length: its query `length - indices - 1` is read
+/// as `length#num − indices#num − 1` in the layer that decodes `length` (no one-hot of it, no
+/// layer of its own), and since every position's reflected index names a real position, the
+/// aggregate's BOS need not track `q²`. A query that can miss every key (`length - indices`
+/// names position `n` at position 0) keeps BOS tracking it, and both stay exact, soft and hard.
+#[test]
+fn reverse_takes_rasps_two_layers_at_every_length() {
+    let vocab: Vec<Val> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|t| Val::from_token(t))
+        .collect();
+    let mut s: u64 = 0x2545_f491;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let srcs = [
+        ("", "std::rasp::reverse", true),
+        (
+            "fn main() = aggregate(select(indices, length - indices - 1, ==), tokens)\n",
+            "main",
+            true,
+        ),
+        (
+            "fn main() = aggregate(select(indices, length - indices, ==), tokens, default: none)\n",
+            "main",
+            false,
+        ),
+    ];
+    for (src, entry, always) in srcs {
+        let (p, _) = Program::load("<t>", src, &STD);
+        let def = p.resolve_str(entry).expect("exists");
+        for n in [23, 40, 64, 256] {
+            let model = model_of(src, entry, &["a", "b", "c", "d"], n, true);
+            let heads: Vec<&str> = model
+                .layers
+                .iter()
+                .flat_map(|l| &l.heads)
+                .map(|h| h.label.as_str())
+                .collect();
+            if always {
+                assert_eq!(model.layers.len(), 2, "{entry} at {n}: {heads:?}");
+                assert!(
+                    heads.iter().any(|h| h.ends_with("(numeric ==)")),
+                    "{entry} at {n}: {heads:?}"
+                );
+                // neither the query's one-hot nor its square is kept
+                assert!(
+                    !model
+                        .residual
+                        .iter()
+                        .any(|l| l.ends_with("#sq") && !l.starts_with("indices")),
+                    "{entry} at {n}: {:?}",
+                    model.residual
+                );
+            }
+            let mut inputs: Vec<Vec<Val>> = vec![vec![], vec![vocab[1].clone()]];
+            inputs.push((0..n).map(|i| vocab[i % 4].clone()).collect());
+            for _ in 0..12 {
+                let len = 1 + (next() as usize) % n;
+                inputs.push(
+                    (0..len)
+                        .map(|_| vocab[(next() % 4) as usize].clone())
+                        .collect(),
+                );
+            }
+            for input in &inputs {
+                let Ok(Output::Seq(want)) =
+                    Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default())
+                else {
+                    panic!("{entry}: the interpreter fails on {input:?}");
+                };
+                assert_eq!(
+                    model.forward(input).expect("runs"),
+                    want.vals,
+                    "{entry} at {n} on {input:?}"
+                );
+                let hard = model
+                    .forward_with(input, tessera_compiler::graph::Attention::Hard)
+                    .expect("runs");
+                assert_eq!(hard, want.vals, "{entry} at {n} (hard) on {input:?}");
+            }
+        }
+    }
+}
