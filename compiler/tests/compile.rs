@@ -1127,7 +1127,7 @@ fn reverse_takes_rasps_two_layers_at_every_length() {
     for (src, entry, always) in srcs {
         let (p, _) = Program::load("<t>", src, &STD);
         let def = p.resolve_str(entry).expect("exists");
-        for n in [23, 40, 64, 256] {
+        for n in [5, 20, 23, 40, 64, 256] {
             let model = model_of(src, entry, &["a", "b", "c", "d"], n, true);
             let heads: Vec<&str> = model
                 .layers
