@@ -2804,7 +2804,8 @@ impl Builder<'_> {
     /// `select(k, q, ==)` between integer nodes whose values lie within
     /// ±[`NUMERIC_EQ_MAX_VALUE`], when the one-hot head would need at least
     /// [`NUMERIC_EQ_MIN_TABLE`] (query, key) cells, or when the query is read as an affine
-    /// function of numbers ready no later than its own one-hot (see [`Self::affine_query`]):
+    /// function of numbers ready no later than its own one-hot (see [`Self::affine_query`]),
+    /// or the key as one affine in `length` and one other number (see [`Self::affine_key`]):
     /// the head scores keys numerically (see [`Self::numeric_eq_head`]) with three columns
     /// instead of one per key value, so neither side needs its one-hot (the prune pass then
     /// drops one-hots nothing else reads). With `bos_free` (an aggregate), BOS's score does
@@ -2871,7 +2872,14 @@ impl Builder<'_> {
         } else {
             None
         };
-        if affine.is_none() && small {
+        // Likewise a key affine in `length` and one other number: `length`'s part moves to the
+        // query (see [`Self::affine_key`]).
+        let key_affine = if free {
+            self.affine_key_ready(keys).filter(|&r| r <= k_ready)
+        } else {
+            None
+        };
+        if affine.is_none() && key_affine.is_none() && small {
             return None;
         }
         let (q, q2, ready) = match affine {
@@ -2911,13 +2919,101 @@ impl Builder<'_> {
         if c != 0 {
             q1.terms.push((self.one, cf));
         }
+        let (k, k2, k_ready) = match key_affine {
+            Some(_) => {
+                let (u, u2, shift, ready) = self.affine_key(keys)?;
+                // k = A·length + u against q': u against q' − A·length
+                q1.terms.extend(shift.terms.iter().map(|(d, w)| (*d, -w)));
+                q1.reach += shift.reach;
+                (u, u2, ready)
+            }
+            None => (
+                self.power_view(keys, &kenc, 1)?,
+                self.power_view(keys, &kenc, 2)?,
+                k_ready,
+            ),
+        };
         let scores = NumericEq {
-            k: self.power_view(keys, &kenc, 1)?,
-            k2: self.power_view(keys, &kenc, 2)?,
+            k,
+            k2,
             q: q1,
             q2: q1sq,
         };
         Some((scores, ready.max(k_ready)))
+    }
+
+    /// A key `k = A·length + u` with `u = a·x + g` affine in one other integer input `x` (on
+    /// every tuple of values, [`Self::affine_parts`]): `length` is the same at every position
+    /// of a sequence, so `k == q'` is `u == q' − A·length`, and the head compares `u` (its
+    /// square from `x`'s and `x²`'s views) with a query shifted by `A·length#num`. The mirror
+    /// of `reverse`, `select(length - indices - 1, indices, ==)`, then needs no one-hot of its
+    /// key. Constants go through `real` (0 at BOS, as key views must be). Returns (u, u², the
+    /// `A·length` view to subtract from the query, when they are ready); only for a head
+    /// whose BOS need not track the query (the shifted query has no square view).
+    fn affine_key(&mut self, k: NodeId) -> Option<(NumView, NumView, NumView, usize)> {
+        let (inputs, encs, alpha, gamma, signs) = self.affine_parts(k)?;
+        let is_length = |i: &NodeId| matches!(self.ir.node(*i).op, Op::Length);
+        let mut shift = NumView {
+            terms: Vec::new(),
+            reach: 0.0,
+        };
+        let mut x = None;
+        let mut ready = 0;
+        for ((i, e), sign) in inputs.iter().zip(&encs).zip(&signs) {
+            ready = ready.max(*self.ready.get(i).unwrap_or(&0));
+            if is_length(i) {
+                let v = self.numeric_view(*i, e)?;
+                shift
+                    .terms
+                    .extend(v.terms.iter().map(|(d, w)| (*d, alpha * sign * w)));
+                shift.reach += alpha.abs() * v.reach;
+            } else if x.replace((*i, e.clone(), alpha * sign)).is_some() {
+                return None;
+            }
+        }
+        let (x, e, a) = x?;
+        // u and the shift stay within the bound the margins are argued for
+        let bound = NUMERIC_EQ_MAX_VALUE as f64;
+        let u_in_bound = e
+            .dims
+            .iter()
+            .all(|(_, v)| val_int(v).is_some_and(|x| (a * x as f64 + gamma).abs() <= bound));
+        if !u_in_bound || shift.reach > bound {
+            return None;
+        }
+        let (v1, v2) = (self.power_view(x, &e, 1)?, self.power_view(x, &e, 2)?);
+        let mut u = NumView {
+            terms: v1.terms.iter().map(|(d, w)| (*d, a * w)).collect(),
+            reach: a.abs() * v1.reach + gamma.abs(),
+        };
+        // u² = a²·x² + 2ag·x + g²
+        let mut u2 = NumView {
+            terms: v2.terms.iter().map(|(d, w)| (*d, a * a * w)).collect(),
+            reach: a * a * v2.reach + 2.0 * (a * gamma).abs() * v1.reach + gamma * gamma,
+        };
+        if gamma != 0.0 {
+            u.terms.push((self.real, gamma));
+            u2.terms
+                .extend(v1.terms.iter().map(|(d, w)| (*d, 2.0 * a * gamma * w)));
+            u2.terms.push((self.real, gamma * gamma));
+        }
+        Some((u, u2, shift, ready))
+    }
+
+    /// When [`Self::affine_key`] would have its views ready (without building them).
+    fn affine_key_ready(&self, k: NodeId) -> Option<usize> {
+        let (inputs, ..) = self.affine_parts(k)?;
+        let lengths = inputs
+            .iter()
+            .filter(|i| matches!(self.ir.node(**i).op, Op::Length))
+            .count();
+        if inputs.len() != lengths + 1 || lengths > 1 {
+            return None;
+        }
+        inputs
+            .iter()
+            .map(|i| self.ready.get(i).copied())
+            .try_fold(0, |a, r| r.map(|r| a.max(r)))
     }
 
     /// Whether `n`'s encoding is zero at BOS (embeddings and gated MLP units write it).

@@ -10,6 +10,53 @@ use tessera_lang::value::Val;
 
 const STD: TableLoader = TableLoader(tessera_stdlib::MODULES);
 
+/// The model's output on `input` equals `want` with soft and with hard attention (`what`
+/// names the program in the message).
+fn agrees_soft_and_hard(
+    model: &tessera_compiler::graph::Model,
+    input: &[Val],
+    want: &[Val],
+    what: &str,
+) {
+    assert_eq!(
+        model.forward(input).expect("runs"),
+        want,
+        "{what} on {input:?}"
+    );
+    let hard = model
+        .forward_with(input, tessera_compiler::graph::Attention::Hard)
+        .expect("runs");
+    assert_eq!(hard, want, "{what} (hard) on {input:?}");
+}
+
+/// `main` of a loaded program and its optimised IR.
+fn optimised_main(p: &Program) -> (tessera_lang::program::DefId, tessera_compiler::ir::Ir) {
+    let def = p.resolve_str("main").expect("main");
+    let ir = ast_to_ir(p, def, &EntryArgs::default()).expect("lowers");
+    (def, optimize(&ir, &OptLimits::default()).0)
+}
+
+/// The labels of a model's heads, layer by layer.
+fn head_labels(model: &tessera_compiler::graph::Model) -> Vec<&str> {
+    model
+        .layers
+        .iter()
+        .flat_map(|l| &l.heads)
+        .map(|h| h.label.as_str())
+        .collect()
+}
+
+/// A xorshift generator from a nonzero seed (inputs for the long-length checks).
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
 /// Every sequence over `vocab` of length 0..=max_len.
 fn all_inputs(vocab: &[Val], max_len: usize) -> Vec<Vec<Val>> {
     let mut out = vec![vec![]];
@@ -729,10 +776,8 @@ mod random_programs {
     fn compiled_equals_interpreter(src: &str, limits: &GraphLimits) -> Result<(), TestCaseError> {
         let (p, diags) = Program::load("<random>", src, &STD);
         prop_assert!(diags.is_empty(), "{}\n{:?}", src, diags);
-        let def = p.resolve_str("main").expect("main");
+        let (def, ir) = optimised_main(&p);
         let args = EntryArgs::default();
-        let ir = ast_to_ir(&p, def, &args).expect("lowers");
-        let (ir, _) = optimize(&ir, &OptLimits::default());
         let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
         let model = match ir_to_graph_with(&ir, &vocab, 4, limits) {
             Ok(m) => m,
@@ -896,12 +941,7 @@ fn position_lookups_are_scored_numerically_and_unread_one_hots_are_pruned() {
         .map(|t| Val::from_token(t))
         .collect();
     let model = ir_to_graph(&ir, &vocab, 256).expect("compiles");
-    let heads: Vec<&str> = model
-        .layers
-        .iter()
-        .flat_map(|l| &l.heads)
-        .map(|h| h.label.as_str())
-        .collect();
+    let heads = head_labels(&model);
     assert!(
         heads.iter().any(|h| h.ends_with("(numeric ==)")),
         "{heads:?}"
@@ -957,13 +997,7 @@ fn numeric_equality_heads_agree_with_the_interpreter_on_varied_integer_selectors
         "length - width(select(tokens, tokens, <=))",
     ];
     let vocab: Vec<Val> = ["a", "b", "c"].iter().map(|t| Val::from_token(t)).collect();
-    let mut s = 0x9e37_79b9_u64;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(0x9e37_79b9_u64);
     let inputs: Vec<Vec<Val>> = (0..24)
         .map(|i| {
             let len = if i < 4 {
@@ -999,15 +1033,7 @@ fn numeric_equality_heads_agree_with_the_interpreter_on_varied_integer_selectors
                 let Ok(Output::Seq(want)) = want else {
                     continue;
                 };
-                assert_eq!(
-                    model.forward(input).expect("runs"),
-                    want.vals,
-                    "{src} on {input:?}"
-                );
-                let hard = model
-                    .forward_with(input, tessera_compiler::graph::Attention::Hard)
-                    .expect("runs");
-                assert_eq!(hard, want.vals, "{src} (hard) on {input:?}");
+                agrees_soft_and_hard(&model, input, &want.vals, &src);
             }
         }
     }
@@ -1066,13 +1092,7 @@ fn maps_of_two_head_results_take_no_layer_of_their_own() {
         .iter()
         .map(|t| Val::from_token(t))
         .collect();
-    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     for (n, want_layers, f64_only) in [(22, 2, false), (23, 2, true), (30, 2, true), (31, 3, false)]
     {
         let model = model_of("", "std::rasp::sort", &["a", "b", "c", "d", "e"], n, true);
@@ -1096,7 +1116,7 @@ fn maps_of_two_head_results_take_no_layer_of_their_own() {
 /// `reverse` takes RASP's two layers at every length: its query `length - indices - 1` is read
 /// as `length#num − indices#num − 1` in the layer that decodes `length` (no one-hot of it, no
 /// layer of its own), and since every position's reflected index names a real position, the
-/// aggregate's BOS need not track `q²`. A query that can miss every key (`length - indices`
+/// aggregate's BOS need not track `q²`; likewise its mirror, whose key is the affine one. A query that can miss every key (`length - indices`
 /// names position `n` at position 0) keeps BOS tracking it, and both stay exact, soft and hard.
 #[test]
 fn reverse_takes_rasps_two_layers_at_every_length() {
@@ -1104,17 +1124,17 @@ fn reverse_takes_rasps_two_layers_at_every_length() {
         .iter()
         .map(|t| Val::from_token(t))
         .collect();
-    let mut s: u64 = 0x2545_f491;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(0x2545_f491);
     let srcs = [
         ("", "std::rasp::reverse", true),
         (
             "fn main() = aggregate(select(indices, length - indices - 1, ==), tokens)\n",
+            "main",
+            true,
+        ),
+        // the mirror: the key is the affine one (its `length` part moves to the query)
+        (
+            "fn main() = aggregate(select(length - indices - 1, indices, ==), tokens)\n",
             "main",
             true,
         ),
@@ -1129,12 +1149,7 @@ fn reverse_takes_rasps_two_layers_at_every_length() {
         let def = p.resolve_str(entry).expect("exists");
         for n in [5, 20, 23, 40, 64, 256] {
             let model = model_of(src, entry, &["a", "b", "c", "d"], n, true);
-            let heads: Vec<&str> = model
-                .layers
-                .iter()
-                .flat_map(|l| &l.heads)
-                .map(|h| h.label.as_str())
-                .collect();
+            let heads = head_labels(&model);
             if always {
                 assert_eq!(model.layers.len(), 2, "{entry} at {n}: {heads:?}");
                 assert!(
@@ -1167,15 +1182,7 @@ fn reverse_takes_rasps_two_layers_at_every_length() {
                 else {
                     panic!("{entry}: the interpreter fails on {input:?}");
                 };
-                assert_eq!(
-                    model.forward(input).expect("runs"),
-                    want.vals,
-                    "{entry} at {n} on {input:?}"
-                );
-                let hard = model
-                    .forward_with(input, tessera_compiler::graph::Attention::Hard)
-                    .expect("runs");
-                assert_eq!(hard, want.vals, "{entry} at {n} (hard) on {input:?}");
+                agrees_soft_and_hard(&model, input, &want.vals, &format!("{entry} at {n}"));
             }
         }
     }
@@ -1206,10 +1213,8 @@ mod positional_lookups {
     fn check(src: &str, n: usize, inputs: &[Vec<Val>]) -> Result<(), TestCaseError> {
         let (p, diags) = Program::load("<random>", src, &STD);
         prop_assert!(diags.is_empty(), "{}\n{:?}", src, diags);
-        let def = p.resolve_str("main").expect("main");
+        let (def, ir) = optimised_main(&p);
         let args = EntryArgs::default();
-        let ir = ast_to_ir(&p, def, &args).expect("lowers");
-        let (ir, _) = optimize(&ir, &OptLimits::default());
         let vocab: Vec<Val> = ["a", "b"].iter().map(|t| Val::from_token(t)).collect();
         let model = ir_to_graph(&ir, &vocab, n)
             .map_err(|e| TestCaseError::fail(format!("{src}\ndoes not compile: {}", e.message)))?;
@@ -1239,13 +1244,7 @@ mod positional_lookups {
             );
             let vocab: Vec<Val> = ["a", "b"].iter().map(|t| Val::from_token(t)).collect();
             check(&src, 6, &all_inputs(&vocab, 6))?;
-            let mut s = seed | 1;
-            let mut next = move || {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                s
-            };
+            let mut next = xorshift(seed | 1);
             for n in [24, 70] {
                 let inputs: Vec<Vec<Val>> = (0..6)
                     .map(|i| {
