@@ -3035,8 +3035,9 @@ impl Builder<'_> {
     /// its inputs' values ([`linear_form`]): `reverse`'s `length - indices - 1` is then
     /// `length#num − indices#num − 1`, ready as soon as `length` is decoded, where its one-hot
     /// waits a layer more for an MLP reading `length`'s one-hot or, fused with `length`'s
-    /// decoding, takes about 2·N² units (past max_len 22 more than the fused map's budget). Without a square, so only for a head whose BOS need not
-    /// track `q²`. Also returns when the views are ready.
+    /// decoding, takes about 2·N² units (past max_len 22 more than the fused map's budget).
+    /// Without a square, so only for a head whose BOS need not track `q²`. Also returns when
+    /// the views are ready.
     fn affine_query(&mut self, q: NodeId) -> Option<(NumView, usize)> {
         let (inputs, encs, alpha, gamma, signs) = self.affine_parts(q)?;
         let mut terms = Vec::new();

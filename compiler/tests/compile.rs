@@ -1116,8 +1116,9 @@ fn maps_of_two_head_results_take_no_layer_of_their_own() {
 /// `reverse` takes RASP's two layers at every length: its query `length - indices - 1` is read
 /// as `length#num − indices#num − 1` in the layer that decodes `length` (no one-hot of it, no
 /// layer of its own), and since every position's reflected index names a real position, the
-/// aggregate's BOS need not track `q²`; likewise its mirror, whose key is the affine one. A query that can miss every key (`length - indices`
-/// names position `n` at position 0) keeps BOS tracking it, and both stay exact, soft and hard.
+/// aggregate's BOS need not track `q²`; likewise its mirror, whose key is the affine one. A
+/// query that can miss every key (`length - indices` names position `n` at position 0) keeps
+/// BOS tracking it, and all stay exact, soft and hard.
 #[test]
 fn reverse_takes_rasps_two_layers_at_every_length() {
     let vocab: Vec<Val> = ["a", "b", "c", "d"]
