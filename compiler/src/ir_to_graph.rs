@@ -2478,6 +2478,20 @@ impl Builder<'_> {
             .rev()
             .map(|m| (1.0 / (m as f64 + 1.0), Val::Int(m as i64)))
             .collect();
+        // The program's output, read by nothing else: unembedded from the raw number by its
+        // nearest point (the head reads `1/(w+1)` to well within a quarter gap), with no
+        // decoding MLP and no one-hot over 0..=N.
+        if id == self.out_node && self.users(id).is_empty() {
+            self.enc.insert(
+                id,
+                Enc {
+                    dims: vec![(raw, Val::None)],
+                },
+            );
+            self.numeric_out = Some(points);
+            self.ready.insert(id, t);
+            return Ok(());
+        }
         let time = t + 1;
         let enc = self.decode(id, raw, &points, time);
         self.enc.insert(id, enc);

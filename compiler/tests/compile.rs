@@ -1258,3 +1258,41 @@ mod positional_lookups {
         }
     }
 }
+
+/// A `width` that is the program's output and read by nothing else is unembedded from its
+/// head's raw `1/(w+1)` by the nearest possible value: no decoding MLP and no one-hot over
+/// 0..=N (`hist` at 256: one head, 8 residual dimensions, a few thousand parameters), exact soft
+/// and hard. A width read by something else keeps its decoding.
+#[test]
+fn width_outputs_are_read_as_numbers() {
+    let vocab: Vec<Val> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|t| Val::from_token(t))
+        .collect();
+    let (p, _) = Program::load("<t>", "", &STD);
+    let def = p.resolve_str("std::rasp::hist").expect("hist");
+    let mut next = xorshift(0x51_7cc1_b727);
+    for n in [5, 20, 256] {
+        let model = model_of("", "std::rasp::hist", &["a", "b", "c", "d"], n, true);
+        assert!(model.unembed.numeric.is_some(), "hist at {n}");
+        assert!(model.layers.iter().all(|l| l.mlp.is_none()), "hist at {n}");
+        assert!(model.residual.len() <= 8, "{:?}", model.residual);
+        assert!(model.params().0 < 4_000, "{:?}", model.params());
+        for _ in 0..8 {
+            let len = 1 + (next() as usize) % n;
+            let input: Vec<Val> = (0..len)
+                .map(|_| vocab[(next() % 4) as usize].clone())
+                .collect();
+            let Ok(Output::Seq(want)) =
+                Interp::new(&p, Some(&input)).run_entry(def, &EntryArgs::default())
+            else {
+                panic!("the interpreter fails on {input:?}");
+            };
+            agrees_soft_and_hard(&model, &input, &want.vals, &format!("hist at {n}"));
+        }
+    }
+    // read by a map: decoded as before
+    let src = "fn main() = map(width(select(tokens, tokens, ==)), |w| w > 1)\n";
+    let model = model_of(src, "main", &["a", "b", "c", "d"], 8, true);
+    assert!(model.unembed.numeric.is_none());
+}
