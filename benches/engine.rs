@@ -138,7 +138,8 @@ fn hist_forward_b64_ids_out(bencher: divan::Bencher, n: usize) {
 }
 
 /// The rest of the programs Tracr's `lib` has (`scripts/tracr_same_run.py` times the same ones):
-/// token ids in, output ids out (values for the two whose output is a number), each iteration
+/// token ids in, output ids out (a numeric output's as the index of its nearest possible
+/// value, see `SparseEngine::forward_ids_out`), each iteration
 /// the next of [`BATCHES`] batches. `sort_unique`'s inputs are permutations of `1..=N`, its
 /// vocabulary (distinct keys, as Tracr's anchor runs it).
 fn bench_more(bencher: divan::Bencher, program: &str, n: usize) {

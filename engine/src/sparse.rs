@@ -1208,7 +1208,10 @@ impl SparseEngine {
             embedded: None,
             embedded_cols: (0, 0),
             out_dims: model.unembed.dims.iter().map(|(d, _)| *d).collect(),
-            out_vals: model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
+            out_vals: match &model.unembed.numeric {
+                Some(n) => n.values.iter().map(|(_, v)| v.clone()).collect(),
+                None => model.unembed.dims.iter().map(|(_, v)| v.clone()).collect(),
+            },
             decode_by_memo: false,
             caches: 0,
             records: 0,
@@ -1489,22 +1492,8 @@ impl SparseEngine {
     /// one-hot's dimensions done by [`Self::argmax`].
     fn decode(&self, x: &[f64], near: &mut Vec<(u64, u32)>) -> Val {
         if let Some(n) = &self.unembed.numeric {
-            let x = x.get(n.dim).copied().unwrap_or(f64::NAN);
-            // (a few numbers repeat: the index found for each, by its bits, direct-mapped)
-            let bits = x.to_bits();
-            let slot = ((bits ^ (bits >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
-            if near.is_empty() {
-                near.resize(1 << 10, (0, u32::MAX));
-            }
-            let at = match near[slot] {
-                (k, i) if k == bits && i != u32::MAX => (i != u32::MAX - 1).then_some(i as usize),
-                _ => {
-                    let at = n.nearest_index(x);
-                    near[slot] = (bits, at.map_or(u32::MAX - 1, |i| i as u32));
-                    at
-                }
-            };
-            return at
+            return self
+                .numeric_index(x, near)
                 .and_then(|i| n.values.get(i))
                 .map_or(Val::None, |(_, v)| v.clone());
         }
@@ -1512,6 +1501,27 @@ impl SparseEngine {
             return decode_output(&self.unembed, x);
         }
         self.out_vals[self.argmax(|d| x.get(d).copied().unwrap_or(f64::NEG_INFINITY))].clone()
+    }
+
+    /// For a numeric output, the index of the possible value nearest to the row's number
+    /// (`None` for a number that is not finite, which decodes to `none`). A few numbers
+    /// repeat: the index found for each is kept by its bits, direct-mapped, in `near`.
+    fn numeric_index(&self, x: &[f64], near: &mut Vec<(u64, u32)>) -> Option<usize> {
+        let n = self.unembed.numeric.as_ref()?;
+        let x = x.get(n.dim).copied().unwrap_or(f64::NAN);
+        let bits = x.to_bits();
+        let slot = ((bits ^ (bits >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize;
+        if near.is_empty() {
+            near.resize(1 << 10, (0, u32::MAX));
+        }
+        match near[slot] {
+            (k, i) if k == bits && i != u32::MAX => (i != u32::MAX - 1).then_some(i as usize),
+            _ => {
+                let at = n.nearest_index(x);
+                near[slot] = (bits, at.map_or(u32::MAX - 1, |i| i as u32));
+                at
+            }
+        }
     }
 
     /// The index of the largest `value` over the output's dimensions (at least one), without
@@ -1609,40 +1619,46 @@ impl SparseEngine {
         })
     }
 
-    /// The values a one-hot output decodes to (`None` for a numeric output): the outputs of
-    /// [`Self::forward_ids_out`] index into them.
+    /// The values the output decodes to, one-hot or numeric (a numeric output's possible
+    /// values, in the order of `NumericOut::values`): the outputs of [`Self::forward_ids_out`]
+    /// index into them. `None` for a model without an output encoding.
     pub fn output_values(&self) -> Option<&[Val]> {
-        (self.unembed.numeric.is_none() && !self.out_dims.is_empty())
-            .then_some(self.out_vals.as_slice())
+        (!self.out_vals.is_empty()).then_some(self.out_vals.as_slice())
     }
 
     /// [`Self::forward_ids`] with ids on the way out too: each output as its index into
-    /// [`Self::output_values`], every sequence's outputs appended to `out` in input order (one
-    /// per input token). For callers that work in ids on both sides, as Tracr's jitted forward
-    /// pass takes and gives arrays. A numeric output is refused, and on any error `out` is
-    /// left as it was.
+    /// [`Self::output_values`] (for a numeric output, the nearest possible value's; `u32::MAX`
+    /// where the number is not finite, which [`Self::forward_ids`] gives as `none`), every
+    /// sequence's outputs appended to `out` in input order (one per input token). For callers
+    /// that work in ids on both sides, as Tracr's jitted forward pass takes and gives arrays.
+    /// On any error `out` is left as it was.
     pub fn forward_ids_out(&self, batch: &[Vec<usize>], out: &mut Vec<u32>) -> R<()> {
         if self.output_values().is_none() {
             return Err(EngineError::Input(
-                "this model's output is a number, not one of a set of values: use forward_ids"
-                    .into(),
+                "this model has no output values to give ids of: use forward_ids".into(),
             ));
         }
         for (s, seq) in batch.iter().enumerate() {
             self.check_ids(s, seq)?;
         }
+        let numeric = self.unembed.numeric.is_some();
         self.with_scratch(|b| {
             out.reserve(batch.iter().map(Vec::len).sum());
             for seq in batch {
                 self.run(seq, b)?;
                 let d = self.d;
-                out.extend((1..seq.len() + 1).map(|p| match b.decoded[p] {
-                    u32::MAX => {
-                        let x = &b.x[p * d..(p + 1) * d];
-                        self.argmax(|c| x.get(c).copied().unwrap_or(f64::NEG_INFINITY)) as u32
-                    }
-                    i => i,
-                }));
+                for p in 1..seq.len() + 1 {
+                    let x = &b.x[p * d..(p + 1) * d];
+                    out.push(match b.decoded[p] {
+                        _ if numeric => self
+                            .numeric_index(x, &mut b.near)
+                            .map_or(u32::MAX, |i| i as u32),
+                        u32::MAX => {
+                            self.argmax(|c| x.get(c).copied().unwrap_or(f64::NEG_INFINITY)) as u32
+                        }
+                        i => i,
+                    });
+                }
             }
             Ok(())
         })

@@ -465,8 +465,8 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
             .collect();
         let by_ids = engine.forward_ids(&ids).expect("runs");
         assert!(by_ids.iter().eq(got.iter().rev()), "{entry}: forward_ids");
-        // Ids out: each output's index into the output values, all sequences in one list
-        // (`frac_prevs` gives numbers: tested below).
+        // Ids out: each output's index into the output values (one-hot or numeric: a width
+        // output is a number), all sequences in one list.
         if let Some(values) = engine.output_values() {
             let mut out = vec![7];
             engine.forward_ids_out(&ids, &mut out).expect("runs");
@@ -514,9 +514,27 @@ fn numeric_outputs_read_the_nearest_possible_mean() {
     let sparse = tessera_engine::SparseEngine::new(&model);
     let got = engine.forward_batch(&inputs).expect("runs");
     let got_sparse = sparse.forward_batch(&inputs).expect("runs");
-    // no output values to give ids of
-    assert!(sparse.output_values().is_none());
-    assert!(sparse.forward_ids_out(&[vec![0]], &mut Vec::new()).is_err());
+    // ids out: the index of each output's nearest possible mean
+    let values = sparse.output_values().expect("the possible means");
+    let ids: Vec<Vec<usize>> = inputs
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|t| {
+                    sparse
+                        .vocab()
+                        .iter()
+                        .position(|v| v == t)
+                        .expect("in vocab")
+                })
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::new();
+    sparse.forward_ids_out(&ids, &mut out).expect("runs");
+    let by_ids: Vec<Val> = out.iter().map(|&i| values[i as usize].clone()).collect();
+    let flat: Vec<Val> = got_sparse.iter().flatten().cloned().collect();
+    assert_eq!(by_ids, flat, "forward_ids_out indexes output_values");
     for ((input, out), out_sparse) in inputs.iter().zip(&got).zip(&got_sparse) {
         let want = match Interp::new(&p, Some(input)).run_entry(def, &EntryArgs::default()) {
             Ok(Output::Seq(s)) => s.vals,
