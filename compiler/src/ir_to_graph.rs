@@ -2482,14 +2482,7 @@ impl Builder<'_> {
         // nearest point (the head reads `1/(w+1)` to well within a quarter gap), with no
         // decoding MLP and no one-hot over 0..=N.
         if id == self.out_node && self.users(id).is_empty() {
-            self.enc.insert(
-                id,
-                Enc {
-                    dims: vec![(raw, Val::None)],
-                },
-            );
-            self.numeric_out = Some(points);
-            self.ready.insert(id, t);
+            self.numeric_output(id, raw, points, t);
             return Ok(());
         }
         let time = t + 1;
@@ -2499,6 +2492,20 @@ impl Builder<'_> {
         self.raw_views
             .insert(id, (RawView::Steps { raw, points }, t));
         Ok(())
+    }
+
+    /// Node `id` (the program's output, read by nothing else) stays the number its head wrote
+    /// to `raw` at attention time `t`: unembedded as the nearest of `points`
+    /// (`graph::Unembed::numeric`).
+    fn numeric_output(&mut self, id: NodeId, raw: usize, points: Vec<(f64, Val)>, t: usize) {
+        self.enc.insert(
+            id,
+            Enc {
+                dims: vec![(raw, Val::None)],
+            },
+        );
+        self.numeric_out = Some(points);
+        self.ready.insert(id, t);
     }
 
     /// An MLP (at `time`) that reads an approximate number from `raw` and writes the exact
@@ -2796,14 +2803,7 @@ impl Builder<'_> {
         )?;
         self.heads.entry(t).or_default().push(head);
         if numeric_out {
-            self.enc.insert(
-                id,
-                Enc {
-                    dims: vec![(raw, Val::None)],
-                },
-            );
-            self.numeric_out = Some(points);
-            self.ready.insert(id, t);
+            self.numeric_output(id, raw, points, t);
             return Ok(());
         }
         let time = t + 1;

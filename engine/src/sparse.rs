@@ -1642,10 +1642,15 @@ impl SparseEngine {
             self.check_ids(s, seq)?;
         }
         let numeric = self.unembed.numeric.is_some();
+        let before = out.len();
         self.with_scratch(|b| {
             out.reserve(batch.iter().map(Vec::len).sum());
             for seq in batch {
-                self.run(seq, b)?;
+                if let Err(e) = self.run(seq, b) {
+                    // (a sequence too long for the model: nothing of this batch is kept)
+                    out.truncate(before);
+                    return Err(e);
+                }
                 let d = self.d;
                 for p in 1..seq.len() + 1 {
                     let x = &b.x[p * d..(p + 1) * d];

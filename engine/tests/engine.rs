@@ -21,6 +21,24 @@ fn compile(entry: &str, vocab: &[&str], max_len: usize) -> (Program, Model) {
     (p, model)
 }
 
+/// Each input's tokens as the engine's token ids.
+fn token_ids(engine: &tessera_engine::SparseEngine, inputs: &[Vec<Val>]) -> Vec<Vec<usize>> {
+    inputs
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|t| {
+                    engine
+                        .vocab()
+                        .iter()
+                        .position(|v| v == t)
+                        .expect("in vocab")
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn seeded_inputs(vocab: &[&str], max_len: usize, count: usize, seed: u64) -> Vec<Vec<Val>> {
     let mut s = seed | 1;
     let mut next = move || {
@@ -448,21 +466,8 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
         }
         // The same batch as token ids (the caches of MLP outputs and head rows by input carry
         // over between sequences and calls, so a second batch in another order must agree).
-        let ids: Vec<Vec<usize>> = inputs
-            .iter()
-            .rev()
-            .map(|s| {
-                s.iter()
-                    .map(|t| {
-                        engine
-                            .vocab()
-                            .iter()
-                            .position(|v| v == t)
-                            .expect("in vocab")
-                    })
-                    .collect()
-            })
-            .collect();
+        let reversed: Vec<Vec<Val>> = inputs.iter().rev().cloned().collect();
+        let ids = token_ids(&engine, &reversed);
         let by_ids = engine.forward_ids(&ids).expect("runs");
         assert!(by_ids.iter().eq(got.iter().rev()), "{entry}: forward_ids");
         // Ids out: each output's index into the output values (one-hot or numeric: a width
@@ -481,6 +486,13 @@ fn the_sparse_engine_equals_the_reference_forward_pass() {
             }
             let bad = vec![ids[0].clone(), vec![engine.vocab().len()]];
             assert!(engine.forward_ids_out(&bad, &mut out).is_err());
+            // (a sequence too long, after one that runs)
+            let runs = ids
+                .iter()
+                .find(|s| !s.is_empty())
+                .expect("a non-empty input");
+            let long = vec![runs.clone(), vec![0; n + 1]];
+            assert!(engine.forward_ids_out(&long, &mut out).is_err());
             assert_eq!(
                 out.len(),
                 want.len() + 1,
@@ -516,20 +528,7 @@ fn numeric_outputs_read_the_nearest_possible_mean() {
     let got_sparse = sparse.forward_batch(&inputs).expect("runs");
     // ids out: the index of each output's nearest possible mean
     let values = sparse.output_values().expect("the possible means");
-    let ids: Vec<Vec<usize>> = inputs
-        .iter()
-        .map(|s| {
-            s.iter()
-                .map(|t| {
-                    sparse
-                        .vocab()
-                        .iter()
-                        .position(|v| v == t)
-                        .expect("in vocab")
-                })
-                .collect()
-        })
-        .collect();
+    let ids = token_ids(&sparse, &inputs);
     let mut out = Vec::new();
     sparse.forward_ids_out(&ids, &mut out).expect("runs");
     let by_ids: Vec<Val> = out.iter().map(|&i| values[i as usize].clone()).collect();
