@@ -2881,26 +2881,22 @@ impl Builder<'_> {
         // taken, even where the one-hot would keep the model in f32: `reverse` at 20 has 41
         // units instead of 440 in its MLP and runs faster in f64 than it did in f32 (sparse
         // engine 136 against 157 µs a batch of 64, candle 0.67 against 1.4 ms).
-        let affine = if free {
-            self.affine_ready(queries).filter(|&r| r <= q_ready)
-        } else {
-            None
-        };
+        let affine = free
+            .then(|| self.affine_parts(queries))
+            .flatten()
+            .filter(|a| self.ready_of(&a.inputs) <= q_ready);
         // Likewise a key affine in `length` and one other number: `length`'s part moves to the
         // query (see [`Self::affine_key`]).
-        let key_affine = if free {
-            self.affine_key_ready(keys).filter(|&r| r <= k_ready)
-        } else {
-            None
-        };
+        let key_affine = free
+            .then(|| self.affine_parts(keys))
+            .flatten()
+            .and_then(|a| self.key_split(&a).map(|x| (a, x)))
+            .filter(|(a, _)| self.ready_of(&a.inputs) <= k_ready);
         if affine.is_none() && key_affine.is_none() && small {
             return None;
         }
-        let (q, q2, ready) = match affine {
-            Some(_) => {
-                let (q, ready) = self.affine_query(queries)?;
-                (q, None, ready)
-            }
+        let (q, q2, ready) = match &affine {
+            Some(a) => (self.affine_query(a)?, None, self.ready_of(&a.inputs)),
             None => {
                 let q = self.power_view(queries, &qenc, 1)?;
                 let q2 = if free {
@@ -2933,13 +2929,13 @@ impl Builder<'_> {
         if c != 0 {
             q1.terms.push((self.one, cf));
         }
-        let (k, k2, k_ready) = match key_affine {
-            Some(_) => {
-                let (u, u2, shift, ready) = self.affine_key(keys)?;
+        let (k, k2, k_ready) = match &key_affine {
+            Some((a, x)) => {
+                let (u, u2, shift) = self.affine_key(a, *x)?;
                 // k = A·length + u against q': u against q' − A·length
                 q1.terms.extend(shift.terms.iter().map(|(d, w)| (*d, -w)));
                 q1.reach += shift.reach;
-                (u, u2, ready)
+                (u, u2, self.ready_of(&a.inputs))
             }
             None => (
                 self.power_view(keys, &kenc, 1)?,
@@ -2961,73 +2957,70 @@ impl Builder<'_> {
     /// of a sequence, so `k == q'` is `u == q' − A·length`, and the head compares `u` (its
     /// square from `x`'s and `x²`'s views) with a query shifted by `A·length#num`. The mirror
     /// of `reverse`, `select(length - indices - 1, indices, ==)`, then needs no one-hot of its
-    /// key. Constants go through `real` (0 at BOS, as key views must be). Returns (u, u², the
-    /// `A·length` view to subtract from the query, when they are ready); only for a head
-    /// whose BOS need not track the query (the shifted query has no square view).
-    fn affine_key(&mut self, k: NodeId) -> Option<(NumView, NumView, NumView, usize)> {
-        let (inputs, encs, alpha, gamma, signs) = self.affine_parts(k)?;
-        let is_length = |i: &NodeId| matches!(self.ir.node(*i).op, Op::Length);
+    /// key. `x` is the input [`Self::key_split`] found. Constants go through `real` (0 at BOS,
+    /// as key views must be). Returns (u, u², the `A·length` view to subtract from the
+    /// query); only for a head whose BOS need not track the query (the shifted query has no
+    /// square view).
+    fn affine_key(&mut self, k: &Affine, x: usize) -> Option<(NumView, NumView, NumView)> {
         let mut shift = NumView {
             terms: Vec::new(),
             reach: 0.0,
         };
-        let mut x = None;
-        let mut ready = 0;
-        for ((i, e), sign) in inputs.iter().zip(&encs).zip(&signs) {
-            ready = ready.max(*self.ready.get(i).unwrap_or(&0));
-            if is_length(i) {
+        for (j, (i, e)) in k.inputs.iter().zip(&k.encs).enumerate() {
+            if j != x {
                 let v = self.numeric_view(*i, e)?;
-                shift
-                    .terms
-                    .extend(v.terms.iter().map(|(d, w)| (*d, alpha * sign * w)));
-                shift.reach += alpha.abs() * v.reach;
-            } else if x.replace((*i, e.clone(), alpha * sign)).is_some() {
-                return None;
+                let w = k.alpha * k.signs[j];
+                shift.terms.extend(v.terms.iter().map(|(d, c)| (*d, w * c)));
+                shift.reach += w.abs() * v.reach;
             }
         }
-        let (x, e, a) = x?;
-        // u and the shift stay within the bound the margins are argued for
-        let bound = NUMERIC_EQ_MAX_VALUE as f64;
-        let u_in_bound = e
-            .dims
-            .iter()
-            .all(|(_, v)| val_int(v).is_some_and(|x| (a * x as f64 + gamma).abs() <= bound));
-        if !u_in_bound || shift.reach > bound {
-            return None;
-        }
-        let (v1, v2) = (self.power_view(x, &e, 1)?, self.power_view(x, &e, 2)?);
+        let (a, g) = (k.alpha * k.signs[x], k.gamma);
+        let (v1, v2) = (
+            self.power_view(k.inputs[x], &k.encs[x], 1)?,
+            self.power_view(k.inputs[x], &k.encs[x], 2)?,
+        );
         let mut u = NumView {
             terms: v1.terms.iter().map(|(d, w)| (*d, a * w)).collect(),
-            reach: a.abs() * v1.reach + gamma.abs(),
+            reach: a.abs() * v1.reach + g.abs(),
         };
         // u² = a²·x² + 2ag·x + g²
         let mut u2 = NumView {
             terms: v2.terms.iter().map(|(d, w)| (*d, a * a * w)).collect(),
-            reach: a * a * v2.reach + 2.0 * (a * gamma).abs() * v1.reach + gamma * gamma,
+            reach: a * a * v2.reach + 2.0 * (a * g).abs() * v1.reach + g * g,
         };
-        if gamma != 0.0 {
-            u.terms.push((self.real, gamma));
+        if g != 0.0 {
+            u.terms.push((self.real, g));
             u2.terms
-                .extend(v1.terms.iter().map(|(d, w)| (*d, 2.0 * a * gamma * w)));
-            u2.terms.push((self.real, gamma * gamma));
+                .extend(v1.terms.iter().map(|(d, w)| (*d, 2.0 * a * g * w)));
+            u2.terms.push((self.real, g * g));
         }
-        Some((u, u2, shift, ready))
+        Some((u, u2, shift))
     }
 
-    /// When [`Self::affine_key`] would have its views ready (without building them).
-    fn affine_key_ready(&self, k: NodeId) -> Option<usize> {
-        let (inputs, ..) = self.affine_parts(k)?;
-        let lengths = inputs
-            .iter()
-            .filter(|i| matches!(self.ir.node(**i).op, Op::Length))
-            .count();
-        if inputs.len() != lengths + 1 || lengths > 1 {
+    /// Whether an affine key has the shape [`Self::affine_key`] takes, decided before any view
+    /// is built: `length` (at most once) and exactly one other input `x`, whose `u = a·x + g`
+    /// and the shift `A·length` stay within [`NUMERIC_EQ_MAX_VALUE`], the bound the margins
+    /// are argued for. Returns `x`'s position among the inputs.
+    fn key_split(&self, k: &Affine) -> Option<usize> {
+        let is_length = |i: &NodeId| matches!(self.ir.node(*i).op, Op::Length);
+        let mut others = (0..k.inputs.len()).filter(|&j| !is_length(&k.inputs[j]));
+        let x = others.next()?;
+        if others.next().is_some() || k.inputs.len() > 2 {
             return None;
         }
-        inputs
+        let bound = NUMERIC_EQ_MAX_VALUE as f64;
+        let a = k.alpha * k.signs[x];
+        let u_in_bound = k.encs[x]
+            .dims
             .iter()
-            .map(|i| self.ready.get(i).copied())
-            .try_fold(0, |a, r| r.map(|r| a.max(r)))
+            .all(|(_, v)| val_int(v).is_some_and(|v| (a * v as f64 + k.gamma).abs() <= bound));
+        // (`length` is at most N)
+        let shift = if k.inputs.len() == 2 {
+            k.alpha.abs() * self.n as f64
+        } else {
+            0.0
+        };
+        (u_in_bound && shift <= bound).then_some(x)
     }
 
     /// Whether `n`'s encoding is zero at BOS (embeddings and gated MLP units write it).
@@ -3050,38 +3043,24 @@ impl Builder<'_> {
     /// `length#num − indices#num − 1`, ready as soon as `length` is decoded, where its one-hot
     /// waits a layer more for an MLP reading `length`'s one-hot or, fused with `length`'s
     /// decoding, takes about 2·N² units (past max_len 22 more than the fused map's budget).
-    /// Without a square, so only for a head whose BOS need not track `q²`. Also returns when
-    /// the views are ready.
-    fn affine_query(&mut self, q: NodeId) -> Option<(NumView, usize)> {
-        let (inputs, encs, alpha, gamma, signs) = self.affine_parts(q)?;
+    /// Without a square, so only for a head whose BOS need not track `q²`.
+    fn affine_query(&mut self, q: &Affine) -> Option<NumView> {
         let mut terms = Vec::new();
-        let mut reach = gamma.abs();
-        let mut ready = 0;
-        for ((i, e), sign) in inputs.iter().zip(&encs).zip(&signs) {
+        let mut reach = q.gamma.abs();
+        for ((i, e), sign) in q.inputs.iter().zip(&q.encs).zip(&q.signs) {
             let view = self.numeric_view(*i, e)?;
-            terms.extend(view.terms.iter().map(|(d, w)| (*d, alpha * sign * w)));
-            reach += alpha.abs() * view.reach;
-            ready = ready.max(*self.ready.get(i).unwrap_or(&0));
+            terms.extend(view.terms.iter().map(|(d, w)| (*d, q.alpha * sign * w)));
+            reach += q.alpha.abs() * view.reach;
         }
-        if gamma != 0.0 {
-            terms.push((self.one, gamma));
+        if q.gamma != 0.0 {
+            terms.push((self.one, q.gamma));
         }
-        Some((NumView { terms, reach }, ready))
+        Some(NumView { terms, reach })
     }
 
-    /// When [`Self::affine_query`] would have its views ready (without building them).
-    fn affine_ready(&self, q: NodeId) -> Option<usize> {
-        let (inputs, ..) = self.affine_parts(q)?;
-        inputs
-            .iter()
-            .map(|i| self.ready.get(i).copied())
-            .try_fold(0, |a, r| r.map(|r| a.max(r)))
-    }
-
-    /// A map node as an affine function of a signed sum of its integer inputs: (inputs, their
-    /// encodings, α, γ, signs) with `f = α·Σ sign_i·x_i + γ` on every tuple of their values.
-    #[allow(clippy::type_complexity)]
-    fn affine_parts(&self, q: NodeId) -> Option<(Vec<NodeId>, Vec<Enc>, f64, f64, Vec<f64>)> {
+    /// A map node as an affine function of a signed sum of its integer inputs (see
+    /// [`Affine`]), decided without building anything.
+    fn affine_parts(&self, q: NodeId) -> Option<Affine> {
         let Op::Elementwise { inputs, f } = &self.ir.node(q).op else {
             return None;
         };
@@ -3122,7 +3101,13 @@ impl Builder<'_> {
             .all(|&(s, v)| alpha.checked_mul(s).and_then(|x| x.checked_add(gamma)) == Some(v));
         // (small integers: the views' weights stay exact)
         let small = alpha.abs() <= 1 << 10 && gamma.abs() <= 1 << 20;
-        (fits && small).then_some((inputs, encs, alpha as f64, gamma as f64, lin.signs))
+        (fits && small).then_some(Affine {
+            inputs,
+            encs,
+            alpha: alpha as f64,
+            gamma: gamma as f64,
+            signs: lin.signs,
+        })
     }
 
     /// Whether, at every length up to N, every position's query value `q` meets a key position
@@ -3725,6 +3710,17 @@ const NUMERIC_EQ_MAX_VALUE: usize = 256;
 /// (`reverse` from max_len 46 on): below it the one-hot head is small, and the model keeps
 /// running in f32 (numeric heads make the engine use f64, about twice the cost per multiply).
 const NUMERIC_EQ_MIN_TABLE: usize = 4096;
+
+/// A map that is `α·Σ sign_i·x_i + γ` on every tuple of its inputs' values (see
+/// [`Builder::affine_parts`]): its inputs (deduplicated), their encodings, and the form.
+#[derive(Debug, Clone)]
+struct Affine {
+    inputs: Vec<NodeId>,
+    encs: Vec<Enc>,
+    alpha: f64,
+    gamma: f64,
+    signs: Vec<f64>,
+}
 
 /// An integer node read as a number: `Σ w·x_d` over `terms`, at most `reach` in absolute value
 /// at BOS.
