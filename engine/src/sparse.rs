@@ -90,7 +90,8 @@ struct SparseHead {
     q_slots: Option<QSlots>,
     /// For a head whose keys and values are computed (no `table`, no `kv_slots`): its cache's
     /// index in [`Scratch::heads`] ([`SparseEngine::cached_head`]), and the columns its keys
-    /// and values read and its queries read.
+    /// and values read and its queries read. A head with `kv_slots` has a cache of its
+    /// queries alone ([`SparseEngine::slot_kv_cached`]; no `kv_reads`).
     cache: Option<usize>,
     kv_reads: Vec<usize>,
     q_reads: Vec<usize>,
@@ -197,6 +198,12 @@ struct KvSlots {
     /// `rows[id · (dk + m)..]`: the key (`dk` numbers) then the value (`m`).
     rows: Vec<f64>,
     knz: Vec<Vec<usize>>,
+    /// BOS's key-value id (slot 0's), each id's value row (`values[id · m..]`), and each id's
+    /// position when [`kv_positions`] gives them (set once the engine's vocabulary is known),
+    /// for queries whose scores are cached ([`SparseEngine::slot_kv_cached`]).
+    bos: u32,
+    values: Vec<f64>,
+    pos: Option<Vec<u32>>,
 }
 
 impl KvSlots {
@@ -213,11 +220,18 @@ impl KvSlots {
                 (0..dk).filter(|&c| k[c] != 0.0).collect()
             })
             .collect();
+        let bos = *ids.first()?;
+        let values = (0..kvs)
+            .flat_map(|i| rows.row(i, dk + m)[dk..].to_vec())
+            .collect();
         Some(KvSlots {
             ids,
             kvs,
             rows: rows.data,
             knz,
+            bos,
+            values,
+            pos: None,
         })
     }
 }
@@ -378,32 +392,10 @@ fn uniform_levels(
     let mut with_bos = Vec::with_capacity(queries);
     for q in 0..queries {
         let row = &scores[q * kvs..(q + 1) * kvs];
-        let floor = row[bos];
-        let mut level: Option<f64> = None;
-        for &k in &live[live_start[q] as usize..live_start[q + 1] as usize] {
-            let s = row[k as usize];
-            if k as usize == bos {
-                continue;
-            }
-            match level {
-                None => level = Some(s),
-                Some(l) if l == s => {}
-                // (two levels among the keys, or a NaN)
-                Some(_) => return None,
-            }
-        }
-        let level = level.unwrap_or(floor);
-        if level.is_nan() {
-            return None;
-        }
-        if level == floor {
-            with_bos.push(true);
-        } else if floor - level < EXP_ZERO {
-            with_bos.push(false);
-        } else {
-            return None;
-        }
+        let live = &live[live_start[q] as usize..live_start[q + 1] as usize];
+        let (level, bos_too) = query_level(row, live, bos)?;
         top.push(level);
+        with_bos.push(bos_too);
     }
     Some(Uniform {
         bos: bos as u32,
@@ -412,29 +404,81 @@ fn uniform_levels(
     })
 }
 
+/// One query's two levels (see [`SlotHead::uniform`]): its scores against every key-value id
+/// (`row`), its live ids (`live`, BOS's id `bos` among them). The score every live key but
+/// BOS has, and whether BOS has it too (else BOS is at least `-EXP_ZERO` below it); `None`
+/// when the live keys have two scores (or a NaN) or BOS is above them.
+fn query_level(row: &[f64], live: &[u32], bos: usize) -> Option<(f64, bool)> {
+    let floor = row[bos];
+    let mut level: Option<f64> = None;
+    for &k in live {
+        let s = row[k as usize];
+        if k as usize == bos {
+            continue;
+        }
+        match level {
+            None => level = Some(s),
+            Some(l) if l == s => {}
+            // (two levels among the keys, or a NaN)
+            Some(_) => return None,
+        }
+    }
+    let level = level.unwrap_or(floor);
+    if level.is_nan() {
+        return None;
+    }
+    if level == floor {
+        Some((level, true))
+    } else if floor - level < EXP_ZERO {
+        Some((level, false))
+    } else {
+        None
+    }
+}
+
 /// The largest magnitude of an integer value that [`SlotHead::ranges`] sums: with at most
 /// 2^20 positions every partial sum stays below 2^53, where f64 adds integers exactly.
 const MAX_RANGE_VALUE: f64 = 1_048_576.0;
 
 /// Each query id's range of key positions (see [`SlotHead::ranges`]), for a two-level head
-/// over slots of `vocab` tokens per position: `None` unless every key-value id but BOS's comes
-/// from slots of one position, every value is an integer of magnitude at most
-/// [`MAX_RANGE_VALUE`], and each query's top keys are exactly those at the positions
-/// `lo..hi`.
+/// over slots of `vocab` tokens per position: `None` unless [`kv_positions`] gives its
+/// key-value ids' positions and each query's top keys are exactly those at the positions
+/// `lo..hi` ([`query_range`]).
 fn position_ranges(f: &SlotHead, vocab: usize, max_len: usize) -> Option<Vec<(u32, u32)>> {
     let u = f.uniform.as_ref()?;
+    let kv_ids: Vec<u32> = f.ids.iter().map(|&(_, kv)| kv).collect();
+    let pos = kv_positions(&kv_ids, f.kvs, &f.values, vocab, max_len)?;
+    (0..f.queries)
+        .map(|q| {
+            let row = &f.scores[q * f.kvs..(q + 1) * f.kvs];
+            query_range(row, *u.top.get(q)?, u.bos, &pos)
+        })
+        .collect()
+}
+
+/// Each key-value id's position (`u32::MAX`: no slot has it), given each (token, position)
+/// slot's key-value id (`ids`, slot 0 BOS's, then `vocab` slots per position), when every
+/// key-value id but BOS's comes from slots of one position and every value (`values`) is an
+/// integer of magnitude at most [`MAX_RANGE_VALUE`]; else `None`.
+fn kv_positions(
+    ids: &[u32],
+    kvs: usize,
+    values: &[f64],
+    vocab: usize,
+    max_len: usize,
+) -> Option<Vec<u32>> {
+    let bos = *ids.first()?;
     if vocab == 0 || max_len > 1 << 20 {
         return None;
     }
     let integer = |v: &f64| v.fract() == 0.0 && v.abs() <= MAX_RANGE_VALUE;
-    if !f.values.iter().all(integer) {
+    if !values.iter().all(integer) {
         return None;
     }
-    // each key-value id's position (`u32::MAX`: no slot has it)
-    let mut pos = vec![u32::MAX; f.kvs];
-    for (s, &(_, kv)) in f.ids.iter().enumerate().skip(1) {
+    let mut pos = vec![u32::MAX; kvs];
+    for (s, &kv) in ids.iter().enumerate().skip(1) {
         let p = u32::try_from(1 + (s - 1) / vocab).ok()?;
-        if kv == u.bos {
+        if kv == bos {
             return None;
         }
         match pos.get_mut(kv as usize)? {
@@ -443,28 +487,29 @@ fn position_ranges(f: &SlotHead, vocab: usize, max_len: usize) -> Option<Vec<(u3
             _ => return None,
         }
     }
-    let mut ranges = Vec::with_capacity(f.queries);
-    for q in 0..f.queries {
-        let row = &f.scores[q * f.kvs..(q + 1) * f.kvs];
-        let top = *u.top.get(q)?;
-        let at_top = |kv: usize| kv != u.bos as usize && row[kv] == top;
-        let (mut lo, mut hi) = (u32::MAX, 0u32);
-        for kv in (0..f.kvs).filter(|&kv| pos[kv] != u32::MAX && at_top(kv)) {
-            lo = lo.min(pos[kv]);
-            hi = hi.max(pos[kv] + 1);
-        }
-        if lo == u32::MAX {
-            // no key above BOS's level: an empty range
-            ranges.push((1, 1));
-            continue;
-        }
-        let inside = |kv: usize| (lo..hi).contains(&pos[kv]);
-        if (0..f.kvs).any(|kv| inside(kv) && !at_top(kv)) {
-            return None;
-        }
-        ranges.push((lo, hi));
+    Some(pos)
+}
+
+/// One query's range of key positions: its scores against every key-value id (`row`), its
+/// top level `top`, BOS's id `bos` and each id's position (`pos`, [`kv_positions`]). `(lo,
+/// hi)` when the ids scoring `top` (BOS aside) are exactly those at positions `lo..hi` (`(1,
+/// 1)` when none does); `None` when an id in that span scores otherwise.
+fn query_range(row: &[f64], top: f64, bos: u32, pos: &[u32]) -> Option<(u32, u32)> {
+    let at_top = |kv: usize| kv != bos as usize && row[kv] == top;
+    let (mut lo, mut hi) = (u32::MAX, 0u32);
+    for kv in (0..pos.len()).filter(|&kv| pos[kv] != u32::MAX && at_top(kv)) {
+        lo = lo.min(pos[kv]);
+        hi = hi.max(pos[kv] + 1);
     }
-    Some(ranges)
+    if lo == u32::MAX {
+        // no key above BOS's level: an empty range
+        return Some((1, 1));
+    }
+    let inside = |kv: usize| (lo..hi).contains(&pos[kv]);
+    if (0..pos.len()).any(|kv| inside(kv) && !at_top(kv)) {
+        return None;
+    }
+    Some((lo, hi))
 }
 
 /// Rows of numbers numbered by first appearance (equal bit for bit: one id).
@@ -1025,6 +1070,11 @@ struct HeadCache {
     /// Per query id, the scored key-value ids that can weigh anything in a sequence whose BOS
     /// has key-value id `bos` (the first sequence's): as [`SlotHead::live`].
     live: Vec<Vec<u32>>,
+    /// For a head with tabled keys and values ([`SparseEngine::slot_kv_cached`], whose
+    /// `scores` cover every key-value id): per query id, its two levels and range of key
+    /// positions where it has them ([`Tabled`]).
+    levels: Vec<Option<(f64, bool)>>,
+    ranges: Vec<Option<(u32, u32)>>,
     bos: Option<u32>,
     /// Key-value ids by (source cache entry, slot class) (see [`SparseHead::provenance`]),
     /// `u32::MAX` where not known yet, for the source cache's generation `by_entry_gen`.
@@ -1295,9 +1345,12 @@ impl SparseEngine {
                 tables.push((li, hi, first, kvs, qs));
             }
             let vocab = engine.vocab.len();
-            for (li, hi, mut first, kvs, qs) in tables {
+            for (li, hi, mut first, mut kvs, qs) in tables {
                 if let Some(f) = &mut first {
                     f.ranges = position_ranges(f, vocab, engine.max_len);
+                }
+                if let Some(kv) = &mut kvs {
+                    kv.pos = kv_positions(&kv.ids, kv.kvs, &kv.values, vocab, engine.max_len);
                 }
                 let h = &mut engine.layers[li].heads[hi];
                 (h.table, h.kv_slots, h.q_slots) = (first, kvs, qs);
@@ -1376,7 +1429,16 @@ impl SparseEngine {
         }
         let mut caches = 0;
         for h in engine.layers.iter_mut().flat_map(|l| &mut l.heads) {
-            if h.table.is_some() || h.kv_slots.is_some() {
+            if h.table.is_some() {
+                continue;
+            }
+            if h.kv_slots.is_some() {
+                // its queries' scores are cached ([`Self::slot_kv_cached`])
+                h.q_reads = h.wq.used.clone();
+                if h.q_reads.len() <= MAX_MEMO_READS {
+                    h.cache = Some(caches);
+                    caches += 1;
+                }
                 continue;
             }
             let reads: std::collections::BTreeSet<usize> =
@@ -1390,6 +1452,13 @@ impl SparseEngine {
             h.kv_key = SlotKey::new(&h.kv_reads, &written, embedded);
         }
         engine.caches = caches;
+        if std::env::var_os("TESSERA_DEBUG_HEADS").is_some() {
+            for (li, l) in engine.layers.iter().enumerate() {
+                for h in &l.heads {
+                    eprintln!("DEBUG layer {li}: table {} kv_slots {} (pos {}) q_slots {} cache {:?} q_reads {}", h.table.is_some(), h.kv_slots.is_some(), h.kv_slots.as_ref().is_some_and(|k| k.pos.is_some()), h.q_slots.is_some(), h.cache, h.q_reads.len());
+                }
+            }
+        }
         engine.records = follow_entries(
             &mut engine.layers,
             &embeds(&engine.token_embed),
@@ -2003,105 +2072,19 @@ impl SparseEngine {
                             *a = 0.0 + w * v;
                         }
                         normalise(&mut b.acc, f64::from(z), &mut b.recips);
-                    } else if let (Some(u), Some(ranges)) = (&f.uniform, &f.ranges) {
-                        let (lo, hi) = ranges[q as usize];
-                        let hi = (hi as usize).min(len);
-                        let lo = (lo as usize).clamp(1, hi.max(1));
-                        let mut z = (hi - lo.min(hi)) as u32;
-                        if z == 1 {
-                            // one key: its value row
-                            let kv = f.ids[self.slot_at(tokens, lo)].1 as usize;
-                            // (`0.0 + v`, as the sum over keys starts: no negative zero)
-                            for (a, v) in b.acc.iter_mut().zip(&f.values[kv * m..(kv + 1) * m]) {
-                                *a = 0.0 + v;
-                            }
-                        }
-                        // more: a difference of two prefix sums
-                        if z > 1 && b.prefix.is_empty() {
-                            b.prefix.resize(len * m, 0.0);
-                            for j in 1..len {
-                                let kv = f.ids[self.slot_at(tokens, j)].1 as usize;
-                                let (done, rest) = b.prefix.split_at_mut(j * m);
-                                let v = &f.values[kv * m..(kv + 1) * m];
-                                for ((s, p), v) in
-                                    rest[..m].iter_mut().zip(&done[(j - 1) * m..]).zip(v)
-                                {
-                                    *s = p + v;
-                                }
-                            }
-                        }
-                        if z > 1 {
-                            let (a, c) = (
-                                &b.prefix[(lo - 1) * m..lo * m],
-                                &b.prefix[(hi - 1) * m..hi * m],
-                            );
-                            for ((acc, a), c) in b.acc.iter_mut().zip(a).zip(c) {
-                                *acc = c - a;
-                            }
-                        } else if z == 0 {
-                            b.acc.fill(0.0);
-                        }
-                        if z == 0 || u.with_bos[q as usize] {
-                            // BOS beside them, or alone when no key above it is present
-                            let bos = u.bos as usize;
-                            z += 1;
-                            for (a, v) in b.acc.iter_mut().zip(&f.values[bos * m..(bos + 1) * m]) {
-                                *a += v;
-                            }
-                        }
-                        normalise(&mut b.acc, f64::from(z), &mut b.recips);
                     } else {
-                        let kvs = query_groups(
-                            Some(live),
-                            &b.kslot,
-                            call,
-                            &mut b.kv_groups,
-                            &mut b.touched,
-                            &mut sorted,
-                        );
-                        if let Some(u) = &f.uniform {
-                            // the keys at the top level (BOS among them or not), in id order
-                            let (top, with_bos) = (u.top[q as usize], u.with_bos[q as usize]);
-                            b.acc.fill(0.0);
-                            let mut z = 0u32;
-                            for &kv in kvs {
-                                let at_top = if kv == u.bos {
-                                    with_bos
-                                } else {
-                                    row[kv as usize] == top
-                                };
-                                if !at_top {
-                                    continue;
-                                }
-                                let count = b.kslot[kv as usize].1;
-                                z += count;
-                                let w = f64::from(count);
-                                let v = &f.values[kv as usize * m..(kv as usize + 1) * m];
-                                for (a, v) in b.acc.iter_mut().zip(v) {
-                                    *a += w * v;
-                                }
-                            }
-                            if z == 0 {
-                                // no key above BOS is present: BOS alone
-                                let bos = u.bos as usize;
-                                let count = b.kslot[bos].1;
-                                z = count;
-                                let w = f64::from(count);
-                                for (a, v) in
-                                    b.acc.iter_mut().zip(&f.values[bos * m..(bos + 1) * m])
-                                {
-                                    *a += w * v;
-                                }
-                            }
-                            normalise(&mut b.acc, f64::from(z), &mut b.recips);
-                        } else {
-                            let score = |g: usize| row[kvs[g] as usize];
-                            let group = |g: usize| {
-                                let kv = kvs[g] as usize;
-                                (f64::from(b.kslot[kv].1), &f.values[kv * m..(kv + 1) * m])
-                            };
-                            attend(kvs.len(), score, group, &mut b.acc, &mut b.recips);
-                        }
+                        let u = f.uniform.as_ref();
+                        let q = q as usize;
+                        let query = Tabled {
+                            row,
+                            live: Some(live),
+                            level: u.map(|u| (u.top[q], u.with_bos[q])),
+                            range: f.ranges.as_ref().map(|r| r[q]),
+                            bos: u.map_or(0, |u| u.bos),
+                            values: &f.values,
+                        };
+                        let kv_at = |p: usize| f.ids[self.slot_at(tokens, p)].1 as usize;
+                        attend_tabled(&query, kv_at, len, m, call, b, &mut sorted);
                     }
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
@@ -2118,6 +2101,9 @@ impl SparseEngine {
     /// ([`KvSlots`]): keys grouped by id (in id order), each query row computed from the
     /// residual and each distinct one attending once, added to `b.delta`.
     fn slot_kv_head(&self, h: &SparseHead, kv: &KvSlots, tokens: &[usize], b: &mut Scratch) {
+        if h.cache.is_some_and(|ci| self.slot_kv_cached(h, kv, ci, tokens, b)) {
+            return;
+        }
         let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
         b.calls += 1;
         let call = b.calls;
@@ -2164,6 +2150,146 @@ impl SparseEngine {
             );
             self.emit(h, b, qi);
         }
+    }
+
+    /// A [`KvSlots`] head through its cache of queries ([`HeadCache`], its key-value part
+    /// unused): each distinct query input (the values of the columns the query reads) gets an
+    /// id with its scores against every key-value id, its live ids, levels and range, and
+    /// each query id of the sequence attends once ([`attend_tabled`], as a [`SlotHead`]'s
+    /// queries do). False, having written nothing, when the cache is off (then
+    /// [`Self::slot_kv_head`] attends): judged off after [`HEAD_TRIAL`] lookups unless at least
+    /// half of them found their input, or when one sequence could overfill it.
+    fn slot_kv_cached(
+        &self,
+        h: &SparseHead,
+        kv: &KvSlots,
+        ci: usize,
+        tokens: &[usize],
+        b: &mut Scratch,
+    ) -> bool {
+        let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
+        let Some(c) = b.heads.get_mut(ci) else {
+            return false;
+        };
+        if !c.off {
+            let judged_off = !c.judged && c.lookups >= HEAD_TRIAL && c.misses * 2 > c.lookups;
+            c.judged |= c.lookups >= HEAD_TRIAL;
+            // (this sequence adds at most `len` query ids, each with a row of `kvs` scores)
+            let full = |c: &HeadCache| {
+                let queries = c.levels.len() + len;
+                queries > MAX_HEAD_IDS || queries.saturating_mul(kv.kvs) > MAX_SLOT_SCORES
+            };
+            if !judged_off && full(c) {
+                // emptied (it stays judged)
+                *c = HeadCache {
+                    judged: c.judged,
+                    ..HeadCache::default()
+                };
+            }
+            if judged_off || full(c) {
+                *c = HeadCache {
+                    off: true,
+                    ..HeadCache::default()
+                };
+            }
+        }
+        if c.off {
+            return false;
+        }
+        // Each position's query id (found before anything is written).
+        b.qids.clear();
+        for p in 0..len {
+            if p < b.from {
+                b.qids.push(u32::MAX);
+                continue;
+            }
+            c.lookups += 1;
+            let x = &b.x[p * d..(p + 1) * d];
+            let hash = read_key(x, &h.q_reads, &[], &mut b.key);
+            let q = match c.q_ids.get(hash, &b.key) {
+                Some((_, q)) => q,
+                None => {
+                    c.misses += 1;
+                    let q = c.levels.len() as u32;
+                    c.q_ids.insert(hash, &b.key, &[], q);
+                    b.q.clear();
+                    b.q.resize(dk, 0.0);
+                    h.wq.apply_add(x, &mut b.q);
+                    let qrow = &b.q[..dk];
+                    // (each score sums the same products, in the same column order, as
+                    // `slot_kv_head`'s)
+                    let row: Vec<f64> = (0..kv.kvs)
+                        .map(|id| {
+                            let k = &kv.rows[id * (dk + m)..id * (dk + m) + dk];
+                            kv.knz[id].iter().map(|&j| qrow[j] * k[j]).sum()
+                        })
+                        .collect();
+                    let floor = row[kv.bos as usize];
+                    // (BOS is a key of every sequence: a key scoring more than `-EXP_ZERO`
+                    // below it weighs exactly 0 wherever it occurs)
+                    let live: Vec<u32> = (0..kv.kvs as u32)
+                        .filter(|&k| {
+                            let t: f64 = row[k as usize] - floor;
+                            t >= EXP_ZERO || t.is_nan()
+                        })
+                        .collect();
+                    let level = query_level(&row, &live, kv.bos as usize);
+                    let range = level
+                        .zip(kv.pos.as_ref())
+                        .and_then(|((top, _), pos)| query_range(&row, top, kv.bos, pos));
+                    c.scores.push(row);
+                    c.live.push(live);
+                    c.levels.push(level);
+                    c.ranges.push(range);
+                    q
+                }
+            };
+            b.qids.push(q);
+        }
+        // (taken out of `b` while the queries attend, put back after)
+        let c = std::mem::take(c);
+        b.calls += 1;
+        let call = b.calls;
+        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0));
+        b.kv_groups.clear();
+        for p in 0..len {
+            let id = kv.ids[self.slot_at(tokens, p)];
+            group_key(&mut b.kslot, &mut b.kv_groups, call, id);
+        }
+        // (put in id order when first attended over)
+        let mut sorted = false;
+        b.qslot.resize(b.qslot.len().max(c.levels.len()), (0, 0));
+        b.acc.resize(m, 0.0);
+        b.qres.clear();
+        b.prefix.clear();
+        let kv_at = |p: usize| kv.ids[self.slot_at(tokens, p)] as usize;
+        for p in b.from..len {
+            let q = b.qids[p] as usize;
+            let off = match b.qslot[q] {
+                (cl, off) if cl == call => off,
+                _ => {
+                    // (a live list that keeps most ids is not worth walking)
+                    let live = &c.live[q];
+                    let query = Tabled {
+                        row: &c.scores[q],
+                        live: (live.len() * 2 <= kv.kvs).then_some(&live[..]),
+                        level: c.levels[q],
+                        range: c.ranges[q],
+                        bos: kv.bos,
+                        values: &kv.values,
+                    };
+                    attend_tabled(&query, kv_at, len, m, call, b, &mut sorted);
+                    let off = b.qres.len();
+                    b.qres.extend_from_slice(&b.acc);
+                    b.qslot[q] = (call, off);
+                    off
+                }
+            };
+            let rows = if b.direct { &mut b.x } else { &mut b.delta };
+            add_output(&h.out, &b.qres[off..], &mut rows[p * d..(p + 1) * d]);
+        }
+        b.heads[ci] = c;
+        true
     }
 
     /// Position `qi` gets the output of head `h` that position `r` got (equal query rows).
@@ -2597,6 +2723,135 @@ fn chain_reads(a: &SparseLayer, b: &SparseLayer, before: &[bool]) -> Option<Vec<
         .chain(r2.iter().copied().filter(|c| !zero(c)))
         .collect();
     (reads.len() <= MAX_MEMO_READS).then(|| reads.into_iter().collect())
+}
+
+/// One query of a head whose key-value ids are tabled by slot ([`SlotHead`], or [`KvSlots`]
+/// with the query's scores cached, [`SparseEngine::slot_kv_cached`]): its scores against every
+/// key-value id (`row`), its live ids (`live`), its two levels (the top score and whether BOS
+/// has it, [`query_level`]) and its range of key positions ([`query_range`], only with
+/// levels) where it has them, BOS's id (`bos`, read with levels) and the ids' value rows.
+/// Without `live` the query attends over every key group of the sequence.
+struct Tabled<'a> {
+    row: &'a [f64],
+    live: Option<&'a [u32]>,
+    level: Option<(f64, bool)>,
+    range: Option<(u32, u32)>,
+    bos: u32,
+    values: &'a [f64],
+}
+
+/// A tabled query's softmax over the current head call's keys (`call`; their groups in
+/// `b.kslot` and `b.kv_groups`, `kv_at(p)` position `p`'s key-value id) into `b.acc` (`m`
+/// numbers), bit for bit the softmax over every key of the sequence (`len` positions, BOS's
+/// first): a range's sum (one key's row, or a difference of two prefix sums, `b.prefix`, summed
+/// once per call), the top-level keys' rows summed with their counts (no maximum and no
+/// exponential), or [`attend`] over the live keys present.
+fn attend_tabled(
+    t: &Tabled,
+    kv_at: impl Fn(usize) -> usize,
+    len: usize,
+    m: usize,
+    call: u64,
+    b: &mut Scratch,
+    sorted: &mut bool,
+) {
+    match (t.level, t.range) {
+        (Some((_, with_bos)), Some((lo, hi))) => {
+            let hi = (hi as usize).min(len);
+            let lo = (lo as usize).clamp(1, hi.max(1));
+            let mut z = (hi - lo.min(hi)) as u32;
+            if z == 1 {
+                // one key: its value row
+                let kv = kv_at(lo);
+                // (`0.0 + v`, as the sum over keys starts: no negative zero)
+                for (a, v) in b.acc.iter_mut().zip(&t.values[kv * m..(kv + 1) * m]) {
+                    *a = 0.0 + v;
+                }
+            }
+            // more: a difference of two prefix sums
+            if z > 1 && b.prefix.is_empty() {
+                b.prefix.resize(len * m, 0.0);
+                for j in 1..len {
+                    let kv = kv_at(j);
+                    let (done, rest) = b.prefix.split_at_mut(j * m);
+                    let v = &t.values[kv * m..(kv + 1) * m];
+                    for ((s, p), v) in rest[..m].iter_mut().zip(&done[(j - 1) * m..]).zip(v) {
+                        *s = p + v;
+                    }
+                }
+            }
+            if z > 1 {
+                let (a, c) = (
+                    &b.prefix[(lo - 1) * m..lo * m],
+                    &b.prefix[(hi - 1) * m..hi * m],
+                );
+                for ((acc, a), c) in b.acc.iter_mut().zip(a).zip(c) {
+                    *acc = c - a;
+                }
+            } else if z == 0 {
+                b.acc.fill(0.0);
+            }
+            if z == 0 || with_bos {
+                // BOS beside them, or alone when no key above it is present
+                let bos = t.bos as usize;
+                z += 1;
+                for (a, v) in b.acc.iter_mut().zip(&t.values[bos * m..(bos + 1) * m]) {
+                    *a += v;
+                }
+            }
+            normalise(&mut b.acc, f64::from(z), &mut b.recips);
+        }
+        (level, _) => {
+            let kvs = query_groups(
+                t.live,
+                &b.kslot,
+                call,
+                &mut b.kv_groups,
+                &mut b.touched,
+                sorted,
+            );
+            if let Some((top, with_bos)) = level {
+                // the keys at the top level (BOS among them or not), in id order
+                b.acc.fill(0.0);
+                let mut z = 0u32;
+                for &kv in kvs {
+                    let at_top = if kv == t.bos {
+                        with_bos
+                    } else {
+                        t.row[kv as usize] == top
+                    };
+                    if !at_top {
+                        continue;
+                    }
+                    let count = b.kslot[kv as usize].1;
+                    z += count;
+                    let w = f64::from(count);
+                    let v = &t.values[kv as usize * m..(kv as usize + 1) * m];
+                    for (a, v) in b.acc.iter_mut().zip(v) {
+                        *a += w * v;
+                    }
+                }
+                if z == 0 {
+                    // no key above BOS is present: BOS alone
+                    let bos = t.bos as usize;
+                    let count = b.kslot[bos].1;
+                    z = count;
+                    let w = f64::from(count);
+                    for (a, v) in b.acc.iter_mut().zip(&t.values[bos * m..(bos + 1) * m]) {
+                        *a += w * v;
+                    }
+                }
+                normalise(&mut b.acc, f64::from(z), &mut b.recips);
+            } else {
+                let score = |g: usize| t.row[kvs[g] as usize];
+                let group = |g: usize| {
+                    let kv = kvs[g] as usize;
+                    (f64::from(b.kslot[kv].1), &t.values[kv * m..(kv + 1) * m])
+                };
+                attend(kvs.len(), score, group, &mut b.acc, &mut b.recips);
+            }
+        }
+    }
 }
 
 /// The key-value ids one query of head call `call` attends over, in id order: the sequence's
