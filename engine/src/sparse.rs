@@ -1452,13 +1452,6 @@ impl SparseEngine {
             h.kv_key = SlotKey::new(&h.kv_reads, &written, embedded);
         }
         engine.caches = caches;
-        if std::env::var_os("TESSERA_DEBUG_HEADS").is_some() {
-            for (li, l) in engine.layers.iter().enumerate() {
-                for h in &l.heads {
-                    eprintln!("DEBUG layer {li}: table {} kv_slots {} (pos {}) q_slots {} cache {:?} q_reads {}", h.table.is_some(), h.kv_slots.is_some(), h.kv_slots.as_ref().is_some_and(|k| k.pos.is_some()), h.q_slots.is_some(), h.cache, h.q_reads.len());
-                }
-            }
-        }
         engine.records = follow_entries(
             &mut engine.layers,
             &embeds(&engine.token_embed),
@@ -2101,7 +2094,9 @@ impl SparseEngine {
     /// ([`KvSlots`]): keys grouped by id (in id order), each query row computed from the
     /// residual and each distinct one attending once, added to `b.delta`.
     fn slot_kv_head(&self, h: &SparseHead, kv: &KvSlots, tokens: &[usize], b: &mut Scratch) {
-        if h.cache.is_some_and(|ci| self.slot_kv_cached(h, kv, ci, tokens, b)) {
+        if h.cache
+            .is_some_and(|ci| self.slot_kv_cached(h, kv, ci, tokens, b))
+        {
             return;
         }
         let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
@@ -3192,6 +3187,70 @@ mod tests {
         assert!(emptied > 0);
         let reversed: Vec<Vec<Val>> = all.iter().rev().cloned().collect();
         check(&reversed);
+    }
+
+    /// A head whose keys and values are tabled by slot ([`KvSlots`]) and whose queries are
+    /// computed (a histogram, decoded by an MLP) attends through its cache of queries
+    /// ([`SparseEngine::slot_kv_cached`]): at two score levels, over one position (an
+    /// aggregate: a row, or BOS's default where the position is past the end) or a prefix of
+    /// positions (a mean: a difference of prefix sums); every input up to length 6 gives the
+    /// reference pass's output, in two batches whose second meets every query cached.
+    #[test]
+    fn computed_queries_over_tabled_keys_attend_from_their_cache() {
+        let vocab = ["a", "b", "c"];
+        for (body, want) in [
+            (
+                "aggregate(select(indices, hist(xs), ==), xs, default: none)",
+                (0, 1),
+            ),
+            (
+                "mean(select(indices, hist(xs), <), numeric(xs == \"a\"))",
+                (1, 6),
+            ),
+        ] {
+            let src = format!("use std::rasp::{{hist}};\nfn main(xs) = {body}\n");
+            let (p, diags) = Program::load("<t>", &src, &TableLoader(tessera_stdlib::MODULES));
+            assert!(diags.is_empty(), "{diags:?}");
+            let def = p.resolve_str("main").expect("exists");
+            let ir = ast_to_ir(&p, def, &EntryArgs::default()).expect("lowers");
+            let (ir, _) = optimize(&ir, &OptLimits::default());
+            let vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
+            let model = ir_to_graph(&ir, &vals, 6).expect("compiles");
+            let engine = SparseEngine::new(&model);
+            let heads = engine.layers.iter().flat_map(|l| &l.heads);
+            let cached: Vec<usize> = heads
+                .filter(|h| h.kv_slots.as_ref().is_some_and(|kv| kv.pos.is_some()))
+                .filter_map(|h| h.cache)
+                .collect();
+            assert_eq!(cached.len(), 1, "{body}");
+            let all: Vec<Vec<Val>> = (0..=6u32)
+                .flat_map(|n| {
+                    (0..3usize.pow(n)).map(move |i| {
+                        (0..n)
+                            .map(|k| Val::from_token(vocab[i / 3usize.pow(k) % 3]))
+                            .collect()
+                    })
+                })
+                .collect();
+            for batch in [&all[..], &all[all.len() / 2..]] {
+                let got = engine.forward_batch(batch).expect("runs");
+                for (input, out) in batch.iter().zip(&got) {
+                    assert_eq!(
+                        out,
+                        &model.forward(input).expect("runs"),
+                        "{body}: {input:?}"
+                    );
+                }
+            }
+            // the queries' ranges: the least and greatest number of positions in one
+            let pool = engine.pool.lock().expect("not poisoned");
+            let c = &pool.as_ref().expect("a scratch is kept").heads[cached[0]];
+            assert!(!c.off && c.levels.iter().all(Option::is_some), "{body}");
+            let sizes = c.ranges.iter().map(|r| r.map(|(lo, hi)| hi - lo));
+            let sizes: Vec<u32> = sizes.collect::<Option<_>>().expect("every query a range");
+            let spread = (sizes.iter().min().copied(), sizes.iter().max().copied());
+            assert_eq!(spread, (Some(want.0), Some(want.1)), "{body}");
+        }
     }
 
     /// First-layer width heads attend by counting ([`SlotHead::counting`]); a first-layer
