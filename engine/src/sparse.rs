@@ -17,7 +17,8 @@
 //! read only what the embeddings wrote (every first-layer head) has those rows as functions of
 //! a position's token and index: within size limits they are tabled per (token, position) when
 //! the engine is built, with every (query, key) score where both sides are, and a sequence's
-//! attention reads the tables.
+//! attention reads the tables; where only the keys and values are tabled, each distinct query
+//! input's scores against every tabled key are computed once and kept.
 //! It computes in f64 what [`Model::forward`] computes, the same sums
 //! up to their order (so the same residual up to rounding, and the same decoded outputs: the
 //! compiled margins are many orders of magnitude above f64 rounding), without candle's
@@ -1087,6 +1088,30 @@ struct HeadCache {
 }
 
 impl HeadCache {
+    /// Whether the cache is on for the next sequence: judged off after [`HEAD_TRIAL`] lookups
+    /// unless at least half of them found their input; emptied when the sequence could
+    /// overfill it (`full`, then it stays judged), and off when even an empty one could be.
+    fn admit(&mut self, full: impl Fn(&HeadCache) -> bool) -> bool {
+        if !self.off {
+            let judged_off =
+                !self.judged && self.lookups >= HEAD_TRIAL && self.misses * 2 > self.lookups;
+            self.judged |= self.lookups >= HEAD_TRIAL;
+            if !judged_off && full(self) {
+                *self = HeadCache {
+                    judged: self.judged,
+                    ..HeadCache::default()
+                };
+            }
+            if judged_off || full(self) {
+                *self = HeadCache {
+                    off: true,
+                    ..HeadCache::default()
+                };
+            }
+        }
+        !self.off
+    }
+
     fn kvs(&self) -> usize {
         self.knz_start.len().saturating_sub(1)
     }
@@ -2166,29 +2191,12 @@ impl SparseEngine {
         let Some(c) = b.heads.get_mut(ci) else {
             return false;
         };
-        if !c.off {
-            let judged_off = !c.judged && c.lookups >= HEAD_TRIAL && c.misses * 2 > c.lookups;
-            c.judged |= c.lookups >= HEAD_TRIAL;
-            // (this sequence adds at most `len` query ids, each with a row of `kvs` scores)
-            let full = |c: &HeadCache| {
-                let queries = c.levels.len() + len;
-                queries > MAX_HEAD_IDS || queries.saturating_mul(kv.kvs) > MAX_SLOT_SCORES
-            };
-            if !judged_off && full(c) {
-                // emptied (it stays judged)
-                *c = HeadCache {
-                    judged: c.judged,
-                    ..HeadCache::default()
-                };
-            }
-            if judged_off || full(c) {
-                *c = HeadCache {
-                    off: true,
-                    ..HeadCache::default()
-                };
-            }
-        }
-        if c.off {
+        // (this sequence adds at most `len` query ids, each with a row of `kvs` scores)
+        let full = |c: &HeadCache| {
+            let queries = c.levels.len() + len;
+            queries > MAX_HEAD_IDS || queries.saturating_mul(kv.kvs) > MAX_SLOT_SCORES
+        };
+        if !c.admit(full) {
             return false;
         }
         // Each position's query id (found before anything is written).
@@ -2346,32 +2354,15 @@ impl SparseEngine {
         let Some(c) = b.heads.get_mut(ci) else {
             return false;
         };
-        if !c.off {
-            let judged_off = !c.judged && c.lookups >= HEAD_TRIAL && c.misses * 2 > c.lookups;
-            c.judged |= c.lookups >= HEAD_TRIAL;
-            // Whether this sequence could overfill the cache (it adds at most `len` key-value
-            // ids, and `len` query ids when queries are not tabled).
-            let full = |c: &HeadCache| {
-                let queries = h.q_slots.as_ref().map_or(c.scores.len() + len, |qs| qs.len);
-                c.kvs() + len > MAX_HEAD_IDS
-                    || queries > MAX_HEAD_IDS
-                    || queries.saturating_mul(c.kvs() + len) > MAX_SLOT_SCORES
-            };
-            if !judged_off && full(c) {
-                // emptied (it stays judged)
-                *c = HeadCache {
-                    judged: c.judged,
-                    ..HeadCache::default()
-                };
-            }
-            if judged_off || full(c) {
-                *c = HeadCache {
-                    off: true,
-                    ..HeadCache::default()
-                };
-            }
-        }
-        if c.off {
+        // Whether this sequence could overfill the cache (it adds at most `len` key-value
+        // ids, and `len` query ids when queries are not tabled).
+        let full = |c: &HeadCache| {
+            let queries = h.q_slots.as_ref().map_or(c.scores.len() + len, |qs| qs.len);
+            c.kvs() + len > MAX_HEAD_IDS
+                || queries > MAX_HEAD_IDS
+                || queries.saturating_mul(c.kvs() + len) > MAX_SLOT_SCORES
+        };
+        if !c.admit(full) {
             return false;
         }
         b.calls += 1;
