@@ -909,6 +909,15 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// The attention just computed (`acc`) kept as query id `q`'s output in head call `call`
+    /// (later positions with that id reuse it); its offset in `qres`.
+    fn keep_result(&mut self, q: usize, call: u64) -> usize {
+        let off = self.qres.len();
+        self.qres.extend_from_slice(&self.acc);
+        self.qslot[q] = (call, off);
+        off
+    }
+
     /// Position `p`'s MLP cache entry `e` (of the cache's generation `generation`), kept for
     /// the later positions of its key class ([`SparseLayer::classes`]) and for the heads that
     /// follow the cache's entries ([`SparseLayer::record`]).
@@ -2104,10 +2113,7 @@ impl SparseEngine {
                         let kv_at = |p: usize| f.ids[self.slot_at(tokens, p)].1 as usize;
                         attend_tabled(&query, kv_at, len, m, call, b, &mut sorted);
                     }
-                    let off = b.qres.len();
-                    b.qres.extend_from_slice(&b.acc);
-                    b.qslot[q as usize] = (call, off);
-                    off
+                    b.keep_result(q as usize, call)
                 }
             };
             let rows = if b.direct { &mut b.x } else { &mut b.delta };
@@ -2282,10 +2288,7 @@ impl SparseEngine {
                         values: &kv.values,
                     };
                     attend_tabled(&query, kv_at, len, m, call, b, &mut sorted);
-                    let off = b.qres.len();
-                    b.qres.extend_from_slice(&b.acc);
-                    b.qslot[q] = (call, off);
-                    off
+                    b.keep_result(q, call)
                 }
             };
             let rows = if b.direct { &mut b.x } else { &mut b.delta };
@@ -2499,6 +2502,7 @@ impl SparseEngine {
                         (f64::from(b.kslot[kv].1), &c.kv_rows[start..start + m])
                     };
                     attend(groups.len(), score, group, &mut b.acc, &mut b.recips);
+                    // (as `Scratch::keep_result`, which `c`'s borrow of `b` rules out here)
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
                     b.qslot[q] = (call, off);
