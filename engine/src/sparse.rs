@@ -2131,14 +2131,7 @@ impl SparseEngine {
             return;
         }
         let (d, dk, m, len) = (self.d, h.dk, h.out.len(), tokens.len() + 1);
-        b.calls += 1;
-        let call = b.calls;
-        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0));
-        b.kv_groups.clear();
-        for p in 0..len {
-            let id = kv.ids[self.slot_at(tokens, p)];
-            group_key(&mut b.kslot, &mut b.kv_groups, call, id);
-        }
+        self.group_kv_slots(kv, tokens, b);
         b.kv_groups.sort_unstable();
         b.q.clear();
         b.q.resize(len * dk, 0.0);
@@ -2176,6 +2169,20 @@ impl SparseEngine {
             );
             self.emit(h, b, qi);
         }
+    }
+
+    /// A new head call over a [`KvSlots`] head's keys: each position's key-value id counted in
+    /// its group (`b.kslot`, `b.kv_groups` in order of first appearance); the call's number.
+    fn group_kv_slots(&self, kv: &KvSlots, tokens: &[usize], b: &mut Scratch) -> u64 {
+        b.calls += 1;
+        let call = b.calls;
+        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0));
+        b.kv_groups.clear();
+        for p in 0..=tokens.len() {
+            let id = kv.ids[self.slot_at(tokens, p)];
+            group_key(&mut b.kslot, &mut b.kv_groups, call, id);
+        }
+        call
     }
 
     /// A [`KvSlots`] head through its cache of queries ([`HeadCache`], its key-value part
@@ -2257,14 +2264,7 @@ impl SparseEngine {
         }
         // (taken out of `b` while the queries attend, put back after)
         let c = std::mem::take(c);
-        b.calls += 1;
-        let call = b.calls;
-        b.kslot.resize(b.kslot.len().max(kv.kvs), (0, 0));
-        b.kv_groups.clear();
-        for p in 0..len {
-            let id = kv.ids[self.slot_at(tokens, p)];
-            group_key(&mut b.kslot, &mut b.kv_groups, call, id);
-        }
+        let call = self.group_kv_slots(kv, tokens, b);
         // (put in id order when first attended over)
         let mut sorted = false;
         b.qslot.resize(b.qslot.len().max(c.levels.len()), (0, 0));
