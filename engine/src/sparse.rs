@@ -196,14 +196,15 @@ impl QSlots {
 struct KvSlots {
     ids: Vec<u32>,
     kvs: usize,
-    /// `rows[id · (dk + m)..]`: the key (`dk` numbers) then the value (`m`).
-    rows: Vec<f64>,
-    knz: Vec<Vec<usize>>,
-    /// BOS's key-value id (slot 0's), each id's value row (`values[id · m..]`), and each id's
-    /// position when [`kv_positions`] gives them (set once the engine's vocabulary is known),
-    /// for queries whose scores are cached ([`SparseEngine::slot_kv_cached`]).
-    bos: u32,
+    /// Each id's key (`keys[id · dk..]`, `dk` numbers) and value (`values[id · m..]`, `m`).
+    dk: usize,
+    keys: Vec<f64>,
     values: Vec<f64>,
+    knz: Vec<Vec<usize>>,
+    /// BOS's key-value id (slot 0's), and each id's position when [`kv_positions`] gives them
+    /// (set once the engine's vocabulary is known), for queries whose scores are cached
+    /// ([`SparseEngine::slot_kv_cached`]).
+    bos: u32,
     pos: Option<Vec<u32>>,
 }
 
@@ -215,26 +216,42 @@ impl KvSlots {
             h.ov.apply_add(x, &mut kv[dk..]);
         })?;
         let kvs = rows.len();
+        let (mut keys, mut values) = (Vec::with_capacity(kvs * dk), Vec::with_capacity(kvs * m));
+        for i in 0..kvs {
+            let (k, v) = rows.row(i, dk + m).split_at(dk);
+            keys.extend_from_slice(k);
+            values.extend_from_slice(v);
+        }
         let knz = (0..kvs)
-            .map(|i| {
-                let k = &rows.row(i, dk + m)[..dk];
-                (0..dk).filter(|&c| k[c] != 0.0).collect()
-            })
+            .map(|i| (0..dk).filter(|&c| keys[i * dk + c] != 0.0).collect())
             .collect();
         let bos = *ids.first()?;
-        let values = (0..kvs)
-            .flat_map(|i| rows.row(i, dk + m)[dk..].to_vec())
-            .collect();
         Some(KvSlots {
             ids,
             kvs,
-            rows: rows.data,
+            dk,
+            keys,
+            values,
             knz,
             bos,
-            values,
             pos: None,
         })
     }
+
+    /// Query row `q`'s score against key-value id `id`: the products over the key's nonzero
+    /// columns, in column order (the order every pass sums them in).
+    fn score(&self, q: &[f64], id: usize) -> f64 {
+        let k = &self.keys[id * self.dk..(id + 1) * self.dk];
+        self.knz[id].iter().map(|&c| q[c] * k[c]).sum()
+    }
+}
+
+/// Whether a key scoring `s` can weigh anything beside BOS's key scoring `floor`: a key more
+/// than `-EXP_ZERO` below it weighs exactly 0 wherever BOS is (in every sequence). (A NaN
+/// score stays live: the softmax then yields NaN, as over every key.)
+fn can_weigh(s: f64, floor: f64) -> bool {
+    let t = s - floor;
+    t >= EXP_ZERO || t.is_nan()
 }
 
 /// What `fill` computes (into `width` zeros) from each (token, position) slot's embedded row
@@ -323,16 +340,12 @@ impl SlotHead {
         if q.len.saturating_mul(kv.kvs) > MAX_SLOT_SCORES {
             return None;
         }
-        let krow = |ki: usize| &kv.rows[ki * (dk + m)..(ki + 1) * (dk + m)];
         let mut scores = Vec::with_capacity(q.len * kv.kvs);
         for qi in 0..q.len {
             let qrow = &q.rows[qi * dk..(qi + 1) * dk];
-            for ki in 0..kv.kvs {
-                let k = krow(ki);
-                scores.push(kv.knz[ki].iter().map(|&c| qrow[c] * k[c]).sum());
-            }
+            scores.extend((0..kv.kvs).map(|ki| kv.score(qrow, ki)));
         }
-        let values: Vec<f64> = (0..kv.kvs).flat_map(|ki| krow(ki)[dk..].to_vec()).collect();
+        let values = kv.values;
         let ids: Vec<(u32, u32)> = q.ids.into_iter().zip(kv.ids).collect();
         // slot 0 is BOS's
         let bos = ids.first()?.1 as usize;
@@ -342,11 +355,7 @@ impl SlotHead {
             live_start.push(live.len() as u32);
             let row = &scores[qi * kv.kvs..(qi + 1) * kv.kvs];
             let floor = row[bos];
-            // (a NaN score stays live: the softmax then yields NaN, as over every key)
-            live.extend((0..kv.kvs as u32).filter(|&k| {
-                let t: f64 = row[k as usize] - floor;
-                t >= EXP_ZERO || t.is_nan()
-            }));
+            live.extend((0..kv.kvs as u32).filter(|&k| can_weigh(row[k as usize], floor)));
         }
         live_start.push(live.len() as u32);
         let counting = (0..q.len)
@@ -2142,7 +2151,6 @@ impl SparseEngine {
         b.qfirst.clear();
         b.qres.clear();
         b.qres.resize(len * m, 0.0);
-        let row = |id: u32| &kv.rows[id as usize * (dk + m)..(id as usize + 1) * (dk + m)];
         for qi in b.from..len {
             // A query row equal to an earlier one attends to the same keys alike.
             if let Some(r) = earlier_query(b, qi, dk) {
@@ -2151,14 +2159,11 @@ impl SparseEngine {
             }
             let qrow = &b.q[qi * dk..(qi + 1) * dk];
             b.scores.clear();
-            for &id in &b.kv_groups {
-                let k = row(id);
-                b.scores
-                    .push(kv.knz[id as usize].iter().map(|&c| qrow[c] * k[c]).sum());
-            }
+            b.scores
+                .extend(b.kv_groups.iter().map(|&id| kv.score(qrow, id as usize)));
             let group = |g: usize| {
-                let id = b.kv_groups[g];
-                (f64::from(b.kslot[id as usize].1), &row(id)[dk..])
+                let id = b.kv_groups[g] as usize;
+                (f64::from(b.kslot[id].1), &kv.values[id * m..(id + 1) * m])
             };
             attend(
                 b.scores.len(),
@@ -2232,22 +2237,10 @@ impl SparseEngine {
                     b.q.resize(dk, 0.0);
                     h.wq.apply_add(x, &mut b.q);
                     let qrow = &b.q[..dk];
-                    // (each score sums the same products, in the same column order, as
-                    // `slot_kv_head`'s)
-                    let row: Vec<f64> = (0..kv.kvs)
-                        .map(|id| {
-                            let k = &kv.rows[id * (dk + m)..id * (dk + m) + dk];
-                            kv.knz[id].iter().map(|&j| qrow[j] * k[j]).sum()
-                        })
-                        .collect();
+                    let row: Vec<f64> = (0..kv.kvs).map(|id| kv.score(qrow, id)).collect();
                     let floor = row[kv.bos as usize];
-                    // (BOS is a key of every sequence: a key scoring more than `-EXP_ZERO`
-                    // below it weighs exactly 0 wherever it occurs)
                     let live: Vec<u32> = (0..kv.kvs as u32)
-                        .filter(|&k| {
-                            let t: f64 = row[k as usize] - floor;
-                            t >= EXP_ZERO || t.is_nan()
-                        })
+                        .filter(|&k| can_weigh(row[k as usize], floor))
                         .collect();
                     let level = query_level(&row, &live, kv.bos as usize);
                     let range = level
@@ -2483,10 +2476,9 @@ impl SparseEngine {
                         row.push(nz.iter().map(|&j| qrow[j as usize] * k[j as usize]).sum());
                     }
                     let base = row[floor as usize];
-                    live.extend((old as u32..kvs as u32).filter(|&kv| {
-                        let t: f64 = row[kv as usize] - base;
-                        t >= EXP_ZERO || t.is_nan()
-                    }));
+                    live.extend(
+                        (old as u32..kvs as u32).filter(|&kv| can_weigh(row[kv as usize], base)),
+                    );
                     let groups = query_groups(
                         same_bos.then_some(&live[..]),
                         &b.kslot,
