@@ -265,7 +265,7 @@ impl<'p> Lower<'p> {
         match &e.kind {
             ExprKind::Int(i) => Ok(SV::Scalar(Val::Int(*i))),
             ExprKind::Float(x) => Ok(SV::Scalar(Val::Float(*x))),
-            ExprKind::Str(s) => Ok(SV::Scalar(Val::Str(Rc::from(s.as_str())))),
+            ExprKind::Str(s) => Ok(SV::Scalar(Val::string(s))),
             ExprKind::Bool(b) => Ok(SV::Scalar(Val::Bool(*b))),
             ExprKind::None => Ok(SV::Scalar(Val::None)),
             ExprKind::Name(path) => self.name(path, e.span, env, module),

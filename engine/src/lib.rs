@@ -11,6 +11,7 @@
 //! `graph.dot` (the blocks, for Graphviz). Loading
 //! checks every tensor's presence, shape and finiteness before anything runs.
 
+mod helpers;
 pub mod ptrnet;
 pub mod sparse;
 pub use sparse::SparseEngine;

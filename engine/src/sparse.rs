@@ -799,8 +799,16 @@ struct SparseLayer {
     memories: Vec<Memory>,
 }
 
-/// A model prepared for the sparse CPU forward pass.
+/// A model prepared for the sparse CPU forward pass: its public face, with the model shared
+/// with the helper threads that run parts of a batch ([`crate::helpers`]).
 pub struct SparseEngine {
+    core: std::sync::Arc<Core>,
+    /// The most threads one batch runs on ([`Self::set_threads`]).
+    threads: usize,
+}
+
+/// The prepared model and its scratches.
+struct Core {
     vocab: Vec<Val>,
     max_len: usize,
     d: usize,
@@ -822,8 +830,27 @@ pub struct SparseEngine {
     caches: usize,
     /// The number of MLP caches whose entries a head follows ([`SparseLayer::record`]).
     records: usize,
-    /// The scratch (with its caches) kept between calls ([`Self::with_scratch`]).
-    pool: std::sync::Mutex<Option<Scratch>>,
+    /// The scratches (with their caches) kept between calls, one per part of a batch run at
+    /// once ([`Self::with_scratch`]).
+    pool: std::sync::Mutex<Vec<Scratch>>,
+}
+
+/// A batch is split across threads only when it has at least this many positions (BOS's
+/// included) per thread: below it, handing a part to a helper costs about what it saves.
+const SPLIT_POSITIONS: usize = 128;
+
+/// A split batch is handed out in about this many pieces per thread (taken in turn by the
+/// threads, so that one that starts late or runs slow takes fewer).
+const PIECES_PER_THREAD: usize = 8;
+
+/// The threads a new engine runs a batch on: `TESSERA_THREADS` when set to a positive
+/// number, else the machine's cores.
+fn default_threads() -> usize {
+    std::env::var("TESSERA_THREADS")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .filter(|&n| n >= 1)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The most numbers of embedded rows kept per engine (slots times the residual width).
@@ -886,8 +913,8 @@ struct Scratch {
     key: Vec<u64>,
     /// One MLP output's nonzero (column, value) pairs, for its cache.
     delta_out: Vec<(usize, f64)>,
-    /// The last few normalisers' reciprocals ([`attend`]).
-    recips: Recent,
+    /// The last few exponentials and normalisers' reciprocals ([`attend`]).
+    recent: Recents,
     /// Per position of the current sequence, its output's decoding when the last MLP's cache
     /// gave it (`u32::MAX`: decode the row).
     decoded: Vec<u32>,
@@ -1215,8 +1242,187 @@ fn fnv(words: impl Iterator<Item = u64>) -> u64 {
     h.finish()
 }
 
+/// How a batch part runs: checked sequences in, outputs appended (see [`Core::vals_out`]).
+type Part<T> = fn(&Core, &mut dyn Iterator<Item = &[usize]>, &mut Scratch, &mut Vec<T>) -> R<()>;
+
 impl SparseEngine {
     pub fn new(model: &Model) -> SparseEngine {
+        SparseEngine {
+            core: std::sync::Arc::new(Core::new(model)),
+            threads: default_threads(),
+        }
+    }
+
+    /// Run a batch of token sequences; the decoded output of each (as [`crate::Engine`]).
+    pub fn forward_batch(&self, batch: &[Vec<Val>]) -> R<Vec<Vec<Val>>> {
+        let core = &*self.core;
+        let ids = batch
+            .iter()
+            .enumerate()
+            .map(|(s, seq)| {
+                let ids = seq
+                    .iter()
+                    .enumerate()
+                    .map(|(p, t)| {
+                        core.vocab.iter().position(|v| v == t).ok_or_else(|| {
+                            EngineError::Input(format!(
+                                "input {s}: token `{t}` at position {p} is not in the model's \
+                                 vocabulary"
+                            ))
+                        })
+                    })
+                    .collect::<R<Vec<usize>>>()?;
+                core.check(s, &ids)?;
+                Ok(ids)
+            })
+            .collect::<R<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(batch.len());
+        self.split(&ids, Core::vals_out, &mut out)?;
+        Ok(out)
+    }
+
+    /// The model's vocabulary: token `i` of an input to [`Self::forward_ids`] is `vocab()[i]`.
+    pub fn vocab(&self) -> &[Val] {
+        &self.core.vocab
+    }
+
+    /// [`Self::forward_batch`] on sequences already encoded as indices into [`Self::vocab`]
+    /// (as Tracr's compiled models take them), skipping the token lookup.
+    pub fn forward_ids(&self, batch: &[Vec<usize>]) -> R<Vec<Vec<Val>>> {
+        for (s, seq) in batch.iter().enumerate() {
+            self.core.check(s, seq)?;
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        self.split(batch, Core::vals_out, &mut out)?;
+        Ok(out)
+    }
+
+    /// The values the output decodes to, one-hot or numeric (a numeric output's possible
+    /// values, in the order of `NumericOut::values`): the outputs of [`Self::forward_ids_out`]
+    /// index into them. `None` for a model without an output encoding.
+    pub fn output_values(&self) -> Option<&[Val]> {
+        let vals = &self.core.out_vals;
+        (!vals.is_empty()).then_some(vals.as_slice())
+    }
+
+    /// [`Self::forward_ids`] with ids on the way out too: each output as its index into
+    /// [`Self::output_values`] (for a numeric output, the nearest possible value's; `u32::MAX`
+    /// where the number is not finite, which [`Self::forward_ids`] gives as `none`), every
+    /// sequence's outputs appended to `out` in input order (one per input token). For callers
+    /// that work in ids on both sides, as Tracr's jitted forward pass takes and gives arrays.
+    /// On any error `out` is left as it was.
+    pub fn forward_ids_out(&self, batch: &[Vec<usize>], out: &mut Vec<u32>) -> R<()> {
+        if self.output_values().is_none() {
+            return Err(EngineError::Input(
+                "this model has no output values to give ids of: use forward_ids".into(),
+            ));
+        }
+        for (s, seq) in batch.iter().enumerate() {
+            self.core.check(s, seq)?;
+        }
+        let before = out.len();
+        out.reserve(batch.iter().map(Vec::len).sum());
+        self.split(batch, Core::ids_out, out)
+            .inspect_err(|_| out.truncate(before))
+    }
+
+    /// The most threads one batch runs on (by default `TESSERA_THREADS`, else the machine's
+    /// cores; at least 1). A batch of at least [`SPLIT_POSITIONS`] positions per thread is
+    /// handed out in pieces that the calling thread and idle helper threads take in turn
+    /// ([`crate::helpers`]), each with its own scratch and caches; a helper that is busy or
+    /// slow to start leaves its pieces to the caller. Outputs do not depend on it: every cache
+    /// gives what the pass it stands for computes, bit for bit.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// See [`Self::set_threads`].
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// `part` over checked sequences, their outputs appended to `out` in order: on the
+    /// calling thread alone unless the batch is long enough to split ([`Self::set_threads`]).
+    fn split<T: Send + 'static>(
+        &self,
+        batch: &[Vec<usize>],
+        part: Part<T>,
+        out: &mut Vec<T>,
+    ) -> R<()> {
+        let core = &*self.core;
+        let total: usize = batch.iter().map(|s| s.len() + 1).sum();
+        let threads = self.threads.min(total / SPLIT_POSITIONS);
+        if threads < 2 || crate::helpers::count() == 0 {
+            return core.with_scratch(|b| part(core, &mut batch.iter().map(Vec::as_slice), b, out));
+        }
+        let threads = threads.min(crate::helpers::count() + 1);
+        let mut ids = Vec::with_capacity(total);
+        let mut ends = Vec::with_capacity(batch.len());
+        for seq in batch {
+            ids.extend_from_slice(seq);
+            ends.push(ids.len());
+        }
+        let shared = std::sync::Arc::new(Pieces {
+            ids,
+            ends,
+            pieces: (threads * PIECES_PER_THREAD).min(batch.len()),
+            next: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let offered: Vec<_> = (1..threads)
+            .map_while(|_| {
+                let (core, pieces) = (self.core.clone(), shared.clone());
+                crate::helpers::offer(move || pieces.take(&core, part))
+            })
+            .collect();
+        let mut done = shared.take(core, part);
+        for o in offered {
+            done.extend(o.finish().into_iter().flatten());
+        }
+        // (every piece was taken once: by the caller, or by a helper that had started)
+        done.sort_unstable_by_key(|(i, _)| *i);
+        for (_, r) in done {
+            out.extend(r?);
+        }
+        Ok(())
+    }
+}
+
+/// A split batch ([`SparseEngine::split`]), shared with the helpers: the sequences' token ids
+/// end to end (sequence `k` ends at `ends[k]`), handed out as `pieces` runs of about equal
+/// numbers of sequences, the next untaken one at `next`.
+struct Pieces {
+    ids: Vec<usize>,
+    ends: Vec<usize>,
+    pieces: usize,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Pieces {
+    /// Take pieces until none is left, running `part` on each with one scratch: each piece's
+    /// number and outputs.
+    fn take<T>(&self, core: &Core, part: Part<T>) -> Vec<(usize, R<Vec<T>>)> {
+        let n = self.ends.len();
+        core.with_scratch(|b| {
+            let mut done = Vec::new();
+            loop {
+                let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= self.pieces {
+                    return done;
+                }
+                let mut seqs = (i * n / self.pieces..(i + 1) * n / self.pieces).map(|k| {
+                    let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
+                    &self.ids[start..self.ends[k]]
+                });
+                let mut out = Vec::new();
+                let r = part(core, &mut seqs, b, &mut out).map(|()| out);
+                done.push((i, r));
+            }
+        })
+    }
+}
+
+impl Core {
+    fn new(model: &Model) -> Core {
         let layers = model
             .layers
             .iter()
@@ -1290,7 +1496,7 @@ impl SparseEngine {
                 }
             })
             .collect();
-        let mut engine = SparseEngine {
+        let mut engine = Core {
             vocab: model.vocab.clone(),
             max_len: model.max_len,
             d: model.residual.len(),
@@ -1681,120 +1887,76 @@ impl SparseEngine {
         }
     }
 
-    /// Run a batch of token sequences; the decoded output of each (as [`crate::Engine`]).
-    pub fn forward_batch(&self, batch: &[Vec<Val>]) -> R<Vec<Vec<Val>>> {
-        let mut ids = Vec::new();
-        self.with_scratch(|scratch| {
-            batch
-            .iter()
-            .enumerate()
-            .map(|(s, seq)| {
-                ids.clear();
-                for (p, t) in seq.iter().enumerate() {
-                    let id = self.vocab.iter().position(|v| v == t).ok_or_else(|| {
-                        EngineError::Input(format!(
-                            "input {s}: token `{t}` at position {p} is not in the model's vocabulary"
-                        ))
-                    })?;
-                    ids.push(id);
-                }
-                self.forward(&ids, scratch)
-            })
-            .collect()
-        })
-    }
-
-    /// The model's vocabulary: token `i` of an input to [`Self::forward_ids`] is `vocab()[i]`.
-    pub fn vocab(&self) -> &[Val] {
-        &self.vocab
-    }
-
-    /// [`Self::forward_batch`] on sequences already encoded as indices into [`Self::vocab`]
-    /// (as Tracr's compiled models take them), skipping the token lookup.
-    pub fn forward_ids(&self, batch: &[Vec<usize>]) -> R<Vec<Vec<Val>>> {
-        self.with_scratch(|scratch| {
-            batch
-                .iter()
-                .enumerate()
-                .map(|(s, seq)| {
-                    self.check_ids(s, seq)?;
-                    self.forward(seq, scratch)
-                })
-                .collect()
-        })
-    }
-
-    /// The values the output decodes to, one-hot or numeric (a numeric output's possible
-    /// values, in the order of `NumericOut::values`): the outputs of [`Self::forward_ids_out`]
-    /// index into them. `None` for a model without an output encoding.
-    pub fn output_values(&self) -> Option<&[Val]> {
-        (!self.out_vals.is_empty()).then_some(self.out_vals.as_slice())
-    }
-
-    /// [`Self::forward_ids`] with ids on the way out too: each output as its index into
-    /// [`Self::output_values`] (for a numeric output, the nearest possible value's; `u32::MAX`
-    /// where the number is not finite, which [`Self::forward_ids`] gives as `none`), every
-    /// sequence's outputs appended to `out` in input order (one per input token). For callers
-    /// that work in ids on both sides, as Tracr's jitted forward pass takes and gives arrays.
-    /// On any error `out` is left as it was.
-    pub fn forward_ids_out(&self, batch: &[Vec<usize>], out: &mut Vec<u32>) -> R<()> {
-        if self.output_values().is_none() {
-            return Err(EngineError::Input(
-                "this model has no output values to give ids of: use forward_ids".into(),
-            ));
+    /// The decoded outputs of checked sequences ([`Self::check`]), appended to `out`.
+    fn vals_out(
+        &self,
+        seqs: &mut dyn Iterator<Item = &[usize]>,
+        b: &mut Scratch,
+        out: &mut Vec<Vec<Val>>,
+    ) -> R<()> {
+        for seq in seqs {
+            out.push(self.forward(seq, b)?);
         }
-        for (s, seq) in batch.iter().enumerate() {
-            self.check_ids(s, seq)?;
-        }
+        Ok(())
+    }
+
+    /// The output ids of checked sequences (as [`SparseEngine::forward_ids_out`]), appended
+    /// to `out`.
+    fn ids_out(
+        &self,
+        seqs: &mut dyn Iterator<Item = &[usize]>,
+        b: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) -> R<()> {
         let numeric = self.unembed.numeric.is_some();
-        let before = out.len();
-        self.with_scratch(|b| {
-            out.reserve(batch.iter().map(Vec::len).sum());
-            for seq in batch {
-                if let Err(e) = self.run(seq, b) {
-                    // (a sequence too long for the model: nothing of this batch is kept)
-                    out.truncate(before);
-                    return Err(e);
-                }
-                let d = self.d;
-                for p in 1..seq.len() + 1 {
-                    let x = &b.x[p * d..(p + 1) * d];
-                    out.push(match b.decoded[p] {
-                        _ if numeric => self
-                            .numeric_index(x, &mut b.near)
-                            .map_or(u32::MAX, |i| i as u32),
-                        u32::MAX => {
-                            self.argmax(|c| x.get(c).copied().unwrap_or(f64::NEG_INFINITY)) as u32
-                        }
-                        i => i,
-                    });
-                }
+        let d = self.d;
+        for seq in seqs {
+            self.run(seq, b)?;
+            for p in 1..seq.len() + 1 {
+                let x = &b.x[p * d..(p + 1) * d];
+                out.push(match b.decoded[p] {
+                    _ if numeric => self
+                        .numeric_index(x, &mut b.near)
+                        .map_or(u32::MAX, |i| i as u32),
+                    u32::MAX => {
+                        self.argmax(|c| x.get(c).copied().unwrap_or(f64::NEG_INFINITY)) as u32
+                    }
+                    i => i,
+                });
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
-    /// Every token id of input `s` is below the vocabulary size.
-    fn check_ids(&self, s: usize, seq: &[usize]) -> R<()> {
-        match seq.iter().position(|&t| t >= self.vocab.len()) {
-            Some(p) => Err(EngineError::Input(format!(
+    /// Input `s` is one the model runs: every token id below the vocabulary size, and no
+    /// longer than the model's `max_len`.
+    fn check(&self, s: usize, seq: &[usize]) -> R<()> {
+        if let Some(p) = seq.iter().position(|&t| t >= self.vocab.len()) {
+            return Err(EngineError::Input(format!(
                 "input {s}: token id {} at position {p} is not below the vocabulary size {}",
                 seq[p],
                 self.vocab.len()
-            ))),
-            None => Ok(()),
+            )));
         }
+        if seq.len() > self.max_len {
+            return Err(EngineError::Input(format!(
+                "input {s} has {} tokens; the model was compiled for at most {}",
+                seq.len(),
+                self.max_len
+            )));
+        }
+        Ok(())
     }
 
     /// `f` with the engine's scratch: its caches (MLP outputs by input, heads' rows by input)
     /// carry over from call to call, so later batches find what earlier ones computed. A call
     /// made while another holds it gets a fresh one.
     fn with_scratch<T>(&self, f: impl FnOnce(&mut Scratch) -> T) -> T {
-        let pooled = self.pool.lock().map(|mut p| p.take()).unwrap_or(None);
+        let pooled = self.pool.lock().map(|mut p| p.pop()).unwrap_or(None);
         let mut scratch = pooled.unwrap_or_else(|| self.scratch());
         let r = f(&mut scratch);
         if let Ok(mut p) = self.pool.lock() {
-            *p = Some(scratch);
+            p.push(scratch);
         }
         r
     }
@@ -2107,7 +2269,7 @@ impl SparseEngine {
                         for (a, v) in b.acc.iter_mut().zip(vb) {
                             *a = 0.0 + w * v;
                         }
-                        normalise(&mut b.acc, f64::from(z), &mut b.recips);
+                        normalise(&mut b.acc, f64::from(z), &mut b.recent.recips);
                     } else {
                         let u = f.uniform.as_ref();
                         let q = q as usize;
@@ -2170,7 +2332,7 @@ impl SparseEngine {
                 |g| b.scores[g],
                 group,
                 &mut b.acc,
-                &mut b.recips,
+                &mut b.recent,
             );
             self.emit(h, b, qi);
         }
@@ -2493,7 +2655,7 @@ impl SparseEngine {
                         let start = kv * (dk + m) + dk;
                         (f64::from(b.kslot[kv].1), &c.kv_rows[start..start + m])
                     };
-                    attend(groups.len(), score, group, &mut b.acc, &mut b.recips);
+                    attend(groups.len(), score, group, &mut b.acc, &mut b.recent);
                     // (as `Scratch::keep_result`, which `c`'s borrow of `b` rules out here)
                     let off = b.qres.len();
                     b.qres.extend_from_slice(&b.acc);
@@ -2648,7 +2810,7 @@ impl SparseEngine {
                     |i| scores[touched[i] as usize],
                     |i| group(touched[i] as usize),
                     &mut b.acc,
-                    &mut b.recips,
+                    &mut b.recent,
                 );
             } else {
                 let qrow = &b.q[qi * dk..(qi + 1) * dk];
@@ -2659,7 +2821,7 @@ impl SparseEngine {
                         .map(|&c| qrow[c] * krow[c])
                         .sum();
                 }
-                attend(groups, |g| b.scores[g], group, &mut b.acc, &mut b.recips);
+                attend(groups, |g| b.scores[g], group, &mut b.acc, &mut b.recent);
             }
             self.emit(h, b, qi);
         }
@@ -2781,7 +2943,7 @@ fn attend_tabled(
                     *a += v;
                 }
             }
-            normalise(&mut b.acc, f64::from(z), &mut b.recips);
+            normalise(&mut b.acc, f64::from(z), &mut b.recent.recips);
         }
         (level, _) => {
             let kvs = query_groups(
@@ -2823,14 +2985,14 @@ fn attend_tabled(
                         *a += w * v;
                     }
                 }
-                normalise(&mut b.acc, f64::from(z), &mut b.recips);
+                normalise(&mut b.acc, f64::from(z), &mut b.recent.recips);
             } else {
                 let score = |g: usize| t.row[kvs[g] as usize];
                 let group = |g: usize| {
                     let kv = kvs[g] as usize;
                     (f64::from(b.kslot[kv].1), &t.values[kv * m..(kv + 1) * m])
                 };
-                attend(kvs.len(), score, group, &mut b.acc, &mut b.recips);
+                attend(kvs.len(), score, group, &mut b.acc, &mut b.recent);
             }
         }
     }
@@ -3044,14 +3206,13 @@ fn attend<'v>(
     score: impl Fn(usize) -> f64,
     group: impl Fn(usize) -> (f64, &'v [f64]),
     acc: &mut [f64],
-    recips: &mut Recent,
+    recent: &mut Recents,
 ) {
     let mx = (0..n)
         .map(&score)
         .fold(f64::NEG_INFINITY, |a, s| if s > a { s } else { a });
     let mut z = 0.0;
     acc.fill(0.0);
-    let mut exps = Recent::default();
     for g in 0..n {
         let t = score(g) - mx;
         if t < EXP_ZERO {
@@ -3059,7 +3220,11 @@ fn attend<'v>(
         }
         let (count, v) = group(g);
         // (1 at the largest score; weights below `EXP_ZERO` were skipped above)
-        let w = if t == 0.0 { 1.0 } else { exps.get(t, f64::exp) } * count;
+        let w = if t == 0.0 {
+            1.0
+        } else {
+            recent.exps.get(t, f64::exp)
+        } * count;
         z += w;
         if w == 0.0 {
             continue;
@@ -3068,7 +3233,7 @@ fn attend<'v>(
             *a += w * v;
         }
     }
-    normalise(acc, z, recips);
+    normalise(acc, z, &mut recent.recips);
 }
 
 /// `acc / z`, the end of [`attend`]. Divisions that cannot change a value are skipped (exact
@@ -3090,6 +3255,14 @@ fn normalise(acc: &mut [f64], z: f64, recips: &mut Recent) {
             *a / z
         };
     }
+}
+
+/// A softmax's last few exponentials (by exponent) and normalisers' reciprocals, kept across
+/// queries and heads: a compiled head's few score gaps recur at every position.
+#[derive(Default)]
+struct Recents {
+    exps: Recent,
+    recips: Recent,
 }
 
 /// The last few values of a function of one number, by argument: a softmax's exponentials
@@ -3139,6 +3312,81 @@ mod tests {
         ir_to_graph(&ir, &vocab, max_len).expect("compiles")
     }
 
+    /// A batch split across threads ([`SparseEngine::split`]) gives what the calling thread
+    /// alone gives, bit for bit and in order, through each entry point; an input that cannot
+    /// run, wherever it sits, gives the same error either way and leaves `out` as it was.
+    #[test]
+    fn split_batches_give_what_one_thread_gives() {
+        let vocab = ["a", "b", "c", "d"];
+        for (entry, n) in [
+            ("std::rasp::sort_by_most_freq", 8),
+            ("std::rasp::reverse", 12),
+            ("std::rasp::frac_prevs", 10),
+        ] {
+            let model = compile(entry, &vocab, n);
+            let mut one = SparseEngine::new(&model);
+            one.set_threads(1);
+            let mut split = SparseEngine::new(&model);
+            split.set_threads(8);
+            // inputs of every length up to n, long enough in all to be split
+            let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+            let batch: Vec<Vec<usize>> = (0..300)
+                .map(|i| {
+                    (0..i % (n + 1))
+                        .map(|_| {
+                            s ^= s << 13;
+                            s ^= s >> 7;
+                            s ^= s << 17;
+                            (s % 4) as usize
+                        })
+                        .collect()
+                })
+                .collect();
+            let total: usize = batch.iter().map(|q| q.len() + 1).sum();
+            assert!(total >= 2 * SPLIT_POSITIONS, "{entry}");
+            for _ in 0..3 {
+                let want = one.forward_ids(&batch).expect("runs");
+                assert_eq!(split.forward_ids(&batch).expect("runs"), want, "{entry}");
+                let vals: Vec<Vec<Val>> = batch
+                    .iter()
+                    .map(|q| q.iter().map(|&t| one.vocab()[t].clone()).collect())
+                    .collect();
+                assert_eq!(split.forward_batch(&vals).expect("runs"), want, "{entry}");
+                let (mut a, mut b) = (vec![7], vec![7]);
+                one.forward_ids_out(&batch, &mut a).expect("runs");
+                split.forward_ids_out(&batch, &mut b).expect("runs");
+                assert_eq!(a, b, "{entry}");
+                assert_eq!(a.len(), 1 + batch.iter().map(Vec::len).sum::<usize>());
+            }
+            // a helper took pieces (with a scratch of its own) in some batch: it may be busy
+            // with another test's, or asleep, at any one
+            let scratches = || split.core.pool.lock().map_or(0, |p| p.len());
+            for _ in 0..500 {
+                if crate::helpers::count() == 0 || scratches() >= 2 {
+                    break;
+                }
+                split.forward_ids(&batch).expect("runs");
+            }
+            assert!(crate::helpers::count() == 0 || scratches() >= 2, "{entry}");
+            // a bad input late in the batch: the same error, `out` untouched
+            for bad in [vec![4], vec![0; n + 1]] {
+                let mut batch = batch.clone();
+                batch[250] = bad;
+                let e1 = one.forward_ids(&batch).map(|_| ()).unwrap_err().to_string();
+                let e2 = split
+                    .forward_ids(&batch)
+                    .map(|_| ())
+                    .unwrap_err()
+                    .to_string();
+                assert_eq!(e1, e2);
+                assert!(e1.contains("input 250"), "{e1}");
+                let mut out = vec![1, 2];
+                assert!(split.forward_ids_out(&batch, &mut out).is_err());
+                assert_eq!(out, [1, 2]);
+            }
+        }
+    }
+
     /// `sort`'s last head finds its key ids by the entry of the MLP cache that wrote its key
     /// columns ([`SparseHead::provenance`]); when that cache is emptied (as when it fills up),
     /// its entries are numbered afresh and the head must forget what it learnt by entry.
@@ -3147,7 +3395,7 @@ mod tests {
         let vocab = ["a", "b", "c", "d", "e"];
         let model = compile("std::rasp::sort", &vocab, 5);
         let engine = SparseEngine::new(&model);
-        let follows = engine.layers.iter().flat_map(|l| &l.heads);
+        let follows = engine.core.layers.iter().flat_map(|l| &l.heads);
         assert!(follows.filter(|h| h.provenance.is_some()).count() == 1);
         // every input of length 5 over the first three tokens, then the same reversed
         let all: Vec<Vec<Val>> = (0..3usize.pow(5))
@@ -3165,7 +3413,7 @@ mod tests {
         };
         check(&all);
         let mut emptied = 0;
-        if let Ok(mut pool) = engine.pool.lock() {
+        if let Ok(mut pool) = engine.core.pool.lock() {
             for memo in pool.iter_mut().flat_map(|s| &mut s.memo) {
                 memo.clear();
                 emptied += 1;
@@ -3203,8 +3451,10 @@ mod tests {
             let (ir, _) = optimize(&ir, &OptLimits::default());
             let vals: Vec<Val> = vocab.iter().map(|t| Val::from_token(t)).collect();
             let model = ir_to_graph(&ir, &vals, 6).expect("compiles");
-            let engine = SparseEngine::new(&model);
-            let heads = engine.layers.iter().flat_map(|l| &l.heads);
+            let mut engine = SparseEngine::new(&model);
+            // (one scratch sees both batches)
+            engine.set_threads(1);
+            let heads = engine.core.layers.iter().flat_map(|l| &l.heads);
             let cached: Vec<usize> = heads
                 .filter(|h| h.kv_slots.as_ref().is_some_and(|kv| kv.pos.is_some()))
                 .filter_map(|h| h.cache)
@@ -3230,8 +3480,8 @@ mod tests {
                 }
             }
             // the queries' ranges: the least and greatest number of positions in one
-            let pool = engine.pool.lock().expect("not poisoned");
-            let c = &pool.as_ref().expect("a scratch is kept").heads[cached[0]];
+            let pool = engine.core.pool.lock().expect("not poisoned");
+            let c = &pool.first().expect("a scratch is kept").heads[cached[0]];
             assert!(!c.off && c.levels.iter().all(Option::is_some), "{body}");
             let sizes = c.ranges.iter().map(|r| r.map(|(lo, hi)| hi - lo));
             let sizes: Vec<u32> = sizes.collect::<Option<_>>().expect("every query a range");
@@ -3248,7 +3498,7 @@ mod tests {
         // a property of each tabled head of `entry` compiled at max_len 5
         fn tabled<T>(entry: &str, vocab: &[&str], f: impl Fn(&SlotHead) -> T) -> Vec<T> {
             let engine = SparseEngine::new(&compile(entry, vocab, 5));
-            let tables = engine.layers.iter().flat_map(|l| &l.heads);
+            let tables = engine.core.layers.iter().flat_map(|l| &l.heads);
             tables.filter_map(|h| h.table.as_ref()).map(f).collect()
         }
         let counting = |entry: &str, vocab: &[&str]| tabled(entry, vocab, |t| t.counting.is_some());

@@ -265,7 +265,7 @@ enum ArgKey {
     Bool(bool),
     Int(i64),
     Float(u64),
-    Str(Rc<str>),
+    Str(std::sync::Arc<str>),
     Ptr(usize),
     Def(DefId),
 }
@@ -517,7 +517,7 @@ impl<'p> Interp<'p> {
         match &e.kind {
             ExprKind::Int(i) => Ok(Value::Scalar(Val::Int(*i))),
             ExprKind::Float(x) => Ok(Value::Scalar(Val::Float(*x))),
-            ExprKind::Str(s) => Ok(Value::Scalar(Val::Str(Rc::from(s.as_str())))),
+            ExprKind::Str(s) => Ok(Value::Scalar(Val::string(s))),
             ExprKind::Bool(b) => Ok(Value::Scalar(Val::Bool(*b))),
             ExprKind::None => Ok(Value::Scalar(Val::None)),
             ExprKind::Name(path) => self.eval_name(path, e.span, env, module),

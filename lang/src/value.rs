@@ -6,7 +6,7 @@
 use crate::ast::BinOp;
 use std::cmp::Ordering;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One value at one position (or a scalar).
 #[derive(Debug, Clone)]
@@ -15,7 +15,7 @@ pub enum Val {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Rc<str>),
+    Str(Arc<str>),
 }
 
 /// Why an elementwise operation failed (the caller adds where).
@@ -47,6 +47,11 @@ impl Val {
         }
     }
 
+    /// The string `s` (never parsed: `"1"` stays a string).
+    pub fn string(s: &str) -> Val {
+        Val::Str(Arc::from(s))
+    }
+
     /// Parse one input token: an integer-looking token is an int, anything else a string.
     pub fn from_token(tok: &str) -> Val {
         let digits = tok.strip_prefix('-').unwrap_or(tok);
@@ -56,7 +61,7 @@ impl Val {
         {
             return Val::Int(i);
         }
-        Val::Str(Rc::from(tok))
+        Val::Str(Arc::from(tok))
     }
 
     pub fn as_f64(&self) -> Option<f64> {
@@ -320,7 +325,7 @@ pub fn binop(op: BinOp, a: &Val, b: &Val) -> Result<Val, OpError> {
             let mut s = String::with_capacity(x.len() + y.len());
             s.push_str(x);
             s.push_str(y);
-            Ok(Val::Str(Rc::from(s)))
+            Ok(Val::Str(Arc::from(s)))
         }
         _ => match (a.as_f64(), b.as_f64()) {
             (Some(x), Some(y)) => {
@@ -436,7 +441,7 @@ pub fn scalar_builtin(name: &str, a: &Val) -> Result<Val, OpError> {
             Val::Bool(b) => Ok(Val::Float(f64::from(u8::from(*b)))),
             _ => Ok(Val::Float(num(a)?)),
         },
-        "str" => Ok(Val::Str(Rc::from(a.to_string()))),
+        "str" => Ok(Val::Str(Arc::from(a.to_string()))),
         _ => Err(OpError::Type(format!("unknown built-in `{name}`"))),
     }
 }
@@ -490,7 +495,7 @@ mod tests {
 
     #[test]
     fn total_order_across_kinds() {
-        let s = |x: &str| Val::Str(Rc::from(x));
+        let s = |x: &str| Val::Str(Arc::from(x));
         assert!(Val::None < Val::Bool(false));
         assert!(Val::Bool(true) < Val::Int(-5));
         assert!(Val::Int(2) < Val::Float(2.5));

@@ -226,7 +226,7 @@ impl<'p> Infer<'p, '_> {
         match &e.kind {
             ExprKind::Int(i) => one(Val::Int(*i)),
             ExprKind::Float(x) => one(Val::Float(*x)),
-            ExprKind::Str(s) => one(Val::Str(Rc::from(s.as_str()))),
+            ExprKind::Str(s) => one(Val::string(s)),
             ExprKind::Bool(b) => one(Val::Bool(*b)),
             ExprKind::None => one(Val::None),
             ExprKind::Name(path) => self.name(path, e.span, env, module),
@@ -392,12 +392,9 @@ impl<'p> Infer<'p, '_> {
     fn symbols(&self, book: &AV<'p>) -> VSet {
         match book {
             AV::Book(id) => match &self.program.def(*id).kind {
-                DefKind::Symbols { symbols, .. } => VSet::Finite(
-                    symbols
-                        .iter()
-                        .map(|s| Val::Str(Rc::from(s.name.as_str())))
-                        .collect(),
-                ),
+                DefKind::Symbols { symbols, .. } => {
+                    VSet::Finite(symbols.iter().map(|s| Val::string(&s.name)).collect())
+                }
                 _ => VSet::Unbounded,
             },
             _ => VSet::Unbounded,

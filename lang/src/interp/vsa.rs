@@ -582,7 +582,7 @@ impl<'p> Interp<'p> {
                             .iter()
                             .map(|sol| {
                                 if sol.outcome == tessera_vsa::Outcome::Converged {
-                                    Val::Str(Rc::from(b.symbols()[sol.indices[f]].as_str()))
+                                    Val::string(&b.symbols()[sol.indices[f]])
                                 } else {
                                     Val::None
                                 }
