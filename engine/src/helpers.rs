@@ -6,9 +6,10 @@
 //! taken back ([`Offered::finish`]), so a helper that is busy (another engine's batch) or slow
 //! to wake never makes a batch slower than running it alone.
 //!
-//! A helper spins for its next job for [`SPIN`] after its last one before it sleeps: waking a
+//! A helper looks for its next job for [`SPIN`] after its last one before it sleeps (waking a
 //! sleeping thread costs tens of microseconds on a virtual machine, as much as a small batch
-//! takes (the thread pools of XLA and OpenMP spin likewise).
+//! takes; the thread pools of XLA and OpenMP spin likewise), yielding between looks, so that
+//! it never keeps a core from a thread that has work.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -91,7 +92,9 @@ fn serve(h: &Helper) {
                     break job;
                 }
             }
-            std::hint::spin_loop();
+            // (yielding, not only spinning: a helper woken onto the caller's core must not
+            // hold it for the spin's length while the caller waits to run)
+            std::thread::yield_now();
         };
         h.state.store(RUNNING, Ordering::Release);
         // (a job catches its own panics: see `offer`)
@@ -150,13 +153,8 @@ impl<T> Offered<T> {
             self.helper.state.store(IDLE, Ordering::Release);
             return None;
         }
-        let since = Instant::now();
         while !self.done.ready.load(Ordering::Acquire) {
-            if since.elapsed() > SPIN {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
+            std::thread::yield_now();
         }
         match lock(&self.done.value).take() {
             Some(Ok(v)) => Some(v),

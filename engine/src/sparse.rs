@@ -25,6 +25,8 @@
 //! per-operation cost. The candle [`crate::Engine`] remains the engine for the GPU.
 
 use crate::{EngineError, R};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 use tessera_compiler::graph::{Mat, Memory, Model, Unembed, apply_memories, decode_output};
 use tessera_lang::value::Val;
 
@@ -833,11 +835,17 @@ struct Core {
     /// The scratches (with their caches) kept between calls, one per part of a batch run at
     /// once ([`Self::with_scratch`]).
     pool: std::sync::Mutex<Vec<Scratch>>,
+    /// The last measured time per position (BOS's included) on one thread, in ns (0: not
+    /// yet measured), by which a batch is judged worth splitting ([`SPLIT_NS`]).
+    cost: std::sync::atomic::AtomicU64,
 }
 
 /// A batch is split across threads only when it has at least this many positions (BOS's
-/// included) per thread: below it, handing a part to a helper costs about what it saves.
+/// included) per thread, and when it would take at least [`SPLIT_NS`] on one thread by the
+/// engine's last measured cost per position: below either, handing pieces to a helper costs
+/// about what it saves (a few microseconds).
 const SPLIT_POSITIONS: usize = 128;
+const SPLIT_NS: u64 = 12_000;
 
 /// A split batch is handed out in about this many pieces per thread (taken in turn by the
 /// threads, so that one that starts late or runs slow takes fewer).
@@ -1352,8 +1360,13 @@ impl SparseEngine {
         let core = &*self.core;
         let total: usize = batch.iter().map(|s| s.len() + 1).sum();
         let threads = self.threads.min(total / SPLIT_POSITIONS);
-        if threads < 2 || crate::helpers::count() == 0 {
-            return core.with_scratch(|b| part(core, &mut batch.iter().map(Vec::as_slice), b, out));
+        let cost = core.cost.load(Ordering::Relaxed);
+        let worth = cost == 0 || cost.saturating_mul(total as u64) >= SPLIT_NS;
+        if threads < 2 || !worth || crate::helpers::count() == 0 {
+            let start = Instant::now();
+            let r = core.with_scratch(|b| part(core, &mut batch.iter().map(Vec::as_slice), b, out));
+            core.measured(start, total);
+            return r;
         }
         let threads = threads.min(crate::helpers::count() + 1);
         let mut ids = Vec::with_capacity(total);
@@ -1366,7 +1379,7 @@ impl SparseEngine {
             ids,
             ends,
             pieces: (threads * PIECES_PER_THREAD).min(batch.len()),
-            next: std::sync::atomic::AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
         });
         let offered: Vec<_> = (1..threads)
             .map_while(|_| {
@@ -1374,9 +1387,11 @@ impl SparseEngine {
                 crate::helpers::offer(move || pieces.take(&core, part))
             })
             .collect();
-        let mut done = shared.take(core, part);
+        let start = Instant::now();
+        let (mut done, positions) = shared.take(core, part);
+        core.measured(start, positions);
         for o in offered {
-            done.extend(o.finish().into_iter().flatten());
+            done.extend(o.finish().into_iter().flat_map(|(pieces, _)| pieces));
         }
         // (every piece was taken once: by the caller, or by a helper that had started)
         done.sort_unstable_by_key(|(i, _)| *i);
@@ -1387,6 +1402,9 @@ impl SparseEngine {
     }
 }
 
+/// A piece's number and outputs ([`Pieces::take`]).
+type Piece<T> = (usize, R<Vec<T>>);
+
 /// A split batch ([`SparseEngine::split`]), shared with the helpers: the sequences' token ids
 /// end to end (sequence `k` ends at `ends[k]`), handed out as `pieces` runs of about equal
 /// numbers of sequences, the next untaken one at `next`.
@@ -1394,22 +1412,27 @@ struct Pieces {
     ids: Vec<usize>,
     ends: Vec<usize>,
     pieces: usize,
-    next: std::sync::atomic::AtomicUsize,
+    next: AtomicUsize,
 }
 
 impl Pieces {
     /// Take pieces until none is left, running `part` on each with one scratch: each piece's
-    /// number and outputs.
-    fn take<T>(&self, core: &Core, part: Part<T>) -> Vec<(usize, R<Vec<T>>)> {
+    /// number and outputs
+    /// (and the number of positions, BOS's included, of the pieces taken).
+    fn take<T>(&self, core: &Core, part: Part<T>) -> (Vec<Piece<T>>, usize) {
         let n = self.ends.len();
         core.with_scratch(|b| {
             let mut done = Vec::new();
+            let mut positions = 0;
             loop {
-                let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let i = self.next.fetch_add(1, Ordering::Relaxed);
                 if i >= self.pieces {
-                    return done;
+                    return (done, positions);
                 }
-                let mut seqs = (i * n / self.pieces..(i + 1) * n / self.pieces).map(|k| {
+                let seqs = i * n / self.pieces..(i + 1) * n / self.pieces;
+                positions += seqs.len() + self.ends[seqs.end - 1]
+                    - seqs.start.checked_sub(1).map_or(0, |j| self.ends[j]);
+                let mut seqs = seqs.map(|k| {
                     let start = k.checked_sub(1).map_or(0, |j| self.ends[j]);
                     &self.ids[start..self.ends[k]]
                 });
@@ -1515,6 +1538,7 @@ impl Core {
             caches: 0,
             records: 0,
             pool: Default::default(),
+            cost: Default::default(),
         };
         engine.decode_by_memo = engine.only_last_mlp_writes_the_output();
         let slots = engine
@@ -1884,6 +1908,13 @@ impl Core {
         }
         for &(c, v) in self.pos_embed.rows.get(p).into_iter().flatten() {
             x[c] += v;
+        }
+    }
+
+    /// Record the time per position of `positions` positions run on one thread since `start`.
+    fn measured(&self, start: Instant, positions: usize) {
+        if let Some(ns) = (start.elapsed().as_nanos() as u64).checked_div(positions as u64) {
+            self.cost.store(ns.max(1), Ordering::Relaxed);
         }
     }
 
