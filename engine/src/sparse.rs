@@ -1335,10 +1335,11 @@ impl SparseEngine {
     }
 
     /// The most threads one batch runs on (by default `TESSERA_THREADS`, else the machine's
-    /// cores; at least 1). A batch of at least [`SPLIT_POSITIONS`] positions per thread is
-    /// handed out in pieces that the calling thread and idle helper threads take in turn
-    /// ([`crate::helpers`]), each with its own scratch and caches; a helper that is busy or
-    /// slow to start leaves its pieces to the caller. Outputs do not depend on it: every cache
+    /// cores; at least 1). A batch of at least [`SPLIT_POSITIONS`] positions per thread, which
+    /// the engine's last measured cost per position puts at [`SPLIT_NS`] or more on one
+    /// thread, is handed out in pieces that the calling thread and idle helper threads take in
+    /// turn ([`crate::helpers`]), each with its own scratch and caches; a helper that is busy
+    /// or slow to start leaves its pieces to the caller. Outputs do not depend on it: every cache
     /// gives what the pass it stands for computes, bit for bit.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
@@ -1417,8 +1418,7 @@ struct Pieces {
 
 impl Pieces {
     /// Take pieces until none is left, running `part` on each with one scratch: each piece's
-    /// number and outputs
-    /// (and the number of positions, BOS's included, of the pieces taken).
+    /// number and outputs, and the number of positions (BOS's included) taken.
     fn take<T>(&self, core: &Core, part: Part<T>) -> (Vec<Piece<T>>, usize) {
         let n = self.ends.len();
         core.with_scratch(|b| {
