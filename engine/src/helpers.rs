@@ -70,8 +70,8 @@ pub(crate) fn count() -> usize {
     helpers().len()
 }
 
-/// A helper's loop: take an offered job (spinning for [`SPIN`], then sleeping until one is
-/// offered), run it, and be idle again.
+/// A helper's loop: take an offered job (looking for one for [`SPIN`], yielding between looks,
+/// then sleeping until one is offered), run it, and be idle again.
 fn serve(h: &Helper) {
     loop {
         let since = Instant::now();
