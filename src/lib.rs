@@ -910,6 +910,16 @@ impl CompiledModel {
             .map_err(|e| Error::usage(e.to_string()))
     }
 
+    /// The tokens an input may hold (as `Val::from_token` reads them).
+    pub fn vocab(&self) -> &[Val] {
+        &self.model.vocab
+    }
+
+    /// The longest input the model was compiled for.
+    pub fn max_len(&self) -> usize {
+        self.model.max_len
+    }
+
     /// Write the model to `dir` (`model.safetensors`, `graph.json`), atomically.
     pub fn save(&self, entry: &str, dir: &Path) -> Result<(), Error> {
         tessera_engine::save(&self.model, entry, dir).map_err(|e| Error::usage(e.to_string()))

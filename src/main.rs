@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tessera::{Error, ErrorKind, Session};
 
@@ -206,6 +206,10 @@ enum Command {
         /// Whitespace-separated input tokens (otherwise read from stdin).
         #[arg(long, allow_hyphen_values = true)]
         input: Option<String>,
+        /// A file of inputs, one per line (`-`: stdin), run as one batch: one output line per
+        /// input (the sparse engine splits a long batch across the machine's cores).
+        #[arg(long, value_name = "FILE", conflicts_with = "input")]
+        batch: Option<PathBuf>,
         /// Run on the GPU (needs a build with `--features cuda`).
         #[arg(long, conflicts_with = "sparse")]
         cuda: bool,
@@ -886,27 +890,56 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Exec {
             dir,
             input,
+            batch,
             cuda,
             sparse,
         } => {
             let (model, _) = tessera::CompiledModel::load(&dir)?;
-            let input = match input {
-                Some(i) => i,
-                None => read_stdin()?.unwrap_or_default(),
+            let Some(path) = batch else {
+                let input = match input {
+                    Some(i) => i,
+                    None => read_stdin()?.unwrap_or_default(),
+                };
+                let out = if sparse {
+                    model.exec_sparse(&[input.as_str()])?
+                } else {
+                    model.exec(&[input.as_str()], cuda)?
+                };
+                let vals: Vec<String> = out
+                    .first()
+                    .map(|o| o.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default();
+                if cli.json {
+                    out_line!("{}", serde_json::json!({"ok": true, "output": vals}));
+                } else {
+                    out_line!("{}", vals.join(" "));
+                }
+                return Ok(());
             };
-            let out = if sparse {
-                model.exec_sparse(&[input.as_str()])?
+            let text = if path.as_os_str() == "-" {
+                read_stdin()?.unwrap_or_default()
             } else {
-                model.exec(&[input.as_str()], cuda)?
+                std::fs::read_to_string(&path).map_err(|e| {
+                    Error::usage(format!("cannot read the batch {}: {e}", path.display()))
+                })?
             };
-            let vals: Vec<String> = out
-                .first()
+            let lines: Vec<&str> = text.lines().collect();
+            check_batch(&model, &path, &lines)?;
+            let outs = if sparse {
+                model.exec_sparse(&lines)?
+            } else {
+                model.exec(&lines, cuda)?
+            };
+            let outs: Vec<Vec<String>> = outs
+                .iter()
                 .map(|o| o.iter().map(ToString::to_string).collect())
-                .unwrap_or_default();
+                .collect();
             if cli.json {
-                out_line!("{}", serde_json::json!({"ok": true, "output": vals}));
+                out_line!("{}", serde_json::json!({"ok": true, "outputs": outs}));
             } else {
-                out_line!("{}", vals.join(" "));
+                for o in &outs {
+                    out_line!("{}", o.join(" "));
+                }
             }
             Ok(())
         }
@@ -1752,6 +1785,44 @@ fn parse_args(args: &[String]) -> Result<Vec<(String, String)>, Error> {
         }
     }
     Ok(pairs)
+}
+
+/// Every line of a batch (`exec --batch`) is an input the model takes: each token in its
+/// vocabulary, and no more tokens than its `max_len`; else a usage error at `FILE:LINE:COL`.
+fn check_batch(model: &tessera::CompiledModel, path: &Path, lines: &[&str]) -> Result<(), Error> {
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let mut n = 0;
+        for t in line.split_whitespace() {
+            n += 1;
+            if !model
+                .vocab()
+                .contains(&tessera_lang::value::Val::from_token(t))
+            {
+                // (`t` is a slice of `line`: its column is where it starts)
+                let at = t.as_ptr() as usize - line.as_ptr() as usize;
+                let col = line[..at].chars().count() + 1;
+                let vocab: Vec<String> = model.vocab().iter().map(ToString::to_string).collect();
+                return Err(Error::usage(format!(
+                    "{name}:{}:{col}: token `{t}` is not in the model's vocabulary ({})",
+                    i + 1,
+                    vocab.join(", ")
+                )));
+            }
+        }
+        if n > model.max_len() {
+            return Err(Error::usage(format!(
+                "{name}:{}: {n} tokens; the model was compiled for at most {}",
+                i + 1,
+                model.max_len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn read_stdin() -> Result<Option<String>, Error> {

@@ -307,6 +307,60 @@ fn compile_then_exec_with_candle() {
     assert!(out.contains("verified on"), "{out}");
     let (code, out, err) = tessera(&["exec", d, "--input", "a b c d"], None);
     assert_eq!((code, out.as_str()), (0, "d c b a\n"), "{err}");
+    // A batch: one output line per input line (an empty line is an empty input), the same
+    // from both engines; 300 inputs are enough for the sparse engine to split them.
+    let (code, out, err) = tessera(&["exec", d, "--batch", "-"], Some("a b c d\n\nb a\n"));
+    assert_eq!((code, out.as_str()), (0, "d c b a\n\na b\n"), "{err}");
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    let lines: Vec<String> = (0..300)
+        .map(|i| {
+            let n = i % 9;
+            (0..n)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    ["a", "b", "c", "d"][(s % 4) as usize]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let batch = dir.with_extension("batch.txt");
+    std::fs::write(&batch, lines.join("\n")).expect("write");
+    let b = batch.to_str().expect("utf-8 path");
+    let (code, candle, err) = tessera(&["exec", d, "--batch", b], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, sparse, err) = tessera(&["exec", d, "--batch", b, "--sparse"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sparse, candle);
+    let want: Vec<String> = lines
+        .iter()
+        .map(|l| l.split(' ').rev().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(sparse.lines().collect::<Vec<_>>(), want);
+    let (code, json, err) = tessera(&["exec", d, "--batch", b, "--sparse", "--json"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        json.starts_with("{\"ok\":true,\"outputs\":[[],[\"d\"],"),
+        "{json}"
+    );
+    // A bad token or a long line: a usage error at its line (and column), nothing printed.
+    std::fs::write(&batch, "a b\nb  q a\n").expect("write");
+    let (code, out, err) = tessera(&["exec", d, "--batch", b, "--sparse"], None);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("batch.txt:2:4: token `q`"), "{err}");
+    std::fs::write(&batch, "a\nb\na a a a a a a a a\n").expect("write");
+    let (code, _, err) = tessera(&["exec", d, "--batch", b], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("batch.txt:3: 9 tokens"), "{err}");
+    let (code, _, err) = tessera(&["exec", d, "--batch", "/nonexistent/x.txt"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot read the batch /nonexistent/x.txt"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&batch);
     // A token outside the vocabulary, an input too long: usage errors, not panics.
     let (code, _, err) = tessera(&["exec", d, "--input", "a q"], None);
     assert_eq!(code, 2, "{err}");
