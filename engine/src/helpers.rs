@@ -12,7 +12,7 @@
 //! it never keeps a core from a thread that has work.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,11 +29,16 @@ const RUNNING: u8 = 2;
 
 struct Helper {
     state: AtomicU8,
-    /// The offered job, and whether the helper sleeps waiting for one (then an offer wakes
-    /// it; a spinning helper is not woken, which would cost a system call per offer).
-    job: Mutex<(Option<Job>, bool)>,
+    /// The offered job with its ticket (so that only its own caller takes it back: a caller
+    /// whose job has run may look after another caller has offered the next one), and
+    /// whether the helper sleeps waiting for one (then an offer wakes it; a looking helper is
+    /// not woken, which would cost a system call per offer).
+    job: Mutex<(Option<(u64, Job)>, bool)>,
     wake: Condvar,
 }
+
+/// Tickets of offered jobs ([`Helper::job`]).
+static TICKETS: AtomicU64 = AtomicU64::new(0);
 
 /// The lock's value even when a job panicked while holding it (jobs never hold it: the
 /// value is an `Option` that is only moved in and out).
@@ -77,7 +82,7 @@ fn serve(h: &Helper) {
         let since = Instant::now();
         let job = loop {
             if h.state.load(Ordering::Acquire) == OFFERED
-                && let Some(job) = lock(&h.job).0.take()
+                && let Some((_, job)) = lock(&h.job).0.take()
             {
                 break job;
             }
@@ -88,7 +93,7 @@ fn serve(h: &Helper) {
                     slot = h.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
                 }
                 slot.1 = false;
-                if let Some(job) = slot.0.take() {
+                if let Some((_, job)) = slot.0.take() {
                     break job;
                 }
             }
@@ -112,6 +117,7 @@ struct Done<T> {
 /// A job offered to a helper ([`offer`]).
 pub(crate) struct Offered<T> {
     helper: &'static Helper,
+    ticket: u64,
     done: Arc<Done<T>>,
 }
 
@@ -135,24 +141,32 @@ pub(crate) fn offer<T: Send + 'static>(
         *lock(&sets.value) = Some(r);
         sets.ready.store(true, Ordering::Release);
     });
+    let ticket = TICKETS.fetch_add(1, Ordering::Relaxed);
     let mut slot = lock(&helper.job);
-    slot.0 = Some(job);
+    slot.0 = Some((ticket, job));
     if slot.1 {
         helper.wake.notify_one();
     }
     drop(slot);
-    Some(Offered { helper, done })
+    Some(Offered {
+        helper,
+        ticket,
+        done,
+    })
 }
 
 impl<T> Offered<T> {
     /// The job's result: `None` when no helper had started it (it is taken back, and never
     /// runs), else what it returned once it is done. A panic in the job is resumed here.
     pub(crate) fn finish(self) -> Option<T> {
-        if lock(&self.helper.job).0.take().is_some() {
-            // (taken back before a helper took it: the helper is idle again)
+        let mut slot = lock(&self.helper.job);
+        if slot.0.as_ref().is_some_and(|(t, _)| *t == self.ticket) {
+            // (taken back before the helper took it: the helper is idle again)
+            slot.0 = None;
             self.helper.state.store(IDLE, Ordering::Release);
             return None;
         }
+        drop(slot);
         while !self.done.ready.load(Ordering::Acquire) {
             std::thread::yield_now();
         }
@@ -168,6 +182,24 @@ impl<T> Offered<T> {
 mod tests {
     use super::*;
 
+    /// A job `make()` offered as soon as a helper is idle (other tests' jobs may hold it),
+    /// within 10 s.
+    fn offer_soon<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
+        make: impl Fn() -> F,
+    ) -> Offered<T> {
+        let since = Instant::now();
+        loop {
+            if let Some(o) = offer(make()) {
+                return o;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(10),
+                "no helper became idle"
+            );
+            std::thread::yield_now();
+        }
+    }
+
     /// Wait (up to 10 s) until a helper has taken `o`'s job.
     fn started<T>(o: &Offered<T>) {
         let since = Instant::now();
@@ -180,6 +212,51 @@ mod tests {
             );
             std::thread::yield_now();
         }
+    }
+
+    /// A caller that finishes after its helper has moved on to another caller's job gets its
+    /// own result and leaves the other job alone (it once took the other job back as its own,
+    /// which dropped it unrun and left its caller waiting for ever).
+    #[test]
+    fn a_late_caller_does_not_take_back_the_next_job() {
+        if count() == 0 {
+            return;
+        }
+        let (mut checked, since) = (0, Instant::now());
+        while checked < 100 && since.elapsed() < Duration::from_secs(20) {
+            let first = offer_soon(|| || 1);
+            // (the helper has run it and is idle again, or someone else's job took it)
+            let since = Instant::now();
+            while !first.done.ready.load(Ordering::Acquire)
+                && since.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::yield_now();
+            }
+            let Some(second) = offer(|| 2) else {
+                assert_eq!(first.finish(), Some(1));
+                continue;
+            };
+            assert_eq!(first.finish(), Some(1));
+            // the second job is waiting, running or done: never dropped
+            let since = Instant::now();
+            loop {
+                let waiting = lock(&second.helper.job)
+                    .0
+                    .as_ref()
+                    .is_some_and(|(t, _)| *t == second.ticket);
+                if waiting || second.done.ready.load(Ordering::Acquire) {
+                    break;
+                }
+                assert!(
+                    since.elapsed() < Duration::from_secs(10),
+                    "the job was lost"
+                );
+                std::thread::yield_now();
+            }
+            assert!(matches!(second.finish(), None | Some(2)));
+            checked += 1;
+        }
+        assert!(checked > 0);
     }
 
     /// A job a helper runs gives its result; one taken back never runs; a panic reaches the
@@ -207,28 +284,20 @@ mod tests {
             }
         }
         // a job a helper has started is waited for, and its result comes back
-        let o = std::iter::repeat_with(|| {
-            offer(|| {
+        let o = offer_soon(|| {
+            || {
                 std::thread::sleep(Duration::from_millis(20));
                 5
-            })
-        })
-        .take(1000)
-        .flatten()
-        .next()
-        .expect("a helper becomes idle");
+            }
+        });
         started(&o);
         assert_eq!(o.finish(), Some(5));
-        let o = std::iter::repeat_with(|| {
-            offer(|| {
+        let o = offer_soon(|| {
+            || {
                 std::thread::sleep(Duration::from_millis(5));
                 panic!("job failed")
-            })
-        })
-        .take(1000)
-        .flatten()
-        .next()
-        .expect("a helper becomes idle");
+            }
+        });
         started(&o);
         let caught = catch_unwind(AssertUnwindSafe(|| o.finish()));
         assert!(caught.is_err());

@@ -3416,6 +3416,44 @@ mod tests {
                 assert_eq!(out, [1, 2]);
             }
         }
+        // One engine shared by four threads at once (each call takes a scratch of its own;
+        // the helper serves one split at a time, the others run alone): the same outputs.
+        let model = compile("std::rasp::sort_by_most_freq", &vocab, 8);
+        let mut one = SparseEngine::new(&model);
+        one.set_threads(1);
+        let mut shared = SparseEngine::new(&model);
+        shared.set_threads(2);
+        let batches: Vec<Vec<Vec<usize>>> = (0..4u64)
+            .map(|t| {
+                let mut s = 0x2545_F491_4F6C_DD1D ^ t.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                (0..200)
+                    .map(|i| {
+                        (0..(i + t as usize) % 9)
+                            .map(|_| {
+                                s ^= s << 13;
+                                s ^= s >> 7;
+                                s ^= s << 17;
+                                (s % 4) as usize
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let want: Vec<_> = batches
+            .iter()
+            .map(|b| one.forward_ids(b).expect("runs"))
+            .collect();
+        std::thread::scope(|scope| {
+            for (b, w) in batches.iter().zip(&want) {
+                let shared = &shared;
+                scope.spawn(move || {
+                    for _ in 0..5 {
+                        assert_eq!(&shared.forward_ids(b).expect("runs"), w);
+                    }
+                });
+            }
+        });
     }
 
     /// `sort`'s last head finds its key ids by the entry of the MLP cache that wrote its key
