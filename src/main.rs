@@ -895,36 +895,24 @@ fn run(cli: Cli) -> Result<(), Error> {
             sparse,
         } => {
             let (model, _) = tessera::CompiledModel::load(&dir)?;
-            let Some(path) = batch else {
-                let input = match input {
-                    Some(i) => i,
-                    None => read_stdin()?.unwrap_or_default(),
-                };
-                let out = if sparse {
-                    model.exec_sparse(&[input.as_str()])?
-                } else {
-                    model.exec(&[input.as_str()], cuda)?
-                };
-                let vals: Vec<String> = out
-                    .first()
-                    .map(|o| o.iter().map(ToString::to_string).collect())
-                    .unwrap_or_default();
-                if cli.json {
-                    out_line!("{}", serde_json::json!({"ok": true, "output": vals}));
-                } else {
-                    out_line!("{}", vals.join(" "));
+            // (one input, or a batch: one per line of a file, each checked before any runs)
+            let text = match (&batch, input) {
+                (None, Some(i)) => i,
+                (Some(p), _) if p.as_os_str() != "-" => {
+                    std::fs::read_to_string(p).map_err(|e| {
+                        Error::usage(format!("cannot read the batch {}: {e}", p.display()))
+                    })?
                 }
-                return Ok(());
+                _ => read_stdin()?.unwrap_or_default(),
             };
-            let text = if path.as_os_str() == "-" {
-                read_stdin()?.unwrap_or_default()
-            } else {
-                std::fs::read_to_string(&path).map_err(|e| {
-                    Error::usage(format!("cannot read the batch {}: {e}", path.display()))
-                })?
+            let lines: Vec<&str> = match &batch {
+                Some(path) => {
+                    let lines: Vec<&str> = text.lines().collect();
+                    check_batch(&model, path, &lines)?;
+                    lines
+                }
+                None => vec![text.as_str()],
             };
-            let lines: Vec<&str> = text.lines().collect();
-            check_batch(&model, &path, &lines)?;
             let outs = if sparse {
                 model.exec_sparse(&lines)?
             } else {
@@ -934,11 +922,16 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .iter()
                 .map(|o| o.iter().map(ToString::to_string).collect())
                 .collect();
-            if cli.json {
-                out_line!("{}", serde_json::json!({"ok": true, "outputs": outs}));
-            } else {
-                for o in &outs {
-                    out_line!("{}", o.join(" "));
+            match (cli.json, batch.is_some()) {
+                (true, true) => out_line!("{}", serde_json::json!({"ok": true, "outputs": outs})),
+                (true, false) => out_line!(
+                    "{}",
+                    serde_json::json!({"ok": true, "output": outs.first().cloned().unwrap_or_default()})
+                ),
+                (false, _) => {
+                    for o in &outs {
+                        out_line!("{}", o.join(" "));
+                    }
                 }
             }
             Ok(())

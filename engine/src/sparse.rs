@@ -3343,6 +3343,23 @@ mod tests {
         ir_to_graph(&ir, &vocab, max_len).expect("compiles")
     }
 
+    /// `count` seeded inputs over token ids `0..4`, input `i` of length `i % (max_len + 1)`.
+    fn seeded_ids(seed: u64, count: usize, max_len: usize) -> Vec<Vec<usize>> {
+        let mut s = 0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (0..count)
+            .map(|i| {
+                (0..i % (max_len + 1))
+                    .map(|_| {
+                        s ^= s << 13;
+                        s ^= s >> 7;
+                        s ^= s << 17;
+                        (s % 4) as usize
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// A batch split across threads ([`SparseEngine::split`]) gives what the calling thread
     /// alone gives, bit for bit and in order, through each entry point; an input that cannot
     /// run, wherever it sits, gives the same error either way and leaves `out` as it was.
@@ -3360,19 +3377,7 @@ mod tests {
             let mut split = SparseEngine::new(&model);
             split.set_threads(8);
             // inputs of every length up to n, long enough in all to be split
-            let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-            let batch: Vec<Vec<usize>> = (0..300)
-                .map(|i| {
-                    (0..i % (n + 1))
-                        .map(|_| {
-                            s ^= s << 13;
-                            s ^= s >> 7;
-                            s ^= s << 17;
-                            (s % 4) as usize
-                        })
-                        .collect()
-                })
-                .collect();
+            let batch = seeded_ids(0, 300, n);
             let total: usize = batch.iter().map(|q| q.len() + 1).sum();
             assert!(total >= 2 * SPLIT_POSITIONS, "{entry}");
             for _ in 0..3 {
@@ -3423,23 +3428,7 @@ mod tests {
         one.set_threads(1);
         let mut shared = SparseEngine::new(&model);
         shared.set_threads(2);
-        let batches: Vec<Vec<Vec<usize>>> = (0..4u64)
-            .map(|t| {
-                let mut s = 0x2545_F491_4F6C_DD1D ^ t.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                (0..200)
-                    .map(|i| {
-                        (0..(i + t as usize) % 9)
-                            .map(|_| {
-                                s ^= s << 13;
-                                s ^= s >> 7;
-                                s ^= s << 17;
-                                (s % 4) as usize
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
+        let batches: Vec<Vec<Vec<usize>>> = (1..5).map(|t| seeded_ids(t, 200, 8)).collect();
         let want: Vec<_> = batches
             .iter()
             .map(|b| one.forward_ids(b).expect("runs"))
