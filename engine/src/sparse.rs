@@ -34,7 +34,7 @@ use tessera_lang::value::Val;
 const MAX_GROUPS: usize = 16;
 
 /// A generic head with at least this many key groups scores each query over the groups its
-/// columns reach ([`SparseEngine::scores_by_column`]).
+/// columns reach ([`Core::scores_by_column`]).
 const BY_COLUMN_GROUPS: usize = 12;
 
 /// A matrix as `(column, weight)` lists per row, for `y += x·M` over the nonzero `x[r]`.
@@ -92,9 +92,9 @@ struct SparseHead {
     /// token and position.
     q_slots: Option<QSlots>,
     /// For a head whose keys and values are computed (no `table`, no `kv_slots`): its cache's
-    /// index in [`Scratch::heads`] ([`SparseEngine::cached_head`]), and the columns its keys
+    /// index in [`Scratch::heads`] ([`Core::cached_head`]), and the columns its keys
     /// and values read and its queries read. A head with `kv_slots` has a cache of its
-    /// queries alone ([`SparseEngine::slot_kv_cached`]; no `kv_reads`).
+    /// queries alone ([`Core::slot_kv_cached`]; no `kv_reads`).
     cache: Option<usize>,
     kv_reads: Vec<usize>,
     q_reads: Vec<usize>,
@@ -205,7 +205,7 @@ struct KvSlots {
     knz: Vec<Vec<usize>>,
     /// BOS's key-value id (slot 0's), and each id's position when [`kv_positions`] gives them
     /// (set once the engine's vocabulary is known), for queries whose scores are cached
-    /// ([`SparseEngine::slot_kv_cached`]).
+    /// ([`Core::slot_kv_cached`]).
     bos: u32,
     pos: Option<Vec<u32>>,
 }
@@ -286,7 +286,7 @@ fn slot_rows(
 /// engine is built: each distinct query row and key-value row gets an id, every (query, key)
 /// score is tabled, and a sequence's attention is then table lookups.
 struct SlotHead {
-    /// Per (token, position) slot ([`SparseEngine::slot`]): the query id and key-value id.
+    /// Per (token, position) slot ([`Core::slot`]): the query id and key-value id.
     ids: Vec<(u32, u32)>,
     /// Query ids and key-value ids.
     queries: usize,
@@ -874,7 +874,7 @@ struct Scratch {
     /// Nonzero key columns per position: `knz[kstart[p]..kstart[p + 1]]`.
     knz: Vec<usize>,
     kstart: Vec<usize>,
-    /// A generic head's keys by column ([`SparseEngine::head`]): column `c`'s (group, key
+    /// A generic head's keys by column ([`Core::head`]): column `c`'s (group, key
     /// value) pairs are `by_col[col_start[c]..col_start[c + 1]]`; `stamp` marks the groups a
     /// query's columns reached (`touched`).
     col_start: Vec<usize>,
@@ -905,7 +905,7 @@ struct Scratch {
     /// One position's MLP output (zero outside the MLP's columns between positions).
     out: Vec<f64>,
     /// Per layer, the MLP's output for each distinct input seen (in this call and earlier
-    /// ones, [`SparseEngine::with_scratch`]): the nonzero (column, value bits) it reads → the
+    /// ones, [`Core::with_scratch`]): the nonzero (column, value bits) it reads → the
     /// nonzero (column, value) it adds.
     memo: Vec<Memo>,
     /// Per head with computed keys and values, its rows and scores by input (kept as `memo`).
@@ -937,8 +937,8 @@ struct Scratch {
     /// Heads attending from tables: calls so far, each key-value id's last call and count in
     /// it, the sequence's key-value ids (`kv_groups`), each position's query id (`qids`), and
     /// each query id's last call and where its output is (an offset in `qres` for
-    /// [`SparseEngine::slot_head`], the first position with that query for
-    /// [`SparseEngine::head`]).
+    /// [`Core::slot_head`], the first position with that query for
+    /// [`Core::head`]).
     calls: u64,
     kslot: Vec<(u64, u32)>,
     kv_groups: Vec<u32>,
@@ -948,7 +948,7 @@ struct Scratch {
     /// positions `1..=j` (row `j`; row 0 is zeros) in the current sequence.
     prefix: Vec<f64>,
     /// A numeric output's decodings by the number's bits, direct-mapped (`u32::MAX`: empty,
-    /// `u32::MAX - 1`: none), see [`SparseEngine::decode`].
+    /// `u32::MAX - 1`: none), see [`Core::decode`].
     near: Vec<(u64, u32)>,
 }
 
@@ -1009,7 +1009,7 @@ struct MemoEntry {
     o0: u32,
     o1: u32,
     /// The output's decoding (an index into the unembedding's values), for the last layer's
-    /// MLP when only it writes the output columns ([`SparseEngine::decode_by_memo`]).
+    /// MLP when only it writes the output columns ([`Core::decode_by_memo`]).
     decoded: u32,
 }
 
@@ -1102,7 +1102,7 @@ impl Memo {
 }
 
 /// A head's rows by the values of the residual columns they read (kept between calls)
-/// ([`SparseEngine::cached_head`]): a head whose keys read computed columns still sees few
+/// ([`Core::cached_head`]): a head whose keys read computed columns still sees few
 /// distinct inputs (one-hot values of a few categories), so each distinct key-value input gets
 /// an id with its key and value rows, each distinct query input an id with its query row, and
 /// each (query, key-value) score is computed once.
@@ -1124,7 +1124,7 @@ struct HeadCache {
     /// Per query id, the scored key-value ids that can weigh anything in a sequence whose BOS
     /// has key-value id `bos` (the first sequence's): as [`SlotHead::live`].
     live: Vec<Vec<u32>>,
-    /// For a head with tabled keys and values ([`SparseEngine::slot_kv_cached`], whose
+    /// For a head with tabled keys and values ([`Core::slot_kv_cached`], whose
     /// `scores` cover every key-value id): per query id, its two levels and range of key
     /// positions where it has them ([`Tabled`]).
     levels: Vec<Option<(f64, bool)>>,
@@ -1251,7 +1251,7 @@ fn fnv(words: impl Iterator<Item = u64>) -> u64 {
 }
 
 /// How a batch part runs: checked sequences in, outputs appended (see [`Core::vals_out`]).
-type Part<T> = fn(&Core, &mut dyn Iterator<Item = &[usize]>, &mut Scratch, &mut Vec<T>) -> R<()>;
+type Part<T> = fn(&Core, &mut dyn Iterator<Item = &[usize]>, &mut Scratch, &mut Vec<T>);
 
 impl SparseEngine {
     pub fn new(model: &Model) -> SparseEngine {
@@ -1285,7 +1285,7 @@ impl SparseEngine {
             })
             .collect::<R<Vec<_>>>()?;
         let mut out = Vec::with_capacity(batch.len());
-        self.split(&ids, Core::vals_out, &mut out)?;
+        self.split(&ids, Core::vals_out, &mut out);
         Ok(out)
     }
 
@@ -1301,7 +1301,7 @@ impl SparseEngine {
             self.core.check(s, seq)?;
         }
         let mut out = Vec::with_capacity(batch.len());
-        self.split(batch, Core::vals_out, &mut out)?;
+        self.split(batch, Core::vals_out, &mut out);
         Ok(out)
     }
 
@@ -1328,10 +1328,9 @@ impl SparseEngine {
         for (s, seq) in batch.iter().enumerate() {
             self.core.check(s, seq)?;
         }
-        let before = out.len();
         out.reserve(batch.iter().map(Vec::len).sum());
-        self.split(batch, Core::ids_out, out)
-            .inspect_err(|_| out.truncate(before))
+        self.split(batch, Core::ids_out, out);
+        Ok(())
     }
 
     /// The most threads one batch runs on (by default `TESSERA_THREADS`, else the machine's
@@ -1350,14 +1349,10 @@ impl SparseEngine {
         self.threads
     }
 
-    /// `part` over checked sequences, their outputs appended to `out` in order: on the
-    /// calling thread alone unless the batch is long enough to split ([`Self::set_threads`]).
-    fn split<T: Send + 'static>(
-        &self,
-        batch: &[Vec<usize>],
-        part: Part<T>,
-        out: &mut Vec<T>,
-    ) -> R<()> {
+    /// `part` over checked sequences (every error is found before: nothing fails here), their
+    /// outputs appended to `out` in order: on the calling thread alone unless the batch is
+    /// long enough to split ([`Self::set_threads`]).
+    fn split<T: Send + 'static>(&self, batch: &[Vec<usize>], part: Part<T>, out: &mut Vec<T>) {
         let core = &*self.core;
         let total: usize = batch.iter().map(|s| s.len() + 1).sum();
         let threads = self.threads.min(total / SPLIT_POSITIONS);
@@ -1365,9 +1360,9 @@ impl SparseEngine {
         let worth = cost == 0 || cost.saturating_mul(total as u64) >= SPLIT_NS;
         if threads < 2 || !worth || crate::helpers::count() == 0 {
             let start = Instant::now();
-            let r = core.with_scratch(|b| part(core, &mut batch.iter().map(Vec::as_slice), b, out));
+            core.with_scratch(|b| part(core, &mut batch.iter().map(Vec::as_slice), b, out));
             core.measured(start, total);
-            return r;
+            return;
         }
         let threads = threads.min(crate::helpers::count() + 1);
         let mut ids = Vec::with_capacity(total);
@@ -1396,15 +1391,12 @@ impl SparseEngine {
         }
         // (every piece was taken once: by the caller, or by a helper that had started)
         done.sort_unstable_by_key(|(i, _)| *i);
-        for (_, r) in done {
-            out.extend(r?);
-        }
-        Ok(())
+        out.extend(done.into_iter().flat_map(|(_, piece)| piece));
     }
 }
 
 /// A piece's number and outputs ([`Pieces::take`]).
-type Piece<T> = (usize, R<Vec<T>>);
+type Piece<T> = (usize, Vec<T>);
 
 /// A split batch ([`SparseEngine::split`]), shared with the helpers: the sequences' token ids
 /// end to end (sequence `k` ends at `ends[k]`), handed out as `pieces` runs of about equal
@@ -1437,8 +1429,8 @@ impl Pieces {
                     &self.ids[start..self.ends[k]]
                 });
                 let mut out = Vec::new();
-                let r = part(core, &mut seqs, b, &mut out).map(|()| out);
-                done.push((i, r));
+                part(core, &mut seqs, b, &mut out);
+                done.push((i, out));
             }
         })
     }
@@ -1924,11 +1916,10 @@ impl Core {
         seqs: &mut dyn Iterator<Item = &[usize]>,
         b: &mut Scratch,
         out: &mut Vec<Vec<Val>>,
-    ) -> R<()> {
+    ) {
         for seq in seqs {
-            out.push(self.forward(seq, b)?);
+            out.push(self.forward(seq, b));
         }
-        Ok(())
     }
 
     /// The output ids of checked sequences (as [`SparseEngine::forward_ids_out`]), appended
@@ -1938,11 +1929,11 @@ impl Core {
         seqs: &mut dyn Iterator<Item = &[usize]>,
         b: &mut Scratch,
         out: &mut Vec<u32>,
-    ) -> R<()> {
+    ) {
         let numeric = self.unembed.numeric.is_some();
         let d = self.d;
         for seq in seqs {
-            self.run(seq, b)?;
+            self.run(seq, b);
             for p in 1..seq.len() + 1 {
                 let x = &b.x[p * d..(p + 1) * d];
                 out.push(match b.decoded[p] {
@@ -1956,7 +1947,6 @@ impl Core {
                 });
             }
         }
-        Ok(())
     }
 
     /// Input `s` is one the model runs: every token id below the vocabulary size, and no
@@ -2001,29 +1991,23 @@ impl Core {
         }
     }
 
-    /// One sequence of token ids (each below the vocabulary size), decoded.
-    fn forward(&self, tokens: &[usize], b: &mut Scratch) -> R<Vec<Val>> {
-        self.run(tokens, b)?;
+    /// One checked sequence of token ids, decoded.
+    fn forward(&self, tokens: &[usize], b: &mut Scratch) -> Vec<Val> {
+        self.run(tokens, b);
         let d = self.d;
-        Ok((1..tokens.len() + 1)
+        (1..tokens.len() + 1)
             .map(|p| match b.decoded.get(p) {
                 Some(&i) if i != u32::MAX => self.out_vals[i as usize].clone(),
                 _ => self.decode(&b.x[p * d..(p + 1) * d], &mut b.near),
             })
-            .collect())
+            .collect()
     }
 
-    /// One sequence of token ids through every layer: the final rows in `b.x` (`tokens.len()
-    /// + 1` of them, BOS's first), and in `b.decoded` each position's output index where the
-    /// last MLP's cache gave it (`u32::MAX` elsewhere).
-    fn run(&self, tokens: &[usize], b: &mut Scratch) -> R<()> {
+    /// One checked sequence of token ids ([`Self::check`]) through every layer: the final
+    /// rows in `b.x` (`tokens.len() + 1` of them, BOS's first), and in `b.decoded` each
+    /// position's output index where the last MLP's cache gave it (`u32::MAX` elsewhere).
+    fn run(&self, tokens: &[usize], b: &mut Scratch) {
         let n = tokens.len();
-        if n > self.max_len {
-            return Err(EngineError::Input(format!(
-                "an input has {n} tokens; the model was compiled for at most {}",
-                self.max_len
-            )));
-        }
         let d = self.d;
         let len = n + 1;
         b.x.clear();
@@ -2254,7 +2238,6 @@ impl Core {
             }
         }
         b.memo = memos;
-        Ok(())
     }
 
     /// A tabled head's softmax attention ([`SlotHead`]), added to `b.delta` (to the residual
@@ -2901,7 +2884,7 @@ fn chain_reads(a: &SparseLayer, b: &SparseLayer, before: &[bool]) -> Option<Vec<
 }
 
 /// One query of a head whose key-value ids are tabled by slot ([`SlotHead`], or [`KvSlots`]
-/// with the query's scores cached, [`SparseEngine::slot_kv_cached`]): its scores against every
+/// with the query's scores cached, [`Core::slot_kv_cached`]): its scores against every
 /// key-value id (`row`), its live ids (`live`), its two levels (the top score and whether BOS
 /// has it, [`query_level`]) and its range of key positions ([`query_range`], only with
 /// levels) where it has them, BOS's id (`bos`, read with levels) and the ids' value rows.
@@ -3484,7 +3467,7 @@ mod tests {
 
     /// A head whose keys and values are tabled by slot ([`KvSlots`]) and whose queries are
     /// computed (a histogram, decoded by an MLP) attends through its cache of queries
-    /// ([`SparseEngine::slot_kv_cached`]): at two score levels, over one position (an
+    /// ([`Core::slot_kv_cached`]): at two score levels, over one position (an
     /// aggregate: a row, or BOS's default where the position is past the end) or a prefix of
     /// positions (a mean: a difference of prefix sums); every input up to length 6 gives the
     /// reference pass's output, in two batches whose second meets every query cached.
